@@ -1,0 +1,37 @@
+# Every target sets itself up: a fresh machine needs only Python 3.11 and pip.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+STAMP  := $(VENV)/.installed
+SOURCES := pyproject.toml core/pyproject.toml $(addsuffix pyproject.toml,$(PLUGINS))
+
+.PHONY: setup test demo bench docs lint typecheck clean
+
+setup: $(STAMP)
+
+$(STAMP): $(SOURCES)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e core $(addprefix -e ,$(PLUGINS)) -e '.[dev]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+demo: $(STAMP)
+	$(BIN)/syncbridge demo
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+docs: $(STAMP)
+	$(BIN)/python -m pip install -q 'mkdocs-material>=9.5'
+	$(BIN)/mkdocs build --strict
+
+lint: $(STAMP)
+	$(BIN)/ruff check core plugins tests bench
+	$(BIN)/mypy core/src
+
+clean:
+	rm -rf $(VENV) site

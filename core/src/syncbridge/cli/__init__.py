@@ -1,0 +1,52 @@
+"""The ``syncbridge`` command. Each command group lives in its own module of this package."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+#: command name -> "module:attribute", imported only when that command runs
+COMMANDS = {
+    "connectors": "syncbridge.cli.connectors:connectors",
+    "check": "syncbridge.cli.check:check",
+    "log": "syncbridge.cli.log:log",
+    "emulate": "syncbridge.cli.emulate:emulate",
+    "plan": "syncbridge.cli.sync:plan",
+    "run": "syncbridge.cli.sync:run",
+    "status": "syncbridge.cli.status:status",
+    "report": "syncbridge.cli.report:report",
+    "demo": "syncbridge.cli.demo:demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when it is used: ``--help`` stays fast."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-c", "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+    help="Config file (default: ./syncbridge.toml).",
+)
+@click.version_option(package_name="syncbridge")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """Keep business data in step between CRMs and invoicing systems.
+
+    Exit codes: 0 ok, 1 the run finished with failed records, 2 usage or config error.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path

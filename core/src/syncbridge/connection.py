@@ -1,0 +1,136 @@
+"""A configured connector: settings, credentials, plugin manager and HTTP client together.
+
+The engine and the CLI talk to a system only through a :class:`Connection`; it is where the
+hooks are called, so every caller gets the same error handling and the same client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pluggy
+from pydantic import ValidationError
+
+from syncbridge.credentials import Credentials, MemoryCredentials
+from syncbridge.describe import Capability, ConnectorInfo
+from syncbridge.errors import ConfigError, ConnectorError
+from syncbridge.http import Client, RequestLogSink, build_client
+from syncbridge.models import CanonicalRecord
+from syncbridge.plugins import connection_manager
+from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
+from syncbridge.settings import ConnectorSettings
+
+
+def validate_settings(
+    info: ConnectorInfo, raw: Mapping[str, Any], where: str
+) -> ConnectorSettings:
+    """The connector's settings model applied to ``raw``, errors naming ``where.<key>``."""
+    try:
+        return info.settings.model_validate(dict(raw))
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            path = ".".join(str(part) for part in problem["loc"])
+            lines.append(f"{where}.{path}: {problem['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+class Connection:
+    """One connection of the config (``[connections.<name>]``)."""
+
+    def __init__(
+        self,
+        name: str,
+        connector: Any,
+        settings: Mapping[str, Any] | ConnectorSettings,
+        *,
+        extensions: list[Any] = [],  # noqa: B006
+        credentials: Credentials | None = None,
+        request_log: RequestLogSink | None = None,
+    ) -> None:
+        self.name = name
+        self.pm: pluggy.PluginManager = connection_manager(connector, extensions)
+        info = self.pm.hook.describe()
+        if not isinstance(info, ConnectorInfo):
+            raise ConfigError(f"connections.{name}: the connector's describe() returned nothing")
+        self.info: ConnectorInfo = info
+        if isinstance(settings, ConnectorSettings):
+            self.settings = settings
+        else:
+            self.settings = validate_settings(info, settings, f"connections.{name}.settings")
+        self.credentials: Credentials = credentials or MemoryCredentials()
+        self._request_log = request_log
+        self._client: Client | None = None
+
+    # -- plumbing -------------------------------------------------------------------------
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            auth = self.pm.hook.auth(settings=self.settings, credentials=self.credentials)
+            self._client = build_client(
+                name=self.name,
+                settings=self.settings,
+                info=self.info,
+                auth=auth,
+                request_log=self._request_log,
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def can(self, entity: str, capability: Capability) -> bool:
+        info = self.info.entities.get(entity)
+        return info is not None and info.can(capability)
+
+    # -- hooks ----------------------------------------------------------------------------
+    def check(self) -> CheckResult:
+        result = self.pm.hook.check(client=self.client)
+        if result is None:
+            raise ConnectorError(f"{self.info.name}: the connector implements no check()")
+        return result  # type: ignore[no-any-return]
+
+    def fetch(
+        self, entity: str, since: str | None = None, query: Mapping[str, Any] | None = None
+    ) -> Iterator[Page]:
+        pages = self.pm.hook.fetch(client=self.client, entity=entity, since=since, query=query or {})
+        if pages is None:
+            raise ConnectorError(f"{self.info.name}: fetch() is not implemented for {entity!r}")
+        return iter(pages)
+
+    def upsert(self, entity: str, items: list[UpsertItem]) -> list[UpsertResult]:
+        results = self.pm.hook.upsert(client=self.client, entity=entity, items=items)
+        if results is None:
+            raise ConnectorError(f"{self.info.name}: upsert() is not implemented for {entity!r}")
+        return list(results)
+
+    def lookup(self, entity: str, keys: list[str]) -> dict[str, str]:
+        found = self.pm.hook.lookup(client=self.client, entity=entity, keys=keys)
+        return dict(found or {})
+
+    def delete(self, entity: str, ids: list[str]) -> list[UpsertResult]:
+        results = self.pm.hook.delete(client=self.client, entity=entity, ids=ids)
+        if results is None:
+            raise ConnectorError(f"{self.info.name}: delete() is not implemented for {entity!r}")
+        return list(results)
+
+    def map_in(self, entity: str, record: NativeRecord) -> CanonicalRecord:
+        result = self.pm.hook.map(entity=entity, record=record, direction="in")
+        if not isinstance(result, CanonicalRecord):
+            raise ConnectorError(f"{self.info.name}: map(in) gave no canonical {entity}")
+        return result
+
+    def map_out(self, entity: str, record: CanonicalRecord) -> NativeRecord:
+        result = self.pm.hook.map(entity=entity, record=record, direction="out")
+        if not isinstance(result, dict):
+            raise ConnectorError(f"{self.info.name}: map(out) gave no native {entity}")
+        return result

@@ -1,0 +1,149 @@
+"""The connector contract: the hooks a syncbridge plugin implements.
+
+A connector is a module (or object) with functions marked ``@syncbridge.hookimpl``,
+published under the entry-point group ``syncbridge.connectors``::
+
+    [project.entry-points."syncbridge.connectors"]
+    acme = "syncbridge_acme.connector"
+
+and, if it ships an emulator, under ``syncbridge.emulators``::
+
+    [project.entry-points."syncbridge.emulators"]
+    acme = "syncbridge_acme.emulator:create_app"
+
+Each configured connection gets its own :class:`pluggy.PluginManager` holding the connector
+and any extensions (entry-point group ``syncbridge.extensions``), so an extension can wrap
+:func:`map` with ``@hookimpl(wrapper=True)`` to adjust one field without forking a connector.
+
+Every hook is ``firstresult``: the first implementation that returns something other than
+None answers. Hook code is plain synchronous Python; the ``client`` it receives is a
+:class:`syncbridge.http.Client` (an :class:`httpx.Client` with the connection's base URL,
+auth, retries, rate limits and request log already in place, plus ``client.settings``).
+
+Errors: raise :class:`syncbridge.errors.AuthError` for credentials problems (the run stops
+with your message), :class:`syncbridge.errors.ConnectorError` for anything else that stops the
+whole entity, and report per-record problems in :class:`syncbridge.records.UpsertResult`
+rather than raising, so that one bad record never stops a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+import pluggy
+
+if TYPE_CHECKING:
+    import httpx
+
+    from syncbridge.credentials import Credentials
+    from syncbridge.describe import ConnectorInfo
+    from syncbridge.http import Client
+    from syncbridge.models import CanonicalRecord
+    from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
+    from syncbridge.settings import ConnectorSettings
+
+PROJECT = "syncbridge"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def describe() -> ConnectorInfo:
+    """Say what the connector is: its settings model, entities, capabilities and limits.
+
+    Called once per connection, before anything else. Declare only capabilities the
+    connector really has; declare entities the system lacks in ``unsupported`` with the
+    reason, so a sync that asks for them fails at config time with that reason.
+    """
+
+
+@hookspec(firstresult=True)
+def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | None:
+    """Return the :class:`httpx.Auth` that signs this connection's requests.
+
+    :param settings: the validated settings of the connection.
+    :param credentials: the connection's stored credentials (OAuth tokens and the like);
+        persist refreshed tokens with ``credentials.save(...)`` so the newest refresh token
+        is never lost.
+
+    Return None when requests need no signing. Raise ``AuthError`` with the fix ("run
+    `syncbridge auth <conn>`") when credentials are missing.
+    """
+
+
+@hookspec(firstresult=True)
+def check(client: Client) -> CheckResult:
+    """Test the connection: can we reach the system with these credentials?
+
+    Make one cheap authenticated request. Return ``CheckResult(ok=False, reason=...)`` with a
+    reason a person can act on (wrong key, expired token, unknown company) rather than
+    raising. Fill ``companies`` and ``scopes`` with what the credentials reach.
+    """
+
+
+@hookspec(firstresult=True)
+def fetch(
+    client: Client, entity: str, since: str | None, query: Mapping[str, Any]
+) -> Iterator[Page]:
+    """Stream native records of ``entity``, one :class:`~syncbridge.records.Page` at a time.
+
+    :param entity: a canonical entity name the connector declared.
+    :param since: the cursor of the previous run, or None for everything. With a cursor,
+        yield at least the records changed at or after it (repeats are harmless: the engine
+        recognises unchanged records by hash) and never fewer.
+    :param query: server-side hints the connector may push down: ``filter`` (field ->
+        value or list of values, canonical names), ``ids`` (only these native ids).
+        The engine applies ``filter`` again after mapping, so pushing it down is optional.
+
+    Set ``Page.cursor`` to the value to resume from next time (typically the largest
+    modification time seen); report deletions the system exposes in ``Page.deleted``.
+    """
+
+
+@hookspec(firstresult=True)
+def upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
+    """Create (``item.id is None``) or update native records; yield one result per item.
+
+    The engine sends at most ``EntityInfo.batch_size`` items per call; use the system's batch
+    endpoint when it has one. Report a record the system rejects as
+    ``UpsertResult.failed(key, message)`` and go on with the rest.
+    """
+
+
+@hookspec(firstresult=True)
+def lookup(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
+    """Find records earlier created with these idempotency keys: ``{key: native_id}``.
+
+    Used after a crash to reconcile creates whose response was never recorded. Implement it
+    (and declare ``Capability.LOOKUP``) when the connector writes ``UpsertItem.key`` to the
+    record, e.g. in a reference field. Keys not found are simply absent from the result.
+    """
+
+
+@hookspec(firstresult=True)
+def delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
+    """Delete native records by id (only called for entities configured with ``deletes``).
+
+    Yield one result per id, with ``key`` set to the id.
+    """
+
+
+@hookspec(firstresult=True)
+def map(
+    entity: str, record: NativeRecord | CanonicalRecord, direction: Literal["in", "out"]
+) -> CanonicalRecord | NativeRecord:
+    """Translate between the native and the canonical form: the connector's default preset.
+
+    ``direction="in"``: native dict -> canonical model (``syncbridge.models.MODELS[entity]``);
+    set the canonical ``id`` to the native id. Let pydantic's ``ValidationError`` propagate
+    for bad data: the engine reports the record as failed, names the field, and goes on.
+
+    ``direction="out"``: canonical model -> native dict ready for ``upsert``. References
+    (``company_id``, ``vat_rate_id``, ...) arrive already translated to this system's ids.
+    """
+
+
+def hook_names() -> Iterable[str]:
+    """The names of all hooks, in contract order (used by docs and the meta-tests)."""
+    return ("describe", "auth", "check", "fetch", "upsert", "lookup", "delete", "map")

@@ -1,0 +1,71 @@
+"""The per-connection HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from syncbridge.describe import ConnectorInfo
+from syncbridge.http.requestlog import RequestLogSink
+from syncbridge.settings import ConnectorSettings
+
+T = TypeVar("T")
+
+
+class Client(httpx.Client):
+    """An :class:`httpx.Client` bound to one connection.
+
+    Hooks receive it as ``client``: HTTP connectors call ``client.get("/path")`` as with any
+    httpx client (base URL, auth, retries, rate limit and request log are already set up);
+    every connector reads its validated settings from ``client.settings`` and may keep
+    per-connection resources (a database engine, a discovered company id) with
+    :meth:`resource`, which are closed with the client.
+    """
+
+    def __init__(self, *, connection: str, settings: ConnectorSettings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.connection = connection
+        self.settings = settings
+        self._resources: dict[str, Any] = {}
+
+    def resource(self, key: str, factory: Callable[[], T]) -> T:
+        """The resource stored under ``key``, made by ``factory`` on first use."""
+        if key not in self._resources:
+            self._resources[key] = factory()
+        return self._resources[key]  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        resources, self._resources = self._resources, {}
+        for resource in resources.values():
+            closer = getattr(resource, "dispose", None) or getattr(resource, "close", None)
+            if callable(closer):
+                closer()
+        super().close()
+
+
+def build_client(
+    *,
+    name: str,
+    settings: ConnectorSettings,
+    info: ConnectorInfo,
+    auth: httpx.Auth | None = None,
+    request_log: RequestLogSink | None = None,
+) -> Client:
+    """Assemble the connection's client. (Transport stack: see syncbridge.http.transports.)"""
+    from syncbridge.http.transports import build_transport
+
+    base_url = str(getattr(settings, "base_url", "") or "")
+    timeout = float(getattr(settings, "timeout", 30.0))
+    return Client(
+        connection=name,
+        settings=settings,
+        base_url=base_url,
+        auth=auth,
+        timeout=timeout,
+        transport=build_transport(name=name, settings=settings, info=info, request_log=request_log),
+        limits=httpx.Limits(
+            max_connections=info.max_concurrency, max_keepalive_connections=info.max_concurrency
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Placeholder replaced by the HTTP layer work (LoggedRequest, RequestLogSink, redact_url)."""

@@ -1,0 +1,83 @@
+"""Companies (organisations, clients) and contacts (people)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import EmailStr, ValidationInfo, field_validator
+
+from syncbridge.models.base import CanonicalRecord
+from syncbridge.models.taxid import normalize_tax_code, normalize_vat
+from syncbridge.models.types import CountryCode, CurrencyCode, Text
+
+
+class _Party(CanonicalRecord):
+    # country first: the VAT and tax-code validators read it
+    country: CountryCode | None = None
+    address: Text = None
+    postal_code: Text = None
+    city: Text = None
+    province: Text = None
+    mailing_address: Text = None
+    mailing_postal_code: Text = None
+    mailing_city: Text = None
+    mailing_country: CountryCode | None = None
+    email: EmailStr | None = None
+    phone: Text = None
+    vat_number: Text = None
+    tax_code: Text = None
+    #: the record's id in another system, kept by systems that store one (MiniCRM id, ...)
+    external_id: Text = None
+    notes: Text = None
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _blank_email(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("vat_number")
+    @classmethod
+    def _vat(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_vat(value, info.data.get("country"))
+
+    @field_validator("tax_code")
+    @classmethod
+    def _tax_code(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else normalize_tax_code(value, info.data.get("country"))
+
+
+class Company(_Party):
+    """An organisation: a client, a customer company, a supplier."""
+
+    entity: ClassVar[str] = "company"
+
+    name: str
+    status: Text = None
+    currency: CurrencyCode | None = None
+    website: Text = None
+
+
+class Contact(_Party):
+    """A person, possibly working for a company."""
+
+    entity: ClassVar[str] = "contact"
+    references: ClassVar[dict[str, str]] = {"company_id": "company"}
+
+    first_name: Text = None
+    last_name: Text = None
+    company_id: str | None = None
+    job_title: Text = None
+    mobile: Text = None
+
+    @field_validator("last_name")
+    @classmethod
+    def _named(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("first_name") is None:
+            raise ValueError("a contact needs a first_name or a last_name")
+        return value
+
+    @property
+    def name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)

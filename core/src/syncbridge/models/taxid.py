@@ -1,0 +1,158 @@
+"""VAT numbers and tax codes, validated and normalised with python-stdnum.
+
+Normal forms: a VAT number is its ISO country prefix plus the compact number
+(``IT00743110157``, ``DK13585628``, ``GB980780684``; Greece keeps ``EL``); a US federal tax id
+(EIN) is ``12-3456789``. Tax codes (codice fiscale, CPR, NIF, Steuernummer, UTR, SSN/EIN, the
+Hungarian adószám) are kept in the compact form their module gives.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from stdnum import exceptions as stdnum_errors
+from stdnum.de import idnr as de_idnr
+from stdnum.de import stnr as de_stnr
+from stdnum.dk import cpr as dk_cpr
+from stdnum.dk import cvr as dk_cvr
+from stdnum.es import nif as es_nif
+from stdnum.eu import vat as eu_vat
+from stdnum.gb import utr as gb_utr
+from stdnum.gb import vat as gb_vat
+from stdnum.hu import anum as hu_anum
+from stdnum.it import codicefiscale as it_cf
+from stdnum.it import iva as it_iva
+from stdnum.us import ein as us_ein
+from stdnum.us import tin as us_tin
+
+_COUNTRY_NAMES = {
+    "IT": "Italian", "HU": "Hungarian", "DK": "Danish", "ES": "Spanish", "DE": "German",
+    "GB": "British", "US": "US", "EL": "Greek",
+}
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, stdnum_errors.InvalidChecksum):
+        return "its check digit is wrong"
+    if isinstance(error, stdnum_errors.InvalidLength):
+        return "it has the wrong number of digits"
+    if isinstance(error, stdnum_errors.InvalidFormat):
+        return "it has characters that do not belong in it"
+    if isinstance(error, stdnum_errors.InvalidComponent):
+        return "a part of it is invalid"
+    return str(error)
+
+
+def _country_label(country: str) -> str:
+    return _COUNTRY_NAMES.get(country, country)
+
+
+def _vat_prefix(value: str) -> str | None:
+    head = value[:2].upper()
+    if head.isalpha():
+        if head == "GR":
+            return "EL"
+        if head.lower() in eu_vat.MEMBER_STATES or head in {"EL", "GB", "XI"}:
+            return head
+    return None
+
+
+def normalize_vat(value: str, country: str | None) -> str:
+    """Return the normal form of a VAT number, or raise ValueError saying what is wrong.
+
+    The country comes from the number's own prefix, else from ``country`` (the record's).
+    """
+    raw = value.strip()
+    if not raw:
+        raise ValueError("it is empty; leave the field out instead")
+    prefix = _vat_prefix(raw)
+    if prefix is None:
+        if not country:
+            raise ValueError(
+                f"cannot tell which country {raw!r} belongs to: add the country prefix "
+                "(e.g. IT00743110157) or set the record's country"
+            )
+        prefix = "EL" if country.upper() == "GR" else country.upper()
+        if prefix == "US":
+            return _normalize_with(us_ein, raw, "US", "federal tax id (EIN)", us_ein.format)
+        raw = prefix + raw
+    if prefix in {"GB", "XI"}:
+        number = _normalize_with(gb_vat, raw[2:], "GB", "VAT number")
+        return prefix + number
+    if prefix.lower() not in eu_vat.MEMBER_STATES and prefix != "EL":
+        raise ValueError(f"{prefix} is not a country with VAT numbers syncbridge can check")
+    try:
+        return eu_vat.validate(raw)
+    except stdnum_errors.ValidationError as error:
+        raise ValueError(
+            f"{raw!r} is not a valid {_country_label(prefix)} VAT number: {_describe(error)}"
+        ) from None
+
+
+def _normalize_with(
+    module: ModuleType, raw: str, country: str, what: str, fmt: object = None
+) -> str:
+    try:
+        number = str(module.validate(raw))
+    except stdnum_errors.ValidationError as error:
+        raise ValueError(
+            f"{raw!r} is not a valid {_country_label(country)} {what}: {_describe(error)}"
+        ) from None
+    return str(fmt(number)) if callable(fmt) else number
+
+
+def _hu_tax_number(raw: str) -> str:
+    """The Hungarian adószám: 8-digit core (checked), VAT code digit, 2-digit county code."""
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) == 8:
+        return str(hu_anum.validate(digits))
+    if len(digits) != 11:
+        raise stdnum_errors.InvalidLength()
+    hu_anum.validate(digits[:8])
+    if digits[8] not in "12345":
+        raise stdnum_errors.InvalidComponent()
+    return f"{digits[:8]}-{digits[8]}-{digits[9:]}"
+
+
+_TAX_CODE_MODULES: dict[str, tuple[tuple[object, str], ...]] = {
+    "IT": ((it_cf, "codice fiscale"), (it_iva, "codice fiscale")),
+    "DK": ((dk_cpr, "CPR number"), (dk_cvr, "CVR number")),
+    "ES": ((es_nif, "NIF"),),
+    "DE": ((de_idnr, "tax id (IdNr)"), (de_stnr, "Steuernummer")),
+    "GB": ((gb_utr, "UTR"),),
+    "US": ((us_tin, "tax id (SSN/EIN/ITIN)"),),
+}
+
+
+def normalize_tax_code(value: str, country: str | None) -> str:
+    """Return the normal form of a national tax code for ``country``, or raise ValueError.
+
+    Countries without a checker here keep the value as given (trimmed, upper-cased).
+    """
+    raw = value.strip()
+    if not raw:
+        raise ValueError("it is empty; leave the field out instead")
+    if not country:
+        return raw.upper()
+    country = country.upper()
+    if country == "HU":
+        try:
+            return _hu_tax_number(raw)
+        except stdnum_errors.ValidationError as error:
+            raise ValueError(
+                f"{raw!r} is not a valid Hungarian tax number (adószám): {_describe(error)}"
+            ) from None
+    candidates = _TAX_CODE_MODULES.get(country)
+    if not candidates:
+        return raw.upper()
+    first_error: Exception | None = None
+    for module, _what in candidates:
+        try:
+            return str(module.validate(raw))  # type: ignore[attr-defined]
+        except stdnum_errors.ValidationError as error:
+            first_error = first_error or error
+    what = candidates[0][1]
+    assert first_error is not None
+    raise ValueError(
+        f"{raw!r} is not a valid {_country_label(country)} {what}: {_describe(first_error)}"
+    )

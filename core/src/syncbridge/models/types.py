@@ -1,0 +1,65 @@
+"""Field types shared by the canonical models: money, countries, currencies, percentages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+import pycountry
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+
+
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if code == "UK":
+        code = "GB"
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (e.g. IT, HU, DK)")
+    return code
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code (e.g. EUR, HUF, DKK)")
+    return code
+
+
+def _no_float(value: object) -> object:
+    """Money never passes through float: a float here means precision may already be lost."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC, so that every comparison is between aware values."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _strip(value: object) -> object:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+CountryCode = Annotated[str, AfterValidator(_country)]
+CurrencyCode = Annotated[str, AfterValidator(_currency)]
+#: money and quantities as Decimal, serialised as strings so JSON never rounds them
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_no_float),
+    Field(max_digits=18, decimal_places=6),
+    PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json"),
+]
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(_no_float),
+    Field(ge=0, le=100, decimal_places=4),
+    PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json"),
+]
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Text = Annotated[str | None, BeforeValidator(_strip)]
+Date = date

@@ -1,0 +1,81 @@
+"""The small value types that cross the hook boundary.
+
+Native records are plain dicts (whatever the system's JSON or row looks like); these types
+wrap them with what the engine needs to know: a page and its cursor, one write and its
+outcome, one connection check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+NativeRecord = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of native records from ``fetch``.
+
+    ``cursor`` is opaque to the engine: it is stored after the run and handed back as
+    ``since``. Set it on the last page at least; a page without one keeps the previous value.
+    ``deleted`` lists native ids the system reports as deleted since the cursor.
+    """
+
+    records: list[NativeRecord]
+    cursor: str | None = None
+    deleted: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class UpsertItem:
+    """One record to write.
+
+    ``id`` is None for a create. ``key`` is the engine's idempotency key for the write:
+    stable across retries and crashes, so a connector with an idempotency mechanism
+    (QuickBooks ``requestid``, a reference column) passes it on. ``changed`` names the
+    canonical fields that differ from what the target holds; connectors that support sparse
+    updates may send only those.
+    """
+
+    key: str
+    record: NativeRecord
+    id: str | None = None
+    changed: frozenset[str] = frozenset()
+
+    @property
+    def is_create(self) -> bool:
+        return self.id is None
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    """The outcome of one ``UpsertItem``, matched to it by ``key``.
+
+    On success ``id`` is the native id and ``record`` the record as stored, if the system
+    returned it (the engine hashes it to recognise its own write later). On failure ``error``
+    is the system's own message, verbatim but without secrets.
+    """
+
+    key: str
+    id: str | None = None
+    ok: bool = True
+    error: str | None = None
+    record: NativeRecord | None = None
+
+    @classmethod
+    def failed(cls, key: str, error: str, id: str | None = None) -> UpsertResult:
+        return cls(key=key, id=id, ok=False, error=error)
+
+
+@dataclass(slots=True)
+class CheckResult:
+    """The red/green light of a connection, with what the credentials reach."""
+
+    ok: bool
+    reason: str = ""
+    account: str = ""
+    companies: list[Mapping[str, Any]] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
