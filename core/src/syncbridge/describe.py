@@ -54,6 +54,12 @@ class EntityInfo(BaseModel):
     batch_size: int = Field(default=1, ge=1)
     #: page size ``fetch`` asks for
     page_size: int = Field(default=100, ge=1)
+    #: canonical fields the connector maps for this entity; None = all of the model's fields.
+    #: The engine only compares and writes fields both sides map, so a system without a
+    #: field never blanks it on the other side.
+    fields: frozenset[str] | None = None
+    #: key of the native id in a native record (used to name a record that fails to map)
+    id_field: str = "id"
     notes: str = ""
 
     def can(self, capability: Capability) -> bool:

@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
-from stevedore import ExtensionManager
+from stevedore import ExtensionManager, NamedExtensionManager
 
 from syncbridge import hookspecs
 from syncbridge.describe import ConnectorInfo
@@ -57,12 +57,16 @@ def _load_group(group: str) -> tuple[dict[str, Any], dict[str, str]]:
         failures[entry_point.name] = f"{type(error).__name__}: {error}"
 
     allowed = _allowed()
-    manager = ExtensionManager(
-        namespace=group,
-        invoke_on_load=False,
-        on_load_failure_callback=on_failure,
-        check_func=(lambda ext: allowed is None or ext.name in allowed),
-    )
+    manager: ExtensionManager
+    if allowed is None:
+        manager = ExtensionManager(
+            namespace=group, invoke_on_load=False, on_load_failure_callback=on_failure
+        )
+    else:  # load only the allowed ones: a disallowed broken plugin is never imported
+        manager = NamedExtensionManager(
+            namespace=group, names=sorted(allowed), invoke_on_load=False,
+            on_load_failure_callback=on_failure,
+        )
     return {ext.name: ext.plugin for ext in manager.extensions}, failures
 
 

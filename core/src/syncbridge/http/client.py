@@ -9,6 +9,7 @@ import httpx
 
 from syncbridge.describe import ConnectorInfo
 from syncbridge.http.requestlog import RequestLogSink
+from syncbridge.http.transports import build_transport
 from syncbridge.settings import ConnectorSettings
 
 T = TypeVar("T")
@@ -53,9 +54,13 @@ def build_client(
     auth: httpx.Auth | None = None,
     request_log: RequestLogSink | None = None,
 ) -> Client:
-    """Assemble the connection's client. (Transport stack: see syncbridge.http.transports.)"""
-    from syncbridge.http.transports import build_transport
+    """Assemble the client of connection ``name``.
 
+    Base URL and timeout come from the settings when it has them (``HttpSettings``); the
+    transport stack (retries, rate limiter, request log, connection pool sized to
+    ``info.max_concurrency``) is :func:`syncbridge.http.transports.build_transport`'s.
+    ``request_log`` receives every attempt, secrets redacted.
+    """
     base_url = str(getattr(settings, "base_url", "") or "")
     timeout = float(getattr(settings, "timeout", 30.0))
     return Client(
@@ -65,7 +70,4 @@ def build_client(
         auth=auth,
         timeout=timeout,
         transport=build_transport(name=name, settings=settings, info=info, request_log=request_log),
-        limits=httpx.Limits(
-            max_connections=info.max_concurrency, max_keepalive_connections=info.max_concurrency
-        ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import EmailStr, ValidationInfo, field_validator
+from pydantic import EmailStr, Field, ValidationInfo, field_validator
 
 from syncbridge.models.base import CanonicalRecord
 from syncbridge.models.taxid import normalize_tax_code, normalize_vat
@@ -66,7 +66,8 @@ class Contact(_Party):
     references: ClassVar[dict[str, str]] = {"company_id": "company"}
 
     first_name: Text = None
-    last_name: Text = None
+    # validate_default: the check below must also run when last_name is left out
+    last_name: Text = Field(default=None, validate_default=True)
     company_id: str | None = None
     job_title: Text = None
     mobile: Text = None

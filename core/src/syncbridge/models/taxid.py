@@ -23,7 +23,8 @@ from stdnum.hu import anum as hu_anum
 from stdnum.it import codicefiscale as it_cf
 from stdnum.it import iva as it_iva
 from stdnum.us import ein as us_ein
-from stdnum.us import tin as us_tin
+from stdnum.us import itin as us_itin
+from stdnum.us import ssn as us_ssn
 
 _COUNTRY_NAMES = {
     "IT": "Italian", "HU": "Hungarian", "DK": "Danish", "ES": "Spanish", "DE": "German",
@@ -62,11 +63,14 @@ def normalize_vat(value: str, country: str | None) -> str:
 
     The country comes from the number's own prefix, else from ``country`` (the record's).
     """
-    raw = value.strip()
+    # dots are a common separator that only some of stdnum's country modules strip
+    raw = value.strip().replace(".", "")
     if not raw:
         raise ValueError("it is empty; leave the field out instead")
     prefix = _vat_prefix(raw)
-    if prefix is None:
+    if prefix is not None:
+        raw = prefix + raw[2:]  # one normal form: a Greek GR... number becomes EL...
+    else:
         if not country:
             raise ValueError(
                 f"cannot tell which country {raw!r} belongs to: add the country prefix "
@@ -77,7 +81,7 @@ def normalize_vat(value: str, country: str | None) -> str:
             return _normalize_with(us_ein, raw, "US", "federal tax id (EIN)", us_ein.format)
         raw = prefix + raw
     if prefix in {"GB", "XI"}:
-        number = _normalize_with(gb_vat, raw[2:], "GB", "VAT number")
+        number = _normalize_with(gb_vat, raw, "GB", "VAT number")
         return prefix + number
     if prefix.lower() not in eu_vat.MEMBER_STATES and prefix != "EL":
         raise ValueError(f"{prefix} is not a country with VAT numbers syncbridge can check")
@@ -120,8 +124,12 @@ _TAX_CODE_MODULES: dict[str, tuple[tuple[object, str], ...]] = {
     "ES": ((es_nif, "NIF"),),
     "DE": ((de_idnr, "tax id (IdNr)"), (de_stnr, "Steuernummer")),
     "GB": ((gb_utr, "UTR"),),
-    "US": ((us_tin, "tax id (SSN/EIN/ITIN)"),),
+    # not stdnum.us.tin: its ATIN fallback accepts any nine digits, so nothing was checked
+    "US": ((us_ssn, "tax id (SSN/EIN/ITIN)"), (us_ein, "federal tax id (EIN)"), (us_itin, "ITIN")),
 }
+
+
+_SHAPE_MATCHED = (stdnum_errors.InvalidChecksum, stdnum_errors.InvalidComponent)
 
 
 def normalize_tax_code(value: str, country: str | None) -> str:
@@ -145,14 +153,20 @@ def normalize_tax_code(value: str, country: str | None) -> str:
     candidates = _TAX_CODE_MODULES.get(country)
     if not candidates:
         return raw.upper()
-    first_error: Exception | None = None
-    for module, _what in candidates:
+    # report the first candidate the value has the shape of (its check digit or a part of
+    # it failed), else the first candidate: a mistyped Danish CVR is not "a CPR number with
+    # the wrong number of digits"
+    failure: tuple[Exception, str] | None = None
+    for module, what in candidates:
         try:
             return str(module.validate(raw))  # type: ignore[attr-defined]
         except stdnum_errors.ValidationError as error:
-            first_error = first_error or error
-    what = candidates[0][1]
-    assert first_error is not None
+            if failure is None or (
+                isinstance(error, _SHAPE_MATCHED) and not isinstance(failure[0], _SHAPE_MATCHED)
+            ):
+                failure = (error, what)
+    assert failure is not None
+    failed, label = failure
     raise ValueError(
-        f"{raw!r} is not a valid {_country_label(country)} {what}: {_describe(first_error)}"
+        f"{raw!r} is not a valid {_country_label(country)} {label}: {_describe(failed)}"
     )

@@ -1,0 +1,92 @@
+"""``syncbridge emulate SYSTEM``: serve a system's emulator on 127.0.0.1 until stopped.
+
+The output is meant for people and for scripts alike: the first line that starts with
+``listening on `` carries the base URL, and is printed only once the server accepts
+connections, so a parent process can wait for it and connect at once.
+"""
+
+from __future__ import annotations
+
+import click
+from pydantic import ValidationError
+
+from syncbridge.emulator.base import Emulator
+from syncbridge.emulator.config import connection_toml
+from syncbridge.emulator.loading import load_factory
+from syncbridge.emulator.options import EmulatorOptions
+from syncbridge.emulator.server import bind, serve, url_of
+from syncbridge.errors import ConfigError
+
+_DEFAULTS = EmulatorOptions()
+
+
+class _UsageProblem(click.ClickException):
+    """A problem with what was asked (exit code 2, as for config errors)."""
+
+    exit_code = 2
+
+
+@click.command()
+@click.argument("system")
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help="Port on 127.0.0.1 (default: a free one).")
+@click.option("--records", type=click.IntRange(min=0), default=_DEFAULTS.records,
+              show_default=True, help="Records seeded per main resource.")
+@click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True,
+              help="Seed of the data and of the fault draws.")
+@click.option("--latency", "latency_ms", type=click.FloatRange(min=0),
+              default=_DEFAULTS.latency_ms, metavar="MS", help="Delay added to every request.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=_DEFAULTS.error_rate,
+              metavar="P", help="Probability of a 500 per request.")
+@click.option("--burst-429", "burst_429", type=click.IntRange(min=0),
+              default=_DEFAULTS.burst_429, metavar="N",
+              help="Answer the first N requests with 429 and Retry-After: 1.")
+@click.option("--drop-rate", type=click.FloatRange(0, 1), default=_DEFAULTS.drop_rate,
+              metavar="P", help="Probability that a connection is closed without a response.")
+@click.option("--drop-mode", type=click.Choice(["after", "before"]),
+              default=_DEFAULTS.drop_mode, show_default=True,
+              help="Drop after the API handled the request (response lost) or before.")
+@click.option("--no-rate-limits", is_flag=True,
+              help="Do not enforce the system's published rate limits.")
+@click.option("--print-settings", is_flag=True,
+              help="Print the [connections.SYSTEM] TOML block that reaches this emulator.")
+def emulate(
+    system: str,
+    port: int,
+    records: int,
+    seed: int,
+    latency_ms: float,
+    error_rate: float,
+    burst_429: int,
+    drop_rate: float,
+    drop_mode: str,
+    no_rate_limits: bool,
+    print_settings: bool,
+) -> None:
+    """Serve the emulator of SYSTEM over HTTP until Ctrl+C or SIGTERM.
+
+    SYSTEM is an installed emulator (see the list when the name is unknown) or a factory given
+    as package.module:create_app.
+    """
+    try:
+        factory = load_factory(system)
+        options = EmulatorOptions(
+            records=records, seed=seed, latency_ms=latency_ms, error_rate=error_rate,
+            burst_429=burst_429, drop_rate=drop_rate, drop_mode=drop_mode,
+            rate_limits=not no_rate_limits,
+        )
+    except (ConfigError, ValidationError) as error:
+        raise _UsageProblem(str(error)) from None
+    emulator = factory(options)
+    if not isinstance(emulator, Emulator):
+        raise _UsageProblem(f"{system!r} made a {type(emulator).__name__}, not an Emulator")
+    try:
+        sock = bind(port)
+    except OSError as error:
+        raise _UsageProblem(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+    url = url_of(sock)
+    if print_settings:
+        # an installed emulator is named like its connector; a factory path names itself
+        name = emulator.system if ":" in system else system
+        click.echo(connection_toml(name, name, emulator.settings_for(url)))
+    serve(emulator.app, sock, on_started=lambda: click.echo(f"listening on {url}"))

@@ -1,0 +1,74 @@
+"""``syncbridge report``: the outcome of every record of a run, with the reason."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import click
+from rich.table import Table
+from sqlalchemy import select
+
+from syncbridge.cli.common import console, handle_errors, open_workspace
+from syncbridge.engine.report import RUN, RUN_ITEM
+from syncbridge.errors import ConfigError
+
+_LEGEND = {
+    "created": "green", "updated": "green", "linked": "green", "deleted": "green",
+    "skipped": "dim", "filtered": "dim", "conflict": "yellow", "ambiguous": "yellow",
+    "waiting": "yellow", "missing": "yellow", "failed": "red",
+}
+
+
+@click.command()
+@click.argument("run_id", required=False, type=int)
+@click.option("--json", "as_json", is_flag=True, help="JSON rows.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV rows.")
+@click.option("--all", "show_all", is_flag=True, help="Include skipped records.")
+@click.option("--entity", help="Only this entity.")
+@click.pass_context
+@handle_errors
+def report(ctx: click.Context, run_id: int | None, as_json: bool, as_csv: bool,
+           show_all: bool, entity: str | None) -> None:
+    """Per-record outcome of RUN (default: the latest run)."""
+    workspace = open_workspace(ctx)
+    with workspace.store.engine.connect() as db:
+        if run_id is None:
+            run_id = db.execute(select(RUN.c.id).order_by(RUN.c.id.desc()).limit(1)).scalar()
+            if run_id is None:
+                raise ConfigError("no run yet: `syncbridge run` first")
+        run = db.execute(select(RUN).where(RUN.c.id == run_id)).first()
+        if run is None:
+            raise ConfigError(f"RUN: there is no run #{run_id}")
+        query = select(RUN_ITEM).where(RUN_ITEM.c.run_id == run_id).order_by(RUN_ITEM.c.id)
+        if entity:
+            query = query.where(RUN_ITEM.c.entity == entity)
+        if not (show_all or as_json or as_csv):
+            query = query.where(RUN_ITEM.c.action != "skipped")
+        rows = db.execute(query).all()
+    records = [{"run": run_id, "entity": r.entity, "side": r.side, "record_id": r.record_id,
+                "target_id": r.target_id, "outcome": r.action, "reason": r.reason,
+                "detail": json.loads(r.detail) if r.detail else None} for r in rows]
+    if as_json:
+        click.echo(json.dumps(records, indent=2, default=str))
+        return
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else
+                                ["run", "entity", "side", "record_id", "target_id", "outcome",
+                                 "reason", "detail"])
+        writer.writeheader()
+        for record in records:
+            writer.writerow({**record, "detail": json.dumps(record["detail"], default=str)
+                             if record["detail"] else ""})
+        return
+    table = Table(title=f"{run.mode.capitalize()} #{run_id} of {run.sync} — {run.status}")
+    for column in ("entity", "side", "record", "target", "outcome", "reason"):
+        table.add_column(column)
+    for record in records:
+        colour = _LEGEND.get(record["outcome"], "white")
+        table.add_row(record["entity"], record["side"], record["record_id"],
+                      record["target_id"] or "", f"[{colour}]{record['outcome']}[/{colour}]",
+                      record["reason"])
+    console.print(table)
+    console.print("legend: " + "  ".join(f"[{c}]{o}[/{c}]" for o, c in _LEGEND.items()))

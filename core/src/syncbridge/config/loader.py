@@ -1,0 +1,138 @@
+"""Reading ``syncbridge.toml``: TOML, ``${VAR}`` substitution, validation, cross-checks.
+
+Every error is a :class:`ConfigError` whose lines start with the exact key path
+(``syncs.main.entities.company.direction: ...``) and say what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from syncbridge.config.schema import Config
+from syncbridge.errors import ConfigError
+from syncbridge.models import MODELS, model_for
+
+DEFAULT_PATH = "syncbridge.toml"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _substitute(value: Any, path: str, env: dict[str, str]) -> Any:
+    if isinstance(value, str):
+
+        def replace(found: re.Match[str]) -> str:
+            name = found.group(1)
+            if name not in env:
+                raise ConfigError(
+                    f"{path}: environment variable {name} is not set; export it or put the "
+                    "value in the file"
+                )
+            return env[name]
+
+        return _VAR.sub(replace, value)
+    if isinstance(value, dict):
+        return {key: _substitute(item, f"{path}.{key}" if path else key, env)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, f"{path}[{index}]", env) for index, item in enumerate(value)]
+    return value
+
+
+def _format(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        path = ".".join(str(part) for part in problem["loc"] if part != "__root__")
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown key; check its spelling against the configuration reference"
+        elif problem["type"] == "missing":
+            message = "required key is missing"
+        elif problem["type"] == "literal_error":
+            message = f"{problem['input']!r} is not allowed; {message[0].lower()}{message[1:]}"
+        lines.append(f"{path}: {message}" if path else message)
+    return "\n".join(lines)
+
+
+def _check_fields(config: Config) -> list[str]:
+    problems: list[str] = []
+    for sync_name, sync in config.syncs.items():
+        for side in ("left", "right"):
+            name = getattr(sync, side)
+            if name not in config.connections:
+                known = ", ".join(sorted(config.connections)) or "none defined"
+                problems.append(
+                    f"syncs.{sync_name}.{side}: no connection named {name!r} "
+                    f"(connections: {known})"
+                )
+        for entity, rule in sync.entities.items():
+            where = f"syncs.{sync_name}.entities.{entity}"
+            if entity not in MODELS:
+                problems.append(f"{where}: unknown entity; use one of: {', '.join(MODELS)}")
+                continue
+            fields = set(model_for(entity).model_fields) - {"id", "updated_at"}
+
+            def unknown(name: str, fields: set[str] = fields) -> bool:
+                return name not in fields
+
+            allowed = f"fields of {entity}: {', '.join(sorted(fields))}"
+            references = set(model_for(entity).references)
+            for index, key in enumerate(rule.match or []):
+                if not key:
+                    problems.append(f"{where}.match[{index}]: an empty key tuple matches nothing")
+                for name in key:
+                    if unknown(name):
+                        problems.append(f"{where}.match[{index}]: unknown field {name!r}; {allowed}")
+                    elif name in references:
+                        problems.append(
+                            f"{where}.match[{index}]: {name!r} is a reference (ids differ between "
+                            "systems) and cannot be a match key; match on the values instead"
+                        )
+            for name in rule.exclude:
+                if unknown(name):
+                    problems.append(f"{where}.exclude: unknown field {name!r}; {allowed}")
+            for target, source in rule.fields.items():
+                for name in (target, source):
+                    if unknown(name):
+                        problems.append(f"{where}.fields.{target}: unknown field {name!r}; {allowed}")
+            for name in rule.filter:
+                if unknown(name):
+                    problems.append(f"{where}.filter.{name}: unknown field; {allowed}")
+    return problems
+
+
+def parse(text: str, *, env: dict[str, str] | None = None) -> Config:
+    """Validate configuration text (no connector is loaded here)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"syncbridge.toml is not valid TOML: {error}") from None
+    raw = _substitute(raw, "", dict(os.environ) if env is None else env)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_format(error)) from None
+    problems = _check_fields(config)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return config
+
+
+def load(path: str | Path | None = None, *, env: dict[str, str] | None = None) -> Config:
+    """Read and validate the config file; relative SQLite state paths become absolute."""
+    file = Path(path or DEFAULT_PATH)
+    if not file.is_file():
+        hint = "" if path else " (or pass -c PATH)"
+        raise ConfigError(f"no config file at {file}{hint}; `syncbridge init` writes one")
+    config = parse(file.read_text(encoding="utf-8"), env=env)
+    url = config.state.url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            absolute = (file.parent / relative).resolve()
+            config.state.url = f"sqlite:///{absolute}"
+    return config

@@ -1,0 +1,151 @@
+"""The shape of ``syncbridge.toml``, as pydantic models.
+
+Every model forbids unknown keys, so a typo is an error naming the key instead of a setting
+silently ignored. The configuration reference in docs/ is generated from these models: keep
+``description`` on every field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Direction = Literal["left-to-right", "right-to-left", "both"]
+Side = Literal["left", "right"]
+
+_EVERY = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+#: default match cascades per entity, used when a sync's entity gives no ``match``
+DEFAULT_MATCH: dict[str, list[list[str]]] = {
+    "company": [["vat_number"], ["tax_code"], ["name", "city"]],
+    "contact": [["email"], ["first_name", "last_name", "phone"]],
+    "product": [["code"]],
+    "vat_rate": [["rate", "name"], ["rate"]],
+    "currency": [["code"]],
+    "payment_method": [["name"]],
+    "unit": [["name"]],
+    "quote": [["number", "date"]],
+    "order": [["number", "date"]],
+    "invoice": [["number", "date"]],
+    "payment": [],
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StateConfig(_Strict):
+    url: str = Field(
+        default="sqlite:///syncbridge-state.db",
+        description="SQLAlchemy URL of the state store; a relative SQLite path is relative "
+        "to the config file. PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+
+
+class ConnectionConfig(_Strict):
+    connector: str = Field(description="name of an installed connector (`syncbridge connectors`)")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="the connector's own settings, validated by it"
+    )
+    extensions: list[str] = Field(
+        default_factory=list,
+        description="extension plugins (entry-point names or module paths) wrapping its hooks",
+    )
+
+
+class EntityRule(_Strict):
+    direction: Direction = Field(
+        default="left-to-right", description="which way changes flow"
+    )
+    priority: Side = Field(
+        default="left", description="the side that wins when a record changed on both sides"
+    )
+    every: str = Field(
+        default="manual",
+        description='how often `syncbridge daemon` runs this entity: "10m", "3h", "1d" or '
+        '"manual"',
+    )
+    match: list[list[str]] | None = Field(
+        default=None,
+        description="match cascade for unlinked records: key tuples tried in order; the first "
+        "that finds exactly one candidate links the records",
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="mapping overrides: target canonical field = source canonical field",
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="canonical fields never transferred"
+    )
+    filter: dict[str, Any] = Field(
+        default_factory=dict,
+        description="only records whose canonical fields have these values (a list = any of)",
+    )
+    deletes: bool = Field(
+        default=False,
+        description="propagate deletions; otherwise a record gone from one side is reported",
+    )
+    create: bool = Field(
+        default=True,
+        description="create records missing on the target (default false for reference "
+        "data: VAT rates, currencies, payment methods and units are linked by value)",
+    )
+    update: bool = Field(
+        default=True,
+        description="update linked records that differ (default false for reference data)",
+    )
+    links: dict[str, str] = Field(
+        default_factory=dict,
+        description="fixed links, left id = right id (e.g. VAT type 0 = VAT rate 22)",
+    )
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        if value != "manual" and not _EVERY.match(value):
+            raise ValueError(
+                f"{value!r} is not a schedule; use a number and a unit (\"10m\", \"3h\", "
+                "\"1d\", \"30s\") or \"manual\""
+            )
+        return value
+
+    @property
+    def interval(self) -> timedelta | None:
+        found = _EVERY.match(self.every)
+        if found is None:
+            return None
+        return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+
+    def match_keys(self, entity: str) -> list[list[str]]:
+        return self.match if self.match is not None else DEFAULT_MATCH.get(entity, [])
+
+    def allows(self, source: Side) -> bool:
+        """Whether changes may flow from ``source`` to the other side."""
+        if self.direction == "both":
+            return True
+        return self.direction == ("left-to-right" if source == "left" else "right-to-left")
+
+
+class SyncConfig(_Strict):
+    left: str = Field(description="connection name of the left side")
+    right: str = Field(description="connection name of the right side")
+    entities: dict[str, EntityRule] = Field(
+        default_factory=dict, description="entity name -> rule"
+    )
+
+    @model_validator(mode="after")
+    def _two_sides(self) -> SyncConfig:
+        if self.left == self.right:
+            raise ValueError("left and right must be two different connections")
+        return self
+
+
+class Config(_Strict):
+    state: StateConfig = Field(default_factory=StateConfig)
+    connections: dict[str, ConnectionConfig] = Field(default_factory=dict)
+    syncs: dict[str, SyncConfig] = Field(default_factory=dict)

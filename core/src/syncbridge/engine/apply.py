@@ -1,0 +1,188 @@
+"""Stage 3: carry out a chunk of decisions, crash-safely.
+
+Creates go through the outbox: the intent (with its idempotency key) is committed before the
+request, and the link, snapshot and report row are committed together after the response.
+A run killed in between leaves an outbox row that the next run reconciles (see
+:mod:`syncbridge.engine.outbox`) instead of creating the record a second time.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import delete, insert
+
+from syncbridge.engine.context import EntityContext, Side, other
+from syncbridge.engine.db import OUTBOX, chunks
+from syncbridge.engine.decide import UNCHANGED, Decision
+from syncbridge.engine.read import describe_error
+from syncbridge.engine.report import Item
+from syncbridge.engine.values import idempotency_key, match_value
+from syncbridge.errors import ConnectorError
+from syncbridge.records import UpsertItem, UpsertResult
+
+
+def _prepare(ctx: EntityContext, decision: Decision) -> UpsertItem | None:
+    """Validate and map out a write; on failure mark the decision failed and return None."""
+    assert decision.winner is not None and decision.payload is not None
+    target = other(decision.winner)
+    try:
+        record = ctx.model.model_validate({**decision.payload, "id": decision.target_id})
+        native = ctx.connections[target].map_out(ctx.entity, record)
+    except (ValidationError, ConnectorError, ValueError, TypeError) as error:
+        _fail(decision, f"cannot be written to the {target}: {describe_error(error)}")
+        return None
+    if decision.write == "create":
+        key = idempotency_key(ctx.sync, ctx.entity, decision.side, decision.record_id)
+        return UpsertItem(key=key, record=native, id=None, changed=decision.changed)
+    return UpsertItem(key=f"update-{decision.target_id}", record=native,
+                      id=decision.target_id, changed=decision.changed)
+
+
+def _fail(decision: Decision, reason: str) -> None:
+    decision.outcome = "failed"
+    decision.reason = reason
+    decision.write = None
+    decision.pending = ("failed", reason)
+
+
+def _send(ctx: EntityContext, target: Side, items: list[UpsertItem]) -> dict[str, UpsertResult]:
+    """Upsert in batches, concurrently up to the target connector's limit."""
+    connection = ctx.connections[target]
+    size = connection.info.entities[ctx.entity].batch_size
+    batches = [list(batch) for batch in chunks(items, size)]
+    results: dict[str, UpsertResult] = {}
+
+    def send(batch: list[UpsertItem]) -> list[UpsertResult]:
+        return connection.upsert(ctx.entity, batch)
+
+    workers = min(connection.info.max_concurrency, len(batches))
+    if workers <= 1:
+        outcomes = [send(batch) for batch in batches]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(send, batches))
+    for outcome in outcomes:
+        for result in outcome:
+            results[result.key] = result
+    ctx.result.writes += len(items)
+    return results
+
+
+def _stored(ctx: EntityContext, target: Side, decision: Decision,
+            result: UpsertResult) -> tuple[str, str, dict[str, Any]]:
+    """(id, hash, content) of the record as the target now holds it."""
+    assert result.id is not None
+    if result.record is not None:
+        try:
+            record = ctx.connections[target].map_in(ctx.entity, result.record)
+            return result.id, record.fingerprint(), record.content()
+        except (ValidationError, ConnectorError, ValueError, TypeError):
+            pass  # fall back to what we sent
+    assert decision.payload is not None
+    record = ctx.model.model_validate({**decision.payload, "id": result.id})
+    return result.id, record.fingerprint(), record.content()
+
+
+def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> None:
+    """Write the chunk's decisions and record them, or (dry run) only record them."""
+    run_id = ctx.recorder.run_id
+    now = datetime.now(UTC)
+    if ctx.dry_run:
+        with ctx.engine.begin() as db:
+            _record(ctx, db, side, decisions)
+        return
+    items: dict[int, UpsertItem] = {}
+    for index, decision in enumerate(decisions):
+        if decision.write is not None:
+            item = _prepare(ctx, decision)
+            if item is not None:
+                items[index] = item
+    creates = [(i, item) for i, item in items.items() if item.is_create]
+    if creates:
+        with ctx.engine.begin() as db:
+            db.execute(insert(OUTBOX), [
+                {"key": item.key, "sync": ctx.sync, "entity": ctx.entity,
+                 "target_side": other(decisions[i].winner or side), "source_id":
+                 decisions[i].record_id, "created_at": now} for i, item in creates])
+    results: dict[str, UpsertResult] = {}
+    for target in ("left", "right"):
+        batch = [item for i, item in items.items() if other(decisions[i].winner or side) == target]
+        if batch:
+            results.update(_send(ctx, target, batch))  # type: ignore[arg-type]
+    with ctx.engine.begin() as db:
+        new_links: list[dict[str, Any]] = []
+        for index, decision in enumerate(decisions):
+            item = items.get(index)
+            if item is not None:
+                result = results.get(item.key)
+                if result is None or not result.ok or result.id is None:
+                    message = (result.error if result is not None and result.error
+                               else "the connector returned no result for this record")
+                    target = other(decision.winner or side)
+                    _fail(decision, f"the {target} rejected it: {message}")
+                else:
+                    _commit_write(ctx, db, decision, result, new_links, run_id, now)
+            elif decision.new_link is not None and decision.outcome == "linked":
+                assert decision.hashes is not None
+                left_id, right_id = decision.new_link
+                new_links.append({"left_id": left_id, "right_id": right_id,
+                                  "left_hash": decision.hashes[0],
+                                  "right_hash": decision.hashes[1], "synced_at": now})
+            elif decision.outcome == "skipped" and decision.link_id is not None and \
+                    decision.hashes is not None and decision.reason == "already in step":
+                ctx.links.set_hashes(db, decision.link_id, *decision.hashes, now)
+        ctx.links.add(db, new_links)
+        if creates:
+            keys = [item.key for _i, item in creates]
+            for part in chunks(keys):
+                db.execute(delete(OUTBOX).where(OUTBOX.c.key.in_(part)))
+        _record(ctx, db, side, decisions)
+        store = ctx.stores[side]
+        store.clear_pending(db, [d.record_id for d in decisions if d.pending is None])
+        store.set_pending(db, [(d.record_id, d.pending[0], d.pending[1], None)
+                               for d in decisions if d.pending is not None], now)
+
+
+def _commit_write(ctx: EntityContext, db: Any, decision: Decision, result: UpsertResult,
+                  new_links: list[dict[str, Any]], run_id: int, now: datetime) -> None:
+    assert decision.winner is not None and decision.hashes is not None
+    target = other(decision.winner)
+    stored_id, stored_hash, content = _stored(ctx, target, decision, result)
+    ctx.stores[target].save_snapshots(db, [(stored_id, stored_hash, content)], run_id,
+                                      ctx.match_levels, match_value)
+    ctx.stores[target].mark_done(db, [stored_id], run_id)
+    decision.target_id = stored_id
+    left_hash, right_hash = decision.hashes
+    if target == "left":
+        left_hash = stored_hash
+    else:
+        right_hash = stored_hash
+    if decision.write == "create":
+        source_id = decision.record_id
+        pair = (source_id, stored_id) if decision.side == "left" else (stored_id, source_id)
+        new_links.append({"left_id": pair[0], "right_id": pair[1], "left_hash": left_hash,
+                          "right_hash": right_hash, "synced_at": now})
+    elif decision.new_link is not None:
+        new_links.append({"left_id": decision.new_link[0], "right_id": decision.new_link[1],
+                          "left_hash": left_hash, "right_hash": right_hash, "synced_at": now})
+    elif decision.link_id is not None:
+        ctx.links.set_hashes(db, decision.link_id, left_hash, right_hash, now)
+
+
+def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) -> None:
+    run_id = ctx.recorder.run_id
+    ctx.stores[side].mark_done(db, [d.record_id for d in decisions], run_id)
+    handled = [h for d in decisions for h in d.handled]
+    if handled:
+        ctx.stores[other(side)].mark_done(db, handled, run_id)
+    # records identical to their last sync (mostly echoes of our own writes) are counted but
+    # get no report row: a full run over 100k linked records must not write 100k rows
+    ctx.recorder.items(db, [
+        Item(ctx.entity, side, d.record_id, d.outcome, d.reason, d.target_id, d.detail)
+        for d in decisions if d.reason != UNCHANGED])
+    for decision in decisions:
+        ctx.result.counts[decision.outcome] += 1

@@ -1,0 +1,76 @@
+"""What one entity's run knows: its sync, rule, two connections and state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import Engine
+
+from syncbridge.config import EntityRule
+from syncbridge.connection import Connection
+from syncbridge.engine.db import LinkStore, SideStore
+from syncbridge.engine.lease import EntityLease
+from syncbridge.engine.report import EntityResult, Recorder
+from syncbridge.models import META_FIELDS, REFERENCE_DATA, CanonicalRecord, model_for
+
+Side = Literal["left", "right"]
+SIDES: tuple[Side, Side] = ("left", "right")
+
+
+def other(side: Side) -> Side:
+    return "right" if side == "left" else "left"
+
+
+@dataclass
+class EntityContext:
+    sync: str
+    entity: str
+    rule: EntityRule
+    connections: dict[Side, Connection]
+    engine: Engine
+    recorder: Recorder
+    #: entities of this sync: references to others are left out rather than waited on
+    sync_entities: frozenset[str]
+    full: bool = False
+    dry_run: bool = False
+    lease: EntityLease | None = None
+    progress: Callable[[str, int], None] = lambda _stage, _n: None
+    result: EntityResult = field(init=False)
+    model: type[CanonicalRecord] = field(init=False)
+    stores: dict[Side, SideStore] = field(init=False)
+    links: LinkStore = field(init=False)
+    synced_fields: frozenset[str] = field(init=False)
+    may_create: bool = field(init=False)
+    may_update: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.result = EntityResult(self.entity)
+        self.model = model_for(self.entity)
+        self.stores = {side: SideStore(self.sync, self.entity, side) for side in SIDES}
+        self.links = LinkStore(self.sync, self.entity)
+        # reference data is linked by value: unless the config says otherwise, a VAT rate
+        # is neither created nor renamed on the other side, only linked
+        given = self.rule.model_fields_set
+        linked_only = self.entity in REFERENCE_DATA
+        self.may_create = self.rule.create if "create" in given else not linked_only
+        self.may_update = self.rule.update if "update" in given else not linked_only
+        fields = set(self.model.model_fields) - META_FIELDS - set(self.rule.exclude)
+        for connection in self.connections.values():
+            declared = connection.info.entities[self.entity].fields
+            if declared is not None:
+                fields &= set(declared)
+        # references to entities this sync does not link cannot be translated: leave them be
+        for path, target in self.model.references.items():
+            if target not in self.sync_entities and "." not in path:
+                fields.discard(path)
+        self.synced_fields = frozenset(fields)
+
+    @property
+    def match_levels(self) -> list[list[str]]:
+        return self.rule.match_keys(self.entity)
+
+    def renew(self) -> None:
+        if self.lease is not None:
+            self.lease.renew()

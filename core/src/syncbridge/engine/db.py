@@ -1,0 +1,250 @@
+"""The engine's reads and writes of the state store, in bulk, with SQLAlchemy Core.
+
+Everything here works on a chunk of ids at a time so that the cost of a run follows the
+number of changed records, not the size of the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+from syncbridge.state.tables import Cursor, Link, MatchKey, Outbox, Pending, Snapshot
+
+SNAPSHOT: Table = Snapshot.__table__  # type: ignore[assignment]
+MATCH_KEY: Table = MatchKey.__table__  # type: ignore[assignment]
+LINK: Table = Link.__table__  # type: ignore[assignment]
+CURSOR: Table = Cursor.__table__  # type: ignore[assignment]
+OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
+PENDING: Table = Pending.__table__  # type: ignore[assignment]
+
+#: ids per IN (...) list: under SQLite's default variable limit with room to spare
+CHUNK = 500
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def upsert_rows(
+    db: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert rows, replacing the non-key columns of rows whose key already exists."""
+    if not rows:
+        return
+    dialect = db.dialect.name
+    columns = [name for name in rows[0] if name not in keys]
+    if dialect in ("sqlite", "postgresql"):
+        module: Any = sqlite if dialect == "sqlite" else postgresql
+        statement = module.insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: statement.excluded[name] for name in columns},
+        )
+        db.execute(statement, rows)
+    elif dialect in ("mysql", "mariadb"):
+        statement = mysql.insert(table)
+        statement = statement.on_duplicate_key_update(
+            {name: statement.inserted[name] for name in columns}
+        )
+        db.execute(statement, rows)
+    else:  # portable fallback: delete then insert, in the caller's transaction
+        for row in rows:
+            db.execute(delete(table).where(and_(*[table.c[k] == row[k] for k in keys])))
+        db.execute(insert(table), rows)
+
+
+def dumps(content: dict[str, Any]) -> str:
+    return orjson.dumps(content).decode()
+
+
+def loads(data: str) -> dict[str, Any]:
+    value = orjson.loads(data)
+    assert isinstance(value, dict)
+    return value
+
+
+class SideStore:
+    """State of one side of one sync/entity."""
+
+    def __init__(self, sync: str, entity: str, side: str) -> None:
+        self.sync, self.entity, self.side = sync, entity, side
+
+    def _where(self, table: Table) -> Any:
+        return and_(
+            table.c.sync == self.sync, table.c.entity == self.entity, table.c.side == self.side
+        )
+
+    # -- snapshots ------------------------------------------------------------------------
+    def save_snapshots(
+        self, db: Connection, rows: list[tuple[str, str, dict[str, Any]]], run_id: int,
+        match_levels: list[list[str]], match_value: Any,
+    ) -> None:
+        """Store (id, hash, content) rows as seen in ``run_id``, with their match keys."""
+        if not rows:
+            return
+        upsert_rows(
+            db, SNAPSHOT,
+            [
+                {"sync": self.sync, "entity": self.entity, "side": self.side, "record_id": rid,
+                 "hash": digest, "data": dumps(content), "seen_run": run_id, "done_run": 0}
+                for rid, digest, content in rows
+            ],
+            ("sync", "entity", "side", "record_id"),
+        )
+        self.save_match_keys(db, rows, match_levels, match_value)
+
+    def save_match_keys(
+        self, db: Connection, rows: list[tuple[str, str, dict[str, Any]]],
+        match_levels: list[list[str]], match_value: Any,
+    ) -> None:
+        ids = [rid for rid, _digest, _content in rows]
+        for part in chunks(ids):
+            db.execute(delete(MATCH_KEY).where(self._where(MATCH_KEY), MATCH_KEY.c.record_id.in_(part)))
+        keys = []
+        for rid, _digest, content in rows:
+            for level, fields in enumerate(match_levels):
+                value = match_value(content, fields)
+                if value is not None:
+                    keys.append({"sync": self.sync, "entity": self.entity, "side": self.side,
+                                 "record_id": rid, "level": level, "value": value})
+        if keys:
+            db.execute(insert(MATCH_KEY), keys)
+
+    def all_snapshots(self, db: Connection) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every snapshot of this side, streamed in id order (for rebuilding match keys)."""
+        after = ""
+        while True:
+            rows = db.execute(
+                select(SNAPSHOT.c.record_id, SNAPSHOT.c.hash, SNAPSHOT.c.data)
+                .where(self._where(SNAPSHOT), SNAPSHOT.c.record_id > after)
+                .order_by(SNAPSHOT.c.record_id).limit(CHUNK)
+            ).all()
+            if not rows:
+                return
+            for rid, digest, data in rows:
+                yield rid, digest, loads(data)
+            after = rows[-1][0]
+
+    def snapshots(self, db: Connection, ids: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for part in chunks(list(ids)):
+            for rid, digest, data in db.execute(
+                select(SNAPSHOT.c.record_id, SNAPSHOT.c.hash, SNAPSHOT.c.data)
+                .where(self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part))
+            ):
+                found[rid] = (digest, loads(data))
+        return found
+
+    def candidate_ids(self, db: Connection, run_id: int, after: str, limit: int) -> list[str]:
+        """Ids read in this run and not handled yet, after ``after`` in id order."""
+        return list(db.execute(
+            select(SNAPSHOT.c.record_id)
+            .where(self._where(SNAPSHOT), SNAPSHOT.c.seen_run == run_id,
+                   SNAPSHOT.c.done_run != run_id, SNAPSHOT.c.record_id > after)
+            .order_by(SNAPSHOT.c.record_id).limit(limit)
+        ).scalars())
+
+    def unseen_ids(self, db: Connection, run_id: int) -> list[str]:
+        """Ids with a snapshot that a complete read in ``run_id`` did not return."""
+        return list(db.execute(
+            select(SNAPSHOT.c.record_id)
+            .where(self._where(SNAPSHOT), SNAPSHOT.c.seen_run != run_id)
+        ).scalars())
+
+    def mark_done(self, db: Connection, ids: list[str], run_id: int) -> None:
+        for part in chunks(ids):
+            db.execute(update(SNAPSHOT).where(self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part))
+                       .values(done_run=run_id))
+
+    def forget(self, db: Connection, ids: list[str]) -> None:
+        for part in chunks(ids):
+            for table in (SNAPSHOT, MATCH_KEY):
+                db.execute(delete(table).where(self._where(table), table.c.record_id.in_(part)))
+
+    def find_matches(self, db: Connection, level: int, values: list[str]) -> dict[str, list[str]]:
+        """Unlinked records of this side per match-key value at ``level``."""
+        id_column = LINK.c.left_id if self.side == "left" else LINK.c.right_id
+        found: dict[str, list[str]] = {}
+        for part in chunks(values):
+            query = (
+                select(MATCH_KEY.c.value, MATCH_KEY.c.record_id)
+                .select_from(MATCH_KEY.outerjoin(LINK, and_(
+                    LINK.c.sync == MATCH_KEY.c.sync, LINK.c.entity == MATCH_KEY.c.entity,
+                    id_column == MATCH_KEY.c.record_id)))
+                .where(self._where(MATCH_KEY), MATCH_KEY.c.level == level,
+                       MATCH_KEY.c.value.in_(part), LINK.c.id.is_(None))
+            )
+            for value, rid in db.execute(query):
+                found.setdefault(value, []).append(rid)
+        return found
+
+    # -- cursors ----------------------------------------------------------------------------
+    def cursor(self, db: Connection) -> str | None:
+        return db.execute(select(CURSOR.c.value).where(self._where(CURSOR))).scalar()
+
+    def set_cursor(self, db: Connection, value: str) -> None:
+        upsert_rows(db, CURSOR, [{"sync": self.sync, "entity": self.entity, "side": self.side,
+                                  "value": value}], ("sync", "entity", "side"))
+
+    # -- pending ------------------------------------------------------------------------------
+    def pending(self, db: Connection) -> dict[str, tuple[str, str, str | None]]:
+        """Records to retry: id -> (kind, reason, native JSON or None)."""
+        return {rid: (kind, reason, native) for rid, kind, reason, native in db.execute(
+            select(PENDING.c.record_id, PENDING.c.kind, PENDING.c.reason, PENDING.c.native)
+            .where(self._where(PENDING)))}
+
+    def set_pending(self, db: Connection, rows: list[tuple[str, str, str, str | None]],
+                    now: datetime) -> None:
+        upsert_rows(db, PENDING, [
+            {"sync": self.sync, "entity": self.entity, "side": self.side, "record_id": rid,
+             "kind": kind, "reason": reason, "native": native, "since": now}
+            for rid, kind, reason, native in rows], ("sync", "entity", "side", "record_id"))
+
+    def clear_pending(self, db: Connection, ids: list[str]) -> None:
+        for part in chunks(ids):
+            db.execute(delete(PENDING).where(self._where(PENDING), PENDING.c.record_id.in_(part)))
+
+
+class LinkStore:
+    """Links of one sync/entity."""
+
+    def __init__(self, sync: str, entity: str) -> None:
+        self.sync, self.entity = sync, entity
+
+    def _where(self) -> Any:
+        return and_(LINK.c.sync == self.sync, LINK.c.entity == self.entity)
+
+    def by_side(self, db: Connection, side: str, ids: Iterable[str]) -> dict[str, Any]:
+        """Links whose ``side`` id is in ``ids``, keyed by that id."""
+        column = LINK.c.left_id if side == "left" else LINK.c.right_id
+        found: dict[str, Any] = {}
+        for part in chunks(list(ids)):
+            for row in db.execute(select(LINK).where(self._where(), column.in_(part))):
+                found[row.left_id if side == "left" else row.right_id] = row
+        return found
+
+    def add(self, db: Connection, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            db.execute(insert(LINK), [{"sync": self.sync, "entity": self.entity, **row}
+                                      for row in rows])
+
+    def set_hashes(self, db: Connection, link_id: int, left_hash: str, right_hash: str,
+                   now: datetime) -> None:
+        db.execute(update(LINK).where(LINK.c.id == link_id)
+                   .values(left_hash=left_hash, right_hash=right_hash, synced_at=now))
+
+    def remove(self, db: Connection, link_ids: list[int]) -> None:
+        for part in chunks(link_ids):
+            db.execute(delete(LINK).where(LINK.c.id.in_(part)))
+
+    def count(self, db: Connection) -> int:
+        from sqlalchemy import func
+
+        return int(db.execute(select(func.count()).select_from(LINK).where(self._where())).scalar() or 0)

@@ -1,0 +1,158 @@
+"""One entity of one sync, from reading to recording: the stages in order."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+from sqlalchemy import Connection
+
+from syncbridge.describe import Capability
+from syncbridge.engine.apply import apply_chunk
+from syncbridge.engine.context import SIDES, EntityContext, Side, other
+from syncbridge.engine.db import SideStore
+from syncbridge.engine.decide import Decider
+from syncbridge.engine.outbox import recover
+from syncbridge.engine.read import ReadResult, read_side, retry_pending
+from syncbridge.engine.report import EntityResult, Item
+from syncbridge.engine.values import match_value
+from syncbridge.errors import ConnectorError
+
+#: candidate records decided and applied together
+CHUNK = 500
+
+
+def _match_signature(ctx: EntityContext, db: Connection) -> None:
+    """Rebuild stored match keys when the configured cascade changed since they were made."""
+    signature = json.dumps(ctx.match_levels)
+    meta = SideStore(ctx.sync, ctx.entity, "match")
+    if meta.cursor(db) == signature:
+        return
+    for side in SIDES:
+        store = ctx.stores[side]
+        batch = []
+        for row in store.all_snapshots(db):
+            batch.append(row)
+            if len(batch) >= CHUNK:
+                store.save_match_keys(db, batch, ctx.match_levels, match_value)
+                batch = []
+        store.save_match_keys(db, batch, ctx.match_levels, match_value)
+    meta.set_cursor(db, signature)
+
+
+def _fixed_links(ctx: EntityContext, db: Connection) -> None:
+    """Links the config pins (``links = {"0" = "22"}``) replace whatever matching found."""
+    now = datetime.now(UTC)
+    for left_id, right_id in ctx.rule.links.items():
+        left = ctx.links.by_side(db, "left", [left_id]).get(left_id)
+        if left is not None and left.right_id == right_id:
+            continue
+        stale = [link.id for link in (left, ctx.links.by_side(db, "right", [right_id]).get(right_id))
+                 if link is not None]
+        ctx.links.remove(db, stale)
+        ctx.links.add(db, [{"left_id": left_id, "right_id": right_id, "left_hash": "",
+                            "right_hash": "", "synced_at": now}])
+
+
+def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
+    """Records that disappeared from ``side``: delete the linked twin only if configured."""
+    if not ids:
+        return
+    target = other(side)
+    connection = ctx.connections[target]
+    with ctx.engine.begin() as db:
+        links = ctx.links.by_side(db, side, ids)
+    propagate = (ctx.rule.deletes and ctx.rule.allows(side)
+                 and connection.can(ctx.entity, Capability.DELETE))
+    items: list[Item] = []
+    deleted: dict[str, bool] = {}
+    twins = {rid: (link.right_id if side == "left" else link.left_id) for rid, link in links.items()}
+    if propagate and twins and not ctx.dry_run:
+        results = {r.key: r for r in connection.delete(ctx.entity, list(twins.values()))}
+        ctx.result.writes += len(twins)
+        for rid, twin in twins.items():
+            result = results.get(twin)
+            deleted[rid] = result is not None and result.ok
+            if not deleted[rid]:
+                reason = result.error if result is not None and result.error else "no result"
+                items.append(Item(ctx.entity, side, rid, "failed",
+                                  f"deleting {target} {twin} failed: {reason}", twin))
+    for rid, twin in twins.items():
+        if propagate and (ctx.dry_run or deleted.get(rid)):
+            items.append(Item(ctx.entity, side, rid, "deleted",
+                              f"deleted on the {side}; {target} {twin} deleted too", twin))
+        elif not propagate:
+            items.append(Item(ctx.entity, side, rid, "missing",
+                              f"deleted on the {side}; {target} {twin} kept "
+                              "(deletions are not propagated: set deletes = true)", twin))
+    for item in items:
+        ctx.result.counts[item.action] += 1
+    with ctx.engine.begin() as db:
+        ctx.recorder.items(db, items)
+        if ctx.dry_run:
+            return
+        ctx.stores[side].forget(db, ids)
+        ctx.stores[side].clear_pending(db, ids)
+        failed = {item.record_id for item in items if item.action == "failed"}
+        ctx.links.remove(db, [link.id for rid, link in links.items() if rid not in failed])
+        done = [twins[rid] for rid in twins if deleted.get(rid)]
+        ctx.stores[target].forget(db, done)
+
+
+def _decide_and_apply(ctx: EntityContext, side: Side, claimed: set[tuple[Side, str]]) -> None:
+    store = ctx.stores[side]
+    after = ""
+    while True:
+        with ctx.engine.connect() as db:
+            ids = store.candidate_ids(db, ctx.recorder.run_id, after, CHUNK)
+            if not ids:
+                return
+            decisions = Decider(ctx, db, claimed).chunk(side, ids)
+        apply_chunk(ctx, side, decisions)
+        ctx.progress(f"sync {side}", len(ids))
+        ctx.renew()
+        after = ids[-1]
+
+
+def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> EntityResult:
+    """Run the stages for one entity; connector-wide failures end it with the reason."""
+    ctx.recorder.start_entity(ctx.entity)
+    result = ctx.result
+    try:
+        if not ctx.dry_run:
+            recover(ctx)
+            with ctx.engine.begin() as db:
+                _fixed_links(ctx, db)
+        with ctx.engine.begin() as db:
+            _match_signature(ctx, db)
+        reads: dict[Side, ReadResult] = {}
+        sides: tuple[Side, ...] = (record[0],) if record else SIDES
+        for side in sides:
+            reads[side] = read_side(ctx, side, ids=[record[1]] if record else None)
+        for side, read in reads.items():
+            gone = list(read.deleted)
+            if read.complete:
+                with ctx.engine.connect() as db:
+                    unseen = ctx.stores[side].unseen_ids(db, ctx.recorder.run_id)
+                gone.extend(rid for rid in unseen if rid not in read.failed)
+            _gone(ctx, side, sorted(set(gone)))
+            if record is None:
+                retry_pending(ctx, side, read)
+        order: tuple[Side, ...] = ("right", "left") if ctx.rule.direction == "right-to-left" else SIDES
+        claimed: set[tuple[Side, str]] = set()
+        for side in order:
+            if side in reads:
+                _decide_and_apply(ctx, side, claimed)
+        if not ctx.dry_run and record is None:
+            with ctx.engine.begin() as db:
+                for side, read in reads.items():
+                    if read.cursor is not None:
+                        ctx.stores[side].set_cursor(db, read.cursor)
+        result.result = "failed" if result.counts["failed"] else "ok"
+    except (ConnectorError, httpx.HTTPError) as error:
+        result.result = "error"
+        result.message = f"{type(error).__name__}: {error}"
+    finally:
+        ctx.recorder.finish_entity(result)
+    return result

@@ -1,0 +1,140 @@
+"""Stage 1: read one side's changes into snapshots, a page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from sqlalchemy import select, update
+
+from syncbridge.engine.context import EntityContext, Side
+from syncbridge.engine.db import SNAPSHOT, chunks
+from syncbridge.engine.report import Item
+from syncbridge.engine.values import match_value
+from syncbridge.errors import ConnectorError
+
+
+@dataclass
+class ReadResult:
+    side: Side
+    count: int = 0
+    cursor: str | None = None
+    #: the read covered every record of the side (no cursor, no id filter)
+    complete: bool = False
+    deleted: list[str] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
+
+
+def describe_error(error: Exception) -> str:
+    """A one-line reason naming the field, for the report."""
+    if isinstance(error, ValidationError):
+        parts = []
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem["loc"]) or "record"
+            message = problem["msg"].removeprefix("Value error, ")
+            parts.append(f"{where}: {message}")
+        return "; ".join(parts)
+    return f"{type(error).__name__}: {error}"
+
+
+def native_id(ctx: EntityContext, side: Side, native: dict[str, Any]) -> str:
+    key = ctx.connections[side].info.entities[ctx.entity].id_field
+    value = native.get(key)
+    return str(value) if value is not None else "?"
+
+
+def map_page(
+    ctx: EntityContext, side: Side, records: list[dict[str, Any]]
+) -> tuple[list[tuple[str, str, dict[str, Any]]], list[tuple[str, str, dict[str, Any]]]]:
+    """Map natives in: ``(rows, failures)``; a row is (id, hash, content)."""
+    connection = ctx.connections[side]
+    rows, failures = [], []
+    for native in records:
+        try:
+            record = connection.map_in(ctx.entity, native)
+            if record.id is None:
+                raise ConnectorError("map(in) gave a record without its native id")
+        except (ValidationError, ConnectorError, ValueError, TypeError) as error:
+            failures.append((native_id(ctx, side, native), describe_error(error), native))
+            continue
+        content = record.content()
+        rows.append((record.id, record.fingerprint(), content))
+    return rows, failures
+
+
+def save_failures(
+    ctx: EntityContext, db: Any, side: Side, failures: list[tuple[str, str, dict[str, Any]]]
+) -> None:
+    if not failures:
+        return
+    now = datetime.now(UTC)
+    ctx.stores[side].set_pending(db, [
+        (rid, "failed", reason, orjson.dumps(native, default=str).decode())
+        for rid, reason, native in failures], now)
+    ctx.recorder.items(db, [Item(ctx.entity, side, rid, "failed", reason)
+                            for rid, reason, _native in failures])
+    ctx.result.counts["failed"] += len(failures)
+
+
+def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> ReadResult:
+    """Fetch changes (or ``ids``) of ``side``, store snapshots seen in this run."""
+    store = ctx.stores[side]
+    run_id = ctx.recorder.run_id
+    with ctx.engine.connect() as db:
+        since = None if (ctx.full or ids) else store.cursor(db)
+    result = ReadResult(side=side, complete=since is None and ids is None)
+    query: dict[str, Any] = {"ids": ids} if ids else {}
+    levels = ctx.match_levels
+    for page in ctx.connections[side].fetch(ctx.entity, since, query):
+        rows, failures = map_page(ctx, side, page.records)
+        with ctx.engine.begin() as db:
+            store.save_snapshots(db, rows, run_id, levels, match_value)
+            save_failures(ctx, db, side, failures)
+        result.failed.update(rid for rid, _reason, _native in failures)
+        result.count += len(page.records)
+        result.deleted.extend(page.deleted)
+        if page.cursor is not None:
+            result.cursor = page.cursor
+        ctx.progress(f"read {side}", len(page.records))
+        ctx.renew()
+    return result
+
+
+def retry_pending(ctx: EntityContext, side: Side, read: ReadResult) -> None:
+    """Bring last run's failed and waiting records of ``side`` back as candidates.
+
+    A record read again in this run is already a candidate with fresh data; the others come
+    back from their snapshot, or (if they never mapped) from the native record kept with
+    the failure, so that a fixed mapping or config lets them through.
+    """
+    store = ctx.stores[side]
+    run_id = ctx.recorder.run_id
+    with ctx.engine.begin() as db:
+        pending = store.pending(db)
+        if not pending:
+            return
+        fresh: set[str] = set()
+        known: set[str] = set()
+        for part in chunks(list(pending)):
+            for rid, seen_run in db.execute(
+                select(SNAPSHOT.c.record_id, SNAPSHOT.c.seen_run).where(
+                    SNAPSHOT.c.sync == ctx.sync, SNAPSHOT.c.entity == ctx.entity,
+                    SNAPSHOT.c.side == side, SNAPSHOT.c.record_id.in_(part))):
+                known.add(rid)
+                if seen_run == run_id:
+                    fresh.add(rid)
+        skip = fresh | read.failed
+        natives = [orjson.loads(native) for rid, (_kind, _reason, native) in pending.items()
+                   if native is not None and rid not in skip]
+        rows, failures = map_page(ctx, side, natives)
+        store.save_snapshots(db, rows, run_id, ctx.match_levels, match_value)
+        save_failures(ctx, db, side, failures)
+        again = [rid for rid in pending if rid in known and rid not in skip]
+        for part in chunks(again):
+            db.execute(update(SNAPSHOT).where(
+                SNAPSHOT.c.sync == ctx.sync, SNAPSHOT.c.entity == ctx.entity,
+                SNAPSHOT.c.side == side, SNAPSHOT.c.record_id.in_(part),
+            ).values(seen_run=run_id, done_run=0))

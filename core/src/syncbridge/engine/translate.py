@@ -1,0 +1,126 @@
+"""Projecting a record for the other side: synced fields, overrides, and translated ids.
+
+A canonical record holds its own side's ids in reference fields (``company_id``,
+``lines.product_id``). Before it is compared with, or written to, the other side, each id is
+replaced by the linked id there; an id with no link yet means the record must wait.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection
+
+from syncbridge.engine.context import EntityContext, Side, other
+from syncbridge.engine.db import LinkStore
+
+
+class Translator:
+    """Translates references from ``source`` ids to the other side's, with a lookup cache."""
+
+    def __init__(self, ctx: EntityContext, db: Connection) -> None:
+        self.ctx, self.db = ctx, db
+        self._cache: dict[tuple[Side, str, str], str | None] = {}
+        self._refs = {path: entity for path, entity in ctx.model.references.items()
+                      if entity in ctx.sync_entities}
+        self._dropped = [path for path, entity in ctx.model.references.items()
+                         if entity not in ctx.sync_entities and "." in path]
+
+    def prefetch(self, source: Side, contents: list[dict[str, Any]]) -> None:
+        """Look up every reference of ``contents`` at once: one query per referenced entity."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for content in contents:
+            for path, entity in self._refs.items():
+                for value in _values(content, path):
+                    if (source, entity, value) not in self._cache:
+                        wanted[entity].add(value)
+        target = other(source)
+        for entity, ids in wanted.items():
+            links = LinkStore(self.ctx.sync, entity).by_side(self.db, source, ids)
+            for value in ids:
+                link = links.get(value)
+                self._cache[(source, entity, value)] = (
+                    None if link is None else (link.right_id if target == "right" else link.left_id)
+                )
+
+    def _lookup(self, source: Side, entity: str, value: str) -> str | None:
+        key = (source, entity, value)
+        if key not in self._cache:
+            self.prefetch(source, [_with(entity_path(self._refs, entity), value)])
+        return self._cache.get(key)
+
+    def project(self, source: Side, content: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """``content`` as the other side should hold it, and the references still unlinked."""
+        ctx = self.ctx
+        projected = {name: content.get(name) for name in ctx.synced_fields}
+        for target_field, source_field in ctx.rule.fields.items():
+            if source == "left":
+                projected[target_field] = content.get(source_field)
+            else:
+                projected[source_field] = content.get(target_field)
+        missing: list[str] = []
+        for path, entity in self._refs.items():
+            head, _, tail = path.partition(".")
+            if head not in projected:
+                continue
+            if not tail:
+                value = projected[head]
+                if value is not None:
+                    linked = self._lookup(source, entity, str(value))
+                    if linked is None:
+                        missing.append(f"{entity} {value}")
+                    projected[head] = linked
+                continue
+            items = projected[head] or []
+            translated = []
+            for item in items:
+                item = dict(item)
+                value = item.get(tail)
+                if value is not None:
+                    linked = self._lookup(source, entity, str(value))
+                    if linked is None:
+                        missing.append(f"{entity} {value}")
+                    item[tail] = linked
+                translated.append(item)
+            projected[head] = translated
+        for path in self._dropped:
+            strip_nested(projected, path)
+        return projected, missing
+
+    def comparable(self, content: dict[str, Any]) -> dict[str, Any]:
+        """A target record with the nested references this sync does not translate removed."""
+        if not self._dropped:
+            return content
+        content = dict(content)
+        for path in self._dropped:
+            strip_nested(content, path)
+        return content
+
+
+def entity_path(refs: dict[str, str], entity: str) -> str:
+    return next(path for path, target in refs.items() if target == entity)
+
+
+def _with(path: str, value: str) -> dict[str, Any]:
+    head, _, tail = path.partition(".")
+    return {head: [{tail: value}]} if tail else {head: value}
+
+
+def _values(content: dict[str, Any], path: str) -> list[str]:
+    head, _, tail = path.partition(".")
+    value = content.get(head)
+    if not tail:
+        return [str(value)] if value is not None else []
+    return [str(item[tail]) for item in value or [] if item.get(tail) is not None]
+
+
+def strip_nested(content: dict[str, Any], path: str) -> None:
+    head, _, tail = path.partition(".")
+    if head in content and isinstance(content[head], list):
+        content[head] = [{k: v for k, v in item.items() if k != tail} for item in content[head]]
+
+
+def differences(projected: dict[str, Any], target: dict[str, Any]) -> frozenset[str]:
+    """Fields whose projected value differs from what the target holds."""
+    return frozenset(name for name, value in projected.items() if target.get(name) != value)

@@ -1,0 +1,85 @@
+"""The client-side rate limiter: stay under a system's published limits instead of hitting them.
+
+Systems answer an exceeded limit with 429 and sometimes a long penalty, so a well-behaved run
+paces itself: every attempt (retries included) waits for a slot in a sliding window for each
+declared :class:`~syncbridge.describe.RateLimit`. The counting is pyrate-limiter's
+(``Limiter`` over an ``InMemoryBucket``, sliding-window log, thread-safe); one limiter belongs
+to one connection's transport, so the budget is shared by every thread using that client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import httpx
+from pyrate_limiter import InMemoryBucket, Limiter, Rate
+
+from syncbridge.describe import RateLimit
+
+__all__ = ["RateLimitTransport", "build_limiter", "limiter_rates"]
+
+#: extra wait (ms) pyrate-limiter adds to each computed delay: it covers the moment between
+#: being admitted and the request reaching the server, so server-side arrivals keep the limit
+_BUFFER_MS = 50
+
+
+def limiter_rates(limits: Iterable[RateLimit]) -> list[Rate]:
+    """The declared limits as a rate list pyrate-limiter accepts, never looser than declared.
+
+    pyrate-limiter wants strictly increasing windows with strictly increasing limits and
+    non-increasing density; published limits need not look like that. So: of two limits on
+    the same window the smaller wins; a shorter window whose limit a longer one does not
+    exceed is dropped (the longer one already implies it); and a longer window denser than
+    the shorter one before it is tightened to that density (stricter than declared, never
+    looser).
+    """
+    by_interval: dict[int, int] = {}
+    for limit in limits:
+        interval = max(1, round(limit.seconds * 1000))
+        by_interval[interval] = min(limit.requests, by_interval.get(interval, limit.requests))
+    kept: list[Rate] = []
+    for interval in sorted(by_interval):
+        requests = by_interval[interval]
+        while kept and kept[-1].limit >= requests:
+            kept.pop()
+        if kept and requests * kept[-1].interval > kept[-1].limit * interval:
+            requests = kept[-1].limit * interval // kept[-1].interval
+            if requests <= kept[-1].limit:
+                kept.pop()
+        kept.append(Rate(requests, interval))
+    return kept
+
+
+def build_limiter(limits: Iterable[RateLimit]) -> Limiter | None:
+    """A limiter for ``limits``, or None when there is nothing to limit."""
+    rates = limiter_rates(limits)
+    if not rates:
+        return None
+    return Limiter(InMemoryBucket(rates), buffer_ms=_BUFFER_MS)
+
+
+class RateLimitTransport(httpx.BaseTransport):
+    """Waits, before each attempt, until the connection's limiter admits it.
+
+    It never fails a request for being over the limit: it only delays it. It sits below the
+    retry layer so a retry is paced like any other request.
+    """
+
+    def __init__(self, transport: httpx.BaseTransport, limiter: Limiter, key: str) -> None:
+        self.inner = transport
+        self.limiter = limiter
+        #: the budget's name in the limiter (the connection's name)
+        self.key = key
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        admitted = self.limiter.try_acquire(self.key, blocking=True)
+        if admitted is not True:
+            # only possible with a weight above a limit or an async bucket: neither is built here
+            raise RuntimeError(f"the rate limiter refused a request: {admitted!r}")
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        try:
+            self.inner.close()
+        finally:
+            self.limiter.close()

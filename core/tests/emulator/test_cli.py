@@ -1,0 +1,77 @@
+"""``syncbridge emulate``: a real process serving a real port, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from syncbridge.cli import main
+from syncbridge.emulator.config import connection_toml
+
+HERE = Path(__file__).parent
+
+
+def start_emulate(*args: str) -> subprocess.Popen[str]:
+    path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
+    return subprocess.Popen(
+        [sys.executable, "-c", "from syncbridge.cli import main; main()", "emulate", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def test_emulate_serves_prints_settings_and_stops_cleanly_on_sigterm() -> None:
+    process = start_emulate("notes_api:create_app", "--port", "0", "--records", "4",
+                            "--print-settings", "--no-rate-limits")
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:
+            if line.startswith("listening on "):
+                break
+            lines.append(line)
+        else:
+            raise AssertionError(f"no 'listening on' line; stderr: {process.stderr.read()}")  # type: ignore[union-attr]
+        url = line.removeprefix("listening on ").strip()
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+
+        config = tomllib.loads("".join(lines))
+        connection = config["connections"]["notes"]
+        assert connection["connector"] == "notes"
+        settings = connection["settings"]
+        assert settings["base_url"] == url
+
+        response = httpx.get(f"{url}/contacts", headers={"X-Api-Key": settings["api_key"]})
+        assert response.status_code == 200
+        assert response.json()["total"] == 4
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=10)
+    assert code == 0, process.stderr.read()  # type: ignore[union-attr]
+
+
+def test_an_unknown_system_is_a_usage_error_that_names_it() -> None:
+    result = CliRunner().invoke(main, ["emulate", "no-such-system"])
+    assert result.exit_code == 2
+    assert "no-such-system" in result.output and "installed" in result.output
+
+
+def test_a_bad_factory_path_and_bad_options_are_usage_errors() -> None:
+    result = CliRunner().invoke(main, ["emulate", "no_such_module:create_app"])
+    assert result.exit_code == 2 and "no_such_module" in result.output
+    result = CliRunner().invoke(main, ["emulate", "x", "--error-rate", "2"])
+    assert result.exit_code == 2 and "--error-rate" in result.output
+
+
+def test_connection_toml_is_valid_toml() -> None:
+    settings = {"base_url": "http://127.0.0.1:1", "key": 'quo"te\\ \x7f ü', "n": 3, "x": 0.5,
+                "on": True, "ids": [1, 2], "nested": {"a b": "c"}}
+    parsed = tomllib.loads(connection_toml("my conn", "acme", settings))
+    assert parsed == {"connections": {"my conn": {"connector": "acme", "settings": settings}}}
