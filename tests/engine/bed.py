@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
-import tomllib
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
@@ -38,9 +38,14 @@ def toml_value(value: Any) -> str:
 class Bed:
     """Left and right SQLite databases, a config syncing ``entities`` between them."""
 
-    def __init__(self, folder: Path, entities: dict[str, dict[str, Any]],
-                 left_settings: dict[str, Any] | None = None,
-                 right_settings: dict[str, Any] | None = None, state_url: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        entities: dict[str, dict[str, Any]],
+        left_settings: dict[str, Any] | None = None,
+        right_settings: dict[str, Any] | None = None,
+        state_url: str | None = None,
+    ) -> None:
         self.folder = folder
         self.settings = {
             "left": {"url": f"sqlite:///{folder / 'left.db'}", **(left_settings or {})},
@@ -48,8 +53,7 @@ class Bed:
         }
         lines = [f"[state]\nurl = {toml_value(state_url or 'sqlite:///state.db')}\n"]
         for side in ("left", "right"):
-            lines.append(f"[connections.{side}]\nconnector = \"sql\"\n"
-                         f"[connections.{side}.settings]")
+            lines.append(f'[connections.{side}]\nconnector = "sql"\n[connections.{side}.settings]')
             lines += [f"{k} = {toml_value(v)}" for k, v in self.settings[side].items()]
             lines.append("")
         lines.append('[syncs.main]\nleft = "left"\nright = "right"\n')
@@ -69,15 +73,29 @@ class Bed:
         model = model_for(entity)
         with self.conn(side) as conn:
             natives = [conn.map_out(entity, model.model_validate(r)) for r in records]
-            results = conn.upsert(entity, [UpsertItem(key=f"seed-{side}-{i}-{id(r)}", record=r)
-                                           for i, r in enumerate(natives)])
+            results = conn.upsert(
+                entity,
+                [
+                    UpsertItem(key=f"seed-{side}-{i}-{id(r)}", record=r)
+                    for i, r in enumerate(natives)
+                ],
+            )
         assert all(r.ok for r in results), [r.error for r in results if not r.ok]
         return [str(r.id) for r in results]
 
     def edit(self, side: str, entity: str, record_id: str, **fields: Any) -> None:
         with self.conn(side) as conn:
-            [result] = conn.upsert(entity, [UpsertItem(key=f"edit-{record_id}", id=record_id,
-                                                       record=fields, changed=frozenset(fields))])
+            [result] = conn.upsert(
+                entity,
+                [
+                    UpsertItem(
+                        key=f"edit-{record_id}",
+                        id=record_id,
+                        record=fields,
+                        changed=frozenset(fields),
+                    )
+                ],
+            )
         assert result.ok, result.error
 
     def remove(self, side: str, entity: str, record_id: str) -> None:
@@ -97,16 +115,24 @@ class Bed:
 
     def sync(self, **options: Any) -> RunSummary:
         with Workspace.load(self.config) as workspace:
-            return run_sync("main", workspace.config.syncs["main"],
-                            workspace.sync_connections("main"),  # type: ignore[arg-type]
-                            workspace.store, **options)
+            return run_sync(
+                "main",
+                workspace.config.syncs["main"],
+                workspace.sync_connections("main"),
+                workspace.store,
+                **options,
+            )
 
     def cli(self, *args: str) -> Result:
         return CliRunner().invoke(main, ["-c", str(self.config), *args])
 
     def cli_process(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "syncbridge.cli", "-c", str(self.config),
-                               *args], capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "syncbridge.cli", "-c", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def items(self, run_id: int, entity: str | None = None) -> list[Any]:
         with Workspace.load(self.config) as workspace, workspace.store.engine.connect() as db:
@@ -123,6 +149,11 @@ class Bed:
 
 
 def company(index: int, **extra: Any) -> dict[str, Any]:
-    base = {"name": f"Company {index:04d}", "city": "Milano", "country": "IT",
-            "address": f"Via Roma {index}", "email": f"c{index}@example.com"}
+    base = {
+        "name": f"Company {index:04d}",
+        "city": "Milano",
+        "country": "IT",
+        "address": f"Via Roma {index}",
+        "email": f"c{index}@example.com",
+    }
     return {**base, **extra}

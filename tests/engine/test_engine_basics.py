@@ -64,7 +64,8 @@ def test_two_way_changes_flow_both_ways_and_echoes_are_not_written_back(tmp_path
 
 
 def test_a_record_changed_on_both_sides_goes_to_the_priority_side_and_is_reported(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     bed = Bed(tmp_path, {"company": {"direction": "both", "priority": "right"}})
     bed.put("left", "company", [company(1)])
     bed.sync()
@@ -78,6 +79,7 @@ def test_a_record_changed_on_both_sides_goes_to_the_priority_side_and_is_reporte
     assert item.action == "conflict"
     assert item.reason == "changed on both sides; right wins by priority"
     import json
+
     assert json.loads(item.detail) == {"city": {"left": "Torino", "right": "Roma"}}
     assert bed.rows("left", "company")[0]["city"] == "Roma"
     assert bed.rows("right", "company")[0]["city"] == "Roma"
@@ -85,7 +87,8 @@ def test_a_record_changed_on_both_sides_goes_to_the_priority_side_and_is_reporte
 
 
 def test_full_run_after_out_of_band_edits_realigns_and_writes_only_differences(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     bed = Bed(tmp_path, {"company": {"direction": "both", "priority": "left"}})
     bed.put("left", "company", [company(i) for i in range(30)])
     bed.sync()

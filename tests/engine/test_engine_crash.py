@@ -18,8 +18,9 @@ TRIALS = 12
 
 
 def test_killed_runs_never_duplicate_nor_lose_a_record(tmp_path: Path) -> None:
-    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}},
-              right_settings={"batch_size": 7})
+    bed = Bed(
+        tmp_path, {"company": {"direction": "left-to-right"}}, right_settings={"batch_size": 7}
+    )
     bed.put("left", "company", [company(i) for i in range(400)])
     rng = random.Random(20261123)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -28,8 +29,9 @@ def test_killed_runs_never_duplicate_nor_lose_a_record(tmp_path: Path) -> None:
     for trial in range(TRIALS):
         if trial == TRIALS // 2:  # new records half-way, so later kills land in creates too
             bed.put("left", "company", [company(i) for i in range(400, 700)])
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.3, 2.5))
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
@@ -48,7 +50,7 @@ def test_killed_runs_never_duplicate_nor_lose_a_record(tmp_path: Path) -> None:
         outbox = db.execute(text("SELECT count(*) FROM outbox")).scalar()
     assert outbox == 0
     assert len(links) == len(left)
-    assert {l for l, _r in links} == {row["id"] for row in left.values()}
+    assert {left_id for left_id, _r in links} == {row["id"] for row in left.values()}
     assert {r for _l, r in links} == {row["id"] for row in right.values()}
     for left_id, right_id in links:
         left_row = next(row for row in left.values() if row["id"] == left_id)

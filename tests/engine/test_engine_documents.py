@@ -16,18 +16,36 @@ ENTITIES = {
 
 
 def invoice(company_id: str, vat_id: str, number: str) -> dict[str, object]:
-    return {"number": number, "date": "2026-11-02", "company_id": company_id, "currency": "EUR",
-            "lines": [{"description": "Consulenza", "quantity": "2", "unit_price": "150.00",
-                       "vat_rate_id": vat_id}]}
+    return {
+        "number": number,
+        "date": "2026-11-02",
+        "company_id": company_id,
+        "currency": "EUR",
+        "lines": [
+            {
+                "description": "Consulenza",
+                "quantity": "2",
+                "unit_price": "150.00",
+                "vat_rate_id": vat_id,
+            }
+        ],
+    }
 
 
 def test_reference_data_links_by_value_and_documents_carry_the_linked_ids(tmp_path: Path) -> None:
     bed = Bed(tmp_path, ENTITIES)
-    left_vat = bed.put("left", "vat_rate", [{"rate": "22", "name": "IVA 22%"},
-                                            {"rate": "10", "name": "IVA 10%"}])
-    right_vat = bed.put("right", "vat_rate", [{"rate": "4", "name": "Ridotta"},
-                                              {"rate": "10", "name": "Dieci"},
-                                              {"rate": "22.00", "name": "Ordinaria"}])
+    left_vat = bed.put(
+        "left", "vat_rate", [{"rate": "22", "name": "IVA 22%"}, {"rate": "10", "name": "IVA 10%"}]
+    )
+    right_vat = bed.put(
+        "right",
+        "vat_rate",
+        [
+            {"rate": "4", "name": "Ridotta"},
+            {"rate": "10", "name": "Dieci"},
+            {"rate": "22.00", "name": "Ordinaria"},
+        ],
+    )
     [acme] = bed.put("left", "company", [{"name": "ACME S.p.A.", "city": "Milano"}])
     bed.put("left", "invoice", [invoice(acme, left_vat[0], "1/2026")])
 
@@ -43,8 +61,10 @@ def test_reference_data_links_by_value_and_documents_carry_the_linked_ids(tmp_pa
 
 
 def test_configured_links_override_matching_by_value(tmp_path: Path) -> None:
-    entities = {**ENTITIES, "vat_rate": {"direction": "left-to-right", "create": False,
-                                         "links": {"1": "2"}}}
+    entities = {
+        **ENTITIES,
+        "vat_rate": {"direction": "left-to-right", "create": False, "links": {"1": "2"}},
+    }
     bed = Bed(tmp_path, entities)
     bed.put("left", "vat_rate", [{"rate": "22", "name": "IVA 22%"}])
     bed.put("right", "vat_rate", [{"rate": "22", "name": "A"}, {"rate": "22", "name": "B"}])
@@ -56,20 +76,34 @@ def test_configured_links_override_matching_by_value(tmp_path: Path) -> None:
 
 
 def test_an_invoice_waits_for_its_company_and_goes_through_once_the_company_does(
-        tmp_path: Path) -> None:
-    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"},
-                         "invoice": {"direction": "left-to-right"}})
+    tmp_path: Path,
+) -> None:
+    bed = Bed(
+        tmp_path,
+        {"company": {"direction": "left-to-right"}, "invoice": {"direction": "left-to-right"}},
+    )
     [bad] = bed.put("left", "company", [{"name": "Broken", "city": "Roma"}])
     with sqlite3.connect(tmp_path / "left.db") as db:
         db.execute("UPDATE company SET country = 'XX' WHERE id = ?", (int(bad),))
-    bed.put("left", "invoice", [{"number": "9/2026", "date": "2026-11-02", "company_id": bad,
-                                 "lines": [{"description": "Canone", "unit_price": "10"}]}])
+    bed.put(
+        "left",
+        "invoice",
+        [
+            {
+                "number": "9/2026",
+                "date": "2026-11-02",
+                "company_id": bad,
+                "lines": [{"description": "Canone", "unit_price": "10"}],
+            }
+        ],
+    )
     first = bed.cli("run", "-q")
     assert first.exit_code == 1
     items = {(i.entity, i.action): i for i in bed.items(1)}
     assert items[("company", "failed")].reason.startswith("country: 'XX' is not an ISO 3166")
     assert items[("invoice", "waiting")].reason == (
-        f"waiting on company {bad} (left), not linked yet")
+        f"waiting on company {bad} (left), not linked yet"
+    )
     assert bed.rows("right", "invoice") == []  # never written with a dangling reference
 
     bed.edit("left", "company", bad, country="IT")
@@ -80,12 +114,23 @@ def test_an_invoice_waits_for_its_company_and_goes_through_once_the_company_does
 
 
 def test_a_locked_invoice_on_the_target_is_never_overwritten(tmp_path: Path) -> None:
-    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"},
-                         "invoice": {"direction": "left-to-right"}})
+    bed = Bed(
+        tmp_path,
+        {"company": {"direction": "left-to-right"}, "invoice": {"direction": "left-to-right"}},
+    )
     [acme] = bed.put("left", "company", [{"name": "ACME", "city": "Milano"}])
-    [inv] = bed.put("left", "invoice", [{"number": "3/2026", "date": "2026-11-02",
-                                         "company_id": acme,
-                                         "lines": [{"description": "A", "unit_price": "10"}]}])
+    [inv] = bed.put(
+        "left",
+        "invoice",
+        [
+            {
+                "number": "3/2026",
+                "date": "2026-11-02",
+                "company_id": acme,
+                "lines": [{"description": "A", "unit_price": "10"}],
+            }
+        ],
+    )
     bed.sync()
     [copy] = bed.rows("right", "invoice")
     bed.edit("right", "invoice", copy["id"], locked=True, status="issued")

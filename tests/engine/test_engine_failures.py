@@ -14,7 +14,8 @@ from tests.engine.bed import Bed, company
 
 
 def test_a_record_failing_validation_is_reported_skipped_and_retried_until_fixed(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}})
     bed.put("left", "company", [company(i) for i in range(5)])
     bad_id = bed.by("left", "company", "name")["Company 0002"]["id"]
@@ -27,10 +28,18 @@ def test_a_record_failing_validation_is_reported_skipped_and_retried_until_fixed
     run = bed.items(1)
     failed = [item for item in run if item.action == "failed"]
     assert [(f.record_id, f.reason) for f in failed] == [
-        (bad_id, "vat_number: 'IT123' is not a valid Italian VAT number: it has the wrong "
-                 "number of digits")]
+        (
+            bad_id,
+            "vat_number: 'IT123' is not a valid Italian VAT number: it has the wrong "
+            "number of digits",
+        )
+    ]
     assert sorted(row["name"] for row in bed.rows("right", "company")) == [
-        "Company 0000", "Company 0001", "Company 0003", "Company 0004"]
+        "Company 0000",
+        "Company 0001",
+        "Company 0003",
+        "Company 0004",
+    ]
 
     again = bed.cli("run", "-q")  # retried although unchanged: still failing, still reported
     assert again.exit_code == 1
@@ -45,17 +54,31 @@ def test_a_record_failing_validation_is_reported_skipped_and_retried_until_fixed
 
 
 def test_a_record_the_target_rejects_fails_alone_and_goes_through_once_fixed(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     with sqlite3.connect(tmp_path / "right.db") as db:
-        db.execute("CREATE TABLE crm_company (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                   "name TEXT NOT NULL CHECK (length(name) <= 12), city TEXT, "
-                   "updated_at TIMESTAMP, sync_key TEXT UNIQUE)")
-    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}},
-              right_settings={"tables": {"company": "crm_company"},
-                              "columns": {"company": {"name": "name", "city": "city"}}})
-    bed.put("left", "company", [{"name": "Short", "city": "Roma"},
-                                {"name": "A name far too long", "city": "Bari"},
-                                {"name": "Fine too", "city": "Pisa"}])
+        db.execute(
+            "CREATE TABLE crm_company (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "name TEXT NOT NULL CHECK (length(name) <= 12), city TEXT, "
+            "updated_at TIMESTAMP, sync_key TEXT UNIQUE)"
+        )
+    bed = Bed(
+        tmp_path,
+        {"company": {"direction": "left-to-right"}},
+        right_settings={
+            "tables": {"company": "crm_company"},
+            "columns": {"company": {"name": "name", "city": "city"}},
+        },
+    )
+    bed.put(
+        "left",
+        "company",
+        [
+            {"name": "Short", "city": "Roma"},
+            {"name": "A name far too long", "city": "Bari"},
+            {"name": "Fine too", "city": "Pisa"},
+        ],
+    )
     result = bed.cli("run", "-q")
     assert result.exit_code == 1
     [failed] = [i for i in bed.items(1) if i.action == "failed"]
@@ -67,7 +90,10 @@ def test_a_record_the_target_rejects_fails_alone_and_goes_through_once_fixed(
     bed.edit("left", "company", long_id, name="Now short")
     assert bed.cli("run", "-q").exit_code == 0
     assert sorted(r["name"] for r in bed.rows("right", "company")) == [
-        "Fine too", "Now short", "Short"]
+        "Fine too",
+        "Now short",
+        "Short",
+    ]
 
 
 @pytest.mark.parametrize("deletes", [False, True])
@@ -91,8 +117,7 @@ def test_deletions_propagate_only_when_enabled(tmp_path: Path, deletes: bool) ->
     assert bed.sync(full=True).writes == 0
 
 
-def test_a_second_run_of_the_same_entity_is_refused_while_the_lease_is_held(
-        tmp_path: Path) -> None:
+def test_a_second_run_of_the_same_entity_is_refused_while_the_lease_is_held(tmp_path: Path) -> None:
     bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}})
     bed.put("left", "company", [company(1)])
     with Workspace.load(bed.config) as workspace:

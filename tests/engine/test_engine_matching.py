@@ -6,32 +6,46 @@ from pathlib import Path
 
 from tests.engine.bed import Bed, company
 
-CASCADE = [["external_id"], ["name", "city", "address"], ["name", "mailing_city",
-                                                          "mailing_address"], ["address"]]
+CASCADE = [
+    ["external_id"],
+    ["name", "city", "address"],
+    ["name", "mailing_city", "mailing_address"],
+    ["address"],
+]
 
 
 def test_cascade_links_on_the_first_key_that_finds_exactly_one(tmp_path: Path) -> None:
     bed = Bed(tmp_path, {"company": {"direction": "left-to-right", "match": CASCADE}})
-    bed.put("right", "company", [
-        {"name": "Alfa", "external_id": "MC-1", "city": "X", "address": "Nowhere 1"},
-        {"name": "BETA  srl", "city": "milano", "address": "via roma 1"},
-        {"name": "Gamma", "mailing_city": "Roma", "mailing_address": "Via Po 2"},
-        {"name": "Delta Other Name", "address": "Piazza Duomo 3"},
-        {"name": "Twin A", "address": "Same Street 9"},
-        {"name": "Twin B", "address": "Same Street 9"},
-    ])
-    bed.put("left", "company", [
-        {"name": "Alfa renamed", "external_id": "MC-1"},
-        {"name": "Beta SRL", "city": "Milano", "address": "Via  Roma 1"},
-        {"name": "Gamma", "mailing_city": "ROMA", "mailing_address": "via po 2"},
-        {"name": "Delta", "address": "Piazza Duomo 3"},
-        {"name": "Epsilon", "address": "Same Street 9"},
-        {"name": "Zeta", "address": "Elsewhere 5"},
-    ])
+    bed.put(
+        "right",
+        "company",
+        [
+            {"name": "Alfa", "external_id": "MC-1", "city": "X", "address": "Nowhere 1"},
+            {"name": "BETA  srl", "city": "milano", "address": "via roma 1"},
+            {"name": "Gamma", "mailing_city": "Roma", "mailing_address": "Via Po 2"},
+            {"name": "Delta Other Name", "address": "Piazza Duomo 3"},
+            {"name": "Twin A", "address": "Same Street 9"},
+            {"name": "Twin B", "address": "Same Street 9"},
+        ],
+    )
+    bed.put(
+        "left",
+        "company",
+        [
+            {"name": "Alfa renamed", "external_id": "MC-1"},
+            {"name": "Beta SRL", "city": "Milano", "address": "Via  Roma 1"},
+            {"name": "Gamma", "mailing_city": "ROMA", "mailing_address": "via po 2"},
+            {"name": "Delta", "address": "Piazza Duomo 3"},
+            {"name": "Epsilon", "address": "Same Street 9"},
+            {"name": "Zeta", "address": "Elsewhere 5"},
+        ],
+    )
     run = bed.sync()
     items = {item.record_id: item for item in bed.items(run.run_id)}
     left = bed.by("left", "company", "name")
-    assert items[left["Alfa renamed"]["id"]].reason.endswith("on external_id; right updated from the left")
+    assert items[left["Alfa renamed"]["id"]].reason.endswith(
+        "on external_id; right updated from the left"
+    )
     assert "on name+city+address" in items[left["Beta SRL"]["id"]].reason
     assert "on name+mailing_city+mailing_address" in items[left["Gamma"]["id"]].reason
     assert "on address" in items[left["Delta"]["id"]].reason
@@ -41,8 +55,9 @@ def test_cascade_links_on_the_first_key_that_finds_exactly_one(tmp_path: Path) -
     assert items[left["Zeta"]["id"]].action == "created"
     right_names = sorted(row["name"] for row in bed.rows("right", "company"))
     # matched records were updated in place, never duplicated; the ambiguous one not written
-    assert right_names == sorted(["Alfa renamed", "Beta SRL", "Gamma", "Delta", "Twin A",
-                                  "Twin B", "Zeta"])
+    assert right_names == sorted(
+        ["Alfa renamed", "Beta SRL", "Gamma", "Delta", "Twin A", "Twin B", "Zeta"]
+    )
 
 
 def test_vat_numbers_match_in_normal_form(tmp_path: Path) -> None:
@@ -56,13 +71,25 @@ def test_vat_numbers_match_in_normal_form(tmp_path: Path) -> None:
 
 
 def test_filter_exclude_and_field_overrides(tmp_path: Path) -> None:
-    bed = Bed(tmp_path, {"company": {
-        "direction": "left-to-right", "filter": {"status": "Customer"},
-        "exclude": ["notes"], "fields": {"phone": "email"}}})
-    bed.put("left", "company", [
-        company(1, status="Customer", notes="secret", phone="+39 1"),
-        company(2, status="Lead"),
-    ])
+    bed = Bed(
+        tmp_path,
+        {
+            "company": {
+                "direction": "left-to-right",
+                "filter": {"status": "Customer"},
+                "exclude": ["notes"],
+                "fields": {"phone": "email"},
+            }
+        },
+    )
+    bed.put(
+        "left",
+        "company",
+        [
+            company(1, status="Customer", notes="secret", phone="+39 1"),
+            company(2, status="Lead"),
+        ],
+    )
     run = bed.sync()
     assert bed.outcomes(run.run_id) == {"created": 1, "filtered": 1}
     [row] = bed.rows("right", "company")

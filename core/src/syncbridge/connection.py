@@ -22,9 +22,7 @@ from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, Upse
 from syncbridge.settings import ConnectorSettings
 
 
-def validate_settings(
-    info: ConnectorInfo, raw: Mapping[str, Any], where: str
-) -> ConnectorSettings:
+def validate_settings(info: ConnectorInfo, raw: Mapping[str, Any], where: str) -> ConnectorSettings:
     """The connector's settings model applied to ``raw``, errors naming ``where.<key>``."""
     try:
         return info.settings.model_validate(dict(raw))
@@ -102,7 +100,9 @@ class Connection:
     def fetch(
         self, entity: str, since: str | None = None, query: Mapping[str, Any] | None = None
     ) -> Iterator[Page]:
-        pages = self.pm.hook.fetch(client=self.client, entity=entity, since=since, query=query or {})
+        pages = self.pm.hook.fetch(
+            client=self.client, entity=entity, since=since, query=query or {}
+        )
         if pages is None:
             raise ConnectorError(f"{self.info.name}: fetch() is not implemented for {entity!r}")
         return iter(pages)

@@ -57,14 +57,16 @@ def _load_group(group: str) -> tuple[dict[str, Any], dict[str, str]]:
         failures[entry_point.name] = f"{type(error).__name__}: {error}"
 
     allowed = _allowed()
-    manager: ExtensionManager
+    manager: ExtensionManager[Any]
     if allowed is None:
         manager = ExtensionManager(
             namespace=group, invoke_on_load=False, on_load_failure_callback=on_failure
         )
     else:  # load only the allowed ones: a disallowed broken plugin is never imported
         manager = NamedExtensionManager(
-            namespace=group, names=sorted(allowed), invoke_on_load=False,
+            namespace=group,
+            names=sorted(allowed),
+            invoke_on_load=False,
             on_load_failure_callback=on_failure,
         )
     return {ext.name: ext.plugin for ext in manager.extensions}, failures

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from syncbridge import config as config_module
-from syncbridge.config import Config
+from syncbridge.config import Config, Side
 from syncbridge.connection import Connection
 from syncbridge.describe import Capability
 from syncbridge.errors import ConfigError
@@ -35,20 +35,25 @@ class Workspace:
             spec = self.config.connections[name]
             connector = load_connector(spec.connector)
             self._connections[name] = Connection(
-                name, connector, spec.settings,
+                name,
+                connector,
+                spec.settings,
                 extensions=load_extensions(spec.extensions),
                 credentials=self.store.credentials(name),
                 request_log=self.store.request_log(name),
             )
         return self._connections[name]
 
-    def sync_connections(self, sync_name: str) -> dict[str, Connection]:
+    def sync_connections(self, sync_name: str) -> dict[Side, Connection]:
         """Both connections of a sync, checked against what the sync asks of them."""
         if sync_name not in self.config.syncs:
             known = ", ".join(sorted(self.config.syncs)) or "none"
             raise ConfigError(f"--sync: no sync named {sync_name!r} (syncs: {known})")
         sync = self.config.syncs[sync_name]
-        sides = {"left": self.connection(sync.left), "right": self.connection(sync.right)}
+        sides: dict[Side, Connection] = {
+            "left": self.connection(sync.left),
+            "right": self.connection(sync.right),
+        }
         problems = []
         for entity, rule in sync.entities.items():
             where = f"syncs.{sync_name}.entities.{entity}"
@@ -61,11 +66,16 @@ class Workspace:
                 if not info.can(Capability.READ):
                     problems.append(f"{where}: {connection.name} cannot read {entity}")
                 writes_here = rule.allows("right" if side == "left" else "left")
-                if writes_here and rule.create and not info.can(Capability.CREATE) and \
-                        not info.can(Capability.UPDATE):
+                if (
+                    writes_here
+                    and rule.create
+                    and not info.can(Capability.CREATE)
+                    and not info.can(Capability.UPDATE)
+                ):
                     problems.append(
                         f"{where}: direction {rule.direction} writes to {connection.name}, "
-                        f"which cannot write {entity} (it is read-only there)")
+                        f"which cannot write {entity} (it is read-only there)"
+                    )
         if problems:
             raise ConfigError("\n".join(problems))
         return sides

@@ -38,7 +38,11 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "-c", "--config", "config_path", type=click.Path(dir_okay=False), default=None,
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
     help="Config file (default: ./syncbridge.toml).",
 )
 @click.version_option(package_name="syncbridge")

@@ -29,7 +29,9 @@ def check(ctx: click.Context, connection: str | None) -> None:
             console.print(f"[red]●[/red] {name}: failing — {type(error).__name__}: {error}")
             continue
         if result.ok:
-            console.print(f"[green]●[/green] {name}: ok" + (f" — {result.account}" if result.account else ""))
+            console.print(
+                f"[green]●[/green] {name}: ok" + (f" — {result.account}" if result.account else "")
+            )
         else:
             failing += 1
             console.print(f"[red]●[/red] {name}: failing — {result.reason}")

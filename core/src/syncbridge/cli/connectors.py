@@ -25,13 +25,18 @@ def connectors(as_json: bool) -> None:
     if as_json:
         out = []
         for entry in entries:
-            item: dict[str, object] = {"name": entry.name, "distribution": entry.distribution,
-                                       "version": entry.version, "error": entry.error}
+            item: dict[str, object] = {
+                "name": entry.name,
+                "distribution": entry.distribution,
+                "version": entry.version,
+                "error": entry.error,
+            }
             if entry.info is not None:
                 item["title"] = entry.info.title
                 item["entities"] = {
                     name: sorted(c.value for c in info.capabilities)
-                    for name, info in entry.info.entities.items()}
+                    for name, info in entry.info.entities.items()
+                }
                 item["unsupported"] = entry.info.unsupported
                 item["rate_limits"] = [str(limit) for limit in entry.info.rate_limits]
             out.append(item)

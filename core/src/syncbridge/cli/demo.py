@@ -23,7 +23,8 @@ def demo(ctx: click.Context, records: int, keep: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="syncbridge-demo-"))
 
     def invoke(args: list[str]) -> int:
-        console.rule(f"$ syncbridge {' '.join(a for a in args if not a.startswith('/'))}")
+        shown = args[2:] if args[:1] == ["-c"] else args
+        console.rule(f"$ syncbridge {' '.join(shown)}")
         try:
             result = main.main(args=args, standalone_mode=False)
         except SystemExit as done:

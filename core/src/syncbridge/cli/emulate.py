@@ -28,28 +28,71 @@ class _UsageProblem(click.ClickException):
 
 @click.command()
 @click.argument("system")
-@click.option("--port", type=click.IntRange(0, 65535), default=0,
-              help="Port on 127.0.0.1 (default: a free one).")
-@click.option("--records", type=click.IntRange(min=0), default=_DEFAULTS.records,
-              show_default=True, help="Records seeded per main resource.")
-@click.option("--seed", type=int, default=_DEFAULTS.seed, show_default=True,
-              help="Seed of the data and of the fault draws.")
-@click.option("--latency", "latency_ms", type=click.FloatRange(min=0),
-              default=_DEFAULTS.latency_ms, metavar="MS", help="Delay added to every request.")
-@click.option("--error-rate", type=click.FloatRange(0, 1), default=_DEFAULTS.error_rate,
-              metavar="P", help="Probability of a 500 per request.")
-@click.option("--burst-429", "burst_429", type=click.IntRange(min=0),
-              default=_DEFAULTS.burst_429, metavar="N",
-              help="Answer the first N requests with 429 and Retry-After: 1.")
-@click.option("--drop-rate", type=click.FloatRange(0, 1), default=_DEFAULTS.drop_rate,
-              metavar="P", help="Probability that a connection is closed without a response.")
-@click.option("--drop-mode", type=click.Choice(["after", "before"]),
-              default=_DEFAULTS.drop_mode, show_default=True,
-              help="Drop after the API handled the request (response lost) or before.")
-@click.option("--no-rate-limits", is_flag=True,
-              help="Do not enforce the system's published rate limits.")
-@click.option("--print-settings", is_flag=True,
-              help="Print the [connections.SYSTEM] TOML block that reaches this emulator.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    help="Port on 127.0.0.1 (default: a free one).",
+)
+@click.option(
+    "--records",
+    type=click.IntRange(min=0),
+    default=_DEFAULTS.records,
+    show_default=True,
+    help="Records seeded per main resource.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=_DEFAULTS.seed,
+    show_default=True,
+    help="Seed of the data and of the fault draws.",
+)
+@click.option(
+    "--latency",
+    "latency_ms",
+    type=click.FloatRange(min=0),
+    default=_DEFAULTS.latency_ms,
+    metavar="MS",
+    help="Delay added to every request.",
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.error_rate,
+    metavar="P",
+    help="Probability of a 500 per request.",
+)
+@click.option(
+    "--burst-429",
+    "burst_429",
+    type=click.IntRange(min=0),
+    default=_DEFAULTS.burst_429,
+    metavar="N",
+    help="Answer the first N requests with 429 and Retry-After: 1.",
+)
+@click.option(
+    "--drop-rate",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.drop_rate,
+    metavar="P",
+    help="Probability that a connection is closed without a response.",
+)
+@click.option(
+    "--drop-mode",
+    type=click.Choice(["after", "before"]),
+    default=_DEFAULTS.drop_mode,
+    show_default=True,
+    help="Drop after the API handled the request (response lost) or before.",
+)
+@click.option(
+    "--no-rate-limits", is_flag=True, help="Do not enforce the system's published rate limits."
+)
+@click.option(
+    "--print-settings",
+    is_flag=True,
+    help="Print the [connections.SYSTEM] TOML block that reaches this emulator.",
+)
 def emulate(
     system: str,
     port: int,
@@ -71,8 +114,13 @@ def emulate(
     try:
         factory = load_factory(system)
         options = EmulatorOptions(
-            records=records, seed=seed, latency_ms=latency_ms, error_rate=error_rate,
-            burst_429=burst_429, drop_rate=drop_rate, drop_mode=drop_mode,
+            records=records,
+            seed=seed,
+            latency_ms=latency_ms,
+            error_rate=error_rate,
+            burst_429=burst_429,
+            drop_rate=drop_rate,
+            drop_mode=drop_mode,
             rate_limits=not no_rate_limits,
         )
     except (ConfigError, ValidationError) as error:

@@ -15,9 +15,17 @@ from syncbridge.engine.report import RUN, RUN_ITEM
 from syncbridge.errors import ConfigError
 
 _LEGEND = {
-    "created": "green", "updated": "green", "linked": "green", "deleted": "green",
-    "skipped": "dim", "filtered": "dim", "conflict": "yellow", "ambiguous": "yellow",
-    "waiting": "yellow", "missing": "yellow", "failed": "red",
+    "created": "green",
+    "updated": "green",
+    "linked": "green",
+    "deleted": "green",
+    "skipped": "dim",
+    "filtered": "dim",
+    "conflict": "yellow",
+    "ambiguous": "yellow",
+    "waiting": "yellow",
+    "missing": "yellow",
+    "failed": "red",
 }
 
 
@@ -29,8 +37,14 @@ _LEGEND = {
 @click.option("--entity", help="Only this entity.")
 @click.pass_context
 @handle_errors
-def report(ctx: click.Context, run_id: int | None, as_json: bool, as_csv: bool,
-           show_all: bool, entity: str | None) -> None:
+def report(
+    ctx: click.Context,
+    run_id: int | None,
+    as_json: bool,
+    as_csv: bool,
+    show_all: bool,
+    entity: str | None,
+) -> None:
     """Per-record outcome of RUN (default: the latest run)."""
     workspace = open_workspace(ctx)
     with workspace.store.engine.connect() as db:
@@ -47,28 +61,59 @@ def report(ctx: click.Context, run_id: int | None, as_json: bool, as_csv: bool,
         if not (show_all or as_json or as_csv):
             query = query.where(RUN_ITEM.c.action != "skipped")
         rows = db.execute(query).all()
-    records = [{"run": run_id, "entity": r.entity, "side": r.side, "record_id": r.record_id,
-                "target_id": r.target_id, "outcome": r.action, "reason": r.reason,
-                "detail": json.loads(r.detail) if r.detail else None} for r in rows]
+    records = [
+        {
+            "run": run_id,
+            "entity": r.entity,
+            "side": r.side,
+            "record_id": r.record_id,
+            "target_id": r.target_id,
+            "outcome": r.action,
+            "reason": r.reason,
+            "detail": json.loads(r.detail) if r.detail else None,
+        }
+        for r in rows
+    ]
     if as_json:
         click.echo(json.dumps(records, indent=2, default=str))
         return
     if as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]) if records else
-                                ["run", "entity", "side", "record_id", "target_id", "outcome",
-                                 "reason", "detail"])
+        writer = csv.DictWriter(
+            sys.stdout,
+            fieldnames=list(records[0])
+            if records
+            else ["run", "entity", "side", "record_id", "target_id", "outcome", "reason", "detail"],
+        )
         writer.writeheader()
         for record in records:
-            writer.writerow({**record, "detail": json.dumps(record["detail"], default=str)
-                             if record["detail"] else ""})
+            writer.writerow(
+                {
+                    **record,
+                    "detail": json.dumps(record["detail"], default=str) if record["detail"] else "",
+                }
+            )
         return
     table = Table(title=f"{run.mode.capitalize()} #{run_id} of {run.sync} — {run.status}")
     for column in ("entity", "side", "record", "target", "outcome", "reason"):
         table.add_column(column)
     for record in records:
         colour = _LEGEND.get(record["outcome"], "white")
-        table.add_row(record["entity"], record["side"], record["record_id"],
-                      record["target_id"] or "", f"[{colour}]{record['outcome']}[/{colour}]",
-                      record["reason"])
+        reason = record["reason"]
+        detail = record["detail"]
+        if isinstance(detail, dict) and record["outcome"] == "conflict":
+            reason += "".join(
+                f"\n{field}: " + " / ".join(f"{side} {value!r}" for side, value in values.items())
+                for field, values in detail.items()
+                if isinstance(values, dict)
+            )
+        table.add_row(
+            record["entity"],
+            record["side"],
+            record["record_id"],
+            record["target_id"] or "",
+            f"[{colour}]{record['outcome']}[/{colour}]",
+            reason,
+            end_section=False,
+        )
     console.print(table)
     console.print("legend: " + "  ".join(f"[{c}]{o}[/{c}]" for o, c in _LEGEND.items()))

@@ -25,24 +25,41 @@ def status(ctx: click.Context, as_json: bool) -> None:
         for sync_name, sync in sorted(workspace.config.syncs.items()):
             for entity, rule in sync.entities.items():
                 last = db.execute(
-                    select(ENTITY_RUN).join(RUN, RUN.c.id == ENTITY_RUN.c.run_id)
-                    .where(ENTITY_RUN.c.sync == sync_name, ENTITY_RUN.c.entity == entity,
-                           RUN.c.mode == "run")
-                    .order_by(ENTITY_RUN.c.run_id.desc()).limit(1)).first()
+                    select(ENTITY_RUN)
+                    .join(RUN, RUN.c.id == ENTITY_RUN.c.run_id)
+                    .where(
+                        ENTITY_RUN.c.sync == sync_name,
+                        ENTITY_RUN.c.entity == entity,
+                        RUN.c.mode == "run",
+                    )
+                    .order_by(ENTITY_RUN.c.run_id.desc())
+                    .limit(1)
+                ).first()
                 finished = last.finished_at if last is not None else None
                 if finished is not None and finished.tzinfo is None:
                     finished = finished.replace(tzinfo=UTC)
                 interval = rule.interval
-                due = "manual" if interval is None else (
-                    "now" if finished is None else (finished + interval).isoformat(timespec="seconds"))
-                rows.append({
-                    "sync": sync_name, "entity": entity,
-                    "last_run": last.run_id if last is not None else None,
-                    "finished": finished.isoformat(timespec="seconds") if finished else None,
-                    "result": (last.result if last is not None else "never run"),
-                    "counts": json.loads(last.counts) if last is not None else {},
-                    "next_due": due, "message": last.message if last is not None else None,
-                })
+                due = (
+                    "manual"
+                    if interval is None
+                    else (
+                        "now"
+                        if finished is None
+                        else (finished + interval).isoformat(timespec="seconds")
+                    )
+                )
+                rows.append(
+                    {
+                        "sync": sync_name,
+                        "entity": entity,
+                        "last_run": last.run_id if last is not None else None,
+                        "finished": finished.isoformat(timespec="seconds") if finished else None,
+                        "result": (last.result if last is not None else "never run"),
+                        "counts": json.loads(last.counts) if last is not None else {},
+                        "next_due": due,
+                        "message": last.message if last is not None else None,
+                    }
+                )
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -51,6 +68,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
         table.add_column(column)
     for row in rows:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(row["counts"].items()))
-        table.add_row(row["sync"], row["entity"], str(row["last_run"] or "-"),
-                      row["finished"] or "-", row["result"], counts, row["next_due"])
+        table.add_row(
+            row["sync"],
+            row["entity"],
+            str(row["last_run"] or "-"),
+            row["finished"] or "-",
+            row["result"],
+            counts,
+            row["next_due"],
+        )
     console.print(table)

@@ -30,17 +30,33 @@ def _verbose(workspace: Workspace, summary: RunSummary) -> None:
     from syncbridge.engine.report import RUN_ITEM
 
     with workspace.store.engine.connect() as db:
-        rows = db.execute(select(RUN_ITEM).where(RUN_ITEM.c.run_id == summary.run_id)
-                          .where(RUN_ITEM.c.action != "skipped").order_by(RUN_ITEM.c.id)).all()
+        rows = db.execute(
+            select(RUN_ITEM)
+            .where(RUN_ITEM.c.run_id == summary.run_id)
+            .where(RUN_ITEM.c.action != "skipped")
+            .order_by(RUN_ITEM.c.id)
+        ).all()
     for row in rows:
         target = f" -> {row.target_id}" if row.target_id else ""
-        console.print(f"  {row.entity} {row.side} {row.record_id}{target}: {row.action}"
-                      f"{' — ' + row.reason if row.reason else ''}")
+        console.print(
+            f"  {row.entity} {row.side} {row.record_id}{target}: {row.action}"
+            f"{' — ' + row.reason if row.reason else ''}"
+        )
 
 
-def _execute(ctx: click.Context, *, sync: str | None, entity: tuple[str, ...], full: bool,
-             dry_run: bool, record: str | None, side: str | None, quiet: bool, verbose: bool,
-             wait: float) -> None:
+def _execute(
+    ctx: click.Context,
+    *,
+    sync: str | None,
+    entity: tuple[str, ...],
+    full: bool,
+    dry_run: bool,
+    record: str | None,
+    side: str | None,
+    quiet: bool,
+    verbose: bool,
+    wait: float,
+) -> None:
     workspace = open_workspace(ctx)
     if record is not None and side is None:
         raise ConfigError("--record needs --side left|right (the side the id belongs to)")
@@ -52,17 +68,26 @@ def _execute(ctx: click.Context, *, sync: str | None, entity: tuple[str, ...], f
         for name in names:
             connections = workspace.sync_connections(name)
             summary = run_sync(
-                name, workspace.config.syncs[name], connections, workspace.store,  # type: ignore[arg-type]
-                entities=list(entity) or None, full=full, dry_run=dry_run,
+                name,
+                workspace.config.syncs[name],
+                connections,
+                workspace.store,
+                entities=list(entity) or None,
+                full=full,
+                dry_run=dry_run,
                 record=(side, record) if record is not None else None,  # type: ignore[arg-type]
-                wait=wait, progress=progress,
+                wait=wait,
+                progress=progress,
             )
             if not quiet:
                 summary_table(summary)
                 if verbose:
                     _verbose(workspace, summary)
-            failed = failed or summary.failed or any(
-                r.counts[o] for r in summary.entities for o in FAILURES)
+            failed = (
+                failed
+                or summary.failed
+                or any(r.counts[o] for r in summary.entities for o in FAILURES)
+            )
     if failed:
         ctx.exit(EXIT_FAILURES)
 
@@ -85,30 +110,72 @@ def _with_common(command: click.Command) -> click.Command:
 @click.option("--full", is_flag=True, help="Ignore cursors: re-read and re-compare everything.")
 @click.pass_context
 @handle_errors
-def _plan(ctx: click.Context, sync: str | None, entity: tuple[str, ...], full: bool,
-          quiet: bool, verbose: bool) -> None:
+def _plan(
+    ctx: click.Context,
+    sync: str | None,
+    entity: tuple[str, ...],
+    full: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Dry run: what a run would create, update, skip, and why. Writes nothing to either side."""
-    _execute(ctx, sync=sync, entity=entity, full=full, dry_run=True, record=None, side=None,
-             quiet=quiet, verbose=verbose, wait=0)
+    _execute(
+        ctx,
+        sync=sync,
+        entity=entity,
+        full=full,
+        dry_run=True,
+        record=None,
+        side=None,
+        quiet=quiet,
+        verbose=verbose,
+        wait=0,
+    )
 
 
 @click.command()
-@click.option("--full", is_flag=True,
-              help="Sync all: ignore cursors, re-compare everything, write only what differs.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Sync all: ignore cursors, re-compare everything, write only what differs.",
+)
 @click.option("--record", help="Sync only this record id (with --side and --sync).")
 @click.option("--side", type=click.Choice(["left", "right"]), help="The side --record is on.")
-@click.option("--wait", type=float, default=0.0,
-              help="Seconds to wait for another run of the same sync/entity to finish.")
+@click.option(
+    "--wait",
+    type=float,
+    default=0.0,
+    help="Seconds to wait for another run of the same sync/entity to finish.",
+)
 @click.pass_context
 @handle_errors
-def _run(ctx: click.Context, sync: str | None, entity: tuple[str, ...], full: bool,
-         record: str | None, side: str | None, wait: float, quiet: bool, verbose: bool) -> None:
+def _run(
+    ctx: click.Context,
+    sync: str | None,
+    entity: tuple[str, ...],
+    full: bool,
+    record: str | None,
+    side: str | None,
+    wait: float,
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Sync: read changes on both sides, reconcile, write, and report.
 
     Exit code 1 when a record failed (it is reported and retried by the next run).
     """
-    _execute(ctx, sync=sync, entity=entity, full=full, dry_run=False, record=record, side=side,
-             quiet=quiet, verbose=verbose, wait=wait)
+    _execute(
+        ctx,
+        sync=sync,
+        entity=entity,
+        full=full,
+        dry_run=False,
+        record=record,
+        side=side,
+        quiet=quiet,
+        verbose=verbose,
+        wait=wait,
+    )
 
 
 plan = _with_common(_plan)

@@ -13,6 +13,15 @@ from syncbridge.config.schema import (
 )
 
 __all__ = [
-    "DEFAULT_MATCH", "DEFAULT_PATH", "Config", "ConnectionConfig", "Direction",
-    "EntityRule", "Side", "StateConfig", "SyncConfig", "load", "parse",
+    "DEFAULT_MATCH",
+    "DEFAULT_PATH",
+    "Config",
+    "ConnectionConfig",
+    "Direction",
+    "EntityRule",
+    "Side",
+    "StateConfig",
+    "SyncConfig",
+    "load",
+    "parse",
 ]

@@ -36,8 +36,10 @@ def _substitute(value: Any, path: str, env: dict[str, str]) -> Any:
 
         return _VAR.sub(replace, value)
     if isinstance(value, dict):
-        return {key: _substitute(item, f"{path}.{key}" if path else key, env)
-                for key, item in value.items()}
+        return {
+            key: _substitute(item, f"{path}.{key}" if path else key, env)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_substitute(item, f"{path}[{index}]", env) for index, item in enumerate(value)]
     return value
@@ -66,8 +68,7 @@ def _check_fields(config: Config) -> list[str]:
             if name not in config.connections:
                 known = ", ".join(sorted(config.connections)) or "none defined"
                 problems.append(
-                    f"syncs.{sync_name}.{side}: no connection named {name!r} "
-                    f"(connections: {known})"
+                    f"syncs.{sync_name}.{side}: no connection named {name!r} (connections: {known})"
                 )
         for entity, rule in sync.entities.items():
             where = f"syncs.{sync_name}.entities.{entity}"
@@ -86,7 +87,9 @@ def _check_fields(config: Config) -> list[str]:
                     problems.append(f"{where}.match[{index}]: an empty key tuple matches nothing")
                 for name in key:
                     if unknown(name):
-                        problems.append(f"{where}.match[{index}]: unknown field {name!r}; {allowed}")
+                        problems.append(
+                            f"{where}.match[{index}]: unknown field {name!r}; {allowed}"
+                        )
                     elif name in references:
                         problems.append(
                             f"{where}.match[{index}]: {name!r} is a reference (ids differ between "
@@ -98,7 +101,9 @@ def _check_fields(config: Config) -> list[str]:
             for target, source in rule.fields.items():
                 for name in (target, source):
                     if unknown(name):
-                        problems.append(f"{where}.fields.{target}: unknown field {name!r}; {allowed}")
+                        problems.append(
+                            f"{where}.fields.{target}: unknown field {name!r}; {allowed}"
+                        )
             for name in rule.filter:
                 if unknown(name):
                     problems.append(f"{where}.filter.{name}: unknown field; {allowed}")

@@ -59,16 +59,13 @@ class ConnectionConfig(_Strict):
 
 
 class EntityRule(_Strict):
-    direction: Direction = Field(
-        default="left-to-right", description="which way changes flow"
-    )
+    direction: Direction = Field(default="left-to-right", description="which way changes flow")
     priority: Side = Field(
         default="left", description="the side that wins when a record changed on both sides"
     )
     every: str = Field(
         default="manual",
-        description='how often `syncbridge daemon` runs this entity: "10m", "3h", "1d" or '
-        '"manual"',
+        description='how often `syncbridge daemon` runs this entity: "10m", "3h", "1d" or "manual"',
     )
     match: list[list[str]] | None = Field(
         default=None,
@@ -109,8 +106,8 @@ class EntityRule(_Strict):
     def _every(cls, value: str) -> str:
         if value != "manual" and not _EVERY.match(value):
             raise ValueError(
-                f"{value!r} is not a schedule; use a number and a unit (\"10m\", \"3h\", "
-                "\"1d\", \"30s\") or \"manual\""
+                f'{value!r} is not a schedule; use a number and a unit ("10m", "3h", '
+                '"1d", "30s") or "manual"'
             )
         return value
 
@@ -134,9 +131,7 @@ class EntityRule(_Strict):
 class SyncConfig(_Strict):
     left: str = Field(description="connection name of the left side")
     right: str = Field(description="connection name of the right side")
-    entities: dict[str, EntityRule] = Field(
-        default_factory=dict, description="entity name -> rule"
-    )
+    entities: dict[str, EntityRule] = Field(default_factory=dict, description="entity name -> rule")
 
     @model_validator(mode="after")
     def _two_sides(self) -> SyncConfig:

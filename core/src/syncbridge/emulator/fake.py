@@ -77,7 +77,7 @@ class Product:
 
 
 def ascii_slug(text: str) -> str:
-    """"Sørensen Byg" -> "sorensen-byg": for e-mail addresses and domains."""
+    """ "Sørensen Byg" -> "sorensen-byg": for e-mail addresses and domains."""
     folded = unicodedata.normalize("NFKD", text.translate(_ASCII))
     plain = "".join(ch for ch in folded if ch.isascii() and (ch.isalnum() or ch in " -"))
     return "-".join(plain.lower().split())
@@ -182,14 +182,16 @@ def _is_valid(module: object) -> Callable[[str], bool]:
 #: country -> (draw the base, candidate check characters, validator)
 _VAT: dict[str, tuple[Callable[[FakeData], str], Sequence[str], Callable[[str], bool]]] = {
     # partita IVA: 7-digit number, 3-digit office code (001-100), Luhn check digit
-    "IT": (lambda f: f.digits("#######") + f"{f.rng.randint(1, 100):03d}", _DIGITS,
-           _is_valid(it_iva)),
+    "IT": (
+        lambda f: f.digits("#######") + f"{f.rng.randint(1, 100):03d}",
+        _DIGITS,
+        _is_valid(it_iva),
+    ),
     "HU": (lambda f: f.pick("123456789") + f.digits("######"), _DIGITS, _is_valid(hu_anum)),
     "DK": (lambda f: f.pick("123456789") + f.digits("######"), _DIGITS, _is_valid(dk_cvr)),
     "DE": (lambda f: f.pick("123456789") + f.digits("#######"), _DIGITS, _is_valid(de_vat)),
     # CIF of a company (S.A. "A", S.L. "B")
-    "ES": (lambda f: f.pick("AB") + f.digits("#######"), _DIGITS + "ABCDEFGHIJ",
-           _is_valid(es_cif)),
+    "ES": (lambda f: f.pick("AB") + f.digits("#######"), _DIGITS + "ABCDEFGHIJ", _is_valid(es_cif)),
     # EIN: no check digit, but the two-digit prefix must be an IRS campus code
     "US": (lambda f: f.digits("#########"), ("",), _is_valid(us_ein)),
 }

@@ -75,8 +75,13 @@ class EmulatorProtocol(H11Protocol):
 
 def _config(app: Any) -> uvicorn.Config:
     return uvicorn.Config(
-        app, http=EmulatorProtocol, log_level="warning", lifespan="off",
-        access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=5,
+        app,
+        http=EmulatorProtocol,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=5,
     )
 
 

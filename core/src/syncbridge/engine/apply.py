@@ -38,8 +38,12 @@ def _prepare(ctx: EntityContext, decision: Decision) -> UpsertItem | None:
     if decision.write == "create":
         key = idempotency_key(ctx.sync, ctx.entity, decision.side, decision.record_id)
         return UpsertItem(key=key, record=native, id=None, changed=decision.changed)
-    return UpsertItem(key=f"update-{decision.target_id}", record=native,
-                      id=decision.target_id, changed=decision.changed)
+    return UpsertItem(
+        key=f"update-{decision.target_id}",
+        record=native,
+        id=decision.target_id,
+        changed=decision.changed,
+    )
 
 
 def _fail(decision: Decision, reason: str) -> None:
@@ -72,8 +76,9 @@ def _send(ctx: EntityContext, target: Side, items: list[UpsertItem]) -> dict[str
     return results
 
 
-def _stored(ctx: EntityContext, target: Side, decision: Decision,
-            result: UpsertResult) -> tuple[str, str, dict[str, Any]]:
+def _stored(
+    ctx: EntityContext, target: Side, decision: Decision, result: UpsertResult
+) -> tuple[str, str, dict[str, Any]]:
     """(id, hash, content) of the record as the target now holds it."""
     assert result.id is not None
     if result.record is not None:
@@ -104,10 +109,20 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
     creates = [(i, item) for i, item in items.items() if item.is_create]
     if creates:
         with ctx.engine.begin() as db:
-            db.execute(insert(OUTBOX), [
-                {"key": item.key, "sync": ctx.sync, "entity": ctx.entity,
-                 "target_side": other(decisions[i].winner or side), "source_id":
-                 decisions[i].record_id, "created_at": now} for i, item in creates])
+            db.execute(
+                insert(OUTBOX),
+                [
+                    {
+                        "key": item.key,
+                        "sync": ctx.sync,
+                        "entity": ctx.entity,
+                        "target_side": other(decisions[i].winner or side),
+                        "source_id": decisions[i].record_id,
+                        "created_at": now,
+                    }
+                    for i, item in creates
+                ],
+            )
     results: dict[str, UpsertResult] = {}
     for target in ("left", "right"):
         batch = [item for i, item in items.items() if other(decisions[i].winner or side) == target]
@@ -120,8 +135,11 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
             if item is not None:
                 result = results.get(item.key)
                 if result is None or not result.ok or result.id is None:
-                    message = (result.error if result is not None and result.error
-                               else "the connector returned no result for this record")
+                    message = (
+                        result.error
+                        if result is not None and result.error
+                        else "the connector returned no result for this record"
+                    )
                     target = other(decision.winner or side)
                     _fail(decision, f"the {target} rejected it: {message}")
                 else:
@@ -129,11 +147,21 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
             elif decision.new_link is not None and decision.outcome == "linked":
                 assert decision.hashes is not None
                 left_id, right_id = decision.new_link
-                new_links.append({"left_id": left_id, "right_id": right_id,
-                                  "left_hash": decision.hashes[0],
-                                  "right_hash": decision.hashes[1], "synced_at": now})
-            elif decision.outcome == "skipped" and decision.link_id is not None and \
-                    decision.hashes is not None and decision.reason == "already in step":
+                new_links.append(
+                    {
+                        "left_id": left_id,
+                        "right_id": right_id,
+                        "left_hash": decision.hashes[0],
+                        "right_hash": decision.hashes[1],
+                        "synced_at": now,
+                    }
+                )
+            elif (
+                decision.outcome == "skipped"
+                and decision.link_id is not None
+                and decision.hashes is not None
+                and decision.reason == "already in step"
+            ):
                 ctx.links.set_hashes(db, decision.link_id, *decision.hashes, now)
         ctx.links.add(db, new_links)
         if creates:
@@ -143,17 +171,32 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
         _record(ctx, db, side, decisions)
         store = ctx.stores[side]
         store.clear_pending(db, [d.record_id for d in decisions if d.pending is None])
-        store.set_pending(db, [(d.record_id, d.pending[0], d.pending[1], None)
-                               for d in decisions if d.pending is not None], now)
+        store.set_pending(
+            db,
+            [
+                (d.record_id, d.pending[0], d.pending[1], None)
+                for d in decisions
+                if d.pending is not None
+            ],
+            now,
+        )
 
 
-def _commit_write(ctx: EntityContext, db: Any, decision: Decision, result: UpsertResult,
-                  new_links: list[dict[str, Any]], run_id: int, now: datetime) -> None:
+def _commit_write(
+    ctx: EntityContext,
+    db: Any,
+    decision: Decision,
+    result: UpsertResult,
+    new_links: list[dict[str, Any]],
+    run_id: int,
+    now: datetime,
+) -> None:
     assert decision.winner is not None and decision.hashes is not None
     target = other(decision.winner)
     stored_id, stored_hash, content = _stored(ctx, target, decision, result)
-    ctx.stores[target].save_snapshots(db, [(stored_id, stored_hash, content)], run_id,
-                                      ctx.match_levels, match_value)
+    ctx.stores[target].save_snapshots(
+        db, [(stored_id, stored_hash, content)], run_id, ctx.match_levels, match_value
+    )
     ctx.stores[target].mark_done(db, [stored_id], run_id)
     decision.target_id = stored_id
     left_hash, right_hash = decision.hashes
@@ -164,11 +207,25 @@ def _commit_write(ctx: EntityContext, db: Any, decision: Decision, result: Upser
     if decision.write == "create":
         source_id = decision.record_id
         pair = (source_id, stored_id) if decision.side == "left" else (stored_id, source_id)
-        new_links.append({"left_id": pair[0], "right_id": pair[1], "left_hash": left_hash,
-                          "right_hash": right_hash, "synced_at": now})
+        new_links.append(
+            {
+                "left_id": pair[0],
+                "right_id": pair[1],
+                "left_hash": left_hash,
+                "right_hash": right_hash,
+                "synced_at": now,
+            }
+        )
     elif decision.new_link is not None:
-        new_links.append({"left_id": decision.new_link[0], "right_id": decision.new_link[1],
-                          "left_hash": left_hash, "right_hash": right_hash, "synced_at": now})
+        new_links.append(
+            {
+                "left_id": decision.new_link[0],
+                "right_id": decision.new_link[1],
+                "left_hash": left_hash,
+                "right_hash": right_hash,
+                "synced_at": now,
+            }
+        )
     elif decision.link_id is not None:
         ctx.links.set_hashes(db, decision.link_id, left_hash, right_hash, now)
 
@@ -181,8 +238,13 @@ def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) 
         ctx.stores[other(side)].mark_done(db, handled, run_id)
     # records identical to their last sync (mostly echoes of our own writes) are counted but
     # get no report row: a full run over 100k linked records must not write 100k rows
-    ctx.recorder.items(db, [
-        Item(ctx.entity, side, d.record_id, d.outcome, d.reason, d.target_id, d.detail)
-        for d in decisions if d.reason != UNCHANGED])
+    ctx.recorder.items(
+        db,
+        [
+            Item(ctx.entity, side, d.record_id, d.outcome, d.reason, d.target_id, d.detail)
+            for d in decisions
+            if d.reason != UNCHANGED
+        ],
+    )
     for decision in decisions:
         ctx.result.counts[decision.outcome] += 1

@@ -14,14 +14,14 @@ import orjson
 from sqlalchemy import Connection, Table, and_, delete, insert, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from syncbridge.state.tables import Cursor, Link, MatchKey, Outbox, Pending, Snapshot
+from syncbridge.state.tables import Cursor, Link, MatchKey, Outbox, Pending, Snapshot, table
 
-SNAPSHOT: Table = Snapshot.__table__  # type: ignore[assignment]
-MATCH_KEY: Table = MatchKey.__table__  # type: ignore[assignment]
-LINK: Table = Link.__table__  # type: ignore[assignment]
-CURSOR: Table = Cursor.__table__  # type: ignore[assignment]
-OUTBOX: Table = Outbox.__table__  # type: ignore[assignment]
-PENDING: Table = Pending.__table__  # type: ignore[assignment]
+SNAPSHOT = table(Snapshot)
+MATCH_KEY = table(MatchKey)
+LINK = table(Link)
+CURSOR = table(Cursor)
+OUTBOX = table(Outbox)
+PENDING = table(Pending)
 
 #: ids per IN (...) list: under SQLite's default variable limit with room to spare
 CHUNK = 500
@@ -83,17 +83,30 @@ class SideStore:
 
     # -- snapshots ------------------------------------------------------------------------
     def save_snapshots(
-        self, db: Connection, rows: list[tuple[str, str, dict[str, Any]]], run_id: int,
-        match_levels: list[list[str]], match_value: Any,
+        self,
+        db: Connection,
+        rows: list[tuple[str, str, dict[str, Any]]],
+        run_id: int,
+        match_levels: list[list[str]],
+        match_value: Any,
     ) -> None:
         """Store (id, hash, content) rows as seen in ``run_id``, with their match keys."""
         if not rows:
             return
         upsert_rows(
-            db, SNAPSHOT,
+            db,
+            SNAPSHOT,
             [
-                {"sync": self.sync, "entity": self.entity, "side": self.side, "record_id": rid,
-                 "hash": digest, "data": dumps(content), "seen_run": run_id, "done_run": 0}
+                {
+                    "sync": self.sync,
+                    "entity": self.entity,
+                    "side": self.side,
+                    "record_id": rid,
+                    "hash": digest,
+                    "data": dumps(content),
+                    "seen_run": run_id,
+                    "done_run": 0,
+                }
                 for rid, digest, content in rows
             ],
             ("sync", "entity", "side", "record_id"),
@@ -101,19 +114,32 @@ class SideStore:
         self.save_match_keys(db, rows, match_levels, match_value)
 
     def save_match_keys(
-        self, db: Connection, rows: list[tuple[str, str, dict[str, Any]]],
-        match_levels: list[list[str]], match_value: Any,
+        self,
+        db: Connection,
+        rows: list[tuple[str, str, dict[str, Any]]],
+        match_levels: list[list[str]],
+        match_value: Any,
     ) -> None:
         ids = [rid for rid, _digest, _content in rows]
         for part in chunks(ids):
-            db.execute(delete(MATCH_KEY).where(self._where(MATCH_KEY), MATCH_KEY.c.record_id.in_(part)))
+            db.execute(
+                delete(MATCH_KEY).where(self._where(MATCH_KEY), MATCH_KEY.c.record_id.in_(part))
+            )
         keys = []
         for rid, _digest, content in rows:
             for level, fields in enumerate(match_levels):
                 value = match_value(content, fields)
                 if value is not None:
-                    keys.append({"sync": self.sync, "entity": self.entity, "side": self.side,
-                                 "record_id": rid, "level": level, "value": value})
+                    keys.append(
+                        {
+                            "sync": self.sync,
+                            "entity": self.entity,
+                            "side": self.side,
+                            "record_id": rid,
+                            "level": level,
+                            "value": value,
+                        }
+                    )
         if keys:
             db.execute(insert(MATCH_KEY), keys)
 
@@ -124,7 +150,8 @@ class SideStore:
             rows = db.execute(
                 select(SNAPSHOT.c.record_id, SNAPSHOT.c.hash, SNAPSHOT.c.data)
                 .where(self._where(SNAPSHOT), SNAPSHOT.c.record_id > after)
-                .order_by(SNAPSHOT.c.record_id).limit(CHUNK)
+                .order_by(SNAPSHOT.c.record_id)
+                .limit(CHUNK)
             ).all()
             if not rows:
                 return
@@ -132,41 +159,57 @@ class SideStore:
                 yield rid, digest, loads(data)
             after = rows[-1][0]
 
-    def snapshots(self, db: Connection, ids: Iterable[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+    def snapshots(
+        self, db: Connection, ids: Iterable[str]
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
         found: dict[str, tuple[str, dict[str, Any]]] = {}
         for part in chunks(list(ids)):
             for rid, digest, data in db.execute(
-                select(SNAPSHOT.c.record_id, SNAPSHOT.c.hash, SNAPSHOT.c.data)
-                .where(self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part))
+                select(SNAPSHOT.c.record_id, SNAPSHOT.c.hash, SNAPSHOT.c.data).where(
+                    self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part)
+                )
             ):
                 found[rid] = (digest, loads(data))
         return found
 
     def candidate_ids(self, db: Connection, run_id: int, after: str, limit: int) -> list[str]:
         """Ids read in this run and not handled yet, after ``after`` in id order."""
-        return list(db.execute(
-            select(SNAPSHOT.c.record_id)
-            .where(self._where(SNAPSHOT), SNAPSHOT.c.seen_run == run_id,
-                   SNAPSHOT.c.done_run != run_id, SNAPSHOT.c.record_id > after)
-            .order_by(SNAPSHOT.c.record_id).limit(limit)
-        ).scalars())
+        return list(
+            db.execute(
+                select(SNAPSHOT.c.record_id)
+                .where(
+                    self._where(SNAPSHOT),
+                    SNAPSHOT.c.seen_run == run_id,
+                    SNAPSHOT.c.done_run != run_id,
+                    SNAPSHOT.c.record_id > after,
+                )
+                .order_by(SNAPSHOT.c.record_id)
+                .limit(limit)
+            ).scalars()
+        )
 
     def unseen_ids(self, db: Connection, run_id: int) -> list[str]:
         """Ids with a snapshot that a complete read in ``run_id`` did not return."""
-        return list(db.execute(
-            select(SNAPSHOT.c.record_id)
-            .where(self._where(SNAPSHOT), SNAPSHOT.c.seen_run != run_id)
-        ).scalars())
+        return list(
+            db.execute(
+                select(SNAPSHOT.c.record_id).where(
+                    self._where(SNAPSHOT), SNAPSHOT.c.seen_run != run_id
+                )
+            ).scalars()
+        )
 
     def mark_done(self, db: Connection, ids: list[str], run_id: int) -> None:
         for part in chunks(ids):
-            db.execute(update(SNAPSHOT).where(self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part))
-                       .values(done_run=run_id))
+            db.execute(
+                update(SNAPSHOT)
+                .where(self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part))
+                .values(done_run=run_id)
+            )
 
     def forget(self, db: Connection, ids: list[str]) -> None:
         for part in chunks(ids):
-            for table in (SNAPSHOT, MATCH_KEY):
-                db.execute(delete(table).where(self._where(table), table.c.record_id.in_(part)))
+            for tab in (SNAPSHOT, MATCH_KEY):
+                db.execute(delete(tab).where(self._where(tab), tab.c.record_id.in_(part)))
 
     def find_matches(self, db: Connection, level: int, values: list[str]) -> dict[str, list[str]]:
         """Unlinked records of this side per match-key value at ``level``."""
@@ -175,11 +218,22 @@ class SideStore:
         for part in chunks(values):
             query = (
                 select(MATCH_KEY.c.value, MATCH_KEY.c.record_id)
-                .select_from(MATCH_KEY.outerjoin(LINK, and_(
-                    LINK.c.sync == MATCH_KEY.c.sync, LINK.c.entity == MATCH_KEY.c.entity,
-                    id_column == MATCH_KEY.c.record_id)))
-                .where(self._where(MATCH_KEY), MATCH_KEY.c.level == level,
-                       MATCH_KEY.c.value.in_(part), LINK.c.id.is_(None))
+                .select_from(
+                    MATCH_KEY.outerjoin(
+                        LINK,
+                        and_(
+                            LINK.c.sync == MATCH_KEY.c.sync,
+                            LINK.c.entity == MATCH_KEY.c.entity,
+                            id_column == MATCH_KEY.c.record_id,
+                        ),
+                    )
+                )
+                .where(
+                    self._where(MATCH_KEY),
+                    MATCH_KEY.c.level == level,
+                    MATCH_KEY.c.value.in_(part),
+                    LINK.c.id.is_(None),
+                )
             )
             for value, rid in db.execute(query):
                 found.setdefault(value, []).append(rid)
@@ -190,22 +244,46 @@ class SideStore:
         return db.execute(select(CURSOR.c.value).where(self._where(CURSOR))).scalar()
 
     def set_cursor(self, db: Connection, value: str) -> None:
-        upsert_rows(db, CURSOR, [{"sync": self.sync, "entity": self.entity, "side": self.side,
-                                  "value": value}], ("sync", "entity", "side"))
+        upsert_rows(
+            db,
+            CURSOR,
+            [{"sync": self.sync, "entity": self.entity, "side": self.side, "value": value}],
+            ("sync", "entity", "side"),
+        )
 
     # -- pending ------------------------------------------------------------------------------
     def pending(self, db: Connection) -> dict[str, tuple[str, str, str | None]]:
         """Records to retry: id -> (kind, reason, native JSON or None)."""
-        return {rid: (kind, reason, native) for rid, kind, reason, native in db.execute(
-            select(PENDING.c.record_id, PENDING.c.kind, PENDING.c.reason, PENDING.c.native)
-            .where(self._where(PENDING)))}
+        return {
+            rid: (kind, reason, native)
+            for rid, kind, reason, native in db.execute(
+                select(
+                    PENDING.c.record_id, PENDING.c.kind, PENDING.c.reason, PENDING.c.native
+                ).where(self._where(PENDING))
+            )
+        }
 
-    def set_pending(self, db: Connection, rows: list[tuple[str, str, str, str | None]],
-                    now: datetime) -> None:
-        upsert_rows(db, PENDING, [
-            {"sync": self.sync, "entity": self.entity, "side": self.side, "record_id": rid,
-             "kind": kind, "reason": reason, "native": native, "since": now}
-            for rid, kind, reason, native in rows], ("sync", "entity", "side", "record_id"))
+    def set_pending(
+        self, db: Connection, rows: list[tuple[str, str, str, str | None]], now: datetime
+    ) -> None:
+        upsert_rows(
+            db,
+            PENDING,
+            [
+                {
+                    "sync": self.sync,
+                    "entity": self.entity,
+                    "side": self.side,
+                    "record_id": rid,
+                    "kind": kind,
+                    "reason": reason,
+                    "native": native,
+                    "since": now,
+                }
+                for rid, kind, reason, native in rows
+            ],
+            ("sync", "entity", "side", "record_id"),
+        )
 
     def clear_pending(self, db: Connection, ids: list[str]) -> None:
         for part in chunks(ids):
@@ -232,13 +310,18 @@ class LinkStore:
 
     def add(self, db: Connection, rows: list[dict[str, Any]]) -> None:
         if rows:
-            db.execute(insert(LINK), [{"sync": self.sync, "entity": self.entity, **row}
-                                      for row in rows])
+            db.execute(
+                insert(LINK), [{"sync": self.sync, "entity": self.entity, **row} for row in rows]
+            )
 
-    def set_hashes(self, db: Connection, link_id: int, left_hash: str, right_hash: str,
-                   now: datetime) -> None:
-        db.execute(update(LINK).where(LINK.c.id == link_id)
-                   .values(left_hash=left_hash, right_hash=right_hash, synced_at=now))
+    def set_hashes(
+        self, db: Connection, link_id: int, left_hash: str, right_hash: str, now: datetime
+    ) -> None:
+        db.execute(
+            update(LINK)
+            .where(LINK.c.id == link_id)
+            .values(left_hash=left_hash, right_hash=right_hash, synced_at=now)
+        )
 
     def remove(self, db: Connection, link_ids: list[int]) -> None:
         for part in chunks(link_ids):
@@ -247,4 +330,6 @@ class LinkStore:
     def count(self, db: Connection) -> int:
         from sqlalchemy import func
 
-        return int(db.execute(select(func.count()).select_from(LINK).where(self._where())).scalar() or 0)
+        return int(
+            db.execute(select(func.count()).select_from(LINK).where(self._where())).scalar() or 0
+        )

@@ -16,7 +16,6 @@ from syncbridge.engine.context import EntityContext, Side, other
 from syncbridge.engine.translate import Translator, differences
 from syncbridge.engine.values import match_value, matches_filter
 
-
 UNCHANGED = "unchanged since the last sync"
 
 
@@ -88,8 +87,15 @@ class Decider:
                 their_id = link.right_id if side == "left" else link.left_id
                 found = theirs.get(their_id)
                 if found is None:
-                    decisions.append(Decision(side, rid, "missing", target_id=their_id,
-                                              reason=f"linked {target} record {their_id} is gone"))
+                    decisions.append(
+                        Decision(
+                            side,
+                            rid,
+                            "missing",
+                            target_id=their_id,
+                            reason=f"linked {target} record {their_id} is gone",
+                        )
+                    )
                     continue
                 decisions.append(self._linked(side, rid, digest, content, link, their_id, found))
             else:
@@ -99,8 +105,16 @@ class Decider:
         return decisions
 
     # -- linked records -------------------------------------------------------------------
-    def _linked(self, side: Side, rid: str, digest: str, content: dict[str, Any], link: Any,
-                their_id: str, found: tuple[str, dict[str, Any]]) -> Decision:
+    def _linked(
+        self,
+        side: Side,
+        rid: str,
+        digest: str,
+        content: dict[str, Any],
+        link: Any,
+        their_id: str,
+        found: tuple[str, dict[str, Any]],
+    ) -> Decision:
         ctx = self.ctx
         target = other(side)
         their_digest, their_content = found
@@ -109,8 +123,12 @@ class Decider:
         changed_mine = digest != my_link_hash
         changed_theirs = their_digest != their_link_hash
         hashes = _pair(side, digest, their_digest)
-        base = {"link_id": link.id, "target_id": their_id, "handled": (their_id,),
-                "hashes": hashes}
+        base: dict[str, Any] = {
+            "link_id": link.id,
+            "target_id": their_id,
+            "handled": (their_id,),
+            "hashes": hashes,
+        }
         if not (changed_mine or changed_theirs or ctx.full):
             return Decision(side, rid, "skipped", UNCHANGED, **base)
         if changed_mine and changed_theirs:
@@ -131,33 +149,68 @@ class Decider:
         if not diff:
             return Decision(side, rid, "skipped", "already in step", **base)
         if missing:
-            return Decision(side, rid, "waiting", pending=("waiting", _waiting(missing, winner)),
-                            reason=_waiting(missing, winner), **base)
+            return Decision(
+                side,
+                rid,
+                "waiting",
+                pending=("waiting", _waiting(missing, winner)),
+                reason=_waiting(missing, winner),
+                **base,
+            )
         both = changed_mine and changed_theirs
-        detail = {name: {side: content.get(name), target: their_content.get(name)}
-                  for name in sorted(diff)} if both else None
+        detail = (
+            {
+                name: {side: content.get(name), target: their_content.get(name)}
+                for name in sorted(diff)
+            }
+            if both
+            else None
+        )
         if not ctx.rule.allows(winner):
-            return Decision(side, rid, "skipped",
-                            f"changed on the {winner} only; direction is {ctx.rule.direction}",
-                            **base)
+            return Decision(
+                side,
+                rid,
+                "skipped",
+                f"changed on the {winner} only; direction is {ctx.rule.direction}",
+                **base,
+            )
         if records[loser].get("locked"):
             return Decision(
-                side, rid, "conflict",
+                side,
+                rid,
+                "conflict",
                 f"the {loser} record is locked (issued); not overwritten, change it there by "
                 "the system's own rules (e.g. a credit note)",
-                detail={name: {winner: projected.get(name), loser: records[loser].get(name)}
-                        for name in sorted(diff)}, **base)
+                detail={
+                    name: {winner: projected.get(name), loser: records[loser].get(name)}
+                    for name in sorted(diff)
+                },
+                **base,
+            )
         if not ctx.may_update or not ctx.connections[loser].can(ctx.entity, Capability.UPDATE):
-            return Decision(side, rid, "skipped", f"differs, but updating the {loser} is off",
-                            **base)
+            return Decision(
+                side, rid, "skipped", f"differs, but updating the {loser} is off", **base
+            )
         loser_id = rid if loser == side else their_id
         payload = {**records[loser], **projected}
         outcome = "conflict" if both else "updated"
-        reason = (f"changed on both sides; {winner} wins by priority" if both
-                  else f"changed on the {winner}")
-        return Decision(side, rid, outcome, reason, write="update", winner=winner,
-                        payload=payload, changed=diff, detail=detail,
-                        **{**base, "target_id": loser_id})
+        reason = (
+            f"changed on both sides; {winner} wins by priority"
+            if both
+            else f"changed on the {winner}"
+        )
+        return Decision(
+            side,
+            rid,
+            outcome,
+            reason,
+            write="update",
+            winner=winner,
+            payload=payload,
+            changed=diff,
+            detail=detail,
+            **{**base, "target_id": loser_id},
+        )
 
     # -- unlinked records -----------------------------------------------------------------
     def _match(self, side: Side, contents: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -187,8 +240,9 @@ class Decider:
                 break
         return found
 
-    def _unlinked(self, side: Side, rid: str, digest: str, content: dict[str, Any],
-                  match: Any) -> Decision | None:
+    def _unlinked(
+        self, side: Side, rid: str, digest: str, content: dict[str, Any], match: Any
+    ) -> Decision | None:
         ctx = self.ctx
         target = other(side)
         if not ctx.rule.allows(side):
@@ -196,11 +250,15 @@ class Decider:
         if not matches_filter(content, ctx.rule.filter):
             return Decision(side, rid, "filtered", "outside the entity's filter")
         if match is not None and match[0] == "many":
-            return Decision(side, rid, "ambiguous",
-                            f"{len(match[1])} {target} records match on "
-                            f"{'+'.join(match[2])}: {', '.join(match[1])}; link one in the "
-                            "config or make the records distinguishable",
-                            detail={"candidates": match[1], "key": match[2]})
+            return Decision(
+                side,
+                rid,
+                "ambiguous",
+                f"{len(match[1])} {target} records match on "
+                f"{'+'.join(match[2])}: {', '.join(match[1])}; link one in the "
+                "config or make the records distinguishable",
+                detail={"candidates": match[1], "key": match[2]},
+            )
         if match is not None:
             their_id = match[1]
             if (target, their_id) in self.claimed:
@@ -215,21 +273,37 @@ class Decider:
         if not ctx.may_create:
             return Decision(side, rid, "skipped", f"no match on the {target}; creating is off")
         if not ctx.connections[target].can(ctx.entity, Capability.CREATE):
-            return Decision(side, rid, "skipped",
-                            f"no match on the {target}, which cannot create {ctx.entity}")
-        return Decision(side, rid, "created", f"new on the {side}", write="create", winner=side,
-                        payload=projected, changed=frozenset(projected),
-                        hashes=_pair(side, digest, ""))
+            return Decision(
+                side, rid, "skipped", f"no match on the {target}, which cannot create {ctx.entity}"
+            )
+        return Decision(
+            side,
+            rid,
+            "created",
+            f"new on the {side}",
+            write="create",
+            winner=side,
+            payload=projected,
+            changed=frozenset(projected),
+            hashes=_pair(side, digest, ""),
+        )
 
-    def _matched(self, side: Side, rid: str, digest: str, content: dict[str, Any],
-                 their_id: str, key: list[str]) -> Decision:
+    def _matched(
+        self,
+        side: Side,
+        rid: str,
+        digest: str,
+        content: dict[str, Any],
+        their_id: str,
+        key: list[str],
+    ) -> Decision:
         """A new link found by the cascade: link, and align values if they differ."""
         ctx = self.ctx
         target = other(side)
         their_digest, their_content = ctx.stores[target].snapshots(self.db, [their_id])[their_id]
         pair = _pair(side, rid, their_id)
         hashes = _pair(side, digest, their_digest)
-        base = {"new_link": pair, "handled": (their_id,), "hashes": hashes}
+        base: dict[str, Any] = {"new_link": pair, "handled": (their_id,), "hashes": hashes}
         winner = side if ctx.rule.direction != "both" else ctx.rule.priority
         records = {side: content, target: their_content}
         self.translator.prefetch(winner, [records[winner]])
@@ -241,16 +315,35 @@ class Decider:
             return Decision(side, rid, "linked", how, target_id=their_id, **base)
         if missing:
             reason = _waiting(missing, winner)
-            return Decision(side, rid, "waiting", reason, target_id=their_id,
-                            pending=("waiting", reason))
-        if records[loser].get("locked") or not ctx.may_update or not ctx.connections[
-                loser].can(ctx.entity, Capability.UPDATE):
-            return Decision(side, rid, "linked", f"{how}; values differ but the {loser} is not "
-                            "updated (locked or updates off)", target_id=their_id, **base)
+            return Decision(
+                side, rid, "waiting", reason, target_id=their_id, pending=("waiting", reason)
+            )
+        if (
+            records[loser].get("locked")
+            or not ctx.may_update
+            or not ctx.connections[loser].can(ctx.entity, Capability.UPDATE)
+        ):
+            return Decision(
+                side,
+                rid,
+                "linked",
+                f"{how}; values differ but the {loser} is not updated (locked or updates off)",
+                target_id=their_id,
+                **base,
+            )
         loser_id = rid if loser == side else their_id
-        return Decision(side, rid, "updated", f"{how}; {loser} updated from the {winner}",
-                        write="update", winner=winner, target_id=loser_id,
-                        payload={**records[loser], **projected}, changed=diff, **base)
+        return Decision(
+            side,
+            rid,
+            "updated",
+            f"{how}; {loser} updated from the {winner}",
+            write="update",
+            winner=winner,
+            target_id=loser_id,
+            payload={**records[loser], **projected},
+            changed=diff,
+            **base,
+        )
 
 
 def _waiting(missing: list[str], side: Side) -> str:

@@ -48,11 +48,24 @@ def _fixed_links(ctx: EntityContext, db: Connection) -> None:
         left = ctx.links.by_side(db, "left", [left_id]).get(left_id)
         if left is not None and left.right_id == right_id:
             continue
-        stale = [link.id for link in (left, ctx.links.by_side(db, "right", [right_id]).get(right_id))
-                 if link is not None]
+        stale = [
+            link.id
+            for link in (left, ctx.links.by_side(db, "right", [right_id]).get(right_id))
+            if link is not None
+        ]
         ctx.links.remove(db, stale)
-        ctx.links.add(db, [{"left_id": left_id, "right_id": right_id, "left_hash": "",
-                            "right_hash": "", "synced_at": now}])
+        ctx.links.add(
+            db,
+            [
+                {
+                    "left_id": left_id,
+                    "right_id": right_id,
+                    "left_hash": "",
+                    "right_hash": "",
+                    "synced_at": now,
+                }
+            ],
+        )
 
 
 def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
@@ -63,11 +76,14 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
     connection = ctx.connections[target]
     with ctx.engine.begin() as db:
         links = ctx.links.by_side(db, side, ids)
-    propagate = (ctx.rule.deletes and ctx.rule.allows(side)
-                 and connection.can(ctx.entity, Capability.DELETE))
+    propagate = (
+        ctx.rule.deletes and ctx.rule.allows(side) and connection.can(ctx.entity, Capability.DELETE)
+    )
     items: list[Item] = []
     deleted: dict[str, bool] = {}
-    twins = {rid: (link.right_id if side == "left" else link.left_id) for rid, link in links.items()}
+    twins = {
+        rid: (link.right_id if side == "left" else link.left_id) for rid, link in links.items()
+    }
     if propagate and twins and not ctx.dry_run:
         results = {r.key: r for r in connection.delete(ctx.entity, list(twins.values()))}
         ctx.result.writes += len(twins)
@@ -76,16 +92,40 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
             deleted[rid] = result is not None and result.ok
             if not deleted[rid]:
                 reason = result.error if result is not None and result.error else "no result"
-                items.append(Item(ctx.entity, side, rid, "failed",
-                                  f"deleting {target} {twin} failed: {reason}", twin))
+                items.append(
+                    Item(
+                        ctx.entity,
+                        side,
+                        rid,
+                        "failed",
+                        f"deleting {target} {twin} failed: {reason}",
+                        twin,
+                    )
+                )
     for rid, twin in twins.items():
         if propagate and (ctx.dry_run or deleted.get(rid)):
-            items.append(Item(ctx.entity, side, rid, "deleted",
-                              f"deleted on the {side}; {target} {twin} deleted too", twin))
+            items.append(
+                Item(
+                    ctx.entity,
+                    side,
+                    rid,
+                    "deleted",
+                    f"deleted on the {side}; {target} {twin} deleted too",
+                    twin,
+                )
+            )
         elif not propagate:
-            items.append(Item(ctx.entity, side, rid, "missing",
-                              f"deleted on the {side}; {target} {twin} kept "
-                              "(deletions are not propagated: set deletes = true)", twin))
+            items.append(
+                Item(
+                    ctx.entity,
+                    side,
+                    rid,
+                    "missing",
+                    f"deleted on the {side}; {target} {twin} kept "
+                    "(deletions are not propagated: set deletes = true)",
+                    twin,
+                )
+            )
     for item in items:
         ctx.result.counts[item.action] += 1
     with ctx.engine.begin() as db:
@@ -139,7 +179,9 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
             _gone(ctx, side, sorted(set(gone)))
             if record is None:
                 retry_pending(ctx, side, read)
-        order: tuple[Side, ...] = ("right", "left") if ctx.rule.direction == "right-to-left" else SIDES
+        order: tuple[Side, ...] = (
+            ("right", "left") if ctx.rule.direction == "right-to-left" else SIDES
+        )
         claimed: set[tuple[Side, str]] = set()
         for side in order:
             if side in reads:

@@ -14,13 +14,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from sqlalchemy import Engine, and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Engine, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from syncbridge.errors import LeaseBusy
-from syncbridge.state.tables import Lease
+from syncbridge.state.tables import Lease, table
 
-LEASE = Lease.__table__
+LEASE = table(Lease)
 TTL = timedelta(seconds=60)
 
 
@@ -44,7 +44,7 @@ class EntityLease:
         self.holder = f"{self.host}:{self.pid}:{uuid.uuid4().hex[:8]}"
         self._renewed = 0.0
 
-    def _key(self) -> object:
+    def _key(self) -> ColumnElement[bool]:
         return and_(LEASE.c.sync == self.sync, LEASE.c.entity == self.entity)
 
     def _try(self) -> str | None:
@@ -53,15 +53,25 @@ class EntityLease:
         with self.engine.begin() as db:
             row = db.execute(select(LEASE).where(self._key())).first()
             if row is not None:
-                expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+                expires = (
+                    row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+                )
                 dead = row.host == self.host and not _pid_alive(row.pid)
                 if expires > now and not dead:
                     return f"{row.host} pid {row.pid} since {row.acquired_at:%Y-%m-%d %H:%M:%S}"
                 db.execute(delete(LEASE).where(self._key(), LEASE.c.holder == row.holder))
             try:
-                db.execute(insert(LEASE).values(
-                    sync=self.sync, entity=self.entity, holder=self.holder, host=self.host,
-                    pid=self.pid, acquired_at=now, expires_at=now + TTL))
+                db.execute(
+                    insert(LEASE).values(
+                        sync=self.sync,
+                        entity=self.entity,
+                        holder=self.holder,
+                        host=self.host,
+                        pid=self.pid,
+                        acquired_at=now,
+                        expires_at=now + TTL,
+                    )
+                )
             except IntegrityError:
                 return "another process that took it a moment ago"
         self._renewed = time.monotonic()
@@ -88,8 +98,11 @@ class EntityLease:
         if time.monotonic() - self._renewed < TTL.total_seconds() / 6:
             return
         with self.engine.begin() as db:
-            db.execute(update(LEASE).where(self._key(), LEASE.c.holder == self.holder)
-                       .values(expires_at=datetime.now(UTC) + TTL))
+            db.execute(
+                update(LEASE)
+                .where(self._key(), LEASE.c.holder == self.holder)
+                .values(expires_at=datetime.now(UTC) + TTL)
+            )
         self._renewed = time.monotonic()
 
     def release(self) -> None:
@@ -100,6 +113,10 @@ class EntityLease:
         self.acquire()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.release()

@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 def recover(ctx: EntityContext) -> int:
     """Link what pending creates made; returns how many were found on the target."""
     with ctx.engine.connect() as db:
-        rows = db.execute(select(OUTBOX).where(
-            OUTBOX.c.sync == ctx.sync, OUTBOX.c.entity == ctx.entity)).all()
+        rows = db.execute(
+            select(OUTBOX).where(OUTBOX.c.sync == ctx.sync, OUTBOX.c.entity == ctx.entity)
+        ).all()
     if not rows:
         return 0
     linked = 0
@@ -42,7 +43,11 @@ def recover(ctx: EntityContext) -> int:
             log.warning(
                 "%s: %d create(s) of %s may have reached %s before a crash; it offers no "
                 "lookup, so they are recovered by the match cascade only",
-                ctx.sync, len(mine), ctx.entity, connection.name)
+                ctx.sync,
+                len(mine),
+                ctx.entity,
+                connection.name,
+            )
         with ctx.engine.begin() as db:
             for row in mine:
                 target_id = found.get(row.key)
@@ -50,11 +55,23 @@ def recover(ctx: EntityContext) -> int:
                     source = "right" if target == "left" else "left"
                     existing = ctx.links.by_side(db, source, [row.source_id])
                     if not existing and not ctx.links.by_side(db, target, [target_id]):
-                        pair = ((row.source_id, target_id) if source == "left"
-                                else (target_id, row.source_id))
-                        ctx.links.add(db, [{"left_id": pair[0], "right_id": pair[1],
-                                            "left_hash": "", "right_hash": "",
-                                            "synced_at": now}])
+                        pair = (
+                            (row.source_id, target_id)
+                            if source == "left"
+                            else (target_id, row.source_id)
+                        )
+                        ctx.links.add(
+                            db,
+                            [
+                                {
+                                    "left_id": pair[0],
+                                    "right_id": pair[1],
+                                    "left_hash": "",
+                                    "right_hash": "",
+                                    "synced_at": now,
+                                }
+                            ],
+                        )
                         linked += 1
                 db.execute(delete(OUTBOX).where(OUTBOX.c.key == row.key))
     return linked

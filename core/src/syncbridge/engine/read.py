@@ -71,11 +71,17 @@ def save_failures(
     if not failures:
         return
     now = datetime.now(UTC)
-    ctx.stores[side].set_pending(db, [
-        (rid, "failed", reason, orjson.dumps(native, default=str).decode())
-        for rid, reason, native in failures], now)
-    ctx.recorder.items(db, [Item(ctx.entity, side, rid, "failed", reason)
-                            for rid, reason, _native in failures])
+    ctx.stores[side].set_pending(
+        db,
+        [
+            (rid, "failed", reason, orjson.dumps(native, default=str).decode())
+            for rid, reason, native in failures
+        ],
+        now,
+    )
+    ctx.recorder.items(
+        db, [Item(ctx.entity, side, rid, "failed", reason) for rid, reason, _native in failures]
+    )
     ctx.result.counts["failed"] += len(failures)
 
 
@@ -121,20 +127,33 @@ def retry_pending(ctx: EntityContext, side: Side, read: ReadResult) -> None:
         for part in chunks(list(pending)):
             for rid, seen_run in db.execute(
                 select(SNAPSHOT.c.record_id, SNAPSHOT.c.seen_run).where(
-                    SNAPSHOT.c.sync == ctx.sync, SNAPSHOT.c.entity == ctx.entity,
-                    SNAPSHOT.c.side == side, SNAPSHOT.c.record_id.in_(part))):
+                    SNAPSHOT.c.sync == ctx.sync,
+                    SNAPSHOT.c.entity == ctx.entity,
+                    SNAPSHOT.c.side == side,
+                    SNAPSHOT.c.record_id.in_(part),
+                )
+            ):
                 known.add(rid)
                 if seen_run == run_id:
                     fresh.add(rid)
         skip = fresh | read.failed
-        natives = [orjson.loads(native) for rid, (_kind, _reason, native) in pending.items()
-                   if native is not None and rid not in skip]
+        natives = [
+            orjson.loads(native)
+            for rid, (_kind, _reason, native) in pending.items()
+            if native is not None and rid not in skip
+        ]
         rows, failures = map_page(ctx, side, natives)
         store.save_snapshots(db, rows, run_id, ctx.match_levels, match_value)
         save_failures(ctx, db, side, failures)
         again = [rid for rid in pending if rid in known and rid not in skip]
         for part in chunks(again):
-            db.execute(update(SNAPSHOT).where(
-                SNAPSHOT.c.sync == ctx.sync, SNAPSHOT.c.entity == ctx.entity,
-                SNAPSHOT.c.side == side, SNAPSHOT.c.record_id.in_(part),
-            ).values(seen_run=run_id, done_run=0))
+            db.execute(
+                update(SNAPSHOT)
+                .where(
+                    SNAPSHOT.c.sync == ctx.sync,
+                    SNAPSHOT.c.entity == ctx.entity,
+                    SNAPSHOT.c.side == side,
+                    SNAPSHOT.c.record_id.in_(part),
+                )
+                .values(seen_run=run_id, done_run=0)
+            )

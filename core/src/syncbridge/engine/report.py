@@ -11,15 +11,26 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, update
 
-from syncbridge.state.tables import EntityRun, Run, RunItem
+from syncbridge.state.tables import EntityRun, Run, RunItem, table
 
-RUN = Run.__table__
-ENTITY_RUN = EntityRun.__table__
-RUN_ITEM = RunItem.__table__
+RUN = table(Run)
+ENTITY_RUN = table(EntityRun)
+RUN_ITEM = table(RunItem)
 
 #: outcomes, in the order reports list them
-OUTCOMES = ("created", "updated", "linked", "deleted", "conflict", "ambiguous", "waiting",
-            "failed", "missing", "filtered", "skipped")
+OUTCOMES = (
+    "created",
+    "updated",
+    "linked",
+    "deleted",
+    "conflict",
+    "ambiguous",
+    "waiting",
+    "failed",
+    "missing",
+    "filtered",
+    "skipped",
+)
 #: outcomes that make `syncbridge run` exit 1
 FAILURES = frozenset({"failed"})
 
@@ -51,35 +62,68 @@ class Recorder:
         self.engine = engine
         self.sync = sync
         with engine.begin() as db:
-            self.run_id = int(db.execute(insert(RUN).values(
-                sync=sync, mode=mode, started_at=datetime.now(UTC), status="running",
-                pid=os.getpid())).inserted_primary_key[0])
+            key = db.execute(
+                insert(RUN).values(
+                    sync=sync,
+                    mode=mode,
+                    started_at=datetime.now(UTC),
+                    status="running",
+                    pid=os.getpid(),
+                )
+            ).inserted_primary_key
+            assert key is not None
+            self.run_id = int(key[0])
 
     def start_entity(self, entity: str) -> None:
         with self.engine.begin() as db:
-            db.execute(insert(ENTITY_RUN).values(
-                run_id=self.run_id, entity=entity, sync=self.sync,
-                started_at=datetime.now(UTC), result="running", counts="{}"))
+            db.execute(
+                insert(ENTITY_RUN).values(
+                    run_id=self.run_id,
+                    entity=entity,
+                    sync=self.sync,
+                    started_at=datetime.now(UTC),
+                    result="running",
+                    counts="{}",
+                )
+            )
 
     def items(self, db: Any, items: list[Item]) -> None:
         """Insert report rows inside the caller's transaction (with the writes they report)."""
         if items:
-            db.execute(insert(RUN_ITEM), [
-                {"run_id": self.run_id, "entity": i.entity, "side": i.side,
-                 "record_id": i.record_id, "target_id": i.target_id, "action": i.action,
-                 "reason": i.reason,
-                 "detail": json.dumps(i.detail, default=str) if i.detail else None}
-                for i in items])
+            db.execute(
+                insert(RUN_ITEM),
+                [
+                    {
+                        "run_id": self.run_id,
+                        "entity": i.entity,
+                        "side": i.side,
+                        "record_id": i.record_id,
+                        "target_id": i.target_id,
+                        "action": i.action,
+                        "reason": i.reason,
+                        "detail": json.dumps(i.detail, default=str) if i.detail else None,
+                    }
+                    for i in items
+                ],
+            )
 
     def finish_entity(self, result: EntityResult) -> None:
         with self.engine.begin() as db:
-            db.execute(update(ENTITY_RUN)
-                       .where(ENTITY_RUN.c.run_id == self.run_id,
-                              ENTITY_RUN.c.entity == result.entity)
-                       .values(finished_at=datetime.now(UTC), result=result.result,
-                               counts=json.dumps(dict(result.counts)), message=result.message))
+            db.execute(
+                update(ENTITY_RUN)
+                .where(ENTITY_RUN.c.run_id == self.run_id, ENTITY_RUN.c.entity == result.entity)
+                .values(
+                    finished_at=datetime.now(UTC),
+                    result=result.result,
+                    counts=json.dumps(dict(result.counts)),
+                    message=result.message,
+                )
+            )
 
     def finish(self, status: str) -> None:
         with self.engine.begin() as db:
-            db.execute(update(RUN).where(RUN.c.id == self.run_id)
-                       .values(finished_at=datetime.now(UTC), status=status))
+            db.execute(
+                update(RUN)
+                .where(RUN.c.id == self.run_id)
+                .values(finished_at=datetime.now(UTC), status=status)
+            )

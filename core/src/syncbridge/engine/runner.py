@@ -25,8 +25,10 @@ class RunSummary:
 
     @property
     def failed(self) -> bool:
-        return any(result.result != "ok" or any(result.counts[o] for o in FAILURES)
-                   for result in self.entities)
+        return any(
+            result.result != "ok" or any(result.counts[o] for o in FAILURES)
+            for result in self.entities
+        )
 
     @property
     def writes(self) -> int:
@@ -78,9 +80,17 @@ def run_sync(
                     progress(entity, stage, count)
 
             ctx = EntityContext(
-                sync=name, entity=entity, rule=rule, connections=connections,
-                engine=store.engine, recorder=recorder, sync_entities=frozenset(sync.entities),
-                full=full, dry_run=dry_run, lease=lease, progress=report,
+                sync=name,
+                entity=entity,
+                rule=rule,
+                connections=connections,
+                engine=store.engine,
+                recorder=recorder,
+                sync_entities=frozenset(sync.entities),
+                full=full,
+                dry_run=dry_run,
+                lease=lease,
+                progress=report,
             )
             if lease is not None:
                 lease.acquire()

@@ -22,10 +22,16 @@ class Translator:
     def __init__(self, ctx: EntityContext, db: Connection) -> None:
         self.ctx, self.db = ctx, db
         self._cache: dict[tuple[Side, str, str], str | None] = {}
-        self._refs = {path: entity for path, entity in ctx.model.references.items()
-                      if entity in ctx.sync_entities}
-        self._dropped = [path for path, entity in ctx.model.references.items()
-                         if entity not in ctx.sync_entities and "." in path]
+        self._refs = {
+            path: entity
+            for path, entity in ctx.model.references.items()
+            if entity in ctx.sync_entities
+        }
+        self._dropped = [
+            path
+            for path, entity in ctx.model.references.items()
+            if entity not in ctx.sync_entities and "." in path
+        ]
 
     def prefetch(self, source: Side, contents: list[dict[str, Any]]) -> None:
         """Look up every reference of ``contents`` at once: one query per referenced entity."""

@@ -18,8 +18,17 @@ from syncbridge.models.reference import Currency, PaymentMethod, Unit, VatRate
 MODELS: dict[str, type[CanonicalRecord]] = {
     model.entity: model
     for model in (
-        VatRate, Currency, PaymentMethod, Unit, Product, Company, Contact,
-        Quote, Order, Invoice, Payment,
+        VatRate,
+        Currency,
+        PaymentMethod,
+        Unit,
+        Product,
+        Company,
+        Contact,
+        Quote,
+        Order,
+        Invoice,
+        Payment,
     )
 }
 
@@ -53,8 +62,24 @@ def model_for(entity: str) -> type[CanonicalRecord]:
 
 
 __all__ = [
-    "DEPENDENCY_ORDER", "META_FIELDS", "MODELS", "REFERENCE_DATA",
-    "CanonicalRecord", "Company", "Contact", "Currency", "DocumentLine", "DocumentStatus",
-    "Invoice", "Order", "Payment", "PaymentMethod", "Product", "Quote", "Unit", "VatRate",
-    "content_hash", "model_for",
+    "DEPENDENCY_ORDER",
+    "META_FIELDS",
+    "MODELS",
+    "REFERENCE_DATA",
+    "CanonicalRecord",
+    "Company",
+    "Contact",
+    "Currency",
+    "DocumentLine",
+    "DocumentStatus",
+    "Invoice",
+    "Order",
+    "Payment",
+    "PaymentMethod",
+    "Product",
+    "Quote",
+    "Unit",
+    "VatRate",
+    "content_hash",
+    "model_for",
 ]

@@ -43,4 +43,6 @@ class CanonicalRecord(BaseModel):
 def content_hash(content: dict[str, Any]) -> str:
     import hashlib
 
-    return hashlib.blake2b(orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    return hashlib.blake2b(
+        orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).hexdigest()

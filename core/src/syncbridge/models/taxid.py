@@ -27,8 +27,14 @@ from stdnum.us import itin as us_itin
 from stdnum.us import ssn as us_ssn
 
 _COUNTRY_NAMES = {
-    "IT": "Italian", "HU": "Hungarian", "DK": "Danish", "ES": "Spanish", "DE": "German",
-    "GB": "British", "US": "US", "EL": "Greek",
+    "IT": "Italian",
+    "HU": "Hungarian",
+    "DK": "Danish",
+    "ES": "Spanish",
+    "DE": "German",
+    "GB": "British",
+    "US": "US",
+    "EL": "Greek",
 }
 
 

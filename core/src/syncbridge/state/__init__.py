@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select
 
 from syncbridge.http.requestlog import LoggedRequest, RequestLogSink
 from syncbridge.state.store import create_state_engine, migrate
-from syncbridge.state.tables import Credential, RequestLog
+from syncbridge.state.tables import Credential, RequestLog, table
 
 REQUEST_LOG_SIZE = 50
 
@@ -27,27 +27,27 @@ class StoredCredentials:
         self._connection = connection
 
     def load(self) -> dict[str, Any]:
-        table = Credential.__table__
+        creds = table(Credential)
         with self._store.engine.connect() as db:
             row = db.execute(
-                select(table.c.data).where(table.c.connection == self._connection)
+                select(creds.c.data).where(creds.c.connection == self._connection)
             ).first()
         return dict(json.loads(row[0])) if row else {}
 
     def save(self, data: dict[str, Any]) -> None:
-        table = Credential.__table__
+        creds = table(Credential)
         with self._store.engine.begin() as db:
-            db.execute(delete(table).where(table.c.connection == self._connection))
+            db.execute(delete(creds).where(creds.c.connection == self._connection))
             db.execute(
-                insert(table).values(
+                insert(creds).values(
                     connection=self._connection, data=json.dumps(data), updated_at=utcnow()
                 )
             )
 
     def delete(self) -> None:
-        table = Credential.__table__
+        creds = table(Credential)
         with self._store.engine.begin() as db:
-            db.execute(delete(table).where(table.c.connection == self._connection))
+            db.execute(delete(creds).where(creds.c.connection == self._connection))
 
 
 class StateStore:
@@ -66,40 +66,44 @@ class StateStore:
 
     def request_log(self, connection: str) -> RequestLogSink:
         """A sink keeping the last ``REQUEST_LOG_SIZE`` requests of ``connection``."""
-        table = RequestLog.__table__
+        log_table = table(RequestLog)
 
         def sink(entry: LoggedRequest) -> None:
             with self.engine.begin() as db:
                 db.execute(
-                    insert(table).values(
-                        connection=connection, at=entry.at, method=entry.method,
-                        url=entry.url, status=entry.status, duration_ms=entry.duration_ms,
+                    insert(log_table).values(
+                        connection=connection,
+                        at=entry.at,
+                        method=entry.method,
+                        url=entry.url,
+                        status=entry.status,
+                        duration_ms=entry.duration_ms,
                         error=entry.error,
                     )
                 )
                 cutoff = db.execute(
-                    select(table.c.id)
-                    .where(table.c.connection == connection)
-                    .order_by(table.c.id.desc())
+                    select(log_table.c.id)
+                    .where(log_table.c.connection == connection)
+                    .order_by(log_table.c.id.desc())
                     .offset(REQUEST_LOG_SIZE)
                     .limit(1)
                 ).scalar()
                 if cutoff is not None:
                     db.execute(
-                        delete(table).where(
-                            table.c.connection == connection, table.c.id <= cutoff
+                        delete(log_table).where(
+                            log_table.c.connection == connection, log_table.c.id <= cutoff
                         )
                     )
 
         return sink
 
     def recent_requests(self, connection: str, limit: int = REQUEST_LOG_SIZE) -> list[Any]:
-        table = RequestLog.__table__
+        log_table = table(RequestLog)
         with self.engine.connect() as db:
             rows = db.execute(
-                select(table)
-                .where(table.c.connection == connection)
-                .order_by(table.c.id.desc())
+                select(log_table)
+                .where(log_table.c.connection == connection)
+                .order_by(log_table.c.id.desc())
                 .limit(limit)
             ).all()
         return list(reversed(rows))

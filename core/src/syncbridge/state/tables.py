@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -185,6 +185,11 @@ class Credential(SQLModel, table=True):
     data: str = Field(sa_column=Column(Text, nullable=False))
     updated_at: datetime
     last_used_at: datetime | None = None
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core ``Table`` of a table model, for bulk statements (typed, unlike ``__table__``)."""
+    return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
 #: tables of the first schema revision; the second added the request log and credentials

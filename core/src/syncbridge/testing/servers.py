@@ -24,7 +24,9 @@ class Server:
     url: str
 
 
-POSTGRES = Server("PostgreSQL", "127.0.0.1", 5432, "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES = Server(
+    "PostgreSQL", "127.0.0.1", 5432, "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 MARIADB = Server("MariaDB", "127.0.0.1", 3306, "mysql+pymysql://root@127.0.0.1:3306/test")
 REDIS = Server("Redis", "127.0.0.1", 6379, "redis://127.0.0.1:6379/0")
 

@@ -20,7 +20,8 @@ def _key() -> list[sa.Column[str]]:
 
 def upgrade() -> None:
     op.create_table(
-        "snapshot", *_key(),
+        "snapshot",
+        *_key(),
         sa.Column("side", sa.String(5), primary_key=True),
         sa.Column("record_id", sa.String(200), primary_key=True),
         sa.Column("hash", sa.String(32), nullable=False),
@@ -30,15 +31,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_snapshot_seen", "snapshot", ["sync", "entity", "side", "seen_run"])
     op.create_table(
-        "match_key", *_key(),
+        "match_key",
+        *_key(),
         sa.Column("side", sa.String(5), primary_key=True),
         sa.Column("record_id", sa.String(200), primary_key=True),
         sa.Column("level", sa.Integer, primary_key=True),
         sa.Column("value", sa.String(32), nullable=False),
     )
-    op.create_index(
-        "ix_match_key_value", "match_key", ["sync", "entity", "side", "level", "value"]
-    )
+    op.create_index("ix_match_key_value", "match_key", ["sync", "entity", "side", "level", "value"])
     op.create_table(
         "link",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -53,7 +53,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("sync", "entity", "right_id", name="uq_link_right"),
     )
     op.create_table(
-        "cursor", *_key(),
+        "cursor",
+        *_key(),
         sa.Column("side", sa.String(20), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
     )
@@ -67,7 +68,8 @@ def upgrade() -> None:
         sa.Column("created_at", _TS, nullable=False),
     )
     op.create_table(
-        "pending", *_key(),
+        "pending",
+        *_key(),
         sa.Column("side", sa.String(5), primary_key=True),
         sa.Column("record_id", sa.String(200), primary_key=True),
         sa.Column("kind", sa.String(10), nullable=False),
@@ -110,7 +112,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_run_item_run_id", "run_item", ["run_id"])
     op.create_table(
-        "lease", *_key(),
+        "lease",
+        *_key(),
         sa.Column("holder", sa.String(200), nullable=False),
         sa.Column("host", sa.String(200), nullable=False),
         sa.Column("pid", sa.Integer, nullable=False),

@@ -1,0 +1,133 @@
+"""The benchmark harness (``make bench``): runs the scenarios, writes bench/RESULTS.md.
+
+Each case runs in a fresh process (``scenarios.py``) in its own temporary folder, so its
+memory figures are its own. Nothing here asserts a timing: scale is judged by ratios of two
+cases measured in the same run, against the targets of the engine issue.
+
+    python bench/run.py [--quick] [--only NAME ...] [--output PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    #: (case, N) run for this scenario, smaller first
+    cases: tuple[tuple[str, int], ...]
+    #: the figure compared between the last and the first case, and its upper bound
+    ratio_of: str | None = None
+    target: float | None = None
+
+
+SCENARIOS = (
+    Scenario("initial", "initial one-way sync sql->sql", (("initial", 100_000),)),
+    Scenario("incremental", "incremental run, 10 changed records",
+             (("incremental", 10_000), ("incremental", 100_000)), "seconds", 1.5),
+    Scenario("match", "match cascade vat_number | name+city, N vs N unlinked",
+             (("match", 100_000), ("match", 200_000)), "seconds", 2.3),
+    Scenario("memory", "peak RSS of an initial one-way sync",
+             (("initial", 100_000), ("initial", 200_000)), "peak_rss_mib", 1.3),
+)
+SYMBOLS = {"seconds": "t", "peak_rss_mib": "RSS"}
+
+
+def run_case(case: str, n: int) -> dict[str, Any]:
+    """One case in a fresh process and folder; its JSON result."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{case}-{n}-") as folder:
+        began = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, str(BENCH / "scenarios.py"), case, str(n), folder],
+            capture_output=True, text=True, cwd=folder)
+        elapsed = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"{case} N={n} failed (exit {done.returncode}):\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  {case:<12} N={n:<8} run {result['seconds']:8.2f} s, "
+          f"peak {result['peak_rss_mib']:7.1f} MiB (process {elapsed:.0f} s)", file=sys.stderr)
+    return result
+
+
+def size(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
+
+
+def table(scenarios: list[Scenario], results: dict[tuple[str, int], dict[str, Any]]) -> str:
+    lines = [
+        "| scenario | N | records | wall s | records/s | peak RSS MiB | RSS growth MiB "
+        "| ratio | target | meets target |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    for scenario in scenarios:
+        for position, (case, n) in enumerate(scenario.cases):
+            r = results[(case, n)]
+            growth = r["peak_rss_mib"] - r["start_rss_mib"] if r.get("start_rss_mib") else None
+            ratio = target = meets = ""
+            if scenario.ratio_of and position == len(scenario.cases) - 1:
+                (_c0, n0), (_c1, n1) = scenario.cases[0], scenario.cases[-1]
+                value = r[scenario.ratio_of] / results[scenario.cases[0]][scenario.ratio_of]
+                symbol = SYMBOLS[scenario.ratio_of]
+                ratio = f"{symbol}({size(n1)})/{symbol}({size(n0)}) = {value:.2f}"
+                target = f"<= {scenario.target}"
+                meets = "yes" if scenario.target is not None and value <= scenario.target else "NO"
+            lines.append(
+                f"| {scenario.name}: {scenario.title} | {n:,} | {r['records']:,} "
+                f"| {r['seconds']:.2f} | {r['records'] / r['seconds']:,.0f} "
+                f"| {r['peak_rss_mib']:.0f} | {'' if growth is None else f'{growth:.0f}'} "
+                f"| {ratio} | {target} | {meets} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="sizes divided by 10 (smoke run)")
+    parser.add_argument("--only", action="append", choices=[s.name for s in SCENARIOS],
+                        metavar="NAME", help="run only this scenario (repeatable)")
+    parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
+    args = parser.parse_args()
+    divisor = 10 if args.quick else 1
+    scenarios = [
+        Scenario(s.name, s.title, tuple((c, n // divisor) for c, n in s.cases), s.ratio_of,
+                 s.target)
+        for s in SCENARIOS if not args.only or s.name in args.only
+    ]
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    for scenario in scenarios:
+        print(f"{scenario.name}:", file=sys.stderr)
+        for case in scenario.cases:
+            if case not in results:  # memory reuses the initial sync's 100k run
+                results[case] = run_case(*case)
+    text = table(scenarios, results)
+    header = (
+        "# syncbridge benchmarks\n\n"
+        f"`python bench/run.py{' --quick' if args.quick else ''}` on "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, SQLite files on both sides and for the "
+        "state store.\n\n"
+        "Only `run_sync` is timed (seeding and warm-up runs are not). Each case runs in a fresh "
+        "process: peak RSS is that process's high-water mark during the timed run, RSS growth "
+        "is that peak minus the RSS just before the run. *records* is what the run had to do: "
+        "records created, changed or linked. Ratios compare two cases of the same run; the "
+        "targets are those of the engine issue. Absolute figures depend on the machine.\n\n"
+    )
+    args.output.write_text(header + text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
