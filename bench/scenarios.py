@@ -94,7 +94,7 @@ class Bench:
     @staticmethod
     def _run(workspace: Workspace) -> RunSummary:
         return run_sync("main", workspace.config.syncs["main"],
-                        workspace.sync_connections("main"),  # type: ignore[arg-type]
+                        workspace.sync_connections("main"),
                         workspace.store)
 
 

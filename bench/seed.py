@@ -53,7 +53,7 @@ def seed(url: str, entity: str, records: Iterable[dict[str, Any]]) -> int:
     The first record is validated against the canonical model (the others share its shape):
     a seed that the engine would reject would measure failures, not syncs.
     """
-    db = Database(SqlSettings(url=url))  # type: ignore[arg-type]
+    db = Database(SqlSettings(url=url))
     table = db.table(entity)
     model = model_for(entity)
     names = list(table.fields)
@@ -90,7 +90,7 @@ def edit(url: str, entity: str, ids: list[str], **fields: Any) -> None:
 
 def ids(url: str, entity: str, limit: int) -> list[str]:
     """The first ``limit`` ids of ``entity``'s table, in id order."""
-    db = Database(SqlSettings(url=url))  # type: ignore[arg-type]
+    db = Database(SqlSettings(url=url))
     try:
         table = db.table(entity)
         with db.engine.connect() as connection:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from syncbridge.describe import ConnectorInfo
     from syncbridge.http import Client
     from syncbridge.models import CanonicalRecord
+    from syncbridge.oauth import OAuthApp
     from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
     from syncbridge.settings import ConnectorSettings
 
@@ -73,8 +74,22 @@ def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | 
 
 
 @hookspec(firstresult=True)
+def oauth(settings: ConnectorSettings) -> OAuthApp | None:
+    """Describe the connection's OAuth2 application, if the system uses OAuth.
+
+    Return a :class:`syncbridge.oauth.OAuthApp` built from ``settings`` (client id/secret and
+    the system's endpoints; tests point them at the emulator). ``syncbridge auth <conn>``
+    then runs the authorization-code flow and stores the tokens, and your :func:`auth`
+    returns ``syncbridge.oauth.OAuth2Auth(app, credentials)`` to sign requests with them.
+    Return None when these settings use another kind of credentials (e.g. a manual token).
+    """
+
+
+@hookspec(firstresult=True)
 def check(client: Client) -> CheckResult:
     """Test the connection: can we reach the system with these credentials?
+
+    :param client: the connection's client (``client.settings`` holds its settings).
 
     Make one cheap authenticated request. Return ``CheckResult(ok=False, reason=...)`` with a
     reason a person can act on (wrong key, expired token, unknown company) rather than
@@ -87,6 +102,8 @@ def fetch(
     client: Client, entity: str, since: str | None, query: Mapping[str, Any]
 ) -> Iterator[Page]:
     """Stream native records of ``entity``, one :class:`~syncbridge.records.Page` at a time.
+
+    :param client: the connection's client.
 
     :param entity: a canonical entity name the connector declared.
     :param since: the cursor of the previous run, or None for everything. With a cursor,
@@ -105,6 +122,10 @@ def fetch(
 def upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
     """Create (``item.id is None``) or update native records; yield one result per item.
 
+    :param client: the connection's client.
+    :param entity: the canonical entity name.
+    :param items: the writes, each with its idempotency ``key`` and ``changed`` fields.
+
     The engine sends at most ``EntityInfo.batch_size`` items per call; use the system's batch
     endpoint when it has one. Report a record the system rejects as
     ``UpsertResult.failed(key, message)`` and go on with the rest.
@@ -115,6 +136,10 @@ def upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[Ups
 def lookup(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
     """Find records earlier created with these idempotency keys: ``{key: native_id}``.
 
+    :param client: the connection's client.
+    :param entity: the canonical entity name.
+    :param keys: ``UpsertItem.key`` values of creates whose outcome is unknown.
+
     Used after a crash to reconcile creates whose response was never recorded. Implement it
     (and declare ``Capability.LOOKUP``) when the connector writes ``UpsertItem.key`` to the
     record, e.g. in a reference field. Keys not found are simply absent from the result.
@@ -124,6 +149,10 @@ def lookup(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
 @hookspec(firstresult=True)
 def delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
     """Delete native records by id (only called for entities configured with ``deletes``).
+
+    :param client: the connection's client.
+    :param entity: the canonical entity name.
+    :param ids: native ids of the records to delete.
 
     Yield one result per id, with ``key`` set to the id.
     """
@@ -146,4 +175,4 @@ def map(
 
 def hook_names() -> Iterable[str]:
     """The names of all hooks, in contract order (used by docs and the meta-tests)."""
-    return ("describe", "auth", "check", "fetch", "upsert", "lookup", "delete", "map")
+    return ("describe", "auth", "oauth", "check", "fetch", "upsert", "lookup", "delete", "map")

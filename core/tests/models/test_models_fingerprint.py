@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from syncbridge.models import (
     META_FIELDS,
     MODELS,

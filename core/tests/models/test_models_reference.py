@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from syncbridge.models import Currency, PaymentMethod, Product, Unit, VatRate
 
 

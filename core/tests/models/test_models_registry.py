@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from syncbridge.models import (
     DEPENDENCY_ORDER,
     META_FIELDS,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+
 from syncbridge.models import Company, Contact
 from syncbridge.models.taxid import normalize_tax_code, normalize_vat
 

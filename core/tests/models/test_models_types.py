@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from pydantic import BaseModel, ValidationError
+
 from syncbridge.models import Company, Currency, DocumentLine, Product, VatRate
 from syncbridge.models.types import AwareDatetime, CountryCode, CurrencyCode, Money, Percent, Text
 

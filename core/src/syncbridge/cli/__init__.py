@@ -8,6 +8,7 @@ import click
 
 #: command name -> "module:attribute", imported only when that command runs
 COMMANDS = {
+    "auth": "syncbridge.cli.auth:auth",
     "connectors": "syncbridge.cli.connectors:connectors",
     "check": "syncbridge.cli.check:check",
     "log": "syncbridge.cli.log:log",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 
 from syncbridge.cli.common import EXIT_FAILURES, console, handle_errors, open_workspace
-from syncbridge.errors import SyncbridgeError
+from syncbridge.errors import ConfigError, SyncbridgeError
 
 
 @click.command()
@@ -15,6 +16,9 @@ from syncbridge.errors import SyncbridgeError
 def check(ctx: click.Context, connection: str | None) -> None:
     """Test CONNECTION (default: every connection): status, account, companies, scopes."""
     workspace = open_workspace(ctx)
+    if connection is not None and connection not in workspace.config.connections:
+        known = ", ".join(sorted(workspace.config.connections)) or "none"
+        raise ConfigError(f"CONNECTION: no connection named {connection!r} (connections: {known})")
     names = [connection] if connection else sorted(workspace.config.connections)
     failing = 0
     for name in names:
@@ -22,11 +26,13 @@ def check(ctx: click.Context, connection: str | None) -> None:
             result = workspace.connection(name).check()
         except SyncbridgeError as error:
             failing += 1
-            console.print(f"[red]●[/red] {name}: failing — {error}")
+            console.print(f"[red]●[/red] {name}: failing — {escape(str(error))}")
             continue
         except Exception as error:  # a connector bug must not hide the other connections
             failing += 1
-            console.print(f"[red]●[/red] {name}: failing — {type(error).__name__}: {error}")
+            console.print(
+                f"[red]●[/red] {name}: failing — {type(error).__name__}: {escape(str(error))}"
+            )
             continue
         if result.ok:
             console.print(
@@ -34,7 +40,7 @@ def check(ctx: click.Context, connection: str | None) -> None:
             )
         else:
             failing += 1
-            console.print(f"[red]●[/red] {name}: failing — {result.reason}")
+            console.print(f"[red]●[/red] {name}: failing — {escape(result.reason)}")
         for company in result.companies:
             label = company.get("name", "")
             console.print(f"    company {company.get('id', '?')}: {label}")

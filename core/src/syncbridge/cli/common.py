@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from syncbridge.errors import ConfigError, ConnectorError, LeaseBusy, SyncbridgeError
 from syncbridge.workspace import Workspace
@@ -37,13 +38,13 @@ def handle_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except ConfigError as error:
-            errors.print(f"[red]config error:[/red] {error}", markup=True)
+            errors.print(f"[red]config error:[/red] {escape(str(error))}", markup=True)
             sys.exit(EXIT_USAGE)
         except LeaseBusy as error:
-            errors.print(f"[yellow]busy:[/yellow] {error}", markup=True)
+            errors.print(f"[yellow]busy:[/yellow] {escape(str(error))}", markup=True)
             sys.exit(EXIT_FAILURES)
         except (ConnectorError, SyncbridgeError) as error:
-            errors.print(f"[red]error:[/red] {error}", markup=True)
+            errors.print(f"[red]error:[/red] {escape(str(error))}", markup=True)
             sys.exit(EXIT_FAILURES)
 
     return wrapper  # type: ignore[return-value]

@@ -110,12 +110,12 @@ def _check_fields(config: Config) -> list[str]:
     return problems
 
 
-def parse(text: str, *, env: dict[str, str] | None = None) -> Config:
+def parse(text: str, *, env: dict[str, str] | None = None, source: str = DEFAULT_PATH) -> Config:
     """Validate configuration text (no connector is loaded here)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"syncbridge.toml is not valid TOML: {error}") from None
+        raise ConfigError(f"{source} is not valid TOML: {error}") from None
     raw = _substitute(raw, "", dict(os.environ) if env is None else env)
     try:
         config = Config.model_validate(raw)
@@ -133,7 +133,7 @@ def load(path: str | Path | None = None, *, env: dict[str, str] | None = None) -
     if not file.is_file():
         hint = "" if path else " (or pass -c PATH)"
         raise ConfigError(f"no config file at {file}{hint}; `syncbridge init` writes one")
-    config = parse(file.read_text(encoding="utf-8"), env=env)
+    config = parse(file.read_text(encoding="utf-8"), env=env, source=str(file))
     url = config.state.url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         relative = url.removeprefix("sqlite:///")

@@ -71,6 +71,7 @@ from syncbridge.emulator.clock import Clock
 from syncbridge.emulator.counter import RequestCounter
 from syncbridge.emulator.fake import Address, Company, FakeData, Person, Product
 from syncbridge.emulator.faults import DropConnection
+from syncbridge.emulator.oauth import OAuthProvider
 from syncbridge.emulator.options import EmulatorOptions, FaultOptions
 from syncbridge.emulator.pagination import (
     CursorSlice,
@@ -104,6 +105,7 @@ __all__ = [
     "FakeData",
     "FaultOptions",
     "JSONResponse",
+    "OAuthProvider",
     "OffsetSlice",
     "PageSlice",
     "Person",

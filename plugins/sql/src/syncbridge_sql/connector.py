@@ -51,9 +51,7 @@ def _version() -> str:
 def _database(client: Client) -> Database:
     settings = client.settings
     if not isinstance(settings, SqlSettings):
-        raise ConnectorError(
-            f"the sql connector needs SqlSettings, got {type(settings).__name__}"
-        )
+        raise ConnectorError(f"the sql connector needs SqlSettings, got {type(settings).__name__}")
     return client.resource("sql.database", lambda: Database(settings))
 
 

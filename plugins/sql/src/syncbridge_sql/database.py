@@ -6,8 +6,8 @@ once per connection and disposed with it; hooks never open engines of their own.
 
 from __future__ import annotations
 
-import math
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -17,30 +17,16 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from syncbridge.errors import ConnectorError
-from syncbridge_sql.schema import TableMap, reflect
+from syncbridge_sql.schema import TICK, TableMap, reflect
 from syncbridge_sql.settings import SqlSettings
 
-#: the resolution of every timestamp the connector writes to its own tables
-TICK = timedelta(microseconds=1)
 
-
-def timestamp_resolution(column_type: sa.types.TypeEngine[Any]) -> timedelta:
-    """The smallest step a timestamp column keeps (MySQL ``DATETIME`` keeps whole seconds)."""
-    if hasattr(column_type, "fsp"):  # MySQL / MariaDB DATETIME(fsp), TIMESTAMP(fsp)
-        digits = column_type.fsp or 0
-    else:
-        digits = getattr(column_type, "precision", None)  # PostgreSQL TIMESTAMP(p)
-        if not isinstance(digits, int):
-            return TICK
-    return timedelta(microseconds=10 ** (6 - min(max(digits, 0), 6)))
-
-
-def _round_up(value: datetime, step: timedelta) -> datetime:
+def _truncate(value: datetime, step: timedelta) -> datetime:
+    """``value`` down to a multiple of ``step`` (what a coarse column would keep of it)."""
     if step <= TICK:
         return value
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    steps = math.ceil((value - epoch) / step)
-    return epoch + steps * step
+    return epoch + ((value - epoch) // step) * step
 
 
 def _sqlite_transactions(engine: sa.Engine) -> None:
@@ -59,7 +45,7 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def create_engine(settings: SqlSettings) -> sa.Engine:
+def create_engine(settings: SqlSettings, scrub: Callable[[str], str] = str) -> sa.Engine:
     """The SQLAlchemy engine of ``settings.url``; errors name the URL without its password."""
     url = make_url(settings.url.get_secret_value())
     options: dict[str, Any] = {"pool_pre_ping": True}
@@ -67,18 +53,12 @@ def create_engine(settings: SqlSettings) -> sa.Engine:
     if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
         # libpq waits forever for an unreachable host by default
         connect_args["connect_timeout"] = 10
-    if url.get_driver_name() == "psycopg" and "prepare_threshold" not in url.query:
-        # psycopg prepares a statement run 5 times; PostgreSQL then plans "id IN ($1..$500)"
-        # once, generically, and on a table too young to have statistics that plan is a
-        # sequential scan comparing every row with 500 values: 100 ms a batch at 10k rows,
-        # growing with the table. Unprepared statements are planned with their values.
-        connect_args["prepare_threshold"] = None
     if connect_args:
         options["connect_args"] = connect_args
     try:
         engine = sa.create_engine(url, **options)
     except (ImportError, sa.exc.SQLAlchemyError) as error:
-        raise ConnectorError(f"cannot use {settings.safe_url}: {error}") from None
+        raise ConnectorError(f"cannot use {settings.safe_url}: {scrub(str(error))}") from None
     if engine.dialect.name == "sqlite":
         _sqlite_transactions(engine)
     return engine
@@ -89,10 +69,6 @@ class Database:
 
     def __init__(self, settings: SqlSettings) -> None:
         self.settings = settings
-        self.engine = create_engine(settings)
-        self._tables: dict[str, TableMap] = {}
-        self._lock = threading.Lock()
-        self._last_stamp: datetime | None = None
         password = settings.password or ""
         raw = settings.url.get_secret_value()
         self._secrets = sorted(
@@ -100,6 +76,11 @@ class Database:
             key=len,
             reverse=True,
         )
+        self.engine = create_engine(settings, self.scrub)
+        self._tables: dict[str, TableMap] = {}
+        self._lock = threading.Lock()
+        #: the last stamp written per entity, so stamps keep increasing within a connection
+        self._last_stamp: dict[str, datetime] = {}
 
     def dispose(self) -> None:
         """Close the pool (the client calls this when the connection closes)."""
@@ -145,29 +126,40 @@ class Database:
 
     # -- the write clock ----------------------------------------------------------------
     def stamps(self, connection: sa.Connection, table: TableMap, count: int) -> list[datetime]:
-        """``count`` modification times for rows written now, strictly after any stored.
+        """``count`` modification times for the rows of a batch written now.
 
-        Each is later than the clock, than every ``updated_at`` already in the table and
-        than the previous stamp of this connection, so a reader that has seen up to time T
-        never misses a later write by this connector: that is what makes the exclusive
-        cursor of ``fetch`` exact. The table's maximum is read in the writing transaction,
-        through the index on ``updated_at``.
+        With a microsecond column (the default layout) each stamp is later than the clock,
+        than every ``updated_at`` already stored and than this connection's previous stamp:
+        a reader that has seen up to T never misses a later write by this connector, which
+        is what makes the exclusive cursor of ``fetch`` exact. A coarse column (MySQL
+        ``DATETIME``, whole seconds) cannot keep that promise without running ahead of the
+        clock, so its stamps are the current step, never earlier than what is stored, and
+        its cursors are inclusive (see :func:`syncbridge_sql.reads.format_cursor`).
+
+        The table's newest stamp is read in the writing transaction, from the index.
         """
         with self._lock:
-            floor = datetime.now(UTC)
-            step = TICK
+            step = table.stamp_step
+            now = _truncate(datetime.now(UTC), step)
+            exclusive = step <= TICK
+            floor = now
+            latest = None
             if table.updated_at is not None:
-                step = timestamp_resolution(table.updated_at.type)
-                latest = connection.execute(sa.select(sa.func.max(table.updated_at))).scalar()
-                if latest is not None:
-                    floor = max(floor, table.stamp_from_db(latest) + step)
-            if self._last_stamp is not None:
-                floor = max(floor, self._last_stamp + step)
-            floor = _round_up(floor, step)
-            # a coarse column cannot tell rows of one batch apart: they share one stamp, and
-            # (updated_at, id) keyset pagination still orders them
-            coarse = step > TICK
-            stamps = [floor if coarse else floor + TICK * i for i in range(count)]
+                # ORDER BY ... LIMIT 1 rather than max(): one index probe, whatever the
+                # planner thinks of a table too young to have statistics
+                latest = connection.execute(
+                    sa.select(table.updated_at)
+                    .where(table.updated_at.is_not(None))
+                    .order_by(table.updated_at.desc())
+                    .limit(1)
+                ).scalar()
+            for known in (
+                None if latest is None else table.stamp_from_db(latest),
+                self._last_stamp.get(table.entity),
+            ):
+                if known is not None:
+                    floor = max(floor, known + TICK if exclusive else known)
+            stamps = [floor + TICK * i if exclusive else floor for i in range(count)]
             if stamps:
-                self._last_stamp = stamps[-1]
+                self._last_stamp[table.entity] = stamps[-1]
             return stamps

@@ -87,8 +87,12 @@ def _kind(base: Any) -> Kind:
         return Kind.JSON
     # order matters: StrEnum is a str, bool an int, datetime a date
     for cls, kind in (
-        (Enum, Kind.ENUM), (bool, Kind.BOOL), (int, Kind.INT), (Decimal, Kind.DECIMAL),
-        (datetime, Kind.DATETIME), (date, Kind.DATE),
+        (Enum, Kind.ENUM),
+        (bool, Kind.BOOL),
+        (int, Kind.INT),
+        (Decimal, Kind.DECIMAL),
+        (datetime, Kind.DATETIME),
+        (date, Kind.DATE),
     ):
         if issubclass(base, cls):
             return kind
@@ -231,9 +235,9 @@ def _stringify(value: Any) -> str:
     return str(value)
 
 
-def converters(kind: Kind, column_type: sa.types.TypeEngine[Any]) -> tuple[
-    Converter | None, Converter | None
-]:
+def converters(
+    kind: Kind, column_type: sa.types.TypeEngine[Any]
+) -> tuple[Converter | None, Converter | None]:
     """``(to_db, from_db)`` for a field of ``kind`` stored in a column of ``column_type``.
 
     ``None`` means "pass the value through": the common case on the connector's own tables,

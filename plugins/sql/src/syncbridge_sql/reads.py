@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 from syncbridge.errors import ConnectorError
 from syncbridge.records import Page
-from syncbridge_sql.database import TICK, Database
+from syncbridge_sql.database import Database
 from syncbridge_sql.mapping import Kind, as_utc, decimal_to_text
-from syncbridge_sql.schema import TableMap
+from syncbridge_sql.schema import TICK, TableMap, in_list
 
 #: ids per ``IN (...)`` list: well inside every server's parameter limit
 IN_CHUNK = 500
@@ -40,9 +40,19 @@ def parse_cursor(entity: str, since: str) -> datetime:
         ) from None
 
 
-def format_cursor(last_seen: datetime) -> str:
-    """The cursor after a row stamped ``last_seen``: the next instant, exclusive of it."""
-    return (last_seen + TICK).isoformat()
+def format_cursor(last_seen: datetime, step: timedelta) -> str:
+    """The cursor after a row stamped ``last_seen``.
+
+    With microsecond stamps, the next instant: exclusive, nothing is read twice. A coarse
+    column (whole seconds) may still receive rows stamped ``last_seen`` (see
+    :meth:`Database.stamps`), so its cursor is ``last_seen`` itself, inclusive: the rows of
+    that last second are read again next time, harmlessly.
+    """
+    return (last_seen + TICK if step <= TICK else last_seen).isoformat()
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
 
 
 def _values(value: Any) -> list[Any]:
@@ -72,7 +82,9 @@ def filter_conditions(table: TableMap, filters: Mapping[str, Any]) -> list[sa.Co
                 or mapped.to_db is decimal_to_text
             ):
                 continue
-            column, convert = mapped.column, mapped.to_db_value
+            column = mapped.column
+            # a filter from a TOML config may say postal_code = 20100: compare as text
+            convert = _as_text if mapped.spec.kind is Kind.TEXT else mapped.to_db_value
         values = _values(wanted)
         try:
             converted = [convert(value) for value in values if value is not None]
@@ -150,7 +162,7 @@ def _pages(
         if not rows:
             return
         last = (rows[-1][1], rows[-1][0])
-        cursor = format_cursor(table.stamp_from_db(last[0]))
+        cursor = format_cursor(table.stamp_from_db(last[0]), table.stamp_step)
         yield Page(records=[table.native(row) for row in rows], cursor=cursor)
         if len(rows) < size:
             return
@@ -185,7 +197,7 @@ def _by_ids(
     base = sa.select(*table.select_columns()).where(*conditions).order_by(table.id)
     for start in range(0, len(values), IN_CHUNK):
         chunk = values[start : start + IN_CHUNK]
-        rows = _run(db, base.where(table.id.in_(chunk)))
+        rows = _run(db, base.where(in_list(table.id, chunk)))
         yield Page(records=[table.native(row) for row in rows])
     if not values:
         yield Page(records=[])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +43,8 @@ from syncbridge_sql.settings import SqlSettings
 LONG_TEXT_FIELDS = frozenset({"notes", "description", "address", "mailing_address", "subject"})
 ID = "id"
 UPDATED_AT = "updated_at"
+#: the resolution of the timestamps in the default layout
+TICK = timedelta(microseconds=1)
 
 
 # -- the default layout ---------------------------------------------------------------------
@@ -68,6 +71,17 @@ def _column_type(spec: FieldSpec) -> sa.types.TypeEngine[Any]:
     return simple[spec.kind]
 
 
+def timestamp_resolution(column_type: sa.types.TypeEngine[Any]) -> timedelta:
+    """The smallest step a timestamp column keeps (MySQL ``DATETIME`` keeps whole seconds)."""
+    if hasattr(column_type, "fsp"):  # MySQL / MariaDB DATETIME(fsp), TIMESTAMP(fsp)
+        digits = column_type.fsp or 0
+    else:
+        digits = getattr(column_type, "precision", None)  # PostgreSQL TIMESTAMP(p)
+        if not isinstance(digits, int):
+            return TICK
+    return timedelta(microseconds=10 ** (6 - min(max(digits, 0), 6)))
+
+
 def _index_name(table: str, suffix: str) -> str:
     """Index names within the 63-character limit of PostgreSQL (64 on MySQL)."""
     name = f"ix_{table}_{suffix}"
@@ -89,8 +103,10 @@ def default_table(
         )
     columns: list[sa.Column[Any]] = [
         sa.Column(
-            ID, sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True, autoincrement=True,
+            ID,
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
         ),
         *(
             sa.Column(spec.name, _column_type(spec), nullable=spec.nullable)
@@ -99,7 +115,12 @@ def default_table(
         sa.Column(UPDATED_AT, timestamp_type(), nullable=False),
     ]
     if key_column is not None:
-        columns.append(sa.Column(key_column, sa.String(255), nullable=True, unique=True))
+        # case-sensitive on MySQL/MariaDB too, whose default collations would take keys
+        # differing only in case for the same key
+        key_type = sa.String(255).with_variant(
+            mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb"
+        )
+        columns.append(sa.Column(key_column, key_type, nullable=True, unique=True))
     table = sa.Table(name, metadata, *columns, schema=schema)
     # on updated_at alone, not (updated_at, id): with a composite index and no statistics
     # yet (a freshly loaded table), PostgreSQL finds "WHERE id = 5" by scanning the whole
@@ -136,6 +157,8 @@ class TableMap:
     updated_at: sa.Column[Any] | None
     stamp_to_db: Converter
     stamp_from_db: Converter
+    #: the resolution of the timestamp column
+    stamp_step: timedelta
     key: sa.Column[Any] | None
     #: why creates cannot be idempotent here (key column configured but absent), if so
     key_problem: str | None
@@ -192,6 +215,21 @@ class TableMap:
     def id_value(self, native_id: str) -> Any:
         """The database value of a native id, or ValueError when it cannot be one."""
         return self.parse_id(native_id)
+
+
+def in_list(column: sa.Column[Any], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """``column IN (values)`` with the values written into the SQL text.
+
+    Bound, the list would become a prepared statement after a few runs (psycopg prepares
+    by default), and PostgreSQL's generic plan for ``IN ($1, ..., $500)`` on a table too
+    young to have statistics is a sequential scan comparing every row with every value:
+    ~100 ms a batch at 10k rows, growing with the table. Literal lists are planned with
+    their values. SQLAlchemy renders the literals with the column's type and the
+    dialect's quoting.
+    """
+    return column.in_(
+        sa.bindparam(None, list(values), type_=column.type, expanding=True, literal_execute=True)
+    )
 
 
 def _find(names: Iterable[str], wanted: str) -> str | None:
@@ -303,16 +341,14 @@ def reflect(engine: sa.Engine, settings: SqlSettings, entity: str) -> TableMap:
         found = _find(names, settings.key_column)
         taken = {cm.column.name for cm in fields.values()} | {id_column.name}
         if found is not None and found in taken:
-            key_problem = (
-                f"key_column {settings.key_column!r} is also mapped as a {entity} field"
-            )
+            key_problem = f"key_column {settings.key_column!r} is also mapped as a {entity} field"
         elif found is not None:
             key = table.c[found]
         else:
             key_problem = (
                 f"table {table.fullname} has no key column {settings.key_column!r} for the "
                 f"idempotency keys of creates: add one (a unique, nullable VARCHAR(255)) or "
-                "set key_column = \"\" to accept that a create retried after a crash may "
+                'set key_column = "" to accept that a create retried after a crash may '
                 "be written twice"
             )
 
@@ -324,6 +360,7 @@ def reflect(engine: sa.Engine, settings: SqlSettings, entity: str) -> TableMap:
         updated_at=updated_at,
         stamp_to_db=stamp_to_db,
         stamp_from_db=stamp_from_db,
+        stamp_step=TICK if updated_at is None else timestamp_resolution(updated_at.type),
         key=key,
         key_problem=key_problem,
         fields=fields,

@@ -23,7 +23,7 @@ def safe_url(url: str | URL) -> str:
     """``url`` as text with its password replaced by ``***``; unparseable URLs are hidden."""
     try:
         parsed = url if isinstance(url, URL) else make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable database URL>"
     return parsed.render_as_string(hide_password=True)
 
@@ -72,7 +72,7 @@ class SqlSettings(ConnectorSettings):
     def _parseable(cls, value: SecretStr) -> SecretStr:
         try:
             make_url(value.get_secret_value())
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             raise ValueError(
                 "is not an SQLAlchemy URL (dialect+driver://user:password@host/database, "
                 "or sqlite:///path/to/file.db)"

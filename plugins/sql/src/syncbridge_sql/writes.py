@@ -1,9 +1,9 @@
 """Writing: bulk inserts and updates, one transaction per batch, bad rows isolated.
 
-The fast path of a batch is one multi-row ``INSERT ... RETURNING id`` (SQLAlchemy's
-"insertmanyvalues", with ids matched to rows by parameter order) and one ``executemany``
-``UPDATE`` per set of changed columns, inside one transaction, so that a 100k-row load is
-dominated by the database rather than by Python or round trips.
+The fast path of a batch is one bulk ``INSERT`` (an ``executemany`` that the drivers send as
+multi-row statements) with the new ids found by their keys in one indexed ``SELECT``, and one
+``executemany`` ``UPDATE`` per set of changed columns, all in one transaction, so that a
+100k-row load is dominated by the database rather than by Python or round trips.
 
 When the database rejects a statement, the rows are split in halves, each retried in its
 own SAVEPOINT, until the offending rows stand alone: they fail with the database's own
@@ -30,7 +30,7 @@ from syncbridge.models import META_FIELDS
 from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
 from syncbridge_sql.database import Database
 from syncbridge_sql.mapping import field_specs
-from syncbridge_sql.schema import TableMap
+from syncbridge_sql.schema import TableMap, in_list
 
 IN_CHUNK = 500
 
@@ -77,7 +77,6 @@ def _in_chunks(values: list[Any]) -> Iterator[list[Any]]:
 
 
 def _isolate(
-    db: Database,
     connection: sa.Connection,
     rows: list[_Row],
     run: Callable[[list[_Row]], dict[int, Any]],
@@ -113,7 +112,7 @@ def _ids_by_key(connection: sa.Connection, table: TableMap, keys: list[str]) -> 
     assert table.key is not None
     found: dict[str, Any] = {}
     for chunk in _in_chunks(keys):
-        statement = sa.select(table.key, table.id).where(table.key.in_(chunk))
+        statement = sa.select(table.key, table.id).where(in_list(table.key, chunk))
         found.update({key: db_id for key, db_id in connection.execute(statement)})
     return found
 
@@ -158,7 +157,7 @@ def _insert(
     for row in rows:
         groups.setdefault(tuple(row.params), []).append(row)
     for group in groups.values():
-        batch.written.update(_isolate(db, connection, group, run, fail))
+        batch.written.update(_isolate(connection, group, run, fail))
 
 
 def _create(
@@ -196,7 +195,7 @@ def _update(
 ) -> None:
     present: set[Any] = set()
     for chunk in _in_chunks(list({row.db_id for row in rows})):
-        present.update(connection.scalars(sa.select(table.id).where(table.id.in_(chunk))))
+        present.update(connection.scalars(sa.select(table.id).where(in_list(table.id, chunk))))
     groups: dict[tuple[str, ...], list[_Row]] = {}
     for row in rows:
         if row.db_id in present:
@@ -223,7 +222,7 @@ def _update(
         def fail(row: _Row, error: sa.exc.DBAPIError) -> None:
             batch.failed[row.index] = db.message(error)
 
-        batch.written.update(_isolate(db, connection, group, run, fail))
+        batch.written.update(_isolate(connection, group, run, fail))
 
 
 def _read_back(
@@ -232,7 +231,7 @@ def _read_back(
     """The stored rows, as ``fetch`` returns them, so the engine hashes what is stored."""
     stored: dict[str, NativeRecord] = {}
     for chunk in _in_chunks(list(db_ids)):
-        statement = sa.select(*table.select_columns()).where(table.id.in_(chunk))
+        statement = sa.select(*table.select_columns()).where(in_list(table.id, chunk))
         for row in connection.execute(statement):
             record = table.native(row)
             stored[record["id"]] = record
@@ -329,7 +328,7 @@ def _delete_batch(db: Database, table: TableMap, ids: list[str]) -> list[UpsertR
     with db.engine.begin() as connection:
         present: set[Any] = set()
         for chunk in _in_chunks([row.db_id for row in rows]):
-            present.update(connection.scalars(sa.select(table.id).where(table.id.in_(chunk))))
+            present.update(connection.scalars(sa.select(table.id).where(in_list(table.id, chunk))))
         existing = []
         for row in rows:
             if row.db_id in present:
@@ -338,13 +337,14 @@ def _delete_batch(db: Database, table: TableMap, ids: list[str]) -> list[UpsertR
                 failed[row.index] = f"no {table.entity} with id {ids[row.index]}"
 
         def run(chunk: list[_Row]) -> dict[int, Any]:
-            connection.execute(sa.delete(table.table).where(table.id.in_([r.db_id for r in chunk])))
+            doomed = [row.db_id for row in chunk]
+            connection.execute(sa.delete(table.table).where(in_list(table.id, doomed)))
             return {row.index: row.db_id for row in chunk}
 
         def fail(row: _Row, error: sa.exc.DBAPIError) -> None:
             failed[row.index] = db.message(error)
 
-        deleted = _isolate(db, connection, existing, run, fail)
+        deleted = _isolate(connection, existing, run, fail)
     return [
         UpsertResult(key=native_id, id=native_id)
         if index in deleted

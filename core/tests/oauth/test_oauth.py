@@ -1,0 +1,171 @@
+"""OAuth2: the authorization-code flow, refresh with rotation, re-authorise errors, revoke."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncbridge.credentials import MemoryCredentials
+from syncbridge.emulator import BearerAuth, Emulator, EmulatorOptions, OAuthProvider, json_response
+from syncbridge.emulator.server import running
+from syncbridge.errors import AuthError
+from syncbridge.oauth import OAuth2Auth, OAuthApp, authorize, revoke
+
+CLIENT_ID, CLIENT_SECRET = "demo-client", "demo-secret-value"
+
+
+class Protected(Emulator):
+    system = "oauth-test"
+
+    def __init__(self) -> None:
+        self.provider = OAuthProvider(
+            {CLIENT_ID: CLIENT_SECRET},
+            access_lifetime=3600,
+            redirect_extra=lambda _client: {"realmId": "4620816365"},
+        )
+        super().__init__(EmulatorOptions(records=0, rate_limits=False))
+
+    def routes(self) -> list[Route]:
+        guard = BearerAuth(
+            self.provider.valid_access_token,
+            on_failure=lambda _r, why: json_response({"fault": why}, 401),
+        )
+        return [*self.provider.routes(), Route("/me", guard(self.me), methods=["GET"])]
+
+    async def me(self, request: Request) -> Response:
+        return json_response({"user": "mario.rossi@example.it"})
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[Protected, str, OAuthApp]]:
+    emulator = Protected()
+    with running(emulator.app) as base_url:
+        app = OAuthApp(
+            authorize_url=f"{base_url}/oauth/authorize",
+            token_url=f"{base_url}/oauth/token",
+            revoke_url=f"{base_url}/oauth/revoke",
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            scopes=("entity.clients:r",),
+            keep=("realmId",),
+        )
+        yield emulator, base_url, app
+
+
+def consent(app: OAuthApp, credentials: MemoryCredentials) -> dict[str, Any]:
+    """Run the flow, playing the user's browser: follow the printed address."""
+    said: list[str] = []
+    ready = threading.Event()
+    result: dict[str, Any] = {}
+
+    def say(text: str) -> None:
+        said.append(text)
+        ready.set()
+
+    worker = threading.Thread(
+        target=lambda: result.update(
+            authorize(app, credentials, open_browser=False, timeout=10, say=say)
+        )
+    )
+    worker.start()
+    assert ready.wait(5)
+    url = said[0].splitlines()[-1]
+    assert httpx.get(url, follow_redirects=True).status_code == 200
+    worker.join(10)
+    return result
+
+
+def test_the_flow_stores_tokens_and_the_realm_id(served: tuple[Protected, str, OAuthApp]) -> None:
+    emulator, base_url, app = served
+    credentials = MemoryCredentials()
+    kept = consent(app, credentials)
+    stored = credentials.load()
+    assert stored["realmId"] == "4620816365" == kept["realmId"]
+    assert "access_token" not in kept  # what the command prints holds no token
+    assert emulator.provider.valid_access_token(stored["access_token"])
+    with httpx.Client(base_url=base_url, auth=OAuth2Auth(app, credentials, "fic")) as client:
+        assert client.get("/me").json() == {"user": "mario.rossi@example.it"}
+
+
+def test_an_expired_token_is_refreshed_once_and_the_rotated_refresh_token_kept(
+    served: tuple[Protected, str, OAuthApp],
+) -> None:
+    emulator, base_url, app = served
+    credentials = MemoryCredentials()
+    consent(app, credentials)
+    first = credentials.load()
+    credentials.save({**first, "expires_at": time.time() - 5})
+    with httpx.Client(base_url=base_url, auth=OAuth2Auth(app, credentials, "fic")) as client:
+        for _ in range(3):
+            assert client.get("/me").status_code == 200
+    second = credentials.load()
+    assert emulator.provider.issued["refresh_token"] == 1
+    assert second["refresh_token"] != first["refresh_token"]
+    assert first["refresh_token"] not in emulator.provider.refresh_tokens  # rotated away
+    assert second["realmId"] == "4620816365"
+
+
+def test_a_401_triggers_a_refresh_and_the_request_is_sent_again(
+    served: tuple[Protected, str, OAuthApp],
+) -> None:
+    emulator, base_url, app = served
+    credentials = MemoryCredentials()
+    consent(app, credentials)
+    emulator.provider.access_tokens.clear()  # the server forgot the access token early
+    with httpx.Client(base_url=base_url, auth=OAuth2Auth(app, credentials, "fic")) as client:
+        assert client.get("/me").status_code == 200
+    assert emulator.provider.issued["refresh_token"] == 1
+
+
+def test_a_rejected_refresh_token_asks_to_re_authorise(
+    served: tuple[Protected, str, OAuthApp],
+) -> None:
+    emulator, base_url, app = served
+    credentials = MemoryCredentials()
+    consent(app, credentials)
+    emulator.provider.access_tokens.clear()
+    emulator.provider.refresh_tokens.clear()
+    with (
+        httpx.Client(base_url=base_url, auth=OAuth2Auth(app, credentials, "fic")) as client,
+        pytest.raises(AuthError) as error,
+    ):
+        client.get("/me")
+    assert str(error.value) == (
+        "fic: the refresh token was rejected (invalid_grant: the refresh token is invalid or "
+        "revoked); run `syncbridge auth fic` to re-authorise"
+    )
+    assert CLIENT_SECRET not in str(error.value)
+
+
+def test_no_stored_token_asks_to_authorise(served: tuple[Protected, str, OAuthApp]) -> None:
+    _emulator, base_url, app = served
+    with (
+        httpx.Client(base_url=base_url, auth=OAuth2Auth(app, MemoryCredentials(), "qbo")) as c,
+        pytest.raises(AuthError, match=r"qbo: not authorised yet .* `syncbridge auth qbo`"),
+    ):
+        c.get("/me")
+
+
+def test_revoke_ends_the_grant_at_the_system_and_forgets_the_tokens(
+    served: tuple[Protected, str, OAuthApp],
+) -> None:
+    emulator, base_url, app = served
+    credentials = MemoryCredentials()
+    consent(app, credentials)
+    access = credentials.load()["access_token"]
+    message = revoke(app, credentials)
+    assert message == "revoked at the system (HTTP 200); stored credentials deleted"
+    assert credentials.load() == {}
+    assert not emulator.provider.valid_access_token(access)
+    assert (
+        httpx.get(f"{base_url}/me", headers={"Authorization": f"Bearer {access}"}).status_code
+        == 401
+    )
