@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ class Bed:
             results = conn.upsert(
                 entity,
                 [
-                    UpsertItem(key=f"seed-{side}-{i}-{id(r)}", record=r)
+                    UpsertItem(key=f"seed-{uuid.uuid4().hex}", record=r)
                     for i, r in enumerate(natives)
                 ],
             )

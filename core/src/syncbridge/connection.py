@@ -57,6 +57,9 @@ class Connection:
             self.settings = settings
         else:
             self.settings = validate_settings(info, settings, f"connections.{name}.settings")
+        refined = self.pm.hook.configure(info=info, settings=self.settings)
+        if isinstance(refined, ConnectorInfo):
+            self.info = refined
         self.credentials: Credentials = credentials or MemoryCredentials()
         self._request_log = request_log
         self._client: Client | None = None

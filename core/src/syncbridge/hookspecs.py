@@ -60,6 +60,20 @@ def describe() -> ConnectorInfo:
 
 
 @hookspec(firstresult=True)
+def configure(info: ConnectorInfo, settings: ConnectorSettings) -> ConnectorInfo | None:
+    """Adjust what :func:`describe` said to one connection's settings.
+
+    :param info: the connector's general info, from :func:`describe`.
+    :param settings: the validated settings of this connection.
+
+    Return a changed copy (``info.model_copy(update=...)``) when the settings change what the
+    connection can do: a schema mapping that covers fewer fields (``EntityInfo.fields``, so
+    the engine never blanks a field this connection cannot hold), a page or batch size, a
+    capability that needs a setting. Return None when nothing changes.
+    """
+
+
+@hookspec(firstresult=True)
 def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | None:
     """Return the :class:`httpx.Auth` that signs this connection's requests.
 
@@ -175,4 +189,4 @@ def map(
 
 def hook_names() -> Iterable[str]:
     """The names of all hooks, in contract order (used by docs and the meta-tests)."""
-    return ("describe", "auth", "oauth", "check", "fetch", "upsert", "lookup", "delete", "map")
+    return ("describe", "configure", "auth", "oauth", "check", "fetch", "upsert", "lookup", "delete", "map")

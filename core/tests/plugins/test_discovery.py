@@ -157,6 +157,7 @@ HOOKS = list(hookspecs.hook_names())
 def test_every_hook_name_is_a_firstresult_hookspec() -> None:
     assert HOOKS == [
         "describe",
+        "configure",
         "auth",
         "oauth",
         "check",

@@ -14,9 +14,11 @@ COMMANDS = {
     "log": "syncbridge.cli.log:log",
     "emulate": "syncbridge.cli.emulate:emulate",
     "plan": "syncbridge.cli.sync:plan",
+    "push": "syncbridge.cli.push:push",
     "run": "syncbridge.cli.sync:run",
     "status": "syncbridge.cli.status:status",
     "report": "syncbridge.cli.report:report",
+    "daemon": "syncbridge.cli.daemon:daemon",
     "demo": "syncbridge.cli.demo:demo",
 }
 

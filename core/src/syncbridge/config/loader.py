@@ -107,6 +107,34 @@ def _check_fields(config: Config) -> list[str]:
             for name in rule.filter:
                 if unknown(name):
                     problems.append(f"{where}.filter.{name}: unknown field; {allowed}")
+            for index, derive in enumerate(rule.derive):
+                problems.extend(_check_derive(f"{where}.derive[{index}]", entity, rule, derive))
+    return problems
+
+
+def _check_derive(where: str, entity: str, rule: Any, derive: Any) -> list[str]:
+    if derive.create not in MODELS:
+        return [
+            f"{where}.create: unknown entity {derive.create!r}; use one of: {', '.join(MODELS)}"
+        ]
+    problems = []
+    source_fields = set(model_for(entity).model_fields)
+    created_fields = set(model_for(derive.create).model_fields)
+    for name in derive.when:
+        if name not in source_fields:
+            problems.append(f"{where}.when.{name}: {entity} has no such field")
+    for name in derive.fields:
+        if name not in source_fields or name not in created_fields:
+            problems.append(
+                f"{where}.fields: {name!r} must be a field of both {entity} and {derive.create}"
+            )
+    if derive.link_field is not None and derive.link_field not in created_fields:
+        problems.append(f"{where}.link_field: {derive.create} has no field {derive.link_field!r}")
+    if derive.source is None and rule.direction == "both":
+        problems.append(
+            f"{where}.source: direction is both, so say which side's {entity} "
+            'records trigger it: "left" or "right"'
+        )
     return problems
 
 

@@ -58,6 +58,43 @@ class ConnectionConfig(_Strict):
     )
 
 
+class DeriveRule(_Strict):
+    """A change of state on one side that creates a record of another entity on the other.
+
+    The seed case: a quote accepted in the CRM becomes an order in the invoicing system,
+    created once (the derivation is linked, and crash-safe like any create).
+    """
+
+    when: dict[str, Any] = Field(
+        description="canonical field values the source record must have, e.g. "
+        '{ status = "accepted" } (a list = any of)'
+    )
+    create: str = Field(description='the entity created on the other side, e.g. "order"')
+    fields: list[str] = Field(
+        default_factory=lambda: [
+            "company_id",
+            "contact_id",
+            "currency",
+            "lines",
+            "subject",
+            "notes",
+            "payment_method_id",
+        ],
+        description="canonical fields copied from the source record (references are "
+        "translated to the other side's ids)",
+    )
+    link_field: str | None = Field(
+        default=None,
+        description="field of the new record pointing at the source record's twin on the "
+        "other side, e.g. quote_id",
+    )
+    source: Side | None = Field(
+        default=None,
+        description="the side whose records trigger it (default: the direction's source; "
+        "required for direction = both)",
+    )
+
+
 class EntityRule(_Strict):
     direction: Direction = Field(default="left-to-right", description="which way changes flow")
     priority: Side = Field(
@@ -99,6 +136,10 @@ class EntityRule(_Strict):
     links: dict[str, str] = Field(
         default_factory=dict,
         description="fixed links, left id = right id (e.g. VAT type 0 = VAT rate 22)",
+    )
+    derive: list[DeriveRule] = Field(
+        default_factory=list,
+        description="records of other entities this entity's changes of state create",
     )
 
     @field_validator("every")

@@ -13,6 +13,7 @@ from syncbridge.engine.apply import apply_chunk
 from syncbridge.engine.context import SIDES, EntityContext, Side, other
 from syncbridge.engine.db import SideStore
 from syncbridge.engine.decide import Decider
+from syncbridge.engine.derive import derive_all
 from syncbridge.engine.outbox import recover
 from syncbridge.engine.read import ReadResult, read_side, retry_pending
 from syncbridge.engine.report import EntityResult, Item
@@ -186,6 +187,7 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
         for side in order:
             if side in reads:
                 _decide_and_apply(ctx, side, claimed)
+        derive_all(ctx)
         if not ctx.dry_run and record is None:
             with ctx.engine.begin() as db:
                 for side, read in reads.items():

@@ -15,16 +15,29 @@ from sqlalchemy import delete, select
 
 from syncbridge.describe import Capability
 from syncbridge.engine.context import EntityContext
-from syncbridge.engine.db import OUTBOX
+from syncbridge.engine.db import OUTBOX, LinkStore
 
 log = logging.getLogger(__name__)
 
 
-def recover(ctx: EntityContext) -> int:
-    """Link what pending creates made; returns how many were found on the target."""
+def recover(
+    ctx: EntityContext,
+    stored: str | None = None,
+    native: str | None = None,
+    links: LinkStore | None = None,
+) -> int:
+    """Link what pending creates made; returns how many were found on the target.
+
+    ``stored`` is the entity name the outbox rows carry (derivations use their own),
+    ``native`` the connector entity to look the keys up in, ``links`` where to link them;
+    all default to the context's entity.
+    """
+    stored = stored or ctx.entity
+    native = native or ctx.entity
+    links = links or ctx.links
     with ctx.engine.connect() as db:
         rows = db.execute(
-            select(OUTBOX).where(OUTBOX.c.sync == ctx.sync, OUTBOX.c.entity == ctx.entity)
+            select(OUTBOX).where(OUTBOX.c.sync == ctx.sync, OUTBOX.c.entity == stored)
         ).all()
     if not rows:
         return 0
@@ -37,15 +50,15 @@ def recover(ctx: EntityContext) -> int:
         connection = ctx.connections[target]  # type: ignore[index]
         keys = [row.key for row in mine]
         found: dict[str, str] = {}
-        if connection.can(ctx.entity, Capability.LOOKUP):
-            found = connection.lookup(ctx.entity, keys)
-        elif not connection.can(ctx.entity, Capability.IDEMPOTENT_CREATE):
+        if connection.can(native, Capability.LOOKUP):
+            found = connection.lookup(native, keys)
+        elif not connection.can(native, Capability.IDEMPOTENT_CREATE):
             log.warning(
                 "%s: %d create(s) of %s may have reached %s before a crash; it offers no "
                 "lookup, so they are recovered by the match cascade only",
                 ctx.sync,
                 len(mine),
-                ctx.entity,
+                native,
                 connection.name,
             )
         with ctx.engine.begin() as db:
@@ -53,14 +66,14 @@ def recover(ctx: EntityContext) -> int:
                 target_id = found.get(row.key)
                 if target_id is not None:
                     source = "right" if target == "left" else "left"
-                    existing = ctx.links.by_side(db, source, [row.source_id])
-                    if not existing and not ctx.links.by_side(db, target, [target_id]):
+                    existing = links.by_side(db, source, [row.source_id])
+                    if not existing and not links.by_side(db, target, [target_id]):
                         pair = (
                             (row.source_id, target_id)
                             if source == "left"
                             else (target_id, row.source_id)
                         )
-                        ctx.links.add(
+                        links.add(
                             db,
                             [
                                 {

@@ -19,17 +19,18 @@ from syncbridge.engine.db import LinkStore
 class Translator:
     """Translates references from ``source`` ids to the other side's, with a lookup cache."""
 
-    def __init__(self, ctx: EntityContext, db: Connection) -> None:
+    def __init__(
+        self, ctx: EntityContext, db: Connection, references: dict[str, str] | None = None
+    ) -> None:
         self.ctx, self.db = ctx, db
         self._cache: dict[tuple[Side, str, str], str | None] = {}
+        references = ctx.model.references if references is None else references
         self._refs = {
-            path: entity
-            for path, entity in ctx.model.references.items()
-            if entity in ctx.sync_entities
+            path: entity for path, entity in references.items() if entity in ctx.sync_entities
         }
         self._dropped = [
             path
-            for path, entity in ctx.model.references.items()
+            for path, entity in references.items()
             if entity not in ctx.sync_entities and "." in path
         ]
 
@@ -65,6 +66,10 @@ class Translator:
                 projected[target_field] = content.get(source_field)
             else:
                 projected[source_field] = content.get(target_field)
+        return projected, self.translate(source, projected)
+
+    def translate(self, source: Side, projected: dict[str, Any]) -> list[str]:
+        """Replace ``source`` ids in ``projected`` by linked ids; returns the unlinked ones."""
         missing: list[str] = []
         for path, entity in self._refs.items():
             head, _, tail = path.partition(".")
@@ -92,7 +97,7 @@ class Translator:
             projected[head] = translated
         for path in self._dropped:
             strip_nested(projected, path)
-        return projected, missing
+        return missing
 
     def comparable(self, content: dict[str, Any]) -> dict[str, Any]:
         """A target record with the nested references this sync does not translate removed."""

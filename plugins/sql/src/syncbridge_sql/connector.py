@@ -20,6 +20,7 @@ from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
 from syncbridge.models import MODELS, CanonicalRecord
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
+from syncbridge.settings import ConnectorSettings
 from syncbridge_sql import mapping, reads, writes
 from syncbridge_sql.database import Database
 from syncbridge_sql.schema import find_table
@@ -87,6 +88,35 @@ def describe() -> ConnectorInfo:
         max_concurrency=1,
         uses_http=False,
     )
+
+
+@hookimpl
+def configure(info: ConnectorInfo, settings: ConnectorSettings) -> ConnectorInfo | None:
+    """Narrow the info to this connection's schema mapping, key column and sizes.
+
+    A custom ``columns`` mapping holds only the fields it maps: declaring them lets the
+    engine leave every other field alone instead of blanking it on the other side.
+    """
+    if not isinstance(settings, SqlSettings):
+        return None
+    entities = {}
+    for name, entity in info.entities.items():
+        capabilities = set(entity.capabilities)
+        if not settings.key_column:
+            capabilities -= {Capability.LOOKUP, Capability.IDEMPOTENT_CREATE}
+        mapped = settings.columns.get(name)
+        fields = None
+        if mapped is not None:
+            fields = frozenset(mapped) - {"id", "updated_at"}
+        entities[name] = entity.model_copy(
+            update={
+                "capabilities": frozenset(capabilities),
+                "fields": fields,
+                "batch_size": settings.batch_size,
+                "page_size": settings.page_size,
+            }
+        )
+    return info.model_copy(update={"entities": entities})
 
 
 @hookimpl

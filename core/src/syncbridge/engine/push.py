@@ -1,0 +1,99 @@
+"""Pushing one record against the sync's usual direction, with what it references.
+
+Seed 004's "Create invoice" button: a Bitrix24 invoice (right) goes to QuickBooks (left)
+although the sync imports QuickBooks into Bitrix24. Its customer is pushed first when it is
+not linked yet, so the invoice is never written with a dangling reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from syncbridge.config import SyncConfig
+from syncbridge.connection import Connection
+from syncbridge.engine.context import Side
+from syncbridge.engine.db import LinkStore
+from syncbridge.engine.runner import RunSummary, run_sync
+from syncbridge.errors import ConfigError
+from syncbridge.models import model_for
+from syncbridge.state import StateStore
+
+Progress = Callable[[str, str, int], None]
+
+
+def _references(connection: Connection, entity: str, record_id: str) -> list[tuple[str, str]]:
+    """(entity, id) of every record ``record_id`` references, read from its system."""
+    natives = [
+        r for page in connection.fetch(entity, None, {"ids": [record_id]}) for r in page.records
+    ]
+    if not natives:
+        raise ConfigError(f"--record: {connection.name} has no {entity} {record_id}")
+    record = connection.map_in(entity, natives[0])
+    found: list[tuple[str, str]] = []
+    for path, target in type(record).references.items():
+        head, _, tail = path.partition(".")
+        value = getattr(record, head)
+        if not tail:
+            if value is not None:
+                found.append((target, str(value)))
+        else:
+            found += [
+                (target, str(getattr(item, tail)))
+                for item in value or []
+                if getattr(item, tail) is not None
+            ]
+    return found
+
+
+def push(
+    name: str,
+    sync: SyncConfig,
+    connections: dict[Side, Connection],
+    store: StateStore,
+    entity: str,
+    side: Side,
+    record_id: str,
+    *,
+    progress: Progress | None = None,
+    _seen: set[tuple[str, str]] | None = None,
+) -> list[RunSummary]:
+    """Sync ``record_id`` of ``side`` to the other side, pushing unlinked references first."""
+    if entity not in sync.entities:
+        raise ConfigError(f"ENTITY: {entity} is not configured for sync {name}")
+    model_for(entity)
+    seen = _seen if _seen is not None else set()
+    seen.add((entity, record_id))
+    summaries: list[RunSummary] = []
+    with store.engine.connect() as db:
+        pending = [
+            (target, value)
+            for target, value in _references(connections[side], entity, record_id)
+            if target in sync.entities
+            and (target, value) not in seen
+            and not LinkStore(name, target).by_side(db, side, [value])
+        ]
+    for target, value in dict.fromkeys(pending):
+        summaries += push(
+            name, sync, connections, store, target, side, value, progress=progress, _seen=seen
+        )
+    direction = "left-to-right" if side == "left" else "right-to-left"
+    forced = sync.model_copy(
+        update={
+            "entities": {
+                key: rule.model_copy(update={"direction": direction}) if key == entity else rule
+                for key, rule in sync.entities.items()
+            }
+        }
+    )
+    summaries.append(
+        run_sync(
+            name,
+            forced,
+            connections,
+            store,
+            entities=[entity],
+            record=(side, record_id),
+            progress=progress,
+        )
+    )
+    return summaries

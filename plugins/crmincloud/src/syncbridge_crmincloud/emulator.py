@@ -1,0 +1,391 @@
+"""An offline CRM in Cloud Web API: the paths, auth, OData search and errors the connector meets.
+
+Serve it with ``syncbridge emulate crmincloud`` or, in a test::
+
+    emulator = create_app(EmulatorOptions(records=30, rate_limits=False))
+    with running(emulator.app) as url:
+        settings = emulator.settings_for(url)       # base_url = url + "/api/v1", a user
+
+What it serves (routing is case-insensitive, as the real API's; ``v1`` and ``latest``):
+
+* ``POST /Auth/Login`` -> ``{"access_token": <JWT>, "token_type": "bearer", "expires_in"}``;
+  tokens live :attr:`CrmInCloudEmulator.token_lifetime` seconds (1200 by default);
+  ``GET /Auth/Me``; requests are signed with ``Authorization: Bearer``, or with an
+  ``ApiKey`` header; a ``WebApiKey`` header, when sent, must be valid (and is required when
+  :attr:`~CrmInCloudEmulator.require_web_api_key` is set).
+* ``Company``, ``Contact``, ``Quote``: ``SearchByODataCriteria``, ``Get/{id}``,
+  ``CreateOrUpdate`` (answers the bare id), ``Delete/{id}``; ``Catalog``: the same search
+  and ``CreateOrUpdate``, ``GET``/``DELETE /Catalog/{id}`` and ``GET /Catalog`` (ids);
+  ``CatalogCategories`` and ``TaxValue``: list, get and ``POST``.
+* errors as ``{"error": ..., "message": ...}`` (the login answers OAuth-style
+  ``{"error": "invalid_grant", "error_description": ...}``); rate limits (assumed, 60
+  requests a minute per user) unless ``EmulatorOptions(rate_limits=False)``.
+
+Seeded data is Italian (companies with valid partite IVA, contacts, catalog, quotes) and the
+same for the same ``--seed``. Every assumption is listed in the plugin's README.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable, Collection
+from datetime import timedelta
+from typing import Any, ClassVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from syncbridge.describe import RateLimit
+from syncbridge.emulator import (
+    BadRequest,
+    Emulator,
+    EmulatorOptions,
+    json_response,
+    paginate_offset,
+    query_int,
+    read_object,
+)
+from syncbridge_crmincloud import odata
+from syncbridge_crmincloud.schema import SCHEMAS, Schema, Validator, render, view
+from syncbridge_crmincloud.seed import seed
+
+USERNAME = "mario.rossi@rossicostruzioni.it"
+PASSWORD = "Rossi-2024!"
+API_KEY = "ak_3f9d2c7e81b04a6fa5d0c2e9b7f41a68"
+WEB_API_KEY = "wk_5b1e9a7c3d2f48e0a6c4b8d2e1f07a93"
+USER = {"id": 7, "name": "Mario Rossi", "email": USERNAME, "userName": USERNAME}
+KEY_FIELD = "FF_SYNCBRIDGE_KEY"
+MAX_TOP = 100
+
+Handler = Callable[..., Awaitable[Response]]
+_PHRASES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class CrmInCloudEmulator(Emulator):
+    """The emulated API. Attributes a test may change while it runs:
+
+    :param token_lifetime: seconds a JWT from ``Auth/Login`` is valid.
+    :param require_web_api_key: refuse requests (and logins) without a valid ``WebApiKey``.
+    :param custom_fields: the tenant's custom fields (on Company, Contact, Catalog, Quote).
+    """
+
+    system = "crmincloud"
+    title = "CRM in Cloud Web API v1 (emulated)"
+    #: none are published: 60 a minute per user is an assumption (README, A10)
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = (RateLimit(requests=60, seconds=60),)
+    countries: ClassVar[tuple[str, ...] | None] = ("IT",)
+    clock_resolution: ClassVar[timedelta] = timedelta(milliseconds=1)
+
+    def __init__(
+        self,
+        options: EmulatorOptions | None = None,
+        *,
+        token_lifetime: float = 1200.0,
+        require_web_api_key: bool = False,
+        custom_fields: Collection[str] = (KEY_FIELD,),
+    ) -> None:
+        self.token_lifetime = token_lifetime
+        self.require_web_api_key = require_web_api_key
+        self.custom_fields = tuple(custom_fields)
+        #: issued tokens -> expiry (epoch seconds); :meth:`expire_tokens` forgets them all
+        self.tokens: dict[str, float] = {}
+        #: successful logins so far
+        self.logins = 0
+        self._route_table: dict[str, list[tuple[tuple[str, ...], dict[str, Handler]]]] | None = None
+        self._secret = hashlib.sha256(f"crmincloud:{(options or EmulatorOptions()).seed}".encode())
+        super().__init__(options)
+        self.validator = Validator(self.store, self.custom_fields)
+
+    # -- emulator hooks ---------------------------------------------------------------------
+
+    def populate(self) -> None:
+        seed(self.store, self.fake, self.rng, self.options.records)
+
+    def routes(self) -> list[Route]:
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        return [Route("/api/{version}/{rest:path}", self.dispatch, methods=methods)]
+
+    def settings_for(self, base_url: str) -> dict[str, Any]:
+        return {
+            "base_url": f"{base_url}/api/v1",
+            "username": USERNAME,
+            "password": PASSWORD,
+            "rate_limit": self.options.rate_limits,
+        }
+
+    def error(self, status: int, message: str, **details: Any) -> Response:
+        body = {"error": _PHRASES.get(status, str(status)), "message": message, **details}
+        return json_response(body, status)
+
+    def rate_limit_key(self, request: Request) -> str:
+        api_key = request.headers.get("apikey")
+        if api_key:
+            return f"key:{api_key}"
+        return request.headers.get("authorization", "") or (
+            request.client.host if request.client else ""
+        )
+
+    def rate_limited(self, request: Request, retry_after: float) -> Response:
+        return self.error(429, "API calls quota exceeded; retry later.")
+
+    # -- test helpers -----------------------------------------------------------------------
+
+    def expire_tokens(self) -> None:
+        """Forget every issued token (a revocation or a server restart): the next call is 401."""
+        self.tokens.clear()
+
+    def issue_token(self) -> str:
+        """A signed JWT for the user, valid :attr:`token_lifetime` seconds from now."""
+        now = time.time()
+        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        claims = {
+            "sub": str(USER["id"]),
+            "unique_name": USERNAME,
+            "iat": int(now),
+            "nbf": int(now),
+            "exp": now + self.token_lifetime,
+            "jti": _b64(self.rng.randbytes(9)),
+        }
+        payload = _b64(json.dumps(claims).encode())
+        signature = hmac.new(self._secret.digest(), f"{header}.{payload}".encode(), "sha256")
+        token = f"{header}.{payload}.{_b64(signature.digest())}"
+        self.tokens[token] = claims["exp"]  # type: ignore[assignment]
+        return token
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def _routes(self) -> dict[str, list[tuple[tuple[str, ...], dict[str, Handler]]]]:
+        """controller -> [(segments after it, {method: handler})]; ``#`` matches any segment.
+
+        Built once; patterns with fewer ``#`` come first, so ``Catalog/SearchByODataCriteria``
+        is the search and not ``Catalog/{id}``.
+        """
+        if self._route_table is not None:
+            return self._route_table
+        table: dict[str, list[tuple[tuple[str, ...], dict[str, Handler]]]] = {
+            "auth": [(("login",), {"POST": self.login}), (("me",), {"GET": self.me})],
+            "catalog": [((), {"GET": self.list_ids}), (("#",), {"GET": self.get, "DELETE": self.delete})],
+            "catalogcategories": [
+                ((), {"GET": self.list_ids, "POST": self.save_simple}),
+                (("#",), {"GET": self.get}),
+            ],
+            "taxvalue": [
+                ((), {"GET": self.list_tax_codes, "POST": self.save_simple}),
+                (("#",), {"GET": self.get_tax_value}),
+            ],
+        }
+        for name in ("company", "contact", "quote", "catalog"):
+            table.setdefault(name, []).extend(
+                [
+                    (("searchbyodatacriteria",), {"GET": self.search}),
+                    (("createorupdate",), {"POST": self.create_or_update}),
+                ]
+            )
+        for name in ("company", "contact", "quote"):
+            table[name].extend([(("get", "#"), {"GET": self.get}), (("delete", "#"), {"DELETE": self.delete})])
+        for patterns in table.values():
+            patterns.sort(key=lambda pattern: pattern[0].count("#"))
+        self._route_table = table
+        return table
+
+    async def dispatch(self, request: Request) -> Response:
+        """Route ``/api/{version}/{Controller}/...`` case-insensitively, then authenticate."""
+        version = request.path_params["version"].lower()
+        segments = [part for part in request.path_params["rest"].split("/") if part]
+        if version not in ("v1", "latest") or not segments:
+            return self._not_found(request)
+        controller, rest = segments[0].lower(), segments[1:]
+        for pattern, methods in self._routes().get(controller, []):
+            if len(pattern) != len(rest) or any(
+                want != "#" and want != got.lower() for want, got in zip(pattern, rest, strict=True)
+            ):
+                continue
+            handler = methods.get(request.method)
+            if handler is None:
+                return self.error(
+                    405,
+                    f"The requested resource does not support http method '{request.method}'.",
+                )
+            if handler != self.login:
+                denied = self._authenticate(request)
+                if denied is not None:
+                    return denied
+            args = [got for want, got in zip(pattern, rest, strict=True) if want == "#"]
+            return await handler(request, controller, *args)
+        return self._not_found(request)
+
+    def _not_found(self, request: Request) -> Response:
+        return self.error(
+            404, f"No HTTP resource was found that matches the request URI '{request.url}'."
+        )
+
+    # -- auth -------------------------------------------------------------------------------
+
+    def _web_api_key_problem(self, request: Request) -> Response | None:
+        key = request.headers.get("webapikey")
+        if key is None and not self.require_web_api_key:
+            return None
+        if key != WEB_API_KEY:
+            why = "is missing" if key is None else "is not valid"
+            return self.error(401, f"The WebApiKey {why}.")
+        return None
+
+    def _authenticate(self, request: Request) -> Response | None:
+        problem = self._web_api_key_problem(request)
+        if problem is not None:
+            return problem
+        api_key = request.headers.get("apikey")
+        if api_key is not None:
+            if api_key == API_KEY:
+                return None
+            return self.error(401, "Authorization has been denied for this request.")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        expires = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+        if expires is None or expires <= time.time():
+            response = self.error(401, "Authorization has been denied for this request.")
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+            return response
+        return None
+
+    async def login(self, request: Request, controller: str) -> Response:
+        problem = self._web_api_key_problem(request)
+        if problem is not None:
+            return problem
+        body = await read_object(request)
+        if body.get("grant_type") != "password":
+            return json_response(
+                {"error": "unsupported_grant_type", "error_description": "grant_type must be password"},
+                400,
+            )
+        if body.get("username") != USERNAME or body.get("password") != PASSWORD:
+            return json_response(
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The user name or password is incorrect.",
+                },
+                400,
+            )
+        self.logins += 1
+        token = self.issue_token()
+        return json_response(
+            {"access_token": token, "token_type": "bearer", "expires_in": int(self.token_lifetime)}
+        )
+
+    async def me(self, request: Request, controller: str) -> Response:
+        return json_response(dict(USER))
+
+    # -- records ----------------------------------------------------------------------------
+
+    def _view(self, schema: Schema, row: Any) -> dict[str, Any]:
+        record = view(schema, row, self.custom_fields)
+        if schema.table == "contact":
+            company = self.store.table("company").get(record["companyId"] or 0)
+            record["companyName"] = company["companyName"] if company else None
+        return record
+
+    def _id(self, raw: str) -> int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise BadRequest(f"The value '{raw}' is not valid for Int32.") from None
+
+    async def search(self, request: Request, controller: str) -> Response:
+        schema = SCHEMAS[controller]
+        params = request.query_params
+        fields = schema.properties | set(self.custom_fields)
+        rows = [self._view(schema, row) for row in self.store.table(schema.table).list()]
+        text = params.get("$filter", params.get("filter"))
+        if text:
+            predicate = odata.parse_filter(text, fields)
+            rows = [row for row in rows if predicate(row)]
+        order = params.get("$orderBy", params.get("orderBy"))
+        if order:
+            rows = odata.sort_rows(rows, odata.parse_order(order, fields))
+        skip = query_int(request, "$skip", query_int(request, "skip", 0, minimum=0), minimum=0)
+        top = query_int(request, "$top", query_int(request, "top", MAX_TOP, minimum=1), minimum=1)
+        window = paginate_offset(rows, skip, top, max_limit=MAX_TOP)
+        return json_response([render(row) for row in window.items])
+
+    async def get(self, request: Request, controller: str, raw_id: str) -> Response:
+        schema = SCHEMAS[controller]
+        row = self.store.table(schema.table).get(self._id(raw_id))
+        if row is None:
+            return self.error(404, f"{schema.name} with id {raw_id} not found.")
+        return json_response(render(self._view(schema, row)))
+
+    async def list_ids(self, request: Request, controller: str) -> Response:
+        return json_response([row["id"] for row in self.store.table(SCHEMAS[controller].table)])
+
+    async def create_or_update(self, request: Request, controller: str) -> Response:
+        schema = SCHEMAS[controller]
+        body = await read_object(request)
+        record_id = body.get("id") or 0
+        if isinstance(record_id, bool) or not isinstance(record_id, int):
+            raise BadRequest(f"Error converting value {record_id!r} to type 'System.Int32'. Path 'id'.")
+        table = self.store.table(schema.table)
+        if record_id and record_id not in table:
+            return self.error(404, f"{schema.name} with id {record_id} not found.")
+        record = self.validator.clean(schema, body, record_id)
+        if record_id:
+            table.replace(record_id, record)
+            return json_response(record_id)
+        return json_response(table.insert(record)["id"])
+
+    async def delete(self, request: Request, controller: str, raw_id: str) -> Response:
+        schema = SCHEMAS[controller]
+        if self.store.table(schema.table).delete(self._id(raw_id)) is None:
+            return self.error(404, f"{schema.name} with id {raw_id} not found.")
+        return json_response(True)
+
+    async def save_simple(self, request: Request, controller: str) -> Response:
+        """``POST /CatalogCategories`` and ``POST /TaxValue``: create, or update by id/code."""
+        schema = SCHEMAS[controller]
+        body = await read_object(request)
+        table = self.store.table(schema.table)
+        if controller == "taxvalue":
+            code = body.get("taxCode")
+            found = table.list(lambda row: row.get("taxCode") == code)
+            record_id = found[0]["id"] if found else 0
+        else:
+            record_id = body.get("id") or 0
+            if record_id and record_id not in table:
+                return self.error(404, f"{schema.name} with id {record_id} not found.")
+        record = self.validator.clean(schema, body, record_id)
+        if record_id:
+            table.replace(record_id, record)
+            return json_response(record_id)
+        return json_response(table.insert(record)["id"])
+
+    async def list_tax_codes(self, request: Request, controller: str) -> Response:
+        return json_response([row["taxCode"] for row in self.store.table("taxvalue")])
+
+    async def get_tax_value(self, request: Request, controller: str, code: str) -> Response:
+        found = self.store.table("taxvalue").list(lambda row: row.get("taxCode") == code)
+        if not found:
+            return self.error(404, f"TaxValue with code {code} not found.")
+        row = found[0]
+        return json_response(
+            {key: row.get(key) for key in ("taxCode", "taxValue", "taxDescription", "active")}
+        )
+
+
+def create_app(options: EmulatorOptions) -> CrmInCloudEmulator:
+    """The ``syncbridge.emulators`` entry point."""
+    return CrmInCloudEmulator(options)

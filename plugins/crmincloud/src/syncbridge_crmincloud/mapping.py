@@ -1,0 +1,395 @@
+"""CRM in Cloud records <-> canonical records: the connector's default mapping preset.
+
+Native records are the API's camelCase JSON objects. Two things are not plain renames:
+
+* ``emails`` and ``phones`` are arrays of ``{"value": ...}``; the canonical party has one of
+  each, so the first entry is mapped and, on update, the others are kept
+  (:func:`merge_for_update`);
+* a Catalog item names its category by id (a ``CatalogCategories`` record), while the
+  canonical product holds its description. ``map`` has no client to look the id up, so the
+  connector resolves it around the mapping: ``fetch`` adds the description under
+  :data:`CATEGORY_KEY`, and ``upsert`` turns that key back into an id before sending.
+
+VAT numbers are kept by the CRM in national form beside the country (``state``): they are
+prefixed on the way in (a number without a country is taken as Italian: CRM in Cloud is an
+Italian system) and sent back without a prefix of the record's own country.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from syncbridge.models import CanonicalRecord, Company, Contact, Product, Quote, VatRate
+from syncbridge.models.documents import DocumentLine
+from syncbridge.records import NativeRecord
+
+#: a connector-added key of Catalog records (never sent): the category's description
+CATEGORY_KEY = "_categoryDescription"
+#: the country a VAT number without prefix or ``state`` is taken to belong to
+HOME_COUNTRY = "IT"
+#: statuses a quote has in the CRM (assumption A9): the canonical ones of the same name
+QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected")
+
+_PARTY_FIELDS = frozenset(
+    {
+        "address",
+        "postal_code",
+        "city",
+        "province",
+        "country",
+        "email",
+        "phone",
+        "vat_number",
+        "tax_code",
+    }
+)
+
+#: the canonical fields each entity maps (``EntityInfo.fields``): the engine never blanks
+#: the others on the far side because this system lacks them
+FIELDS: dict[str, frozenset[str]] = {
+    "company": _PARTY_FIELDS | {"name", "website", "notes"},
+    "contact": _PARTY_FIELDS | {"first_name", "last_name", "company_id"},
+    "product": frozenset({"name", "code", "description", "category", "price", "vat_rate_id"}),
+    "vat_rate": frozenset({"rate", "name"}),
+    "quote": frozenset(
+        {
+            "number",
+            "date",
+            "valid_until",
+            "currency",
+            "company_id",
+            "contact_id",
+            "status",
+            "subject",
+            "notes",
+            "lines",
+        }
+    ),
+}
+
+
+# -- small conversions -------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _first(values: Any) -> str | None:
+    """The first ``value`` of an ``emails``/``phones`` array."""
+    if not isinstance(values, list):
+        return None
+    for entry in values:
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        text = _text(value)
+        if text is not None:
+            return text
+    return None
+
+
+def _values(value: str | None) -> list[dict[str, Any]]:
+    return [{"value": value}] if value else []
+
+
+def _ref_in(value: Any) -> str | None:
+    """A native id reference: 0 and null both mean "none" (the API's ints default to 0)."""
+    if value in (None, 0, "0", ""):
+        return None
+    return str(value)
+
+
+def _ref_out(value: str | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _country(value: Any) -> str | None:
+    text = _text(value)
+    return text.upper() if text else None
+
+
+def _vat_in(value: Any, country: str | None) -> str | None:
+    text = _text(value)
+    if text is None:
+        return None
+    if not text[:2].isalpha() and country is None:
+        return HOME_COUNTRY + text
+    return text
+
+
+def _vat_out(value: str | None, country: str | None) -> str | None:
+    if value is None:
+        return None
+    prefix = value[:2]
+    if country and (prefix == country or (prefix, country) == ("EL", "GR")):
+        return value[2:]
+    return value
+
+
+def _day_in(value: Any) -> Any:
+    """``2024-03-01`` or ``2024-03-01T00:00:00``: the API's dates, as a date."""
+    if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+        return value[:10]
+    return value
+
+
+def _day_out(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _updated(native: NativeRecord) -> Any:
+    return native.get("lastModifiedDate") or None
+
+
+# -- native -> canonical -----------------------------------------------------------------------
+
+
+def _party_in(native: NativeRecord) -> dict[str, Any]:
+    country = _country(native.get("state"))
+    return {
+        "id": _ref_in(native.get("id")),
+        "updated_at": _updated(native),
+        "country": country,
+        "address": native.get("address"),
+        "postal_code": native.get("zipCode"),
+        "city": native.get("city"),
+        "province": native.get("province"),
+        "email": _first(native.get("emails")),
+        "phone": _first(native.get("phones")),
+        "vat_number": _vat_in(native.get("vatId"), country),
+        "tax_code": native.get("taxIdentificationNumber"),
+    }
+
+
+def _company_in(native: NativeRecord) -> Company:
+    return Company.model_validate(
+        {
+            **_party_in(native),
+            "name": native.get("companyName"),
+            "website": native.get("webSite"),
+            "notes": native.get("description"),
+        }
+    )
+
+
+def _contact_in(native: NativeRecord) -> Contact:
+    return Contact.model_validate(
+        {
+            **_party_in(native),
+            "first_name": native.get("name"),
+            "last_name": native.get("surname"),
+            "company_id": _ref_in(native.get("companyId")),
+        }
+    )
+
+
+def _product_in(native: NativeRecord) -> Product:
+    return Product.model_validate(
+        {
+            "id": _ref_in(native.get("id")),
+            "updated_at": _updated(native),
+            "name": native.get("productName"),
+            "code": native.get("code"),
+            "description": native.get("description"),
+            "category": native.get(CATEGORY_KEY),
+            "price": native.get("price"),
+            "vat_rate_id": _text(native.get("taxCode")),
+        }
+    )
+
+
+def _vat_rate_in(native: NativeRecord) -> VatRate:
+    return VatRate.model_validate(
+        {
+            "id": _text(native.get("taxCode")),
+            "rate": native.get("taxValue"),
+            "name": native.get("taxDescription"),
+        }
+    )
+
+
+def _row_in(row: Mapping[str, Any]) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "description": _text(row.get("description")) or _text(row.get("code")) or "",
+        "product_id": _ref_in(row.get("catalogId")),
+        "code": row.get("code"),
+        "vat_rate_id": _text(row.get("taxCode")),
+    }
+    for field, key in (("quantity", "quantity"), ("unit_price", "unitPrice")):
+        if row.get(key) is not None:
+            line[field] = row[key]
+    line["discount_percent"] = row.get("discount") or 0
+    return line
+
+
+def _quote_in(native: NativeRecord) -> Quote:
+    rows = native.get("rows") or []
+    return Quote.model_validate(
+        {
+            "id": _ref_in(native.get("id")),
+            "updated_at": _updated(native),
+            "number": native.get("number"),
+            "date": _day_in(native.get("date")),
+            "valid_until": _day_in(native.get("expirationDate")),
+            "currency": native.get("currency") or "EUR",
+            "company_id": _ref_in(native.get("companyId")),
+            "contact_id": _ref_in(native.get("contactId")),
+            "status": native.get("status") or "draft",
+            "subject": native.get("title"),
+            "notes": native.get("description"),
+            "lines": [_row_in(row) for row in rows if isinstance(row, dict)],
+        }
+    )
+
+
+_IN: dict[str, Callable[[NativeRecord], CanonicalRecord]] = {
+    "company": _company_in,
+    "contact": _contact_in,
+    "product": _product_in,
+    "vat_rate": _vat_rate_in,
+    "quote": _quote_in,
+}
+
+
+def map_in(entity: str, native: NativeRecord) -> CanonicalRecord:
+    """The canonical record of a native one; pydantic's ValidationError names bad fields."""
+    return _IN[entity](native)
+
+
+# -- canonical -> native -----------------------------------------------------------------------
+
+
+def _party_out(record: Company | Contact) -> NativeRecord:
+    return {
+        "address": record.address,
+        "zipCode": record.postal_code,
+        "city": record.city,
+        "province": record.province,
+        "state": record.country,
+        "emails": _values(record.email),
+        "phones": _values(record.phone),
+        "vatId": _vat_out(record.vat_number, record.country),
+        "taxIdentificationNumber": record.tax_code,
+    }
+
+
+def _company_out(record: CanonicalRecord) -> NativeRecord:
+    assert isinstance(record, Company)
+    return {
+        "companyName": record.name,
+        **_party_out(record),
+        "webSite": record.website,
+        "description": record.notes,
+    }
+
+
+def _contact_out(record: CanonicalRecord) -> NativeRecord:
+    assert isinstance(record, Contact)
+    return {
+        "name": record.first_name,
+        "surname": record.last_name,
+        "companyId": _ref_out(record.company_id),
+        **_party_out(record),
+    }
+
+
+def _product_out(record: CanonicalRecord) -> NativeRecord:
+    assert isinstance(record, Product)
+    return {
+        "productName": record.name,
+        "code": record.code,
+        "description": record.description,
+        "price": record.price,
+        "taxCode": record.vat_rate_id,
+        CATEGORY_KEY: record.category,
+    }
+
+
+def _vat_rate_out(record: CanonicalRecord) -> NativeRecord:
+    assert isinstance(record, VatRate)
+    return {
+        "taxCode": record.id,
+        "taxValue": record.rate,
+        "taxDescription": record.name,
+        "active": 1,
+    }
+
+
+def _row_out(line: DocumentLine) -> NativeRecord:
+    return {
+        "catalogId": _ref_out(line.product_id),
+        "code": line.code,
+        "description": line.description,
+        "quantity": line.quantity,
+        "unitPrice": line.unit_price,
+        "discount": line.discount_percent,
+        "taxCode": line.vat_rate_id,
+    }
+
+
+def _quote_out(record: CanonicalRecord) -> NativeRecord:
+    assert isinstance(record, Quote)
+    status = record.status.value
+    if status not in QUOTE_STATUSES:
+        raise ValueError(
+            f"a CRM in Cloud quote is {', '.join(QUOTE_STATUSES)}; it has no status {status!r}"
+        )
+    return {
+        "number": record.number,
+        "date": _day_out(record.date),
+        "expirationDate": _day_out(record.valid_until),
+        "currency": record.currency,
+        "companyId": _ref_out(record.company_id),
+        "contactId": _ref_out(record.contact_id),
+        "status": status,
+        "title": record.subject,
+        "description": record.notes,
+        "rows": [_row_out(line) for line in record.lines],
+    }
+
+
+_OUT: dict[str, Callable[[CanonicalRecord], NativeRecord]] = {
+    "company": _company_out,
+    "contact": _contact_out,
+    "product": _product_out,
+    "vat_rate": _vat_rate_out,
+    "quote": _quote_out,
+}
+
+
+def map_out(entity: str, record: CanonicalRecord) -> NativeRecord:
+    """The native fields this connector maps, ready for ``upsert`` (without ``id``)."""
+    return _OUT[entity](record)
+
+
+# -- updates -----------------------------------------------------------------------------------
+
+_MULTI = ("emails", "phones")
+
+
+def merge_for_update(current: NativeRecord, changes: NativeRecord) -> NativeRecord:
+    """The full record to send for an update: what the CRM holds, with ``changes`` applied.
+
+    ``CreateOrUpdate`` replaces the whole object (assumption A7), so fields this connector
+    does not map (custom fields, the idempotency key, ``active``, extra e-mail addresses)
+    are carried over from ``current`` rather than lost. For ``emails``/``phones`` only the
+    first entry is canonical: the others are kept behind it.
+    """
+    merged = {**current, **changes}
+    for key in _MULTI:
+        if key not in changes:
+            continue
+        new = list(changes[key] or [])
+        head = _first(new)
+        rest = [
+            entry
+            for entry in (current.get(key) or [])[1:]
+            if not (isinstance(entry, dict) and _text(entry.get("value")) == head)
+        ]
+        merged[key] = new + rest
+    return merged
+
