@@ -189,4 +189,7 @@ def map(
 
 def hook_names() -> Iterable[str]:
     """The names of all hooks, in contract order (used by docs and the meta-tests)."""
-    return ("describe", "configure", "auth", "oauth", "check", "fetch", "upsert", "lookup", "delete", "map")
+    return (
+        "describe", "configure", "auth", "oauth", "check", "fetch", "upsert", "lookup",
+        "delete", "map",
+    )

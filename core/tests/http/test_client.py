@@ -309,9 +309,11 @@ def test_limiter_keeps_threads_under_the_published_rate(
 
     assert statuses == [200] * 15
     assert len(log) == 15
-    arrivals = sorted(hit.at for hit in server.hits())
-    assert len(arrivals) == 15
-    # any 6 arrivals span a second or more (0.05 s slack for scheduling): <= 5 per second
+    assert len(server.hits()) == 15
+    # measured where the limiter lets each request go (the request log's start time), not
+    # at the server, whose arrival times also carry the machine's scheduling jitter
+    arrivals = sorted(entry.at.timestamp() for entry in log)
+    # any 6 requests span a second or more (0.05 s slack for clock reads): <= 5 per second
     assert min(arrivals[i + 5] - arrivals[i] for i in range(len(arrivals) - 5)) >= 0.95
     # and 11 arrivals span two seconds: never more than 10 in a 2-second window
     assert min(arrivals[i + 10] - arrivals[i] for i in range(len(arrivals) - 10)) >= 1.9

@@ -11,6 +11,7 @@ COMMANDS = {
     "auth": "syncbridge.cli.auth:auth",
     "connectors": "syncbridge.cli.connectors:connectors",
     "check": "syncbridge.cli.check:check",
+    "init": "syncbridge.cli.init:init",
     "log": "syncbridge.cli.log:log",
     "emulate": "syncbridge.cli.emulate:emulate",
     "plan": "syncbridge.cli.sync:plan",

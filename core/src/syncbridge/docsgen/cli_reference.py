@@ -35,7 +35,7 @@ def _type(info: dict[str, Any], param: click.Parameter) -> str:
         low, high = kind.get("min"), kind.get("max")
         base = "integer" if name == "IntRange" else "number"
         if low is not None and high is not None:
-            return f"{base} {low}–{high}"
+            return f"{base}, {low} to {high}"
         if low is not None:
             return f"{base} ≥ {low}"
         if high is not None:

@@ -81,9 +81,7 @@ def _metadata_readme(distribution: str | None) -> str | None:
 
 def readme(entry: ConnectorEntry) -> str | None:
     """The connector's README: from its source tree if there, else from its metadata."""
-    return _source_readme(entry.plugin, entry.distribution) or _metadata_readme(
-        entry.distribution
-    )
+    return _source_readme(entry.plugin, entry.distribution) or _metadata_readme(entry.distribution)
 
 
 def _emulators() -> set[str]:
@@ -93,8 +91,7 @@ def _emulators() -> set[str]:
 def _capability_matrix(info: ConnectorInfo) -> str:
     headers = ["entity", *(code(c.value) for c in _CAPABILITIES)]
     rows = [
-        [f"[{code(name)}](#{slug(name)})"]
-        + ["✓" if entity.can(c) else "" for c in _CAPABILITIES]
+        [f"[{code(name)}](#{slug(name)})"] + ["✓" if entity.can(c) else "" for c in _CAPABILITIES]
         for name, entity in _ordered(info.entities).items()
     ]
     return table(headers, rows)
@@ -194,7 +191,9 @@ def render_connector(entry: ConnectorEntry, emulators: set[str] | None = None) -
             "127.0.0.1 until stopped."
         )
     parts.append("## Entities")
-    parts.append(_capability_matrix(info) if info.entities else "This connector declares no entity.")
+    parts.append(
+        _capability_matrix(info) if info.entities else "This connector declares no entity."
+    )
     parts.extend(_entity(name, entity) for name, entity in _ordered(info.entities).items())
     if info.unsupported:
         parts.append("## Not supported")
@@ -223,7 +222,14 @@ def render_index(entries: list[ConnectorEntry]) -> str:
     rows = []
     for entry in entries:
         if entry.info is None:
-            rows.append((code(entry.name), entry.version or "?", "", f"**fails to load:** {inline(entry.error or '')}"))
+            rows.append(
+                (
+                    code(entry.name),
+                    entry.version or "?",
+                    "",
+                    f"**fails to load:** {inline(entry.error or '')}",
+                )
+            )
             continue
         rows.append(
             (
@@ -279,4 +285,3 @@ def render() -> dict[str, str]:
     )
     pages[f"{FOLDER}/SUMMARY.md"] = "\n".join(nav) + "\n"
     return pages
-

@@ -272,8 +272,5 @@ def keys_table(keys: tuple[Key, ...]) -> str:
     """The table of a section's keys."""
     return table(
         ("key", "type", "default", "allowed", "description"),
-        (
-            (code(key.name), key.type, key.default, key.allowed, key.description)
-            for key in keys
-        ),
+        ((code(key.name), key.type, key.default, key.allowed, key.description) for key in keys),
     )

@@ -14,14 +14,16 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
 
 from syncbridge import hookspecs
 from syncbridge.describe import Capability, ConnectorInfo, EntityInfo, RateLimit
 from syncbridge.docsgen.connector_pages import CAPABILITY_MEANINGS
-from syncbridge.docsgen.fields import default_of, python_type
-from syncbridge.records import CheckResult, Page, UpsertItem, UpsertResult
+from syncbridge.docsgen.fields import python_type
 from syncbridge.docsgen.source import attribute_docs, signature
 from syncbridge.docsgen.text import code, first_line, rst_inline, rst_to_markdown, slug, table
+from syncbridge.records import CheckResult, Page, UpsertItem, UpsertResult
 
 PATH = "writing-a-connector/hooks.md"
 _MARKER = f"{hookspecs.PROJECT}_spec"
@@ -54,6 +56,16 @@ def _options(function: Callable[..., Any]) -> str:
     return "*" + "; ".join(notes) + "*" if notes else ""
 
 
+def _python_default(field: FieldInfo) -> str:
+    if field.default is not PydanticUndefined:
+        value = field.default
+    elif field.default_factory is not None:
+        value = field.default_factory()  # type: ignore[call-arg]
+    else:
+        return "**required**"
+    return code(value.__name__ if isinstance(value, type) else repr(value))
+
+
 def _model_table(model: type[BaseModel]) -> str:
     documented = attribute_docs(model)
     rows = []
@@ -62,7 +74,7 @@ def _model_table(model: type[BaseModel]) -> str:
             (
                 code(name),
                 code(python_type(field.annotation)),
-                default_of(field),
+                _python_default(field),
                 rst_inline(field.description or documented.get(name, "")),
             )
         )

@@ -71,7 +71,15 @@ def render_emulator() -> str:
                 ((code(name), rst_inline(text)) for name, text in documented.items()),
             )
         )
-    hooks = ["routes", "populate", "settings_for", "error", "rate_limit_key", "rate_limited", "route"]
+    hooks = [
+        "routes",
+        "populate",
+        "settings_for",
+        "error",
+        "rate_limit_key",
+        "rate_limited",
+        "route",
+    ]
     parts.extend(_method(name, getattr(base, name)) for name in _own_methods(base, hooks))
     options = _import("syncbridge.emulator.options")
     if options is not None:

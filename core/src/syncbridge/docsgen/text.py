@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _ROLE = re.compile(r":(?:[a-z]+:)?[a-z]+:`(?P<body>[^`]+)`")
-_PARAM = re.compile(r"^:(?:param|parameter|arg|keyword)\s+(?:[^:]*\s)?(?P<name>\w+):\s*(?P<text>.*)$")
+_PARAM = re.compile(
+    r"^:(?:param|parameter|arg|keyword)\s+(?:[^:]*\s)?(?P<name>\w+):\s*(?P<text>.*)$"
+)
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{1,5})(\s)")
 _LINK = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")

@@ -137,7 +137,9 @@ def save(client: Client, endpoints: Endpoints, body: NativeRecord) -> int:
     try:
         return int(answer)
     except ValueError:
-        raise ConnectorError(f"{endpoints.save}: expected the record's id, got {answer!r}") from None
+        raise ConnectorError(
+            f"{endpoints.save}: expected the record's id, got {answer!r}"
+        ) from None
 
 
 def odata_string(value: str) -> str:

@@ -117,9 +117,7 @@ class CrmInCloudAuth(httpx.Auth):
             request.headers["Authorization"] = f"Bearer {session.token}"
             yield request
 
-    def _login(
-        self, stale: Session | None
-    ) -> Generator[httpx.Request, httpx.Response, Session]:
+    def _login(self, stale: Session | None) -> Generator[httpx.Request, httpx.Response, Session]:
         """Log in, unless another thread already replaced ``stale`` with a fresh session."""
         with self._lock:
             current = self._session

@@ -181,7 +181,10 @@ class CrmInCloudEmulator(Emulator):
             return self._route_table
         table: dict[str, list[tuple[tuple[str, ...], dict[str, Handler]]]] = {
             "auth": [(("login",), {"POST": self.login}), (("me",), {"GET": self.me})],
-            "catalog": [((), {"GET": self.list_ids}), (("#",), {"GET": self.get, "DELETE": self.delete})],
+            "catalog": [
+                ((), {"GET": self.list_ids}),
+                (("#",), {"GET": self.get, "DELETE": self.delete}),
+            ],
             "catalogcategories": [
                 ((), {"GET": self.list_ids, "POST": self.save_simple}),
                 (("#",), {"GET": self.get}),
@@ -199,7 +202,9 @@ class CrmInCloudEmulator(Emulator):
                 ]
             )
         for name in ("company", "contact", "quote"):
-            table[name].extend([(("get", "#"), {"GET": self.get}), (("delete", "#"), {"DELETE": self.delete})])
+            table[name].extend(
+                [(("get", "#"), {"GET": self.get}), (("delete", "#"), {"DELETE": self.delete})]
+            )
         for patterns in table.values():
             patterns.sort(key=lambda pattern: pattern[0].count("#"))
         self._route_table = table
@@ -271,7 +276,10 @@ class CrmInCloudEmulator(Emulator):
         body = await read_object(request)
         if body.get("grant_type") != "password":
             return json_response(
-                {"error": "unsupported_grant_type", "error_description": "grant_type must be password"},
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant_type must be password",
+                },
                 400,
             )
         if body.get("username") != USERNAME or body.get("password") != PASSWORD:
@@ -338,7 +346,9 @@ class CrmInCloudEmulator(Emulator):
         body = await read_object(request)
         record_id = body.get("id") or 0
         if isinstance(record_id, bool) or not isinstance(record_id, int):
-            raise BadRequest(f"Error converting value {record_id!r} to type 'System.Int32'. Path 'id'.")
+            raise BadRequest(
+                f"Error converting value {record_id!r} to type 'System.Int32'. Path 'id'."
+            )
         table = self.store.table(schema.table)
         if record_id and record_id not in table:
             return self.error(404, f"{schema.name} with id {record_id} not found.")

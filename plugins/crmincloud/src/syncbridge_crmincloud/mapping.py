@@ -392,4 +392,3 @@ def merge_for_update(current: NativeRecord, changes: NativeRecord) -> NativeReco
         ]
         merged[key] = new + rest
     return merged
-

@@ -134,7 +134,7 @@ def _invalid(path: str, kind: str, value: Any) -> BadRequest:
         INT: "System.Int32",
         NUMBER: "System.Decimal",
         FLAG: "System.Int32",
-        VALUES: "a list of {\"value\": ...} objects",
+        VALUES: 'a list of {"value": ...} objects',
         DATE: "System.DateTime",
         ROWS: "a list of row objects",
     }
@@ -183,7 +183,9 @@ def _value(path: str, kind: str, value: Any) -> Any:
     for index, row in enumerate(value):
         if not isinstance(row, dict):
             raise _invalid(f"{path}[{index}]", kind, row)
-        rows.append({key: _value(f"{path}[{index}].{key}", k, row.get(key)) for key, k in _ROW.items()})
+        rows.append(
+            {key: _value(f"{path}[{index}].{key}", k, row.get(key)) for key, k in _ROW.items()}
+        )
     return rows
 
 
@@ -300,7 +302,9 @@ class Validator:
 
 def timestamp(value: datetime) -> str:
     """The API's date-time notation: UTC, milliseconds, ``Z`` (assumption A6)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 def view(schema: Schema, row: Mapping[str, Any], custom_fields: Collection[str]) -> dict[str, Any]:

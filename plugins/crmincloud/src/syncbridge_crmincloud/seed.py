@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from decimal import Decimal
 
 from syncbridge.emulator import FakeData, Store
 from syncbridge.emulator.fake import ascii_slug
@@ -138,7 +137,7 @@ def _quote(
                 "description": product["productName"],
                 "quantity": rng.randint(1, 10),
                 "unitPrice": product["price"],
-                "discount": float(rng.choice((Decimal(0), Decimal(0), Decimal(10)))),
+                "discount": rng.choice((0, 0, 10)),
                 "taxCode": product["taxCode"],
             }
         )
