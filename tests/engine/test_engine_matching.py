@@ -101,3 +101,19 @@ def test_filter_exclude_and_field_overrides(tmp_path: Path) -> None:
     again = bed.sync()
     assert again.writes == 0  # an excluded column never causes a write
     assert bed.rows("right", "company")[0]["notes"] is None
+
+
+def test_a_first_link_never_erases_values_with_blanks_of_the_winning_side(
+    tmp_path: Path,
+) -> None:
+    bed = Bed(tmp_path, {"company": {"direction": "both", "priority": "left",
+                                     "match": [["name", "city"]]}})
+    bed.put("right", "company", [{"name": "Gamma", "city": "Roma", "phone": "+39 06 5550101",
+                                  "email": "old@gamma.example"}])
+    bed.put("left", "company", [{"name": "Gamma", "city": "Roma",
+                                 "email": "new@gamma.example"}])
+    run = bed.sync()
+    assert bed.outcomes(run.run_id) == {"updated": 1}
+    [right] = bed.rows("right", "company")
+    assert right["email"] == "new@gamma.example"  # the priority side's value wins
+    assert right["phone"] == "+39 06 5550101"  # its blank does not erase

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from syncbridge.emulator import Emulator
 from syncbridge.testing import ConnectorContract
+
 from {{ cookiecutter.package_name }}.connector import RESOURCES
 
 
 class Test{{ cookiecutter.class_name }}Contract(ConnectorContract):
     connector = "{{ cookiecutter.package_name }}.connector"
     emulator = "{{ cookiecutter.package_name }}.emulator:create_app"
-    entities = ["company", "product"]
+    entities = ("company", "product")
 
     def expected_count(self, emulator: Emulator | None, entity: str) -> int | None:
         # the emulator's own count: a read must return every record it holds

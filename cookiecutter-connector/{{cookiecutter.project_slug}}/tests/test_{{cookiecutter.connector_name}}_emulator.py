@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from syncbridge.emulator import EmulatorOptions, running
+
 from {{ cookiecutter.package_name }}.emulator import API_KEY, {{ cookiecutter.class_name }}Emulator
 
 
@@ -19,9 +19,12 @@ from {{ cookiecutter.package_name }}.emulator import API_KEY, {{ cookiecutter.cl
 def api() -> Iterator[tuple[{{ cookiecutter.class_name }}Emulator, httpx.Client]]:
     """An emulator with 25 records per resource, and a client holding the right key."""
     emulator = {{ cookiecutter.class_name }}Emulator(EmulatorOptions(records=25, rate_limits=False))
-    with running(emulator) as base_url, httpx.Client(
-        base_url=f"{base_url}/v1", headers={"X-Api-Key": API_KEY}, timeout=5
-    ) as client:
+    with (
+        running(emulator) as base_url,
+        httpx.Client(
+            base_url=f"{base_url}/v1", headers={"X-Api-Key": API_KEY}, timeout=5
+        ) as client,
+    ):
         yield emulator, client
 
 
@@ -75,9 +78,12 @@ def test_a_repeated_idempotency_key_returns_the_first_record(
 
 def test_the_published_rate_limit_is_enforced() -> None:
     emulator = {{ cookiecutter.class_name }}Emulator(EmulatorOptions(records=1))  # real limits
-    with running(emulator) as base_url, httpx.Client(
-        base_url=f"{base_url}/v1", headers={"X-Api-Key": API_KEY}, timeout=5
-    ) as client:
+    with (
+        running(emulator) as base_url,
+        httpx.Client(
+            base_url=f"{base_url}/v1", headers={"X-Api-Key": API_KEY}, timeout=5
+        ) as client,
+    ):
         statuses = [client.get("/account").status_code for _ in range(61)]
         assert statuses[:60] == [200] * 60
         assert statuses[60] == 429

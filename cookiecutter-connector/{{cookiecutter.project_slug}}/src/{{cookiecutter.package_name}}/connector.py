@@ -23,7 +23,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 
 import httpx
-
 from syncbridge import hookspecs
 from syncbridge.credentials import Credentials
 from syncbridge.describe import Capability, ConnectorInfo, EntityInfo, RateLimit
@@ -32,6 +31,7 @@ from syncbridge.http import Client
 from syncbridge.models import CanonicalRecord
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.settings import ConnectorSettings
+
 from {{ cookiecutter.package_name }} import mapping
 from {{ cookiecutter.package_name }}.settings import MAX_PAGE_SIZE, {{ cookiecutter.class_name }}Settings
 
@@ -119,7 +119,8 @@ def _get(client: Client, path: str, params: Mapping[str, Any], doing: str) -> An
     if response.status_code == 401:
         raise _auth_error(response)
     if not response.is_success:
-        raise ConnectorError(f"{doing}: {TITLE} answered {response.status_code}: {api_message(response)}")
+        status = response.status_code
+        raise ConnectorError(f"{doing}: {TITLE} answered {status}: {api_message(response)}")
     return response.json()
 
 
@@ -195,23 +196,39 @@ def _pages(client: Client, resource: str, since: str | None) -> Iterator[Page]:
     ordering by modification time would shift them and skip one). The cursor is the newest
     ``updated_at`` seen, in the API's own format: it goes back verbatim as ``updated_since``,
     which the API applies as "strictly after", so the next run repeats nothing it saw.
+    (A record changed mid-read on a page already read, while a later page shows a newer
+    change, ends up behind the cursor; an API that reports its own "as of" time per listing
+    lets a connector use that as the cursor instead and close even that gap.)
     """
     params: dict[str, Any] = {"per_page": _settings(client).page_size}
+    newest = None
     if since is not None:
         params["updated_since"] = since
-    cursor, newest = since, None if since is None else datetime.fromisoformat(since)
+        newest = _instant(since, f"the cursor of {resource}")
+    cursor = since
     page = 1
     while True:
         body = _get(client, f"/{resource}", {**params, "page": page}, f"reading {resource}")
         records: list[NativeRecord] = body["data"]
         for record in records:
-            stamp = datetime.fromisoformat(record["updated_at"])
+            stamp = _instant(record.get("updated_at"), f"{resource} {record.get('id')}")
             if newest is None or stamp > newest:
                 cursor, newest = record["updated_at"], stamp
         yield Page(records=records, cursor=cursor)
         if page >= int(body["meta"]["last_page"]):
             return
         page += 1
+
+
+def _instant(value: Any, what: str) -> datetime:
+    """An ISO 8601 timestamp of the API, or a ConnectorError saying whose it was."""
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ConnectorError(
+            f"{what}: {value!r} is not an ISO 8601 timestamp (a stored cursor from another "
+            "connector? run once with --full)"
+        ) from None
 
 
 @hookimpl

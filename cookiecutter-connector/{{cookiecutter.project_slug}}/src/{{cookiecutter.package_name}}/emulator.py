@@ -21,7 +21,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
 from syncbridge.emulator import (
     ApiKeyAuth,
     AuthFailure,
@@ -34,6 +33,7 @@ from syncbridge.emulator import (
     query_int,
     read_object,
 )
+
 from {{ cookiecutter.package_name }}.connector import API_KEY_HEADER, IDEMPOTENCY_HEADER, RATE_LIMITS, RESOURCES
 from {{ cookiecutter.package_name }}.settings import MAX_PAGE_SIZE
 
@@ -198,7 +198,11 @@ class {{ cookiecutter.class_name }}Emulator(Emulator):
 
 def _render(row: Record) -> dict[str, Any]:
     """A stored record as the API shows it (timestamps as ISO 8601, UTC)."""
-    return {**row, "created_at": row["created_at"].isoformat(), "updated_at": row["updated_at"].isoformat()}
+    return {
+        **row,
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat(),
+    }
 
 
 def _instant(text: str) -> datetime:

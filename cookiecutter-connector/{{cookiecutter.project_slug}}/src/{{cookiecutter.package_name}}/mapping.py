@@ -135,6 +135,5 @@ def to_native(entity: str, record: CanonicalRecord) -> NativeRecord:
         return company_out(record)
     if entity == "product" and isinstance(record, Product):
         return product_out(record)
-    raise ConnectorError(
-        f"{{ cookiecutter.connector_name }} cannot map a {type(record).__name__} out as {entity!r}"
-    )
+    kind = type(record).__name__
+    raise ConnectorError(f"{{ cookiecutter.connector_name }} cannot map a {kind} out as {entity!r}")

@@ -42,8 +42,8 @@ def push(
             connections,
             workspace.store,
             entity,
-            side,
-            record_id,  # type: ignore[arg-type]
+            "left" if side == "left" else "right",
+            record_id,
             progress=progress,
         )
     if not quiet:

@@ -271,6 +271,10 @@ CAPABILITY_MEANINGS = {
 }
 
 
+def _nav_title(title: str) -> str:
+    return title.replace("[", "(").replace("]", ")")
+
+
 def render() -> dict[str, str]:
     """Every connector page and the index, by path under ``docs/``."""
     entries = list_connectors()
@@ -281,7 +285,9 @@ def render() -> dict[str, str]:
             pages[page_path(entry.name)] = render_connector(entry, emulators)
     nav = ["* [Overview](index.md)"]
     nav.extend(
-        f"* [{entry.info.title}]({entry.name}.md)" for entry in entries if entry.info is not None
+        f"* [{_nav_title(entry.info.title)}]({entry.name}.md)"
+        for entry in entries
+        if entry.info is not None
     )
     pages[f"{FOLDER}/SUMMARY.md"] = "\n".join(nav) + "\n"
     return pages

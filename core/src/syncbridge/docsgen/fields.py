@@ -85,7 +85,9 @@ def type_label(annotation: Any) -> str:
     annotation, optional = unwrap_optional(annotation)
     annotation = strip_annotated(annotation)
     label = _label(annotation)
-    return f"{label} (optional)" if optional else label
+    if not optional:
+        return label
+    return f"{label[:-1]}, optional)" if label.endswith(")") else f"{label} (optional)"
 
 
 def _label(annotation: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from syncbridge.docsgen.fields import keys_table, sections
 from syncbridge.docsgen.source import attribute_docs, signature
-from syncbridge.docsgen.text import code, rst_inline, rst_to_markdown, table
+from syncbridge.docsgen.text import code, embed_readme, rst_inline, rst_to_markdown, table
 
 EMULATOR_PATH = "writing-a-connector/emulator.md"
 TESTKIT_PATH = "writing-a-connector/test-kit.md"
@@ -153,3 +153,30 @@ def render_testkit() -> str:
 
 def render() -> dict[str, str]:
     return {EMULATOR_PATH: render_emulator(), TESTKIT_PATH: render_testkit()}
+
+
+TEMPLATE_PATH = "writing-a-connector/template.md"
+
+
+def render_template(readme: str | None) -> dict[str, str]:
+    """The template page: the cookiecutter's own README, read from the source tree.
+
+    The template is not installed anywhere (it lives beside the packages in the repository),
+    so the caller, which knows where the repository is, passes its README in.
+    """
+    parts = [
+        "# The connector template",
+        "`cookiecutter-connector/` in the repository generates a complete plugin folder whose "
+        "tests pass unchanged: pyproject with the entry points, connector, mapping, emulator, "
+        "tests running the [contract suite](test-kit.md) and a README. Start a new connector "
+        "from it and replace the example API with the real one, keeping the tests green.",
+    ]
+    if readme:
+        parts.append("*The rest of this page is the template's README.*")
+        parts.append(embed_readme(readme))
+    else:
+        parts.append(
+            "```sh\npip install cookiecutter\n"
+            "cookiecutter cookiecutter-connector --no-input connector_name=acme\n```"
+        )
+    return {TEMPLATE_PATH: "\n\n".join(parts) + "\n"}

@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import inspect
 import re
-from collections.abc import Callable, Iterable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _ROLE = re.compile(r":(?:[a-z]+:)?[a-z]+:`(?P<body>[^`]+)`")
@@ -20,6 +21,7 @@ _PARAM = re.compile(
 )
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^(#{1,5})(\s)")
+_README_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _LINK = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
@@ -53,8 +55,9 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 def slug(text: str) -> str:
     """The anchor mkdocs' default ``toc`` extension gives a heading (for links we write)."""
-    value = re.sub(r"[^\w\s-]", "", text.strip().lower())
-    return re.sub(r"[-\s]+", "-", value).strip("-")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    value = re.sub(r"[^\w\s-]", "", ascii_text).strip().lower()
+    return re.sub(r"[-\s]+", "-", value)
 
 
 def rst_to_markdown(docstring: str | None) -> str:
@@ -174,13 +177,18 @@ def first_line(docstring: str | None) -> str:
 def embed_readme(text: str) -> str:
     """A plugin README made safe to embed in a page of the site.
 
-    Headings go one level down (the page has its own title), and relative links and
-    images, which point into the plugin's source tree rather than the site, become plain
-    text: ``--strict`` would otherwise fail on them.
+    Headings go one level down (the page has its own title). Relative links and images
+    point into the plugin's source tree rather than the site, and an in-page link may name
+    a heading the README does not have: both become plain text, since ``--strict`` would
+    fail the whole site on them.
     """
+    lines = text.splitlines()
+    anchors = {
+        slug(found.group(2)) for found in map(_README_HEADING.match, _prose_lines(lines)) if found
+    }
     out: list[str] = []
     fenced = False
-    for line in text.splitlines():
+    for line in lines:
         if _FENCE.match(line):
             fenced = not fenced
             out.append(line)
@@ -189,14 +197,24 @@ def embed_readme(text: str) -> str:
             out.append(line)
             continue
         line = _HEADING.sub(lambda m: "#" + m.group(1) + m.group(2), line)
-        out.append(_LINK.sub(_keep_absolute, line))
+        out.append(_LINK.sub(lambda found: _link(found, anchors), line))
     return "\n".join(out).strip() + "\n"
 
 
-def _keep_absolute(found: re.Match[str]) -> str:
+def _prose_lines(lines: list[str]) -> Iterator[str]:
+    """The lines of a Markdown text outside fenced code blocks."""
+    fenced = False
+    for line in lines:
+        if _FENCE.match(line):
+            fenced = not fenced
+        elif not fenced:
+            yield line
+
+
+def _link(found: re.Match[str], anchors: set[str]) -> str:
     target = found.group("target")
     if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.IGNORECASE):
         return found.group(0)  # http:, https:, mailto:
-    if found.group("bang"):
-        return found.group("text")
-    return found.group("text") if not target.startswith("#") else found.group(0)
+    if target.startswith("#") and target[1:] in anchors and not found.group("bang"):
+        return found.group(0)
+    return found.group("text")

@@ -309,6 +309,12 @@ class Decider:
         self.translator.prefetch(winner, [records[winner]])
         projected, missing = self.translator.project(winner, records[winner])
         loser = other(winner)
+        # a first link merges: the winner's values prevail, but its blanks never erase what
+        # the other side knows (an ERP without phone numbers must not wipe the CRM's)
+        projected = {
+            name: value for name, value in projected.items()
+            if value not in (None, "", []) or records[loser].get(name) in (None, "", [])
+        }
         diff = differences(projected, self.translator.comparable(records[loser]))
         how = f"matched {target} {their_id} on {'+'.join(key)}"
         if not diff:

@@ -1,12 +1,16 @@
 """Test support for syncbridge and its plugins (registered as the pytest plugin ``syncbridge``).
 
-- :class:`ConnectorContract` — the contract suite a connector's tests subclass in five lines
-  (see :mod:`syncbridge.testing.contract` for what it checks and how to configure it);
-- :class:`Harness` — what each contract test runs against (connection, emulator, data), also
-  usable in a connector's own extra checks;
-- :func:`default_sample` — the canonical sample records the suite writes by default;
-- :mod:`syncbridge.testing.servers` — reaching the real database servers tests use, with the
-  ``postgres_url``, ``mariadb_url`` and ``redis_url`` fixtures of the pytest plugin.
+:class:`ConnectorContract`
+    the contract suite a connector's tests subclass in five lines; see
+    :mod:`syncbridge.testing.contract` for what it checks and how to configure it.
+:class:`Harness`
+    what each contract test runs against (connection, emulator, data); a subclass's own
+    extra checks can take the same ``harness`` fixture.
+:func:`default_sample`
+    the canonical sample records the suite writes unless a class overrides ``sample``.
+:mod:`syncbridge.testing.servers`
+    reaching the real database servers tests use, behind the ``postgres_url``,
+    ``mariadb_url`` and ``redis_url`` fixtures of the pytest plugin.
 """
 
 from syncbridge.testing.contract import ConnectorContract

@@ -13,7 +13,7 @@ from syncbridge.describe import Capability
 from syncbridge.errors import ConnectorError
 from syncbridge.records import UpsertItem, UpsertResult
 from syncbridge.testing.checks_read import require
-from syncbridge.testing.harness import Harness, compared_fields, differences
+from syncbridge.testing.harness import Harness, compared_fields, differences, dropped
 from syncbridge.testing.hooks import ContractHooks
 
 __all__ = ["REFUSALS", "WriteChecks"]
@@ -138,14 +138,12 @@ class WriteChecks(ContractHooks):
             key=f"contract-lost-{entity}",
             record=harness.native(entity, harness.canonical(entity, harness.next_index())),
         )
-        dropped = emulator.requests.count(status=None)
+        before = dropped(emulator)
         harness.arm(drop_rate=1.0, drop_mode="after")
         lost: list[UpsertResult] = []
         with contextlib.suppress(*REFUSALS):
             lost = harness.upsert(entity, [lost_item])
-        assert emulator.requests.count(status=None) == dropped + 1, (
-            "the armed dropped connection did not happen"
-        )
+        assert dropped(emulator) == before + 1, "the armed dropped connection did not happen"
         (resent,) = harness.upsert(entity, [lost_item])
         assert resent.ok, f"re-sending a create whose response was lost failed: {resent.error}"
         for result in _ok(lost):

@@ -3,6 +3,7 @@
 A connector's test module subclasses :class:`ConnectorContract` and names its parts::
 
     from syncbridge.testing import ConnectorContract
+    from syncbridge_acme.connector import RESOURCES     # entity -> the emulator's table
 
     class TestAcmeContract(ConnectorContract):
         connector = "syncbridge_acme.connector"           # module path, name, or plugin
@@ -10,7 +11,7 @@ A connector's test module subclasses :class:`ConnectorContract` and names its pa
         entities = ["company", "product"]                 # default: all it declares
 
         def expected_count(self, emulator, entity):       # optional hooks, see below
-            return len(emulator.store.table(TABLES[entity]))
+            return len(emulator.store.table(RESOURCES[entity]))
 
 Every check is a test method, so pytest collects them in the subclass (the base sets
 ``__test__ = False``; each subclass gets ``__test__ = True``), and each check of an entity is

@@ -24,7 +24,7 @@ from syncbridge.models import META_FIELDS, MODELS, CanonicalRecord
 from syncbridge.records import NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.testing.faults import OneShotFaults
 
-__all__ = ["Fetched", "Harness", "compared_fields", "differences"]
+__all__ = ["Fetched", "Harness", "compared_fields", "differences", "dropped"]
 
 T = TypeVar("T")
 
@@ -62,6 +62,14 @@ class Fetched:
 
     def by_id(self) -> dict[str, NativeRecord]:
         return {str(record.get(self.id_field)): record for record in self.records}
+
+
+def dropped(emulator: Emulator) -> int:
+    """Requests whose connection the emulator dropped without answering.
+
+    (``emulator.requests.count(status=None)`` means "any status", so they are summed here.)
+    """
+    return sum(n for hit, n in emulator.requests.hits.items() if hit.status is None)
 
 
 def compared_fields(info: EntityInfo, record: CanonicalRecord) -> set[str]:
@@ -157,10 +165,8 @@ class Harness:
 
     def ready(self, entity: str) -> None:
         """Make sure ``entity`` holds its data set: the emulator's, or seeded now."""
-        if self.emulator is not None or entity in self.seeded:
-            return
-        if self.seeder is None:
-            raise RuntimeError("no emulator and no seed(): nothing can give this test data")
+        if entity in self.seeded or self.seeder is None:
+            return  # seeded already, or the emulator's data is all there is
         self.seeded[entity] = self.seeder(self.connection, entity, self.records)
 
     def next_index(self) -> int:

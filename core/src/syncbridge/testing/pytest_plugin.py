@@ -1,6 +1,8 @@
 """The pytest plugin of the core distribution (entry point ``pytest11``: syncbridge).
 
-Fixtures every syncbridge test suite, including third-party connectors', can use.
+Fixtures every syncbridge test suite, including third-party connectors', can use. The
+connector contract suite is a class rather than fixtures: subclass
+:class:`syncbridge.testing.ConnectorContract` (its ``harness`` fixture comes with it).
 """
 
 from __future__ import annotations

@@ -109,7 +109,9 @@ def read_reply(settings: Bitrix24Settings, method: str, response: httpx.Response
             "(is base_url the portal's address?)"
         ) from None
     if not isinstance(body, dict):
-        raise ConnectorError(f"{settings.portal}: {method}: unexpected answer {type(body).__name__}")
+        raise ConnectorError(
+            f"{settings.portal}: {method}: unexpected answer {type(body).__name__}"
+        )
     if "error" in body or response.status_code >= 400:
         raise error_for(
             settings,
@@ -119,11 +121,12 @@ def read_reply(settings: Bitrix24Settings, method: str, response: httpx.Response
             str(body.get("error_description") or ""),
             body,
         )
+    timing = body.get("time")
     return Reply(
         result=body.get("result"),
         total=_int(body.get("total")),
         next=_int(body.get("next")),
-        time=body.get("time") if isinstance(body.get("time"), dict) else {},
+        time=timing if isinstance(timing, dict) else {},
     )
 
 

@@ -59,6 +59,14 @@ ENDPOINTS: dict[str, Endpoints] = {
 }
 
 
+def endpoints_for(entity: str) -> Endpoints:
+    """The endpoints of a canonical entity; ConnectorError for one without them."""
+    try:
+        return ENDPOINTS[entity]
+    except KeyError:
+        raise ConnectorError(f"crmincloud cannot search or write {entity!r}") from None
+
+
 class ApiError(ConnectorError):
     """The API refused one request; ``message`` is its own words, ``status`` the HTTP code."""
 
@@ -68,10 +76,15 @@ class ApiError(ConnectorError):
         self.message = message
 
 
+def loads(content: bytes | str) -> Any:
+    """JSON with every number that has a fraction as Decimal (never float)."""
+    return json.loads(content, parse_float=Decimal)
+
+
 def decode(response: httpx.Response) -> Any:
-    """The response body as JSON, numbers with a fraction as Decimal (never float)."""
+    """The response body as JSON (see :func:`loads`)."""
     try:
-        return json.loads(response.content, parse_float=Decimal)
+        return loads(response.content)
     except ValueError:
         raise ConnectorError(
             f"{response.request.method} {response.request.url.path}: the answer is not JSON "
@@ -162,28 +175,47 @@ def search(
     return records
 
 
+def _cursor(anchor: str, ids: set[Any]) -> str:
+    return f"{anchor}|{','.join(str(rid) for rid in sorted(ids, key=str))}"
+
+
+def _parse_cursor(cursor: str | None) -> tuple[str | None, set[Any]]:
+    """``(lastModifiedDate, ids read at exactly that instant)``; a bare timestamp is accepted."""
+    if not cursor:
+        return None, set()
+    anchor, bar, ids = cursor.rpartition("|")
+    if not bar:
+        return cursor, set()
+    return anchor, {int(rid) if rid.isdigit() else rid for rid in ids.split(",") if rid}
+
+
 def pages_since(
     client: Client, endpoints: Endpoints, since: str | None, page_size: int
 ) -> Iterator[tuple[list[NativeRecord], str | None]]:
     """Every record modified at or after ``since`` (all when None): ``(records, cursor)`` pages.
 
-    Pages are anchored on time rather than on a plain offset: each request asks for
-    ``lastModifiedDate ge <last time seen>`` and skips only the records already read at
-    exactly that instant. A plain ``$skip`` over a changing result would shift whenever a
-    record is modified during the read (it moves to the end) and silently pass over the
-    record that slid into its place; anchoring keeps every record that was there from the
-    start, and a record modified meanwhile is simply read again later. The cursor is the
-    newest ``lastModifiedDate`` seen, in the API's own notation, so it is sent back as is.
+    Pages are anchored on time rather than on an offset: each request asks for
+    ``lastModifiedDate ge <newest time read>`` and drops the records already read at exactly
+    that instant. A plain ``$skip`` over a changing result shifts whenever a record is
+    modified during the read (it moves to the end) and silently passes over the record that
+    slid into its place; anchoring keeps every record that was there from the start, and a
+    record modified meanwhile is simply read again later. ``$skip`` is used only to step
+    over a full page of records sharing one instant (a bulk import), which anchoring alone
+    cannot get past.
+
+    The cursor is ``<lastModifiedDate>|<ids read at that instant>``: the timestamp in the
+    API's own notation (sent back as is), and the ids so that the next run skips them too
+    and reads exactly the records changed since.
     """
-    anchor = since
-    seen_at_anchor: set[Any] = set()
+    anchor, seen = _parse_cursor(since)
+    skip = 0
     while True:
         filter_ = f"{MODIFIED} ge {anchor}" if anchor else None
-        records = search(client, endpoints, filter_, page_size, len(seen_at_anchor))
+        records = search(client, endpoints, filter_, page_size, skip)
         fresh = [
             record
             for record in records
-            if not (record.get(MODIFIED) == anchor and record.get("id") in seen_at_anchor)
+            if not (record.get(MODIFIED) == anchor and record.get("id") in seen)
         ]
         for record in fresh:
             stamp = record.get(MODIFIED)
@@ -192,13 +224,18 @@ def pages_since(
                     f"{endpoints.entity} {record.get('id')}: no {MODIFIED} in the record"
                 )
             if stamp != anchor:
-                anchor, seen_at_anchor = stamp, set()
-            seen_at_anchor.add(record.get("id"))
+                anchor, seen = stamp, set()
+            seen.add(record.get("id"))
         if fresh:
-            yield fresh, anchor
+            assert anchor is not None
+            yield fresh, _cursor(anchor, seen)
         if len(records) < page_size:
             return
-        if not fresh:
+        if fresh:
+            skip = 0
+        elif skip == 0:
+            skip = len(seen)  # a full page of one instant, all read already: step over it
+        else:
             raise ConnectorError(
                 f"{endpoints.search}: a full page held only records already read; the API "
                 "seems to ignore $skip, so paging cannot go on without losing records"

@@ -9,7 +9,7 @@ Serve it with ``syncbridge emulate crmincloud`` or, in a test::
 What it serves (routing is case-insensitive, as the real API's; ``v1`` and ``latest``):
 
 * ``POST /Auth/Login`` -> ``{"access_token": <JWT>, "token_type": "bearer", "expires_in"}``;
-  tokens live :attr:`CrmInCloudEmulator.token_lifetime` seconds (1200 by default);
+  tokens live ``token_lifetime`` seconds (1200 by default, ``sessions.lifetime`` live);
   ``GET /Auth/Me``; requests are signed with ``Authorization: Bearer``, or with an
   ``ApiKey`` header; a ``WebApiKey`` header, when sent, must be valid (and is required when
   :attr:`~CrmInCloudEmulator.require_web_api_key` is set).
@@ -27,11 +27,6 @@ same for the same ``--seed``. Every assumption is listed in the plugin's README.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import time
 from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -53,12 +48,8 @@ from syncbridge.emulator import (
 from syncbridge_crmincloud import odata
 from syncbridge_crmincloud.schema import SCHEMAS, Schema, Validator, render, view
 from syncbridge_crmincloud.seed import seed
+from syncbridge_crmincloud.sessions import DENIED, PASSWORD, USER, USERNAME, Sessions
 
-USERNAME = "mario.rossi@rossicostruzioni.it"
-PASSWORD = "Rossi-2024!"
-API_KEY = "ak_3f9d2c7e81b04a6fa5d0c2e9b7f41a68"
-WEB_API_KEY = "wk_5b1e9a7c3d2f48e0a6c4b8d2e1f07a93"
-USER = {"id": 7, "name": "Mario Rossi", "email": USERNAME, "userName": USERNAME}
 KEY_FIELD = "FF_SYNCBRIDGE_KEY"
 MAX_TOP = 100
 
@@ -72,10 +63,6 @@ _PHRASES = {
     429: "TooManyRequests",
     500: "InternalServerError",
 }
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 class CrmInCloudEmulator(Emulator):
@@ -101,16 +88,13 @@ class CrmInCloudEmulator(Emulator):
         require_web_api_key: bool = False,
         custom_fields: Collection[str] = (KEY_FIELD,),
     ) -> None:
-        self.token_lifetime = token_lifetime
-        self.require_web_api_key = require_web_api_key
         self.custom_fields = tuple(custom_fields)
-        #: issued tokens -> expiry (epoch seconds); :meth:`expire_tokens` forgets them all
-        self.tokens: dict[str, float] = {}
-        #: successful logins so far
-        self.logins = 0
         self._route_table: dict[str, list[tuple[tuple[str, ...], dict[str, Handler]]]] | None = None
-        self._secret = hashlib.sha256(f"crmincloud:{(options or EmulatorOptions()).seed}".encode())
         super().__init__(options)
+        #: logins, tokens and keys; ``sessions.expire_all()`` forces a 401
+        self.sessions = Sessions(
+            self.rng, lifetime=token_lifetime, require_web_api_key=require_web_api_key
+        )
         self.validator = Validator(self.store, self.custom_fields)
 
     # -- emulator hooks ---------------------------------------------------------------------
@@ -144,30 +128,6 @@ class CrmInCloudEmulator(Emulator):
 
     def rate_limited(self, request: Request, retry_after: float) -> Response:
         return self.error(429, "API calls quota exceeded; retry later.")
-
-    # -- test helpers -----------------------------------------------------------------------
-
-    def expire_tokens(self) -> None:
-        """Forget every issued token (a revocation or a server restart): the next call is 401."""
-        self.tokens.clear()
-
-    def issue_token(self) -> str:
-        """A signed JWT for the user, valid :attr:`token_lifetime` seconds from now."""
-        now = time.time()
-        header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        claims = {
-            "sub": str(USER["id"]),
-            "unique_name": USERNAME,
-            "iat": int(now),
-            "nbf": int(now),
-            "exp": now + self.token_lifetime,
-            "jti": _b64(self.rng.randbytes(9)),
-        }
-        payload = _b64(json.dumps(claims).encode())
-        signature = hmac.new(self._secret.digest(), f"{header}.{payload}".encode(), "sha256")
-        token = f"{header}.{payload}.{_b64(signature.digest())}"
-        self.tokens[token] = claims["exp"]  # type: ignore[assignment]
-        return token
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -243,58 +203,25 @@ class CrmInCloudEmulator(Emulator):
 
     # -- auth -------------------------------------------------------------------------------
 
-    def _web_api_key_problem(self, request: Request) -> Response | None:
-        key = request.headers.get("webapikey")
-        if key is None and not self.require_web_api_key:
-            return None
-        if key != WEB_API_KEY:
-            why = "is missing" if key is None else "is not valid"
-            return self.error(401, f"The WebApiKey {why}.")
-        return None
-
     def _authenticate(self, request: Request) -> Response | None:
-        problem = self._web_api_key_problem(request)
+        """None when the request's credentials pass, else the API's 401."""
+        problem = self.sessions.web_api_key_problem(request.headers.get("webapikey"))
         if problem is not None:
-            return problem
-        api_key = request.headers.get("apikey")
-        if api_key is not None:
-            if api_key == API_KEY:
-                return None
-            return self.error(401, "Authorization has been denied for this request.")
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        expires = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
-        if expires is None or expires <= time.time():
-            response = self.error(401, "Authorization has been denied for this request.")
+            return self.error(401, problem)
+        headers = request.headers
+        if self.sessions.accepts(headers.get("apikey"), headers.get("authorization", "")):
+            return None
+        response = self.error(401, DENIED)
+        if "apikey" not in headers:
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-            return response
-        return None
+        return response
 
     async def login(self, request: Request, controller: str) -> Response:
-        problem = self._web_api_key_problem(request)
+        problem = self.sessions.web_api_key_problem(request.headers.get("webapikey"))
         if problem is not None:
-            return problem
-        body = await read_object(request)
-        if body.get("grant_type") != "password":
-            return json_response(
-                {
-                    "error": "unsupported_grant_type",
-                    "error_description": "grant_type must be password",
-                },
-                400,
-            )
-        if body.get("username") != USERNAME or body.get("password") != PASSWORD:
-            return json_response(
-                {
-                    "error": "invalid_grant",
-                    "error_description": "The user name or password is incorrect.",
-                },
-                400,
-            )
-        self.logins += 1
-        token = self.issue_token()
-        return json_response(
-            {"access_token": token, "token_type": "bearer", "expires_in": int(self.token_lifetime)}
-        )
+            return self.error(401, problem)
+        status, body = self.sessions.login(await read_object(request))
+        return json_response(body, status)
 
     async def me(self, request: Request, controller: str) -> Response:
         return json_response(dict(USER))

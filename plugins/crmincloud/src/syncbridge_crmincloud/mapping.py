@@ -18,22 +18,20 @@ Italian system) and sent back without a prefix of the record's own country.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
 from typing import Any
 
 from syncbridge.models import CanonicalRecord, Company, Contact, Product, Quote, VatRate
 from syncbridge.models.documents import DocumentLine
 from syncbridge.records import NativeRecord
+from syncbridge_crmincloud import convert
 
 #: a connector-added key of Catalog records (never sent): the category's description
 CATEGORY_KEY = "_categoryDescription"
-#: the country a VAT number without prefix or ``state`` is taken to belong to
-HOME_COUNTRY = "IT"
 #: statuses a quote has in the CRM (assumption A9): the canonical ones of the same name
 QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected")
 
 _PARTY_FIELDS = frozenset(
-    {
+    [
         "address",
         "postal_code",
         "city",
@@ -43,7 +41,7 @@ _PARTY_FIELDS = frozenset(
         "phone",
         "vat_number",
         "tax_code",
-    }
+    ]
 )
 
 #: the canonical fields each entity maps (``EntityInfo.fields``): the engine never blanks
@@ -54,7 +52,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "product": frozenset({"name", "code", "description", "category", "price", "vat_rate_id"}),
     "vat_rate": frozenset({"rate", "name"}),
     "quote": frozenset(
-        {
+        [
             "number",
             "date",
             "valid_until",
@@ -65,102 +63,27 @@ FIELDS: dict[str, frozenset[str]] = {
             "subject",
             "notes",
             "lines",
-        }
+        ]
     ),
 }
-
-
-# -- small conversions -------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _first(values: Any) -> str | None:
-    """The first ``value`` of an ``emails``/``phones`` array."""
-    if not isinstance(values, list):
-        return None
-    for entry in values:
-        value = entry.get("value") if isinstance(entry, dict) else entry
-        text = _text(value)
-        if text is not None:
-            return text
-    return None
-
-
-def _values(value: str | None) -> list[dict[str, Any]]:
-    return [{"value": value}] if value else []
-
-
-def _ref_in(value: Any) -> str | None:
-    """A native id reference: 0 and null both mean "none" (the API's ints default to 0)."""
-    if value in (None, 0, "0", ""):
-        return None
-    return str(value)
-
-
-def _ref_out(value: str | None) -> int | None:
-    return None if value is None else int(value)
-
-
-def _country(value: Any) -> str | None:
-    text = _text(value)
-    return text.upper() if text else None
-
-
-def _vat_in(value: Any, country: str | None) -> str | None:
-    text = _text(value)
-    if text is None:
-        return None
-    if not text[:2].isalpha() and country is None:
-        return HOME_COUNTRY + text
-    return text
-
-
-def _vat_out(value: str | None, country: str | None) -> str | None:
-    if value is None:
-        return None
-    prefix = value[:2]
-    if country and (prefix == country or (prefix, country) == ("EL", "GR")):
-        return value[2:]
-    return value
-
-
-def _day_in(value: Any) -> Any:
-    """``2024-03-01`` or ``2024-03-01T00:00:00``: the API's dates, as a date."""
-    if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
-        return value[:10]
-    return value
-
-
-def _day_out(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _updated(native: NativeRecord) -> Any:
-    return native.get("lastModifiedDate") or None
 
 
 # -- native -> canonical -----------------------------------------------------------------------
 
 
 def _party_in(native: NativeRecord) -> dict[str, Any]:
-    country = _country(native.get("state"))
+    country = convert.country(native.get("state"))
     return {
-        "id": _ref_in(native.get("id")),
-        "updated_at": _updated(native),
+        "id": convert.ref_in(native.get("id")),
+        "updated_at": convert.modified(native),
         "country": country,
         "address": native.get("address"),
         "postal_code": native.get("zipCode"),
         "city": native.get("city"),
         "province": native.get("province"),
-        "email": _first(native.get("emails")),
-        "phone": _first(native.get("phones")),
-        "vat_number": _vat_in(native.get("vatId"), country),
+        "email": convert.first_value(native.get("emails")),
+        "phone": convert.first_value(native.get("phones")),
+        "vat_number": convert.vat_in(native.get("vatId"), country),
         "tax_code": native.get("taxIdentificationNumber"),
     }
 
@@ -182,7 +105,7 @@ def _contact_in(native: NativeRecord) -> Contact:
             **_party_in(native),
             "first_name": native.get("name"),
             "last_name": native.get("surname"),
-            "company_id": _ref_in(native.get("companyId")),
+            "company_id": convert.ref_in(native.get("companyId")),
         }
     )
 
@@ -190,14 +113,14 @@ def _contact_in(native: NativeRecord) -> Contact:
 def _product_in(native: NativeRecord) -> Product:
     return Product.model_validate(
         {
-            "id": _ref_in(native.get("id")),
-            "updated_at": _updated(native),
+            "id": convert.ref_in(native.get("id")),
+            "updated_at": convert.modified(native),
             "name": native.get("productName"),
             "code": native.get("code"),
             "description": native.get("description"),
             "category": native.get(CATEGORY_KEY),
             "price": native.get("price"),
-            "vat_rate_id": _text(native.get("taxCode")),
+            "vat_rate_id": convert.text(native.get("taxCode")),
         }
     )
 
@@ -205,7 +128,7 @@ def _product_in(native: NativeRecord) -> Product:
 def _vat_rate_in(native: NativeRecord) -> VatRate:
     return VatRate.model_validate(
         {
-            "id": _text(native.get("taxCode")),
+            "id": convert.text(native.get("taxCode")),
             "rate": native.get("taxValue"),
             "name": native.get("taxDescription"),
         }
@@ -214,10 +137,10 @@ def _vat_rate_in(native: NativeRecord) -> VatRate:
 
 def _row_in(row: Mapping[str, Any]) -> dict[str, Any]:
     line: dict[str, Any] = {
-        "description": _text(row.get("description")) or _text(row.get("code")) or "",
-        "product_id": _ref_in(row.get("catalogId")),
+        "description": convert.text(row.get("description")) or convert.text(row.get("code")) or "",
+        "product_id": convert.ref_in(row.get("catalogId")),
         "code": row.get("code"),
-        "vat_rate_id": _text(row.get("taxCode")),
+        "vat_rate_id": convert.text(row.get("taxCode")),
     }
     for field, key in (("quantity", "quantity"), ("unit_price", "unitPrice")):
         if row.get(key) is not None:
@@ -230,14 +153,14 @@ def _quote_in(native: NativeRecord) -> Quote:
     rows = native.get("rows") or []
     return Quote.model_validate(
         {
-            "id": _ref_in(native.get("id")),
-            "updated_at": _updated(native),
+            "id": convert.ref_in(native.get("id")),
+            "updated_at": convert.modified(native),
             "number": native.get("number"),
-            "date": _day_in(native.get("date")),
-            "valid_until": _day_in(native.get("expirationDate")),
+            "date": convert.day_in(native.get("date")),
+            "valid_until": convert.day_in(native.get("expirationDate")),
             "currency": native.get("currency") or "EUR",
-            "company_id": _ref_in(native.get("companyId")),
-            "contact_id": _ref_in(native.get("contactId")),
+            "company_id": convert.ref_in(native.get("companyId")),
+            "contact_id": convert.ref_in(native.get("contactId")),
             "status": native.get("status") or "draft",
             "subject": native.get("title"),
             "notes": native.get("description"),
@@ -270,9 +193,9 @@ def _party_out(record: Company | Contact) -> NativeRecord:
         "city": record.city,
         "province": record.province,
         "state": record.country,
-        "emails": _values(record.email),
-        "phones": _values(record.phone),
-        "vatId": _vat_out(record.vat_number, record.country),
+        "emails": convert.values_of(record.email),
+        "phones": convert.values_of(record.phone),
+        "vatId": convert.vat_out(record.vat_number, record.country),
         "taxIdentificationNumber": record.tax_code,
     }
 
@@ -292,7 +215,7 @@ def _contact_out(record: CanonicalRecord) -> NativeRecord:
     return {
         "name": record.first_name,
         "surname": record.last_name,
-        "companyId": _ref_out(record.company_id),
+        "companyId": convert.ref_out(record.company_id),
         **_party_out(record),
     }
 
@@ -321,7 +244,7 @@ def _vat_rate_out(record: CanonicalRecord) -> NativeRecord:
 
 def _row_out(line: DocumentLine) -> NativeRecord:
     return {
-        "catalogId": _ref_out(line.product_id),
+        "catalogId": convert.ref_out(line.product_id),
         "code": line.code,
         "description": line.description,
         "quantity": line.quantity,
@@ -340,11 +263,11 @@ def _quote_out(record: CanonicalRecord) -> NativeRecord:
         )
     return {
         "number": record.number,
-        "date": _day_out(record.date),
-        "expirationDate": _day_out(record.valid_until),
+        "date": convert.day_out(record.date),
+        "expirationDate": convert.day_out(record.valid_until),
         "currency": record.currency,
-        "companyId": _ref_out(record.company_id),
-        "contactId": _ref_out(record.contact_id),
+        "companyId": convert.ref_out(record.company_id),
+        "contactId": convert.ref_out(record.contact_id),
         "status": status,
         "title": record.subject,
         "description": record.notes,
@@ -384,11 +307,11 @@ def merge_for_update(current: NativeRecord, changes: NativeRecord) -> NativeReco
         if key not in changes:
             continue
         new = list(changes[key] or [])
-        head = _first(new)
+        head = convert.first_value(new)
         rest = [
             entry
             for entry in (current.get(key) or [])[1:]
-            if not (isinstance(entry, dict) and _text(entry.get("value")) == head)
+            if not (isinstance(entry, dict) and convert.text(entry.get("value")) == head)
         ]
         merged[key] = new + rest
     return merged

@@ -37,11 +37,13 @@ _TOKEN = re.compile(
       | (?P<date>\d{4}-\d{2}-\d{2})
       | (?P<number>-?\d+(?:\.\d+)?)
       | (?P<paren>[()])
+      | (?P<comma>,)
       | (?P<word>[A-Za-z_$][A-Za-z0-9_$./]*)
     )""",
     re.VERBOSE,
 )
 _COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
+_KEYWORD_LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ class _Parser:
 
     def comparison(self) -> Predicate:
         name = self.take()
-        if name.kind != "word" or name.text in ("true", "false", "null"):
+        if name.kind != "word" or name.text in _KEYWORD_LITERALS:
             raise BadRequest(f"Syntax error at '{name.text}' in '{self.text}'.")
         following = self.peek()
         if following is not None and following.kind == "paren" and following.text == "(":
@@ -148,14 +150,12 @@ class _Parser:
         if operator.kind != "word" or operator.text not in _COMPARISONS:
             raise BadRequest(f"Syntax error: comparison operator expected at '{operator.text}'.")
         literal = self.take()
-        if literal.kind == "word":
-            if literal.text not in ("true", "false", "null"):
-                raise BadRequest(f"Syntax error: literal expected at '{literal.text}'.")
-            value: Any = {"true": True, "false": False, "null": None}[literal.text]
-        elif literal.kind == "paren":
-            raise BadRequest(f"Syntax error: literal expected at '{literal.text}'.")
-        else:
+        if literal.kind == "word" and literal.text in _KEYWORD_LITERALS:
+            value: Any = _KEYWORD_LITERALS[literal.text]
+        elif literal.kind in ("string", "number", "datetime", "date"):
             value = literal.value
+        else:
+            raise BadRequest(f"Syntax error: literal expected at '{literal.text}'.")
         return _compare(name.text, operator.text, value)
 
 

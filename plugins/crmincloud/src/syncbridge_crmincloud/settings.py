@@ -13,6 +13,8 @@ import re
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from syncbridge.errors import ConnectorError
+from syncbridge.http import Client
 from syncbridge.settings import HttpSettings
 
 #: the production API (``latest`` is an alias of the newest version; v1 is pinned on purpose)
@@ -103,3 +105,13 @@ class CrmInCloudSettings(HttpSettings):
     def uses_login(self) -> bool:
         """True when requests are signed with a JWT from ``Auth/Login``."""
         return self.api_key is None
+
+
+def settings_of(client: Client) -> CrmInCloudSettings:
+    """The connection's settings, typed (hooks receive them on ``client.settings``)."""
+    settings = client.settings
+    if not isinstance(settings, CrmInCloudSettings):
+        raise ConnectorError(
+            f"the crmincloud connector needs CrmInCloudSettings, got {type(settings).__name__}"
+        )
+    return settings

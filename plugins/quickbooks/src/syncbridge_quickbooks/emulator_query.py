@@ -88,9 +88,13 @@ class Query:
         for name, descending in reversed(self.order):
             present = [r for r in kept if resolve(r, name) is not None]
             absent = [r for r in kept if resolve(r, name) is None]
-            present.sort(key=lambda r, n=name: sort_key(resolve(r, n)), reverse=descending)
+            present.sort(key=_by(name), reverse=descending)
             kept = present + absent
         return kept
+
+
+def _by(name: str) -> Callable[[Mapping[str, Any]], tuple[int, Any]]:
+    return lambda record: sort_key(resolve(record, name))
 
 
 def tokenize(text: str) -> list[Token]:
@@ -193,7 +197,8 @@ class _Parser:
                 conditions.append(self.condition())
         order: list[tuple[str, bool]] = []
         start, max_results = 1, None
-        while (token := self.peek()) is not None:
+        while (upcoming := self.peek()) is not None:
+            token = upcoming
             word = token.upper if token.kind == "word" else ""
             if word == "ORDERBY" and not order:
                 self.take()

@@ -1,0 +1,227 @@
+"""Reading: list methods page by page, invoices with their rows and status, lookups by key.
+
+Paging. Contacts, companies, products and invoices are read the way the docs recommend for
+big lists (``settings/performance/huge-data.md``): ordered by id, each page asking for ids
+above the last one seen, with ``start=-1`` so the portal skips counting. Unlike ``start``
+offsets, this never skips a record when another is deleted between two pages. Reference lists
+(VAT rates, currencies, units) are short and use ``start``/``next``.
+
+Incremental reads and the cursor. Bitrix24 stamps changes in whole seconds, so several records
+can share the second a cursor names; the filter is therefore ``>=`` (never ``>``), and the
+records of that second come back once more next time, which the engine recognises by hash and
+skips. The cursor is the smaller of the newest change seen and the portal's own clock when the
+read began (``time.date_start``): a record changed while the pages were being read gets a
+time at or after that moment and is read again next run even if its id had already been
+passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from syncbridge.errors import ConnectorError
+from syncbridge.http import Client
+from syncbridge.models import DocumentStatus
+from syncbridge.records import NativeRecord, Page
+from syncbridge_bitrix24 import batch, rest
+from syncbridge_bitrix24.entities import INVOICE_OWNER, Spec, spec_for
+from syncbridge_bitrix24.mapping import ERROR_KEY, ROWS_KEY, STATUS_KEY
+from syncbridge_bitrix24.rest import PAGE_SIZE
+from syncbridge_bitrix24.settings import Bitrix24Settings, stage_category
+
+#: what a stage the stage map does not name reads as, by the stage's semantics
+_SEMANTIC_STATUS = {
+    "S": DocumentStatus.PAID,
+    "success": DocumentStatus.PAID,
+    "F": DocumentStatus.CANCELLED,
+    "failure": DocumentStatus.CANCELLED,
+}
+
+
+def rows_of(spec: Spec, result: Any) -> list[NativeRecord]:
+    """The records of a list result: item methods wrap them in ``items``."""
+    if spec.style == "item":
+        result = result.get("items") if isinstance(result, dict) else None
+    if not isinstance(result, list):
+        raise ConnectorError(f"bitrix24: {spec.method('list')} returned no list of records")
+    return [row for row in result if isinstance(row, dict)]
+
+
+def list_all(
+    client: Client, spec: Spec, filter: Mapping[str, Any], select: list[str] | None = None
+) -> Iterator[tuple[list[NativeRecord], rest.Reply]]:
+    """Every record matching ``filter``, one page (and its reply) at a time."""
+    params: dict[str, Any] = {**spec.extra, "select": select or list(spec.select)}
+    if spec.keyset:
+        last: str | None = None
+        while True:
+            page_filter = dict(filter)
+            if last is not None:
+                page_filter[f">{spec.id_field}"] = last
+            reply = rest.call(
+                client,
+                spec.method("list"),
+                {**params, "filter": page_filter, "order": {spec.id_field: "ASC"}, "start": -1},
+            )
+            rows = rows_of(spec, reply.result)
+            yield rows, reply
+            if len(rows) < PAGE_SIZE:
+                return
+            last = str(rows[-1][spec.id_field])
+    start = 0
+    while True:
+        reply = rest.call(
+            client,
+            spec.method("list"),
+            {**params, "filter": dict(filter), "order": {spec.id_field: "ASC"}, "start": start},
+        )
+        yield rows_of(spec, reply.result), reply
+        if reply.next is None or reply.next <= start:
+            return
+        start = reply.next
+
+
+def fetch_pages(
+    client: Client, entity: str, since: str | None, query: Mapping[str, Any]
+) -> Iterator[Page]:
+    """The ``fetch`` hook: pages of native records and, at the end, the new cursor."""
+    spec = spec_for(entity)
+    settings = rest.settings_of(client)
+    ids = [str(value) for value in query.get("ids") or []]
+    filter: dict[str, Any] = {}
+    if ids:
+        filter[f"@{spec.id_field}"] = ids
+    elif since and spec.modified:
+        filter[f">={spec.modified}"] = since
+    newest: tuple[datetime, str] | None = None
+    began: tuple[datetime, str] | None = None
+    stages = _Stages(client, settings)
+    for rows, reply in list_all(client, spec, filter):
+        if began is None:
+            began = _instant(reply.time.get("date_start"))
+        if spec.entity == "invoice" and rows:
+            _attach_rows(client, rows)
+            for row in rows:
+                row[STATUS_KEY] = stages.status_of(str(row.get("stageId") or ""))
+        if spec.modified:
+            for row in rows:
+                seen = _instant(row.get(spec.modified))
+                if seen is not None and (newest is None or seen[0] > newest[0]):
+                    newest = seen
+        yield Page(records=rows)
+    if spec.modified and not ids and newest is not None:
+        cursor = newest if began is None or newest[0] <= began[0] else began
+        yield Page(records=[], cursor=cursor[1])
+
+
+def _instant(value: Any) -> tuple[datetime, str] | None:
+    """A timestamp as (comparable instant, the portal's own spelling of it)."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return datetime.fromisoformat(value.strip()), value.strip()
+    except ValueError:
+        return None
+
+
+def _attach_rows(client: Client, invoices: list[NativeRecord]) -> None:
+    """Put each invoice's product rows under ``productRows``: one batch for the whole page.
+
+    A row list that cannot be read makes only that invoice fail (its rows are left out and
+    the reason is kept for :func:`~syncbridge_bitrix24.mapping.invoice_in` to report).
+    """
+    commands = [
+        batch.Command(
+            f"rows{invoice['id']}",
+            "crm.item.productrow.list",
+            {"filter": {"=ownerType": INVOICE_OWNER, "=ownerId": invoice["id"]}},
+        )
+        for invoice in invoices
+    ]
+    outcome = batch.run(client, commands)
+    for invoice, command in zip(invoices, commands, strict=True):
+        error = outcome.error_of(command.key)
+        if error is not None:
+            invoice[ROWS_KEY] = None
+            invoice[STATUS_KEY] = None
+            invoice[ERROR_KEY] = f"its product rows could not be read: {error}"
+            continue
+        rows = _product_rows(outcome.results[command.key])
+        start = outcome.nexts.get(command.key)
+        while start is not None:
+            reply = rest.call(
+                client, "crm.item.productrow.list", {**command.params, "start": start}
+            )
+            rows.extend(_product_rows(reply.result))
+            start = reply.next if reply.next is not None and reply.next > start else None
+        invoice[ROWS_KEY] = rows
+
+
+def _product_rows(result: Any) -> list[dict[str, Any]]:
+    rows = result.get("productRows") if isinstance(result, dict) else result
+    return [row for row in rows or [] if isinstance(row, dict)]
+
+
+class _Stages:
+    """Stage id -> canonical status: the stage map, else the stage's semantics on the portal."""
+
+    def __init__(self, client: Client, settings: Bitrix24Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self._semantics: dict[int, dict[str, str]] = {}
+
+    def status_of(self, stage: str) -> str | None:
+        status = self.settings.status_of(stage)
+        if status is None:
+            try:
+                category = stage_category(stage)
+            except ValueError:
+                return None
+            semantics = self._category(category).get(stage)
+            if semantics is None:
+                return None
+            status = _SEMANTIC_STATUS.get(semantics, DocumentStatus.SENT)
+        return status.value
+
+    def _category(self, category: int) -> dict[str, str]:
+        if category not in self._semantics:
+            self._semantics[category] = stage_semantics(self.client, category)
+        return self._semantics[category]
+
+
+def stage_semantics(client: Client, category: int) -> dict[str, str]:
+    """The stages of a smart-invoice category: ``{stage id: semantics}`` (S, F or process)."""
+    reply = rest.call(
+        client,
+        "crm.status.list",
+        {"filter": {"ENTITY_ID": f"SMART_INVOICE_STAGE_{category}"}, "order": {"SORT": "ASC"}},
+    )
+    stages: dict[str, str] = {}
+    for item in reply.result if isinstance(reply.result, list) else []:
+        if isinstance(item, dict) and item.get("STATUS_ID"):
+            extra = item.get("EXTRA")
+            semantics = extra.get("SEMANTICS") if isinstance(extra, dict) else None
+            stages[str(item["STATUS_ID"])] = str(item.get("SEMANTICS") or semantics or "process")
+    return stages
+
+
+def lookup_keys(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
+    """The ``lookup`` hook: records created with these idempotency keys, ``{key: id}``."""
+    spec = spec_for(entity)
+    if spec.key_field is None or not keys:
+        return {}
+    settings = rest.settings_of(client)
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), PAGE_SIZE):
+        chunk = keys[start : start + PAGE_SIZE]
+        filter: dict[str, Any] = {f"@{spec.key_field}": chunk}
+        if spec.style == "old":
+            filter["ORIGINATOR_ID"] = settings.originator_id
+        for rows, _reply in list_all(client, spec, filter, [spec.id_field, spec.key_field]):
+            for row in rows:
+                key = row.get(spec.key_field)
+                if key in chunk:
+                    found[str(key)] = str(row[spec.id_field])
+    return found

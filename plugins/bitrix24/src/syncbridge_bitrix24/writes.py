@@ -1,0 +1,210 @@
+"""Writing: creates, updates and deletes as ``batch`` commands, one outcome per record.
+
+Each record becomes one command (an invoice two: the item, then ``crm.item.productrow.set``
+with the item's id taken from the first command's result), all sent in one ``batch`` with
+``halt=0`` so that a record the portal rejects fails alone with the portal's own
+``error_description``.
+
+Idempotency: a create carries the engine's key, in ``ORIGIN_ID`` (with ``ORIGINATOR_ID``) for
+contacts and companies and in ``xmlId`` for invoices, so that :func:`reads.lookup_keys` finds
+it after a crash. Updates send only the fields that changed (the portal has no concurrency
+token, so a full write could undo someone's concurrent edit of another field), and rewrite
+multi-field entries by their ``ID`` instead of appending new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from syncbridge.describe import Capability
+from syncbridge.errors import ConnectorError
+from syncbridge.http import Client
+from syncbridge.models import DocumentStatus
+from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
+from syncbridge_bitrix24 import batch, rest
+from syncbridge_bitrix24.entities import INVOICE_OWNER, Spec, spec_for
+from syncbridge_bitrix24.mapping import ROWS_KEY, STATUS_KEY, multi_update, sparse
+from syncbridge_bitrix24.reads import list_all
+from syncbridge_bitrix24.settings import Bitrix24Settings, stage_category
+
+_MULTI = ("EMAIL", "PHONE", "WEB")
+#: do not announce synced contacts/companies in the portal's activity stream
+_QUIET = {"REGISTER_SONET_EVENT": "N"}
+
+
+def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
+    """The ``upsert`` hook, a batch at a time."""
+    spec = spec_for(entity)
+    if not {Capability.CREATE, Capability.UPDATE} & spec.capabilities:
+        raise ConnectorError(f"bitrix24: {entity} is read-only ({spec.prefix}.list)")
+    for start in range(0, len(items), spec.batch_size):
+        yield from _upsert_batch(client, spec, items[start : start + spec.batch_size])
+
+
+def _upsert_batch(client: Client, spec: Spec, items: list[UpsertItem]) -> list[UpsertResult]:
+    settings = rest.settings_of(client)
+    current = _current_multi_fields(client, spec, items)
+    commands: list[batch.Command] = []
+    results: dict[int, UpsertResult] = {}
+    for index, item in enumerate(items):
+        try:
+            commands.extend(_commands(settings, spec, item, f"c{index}", current))
+        except (KeyError, ValueError) as error:
+            results[index] = UpsertResult.failed(item.key, str(error), id=item.id)
+    outcome = batch.run(client, commands)
+    sent = {command.key for command in commands}
+    half_written: dict[int, tuple[str, str]] = {}
+    for index, item in enumerate(items):
+        if index in results:
+            continue
+        key = f"c{index}"
+        refused = outcome.error_of(key)
+        record_id = item.id or (None if refused else _new_id(outcome.results[key]))
+        if refused is not None or record_id is None:
+            results[index] = UpsertResult.failed(
+                item.key, refused or "the portal returned no id", id=item.id
+            )
+            continue
+        rows_error = outcome.error_of(f"{key}rows") if f"{key}rows" in sent else None
+        if rows_error is None:
+            results[index] = UpsertResult(key=item.key, id=record_id)
+        elif item.is_create:
+            half_written[index] = (record_id, rows_error)
+        else:
+            results[index] = UpsertResult.failed(
+                item.key, f"saved, but its product rows were rejected: {rows_error}", record_id
+            )
+    if half_written:
+        removed = _remove_half_written(client, spec, [rid for rid, _e in half_written.values()])
+        for (index, (record_id, rows_error)), why in zip(
+            half_written.items(), removed, strict=True
+        ):
+            message = f"its product rows were rejected: {rows_error}; " + (
+                "the invoice was not kept"
+                if why is None
+                else f"removing the half-written invoice {record_id} failed too: {why}"
+            )
+            results[index] = UpsertResult.failed(
+                items[index].key, message, id=None if why is None else record_id
+            )
+    return [results[index] for index in range(len(items))]
+
+
+def _commands(
+    settings: Bitrix24Settings,
+    spec: Spec,
+    item: UpsertItem,
+    key: str,
+    current: dict[str, NativeRecord],
+) -> list[batch.Command]:
+    """The command writing ``item`` and, for an invoice, the one writing its product rows."""
+    fields: dict[str, Any] = (
+        dict(item.record) if item.is_create else sparse(spec.entity, item.record, item.changed)
+    )
+    rows = fields.pop(ROWS_KEY, None)
+    status = fields.pop(STATUS_KEY, None)
+    if status is not None:
+        stage = settings.stages[DocumentStatus(status)]
+        fields["stageId"] = stage
+        fields["categoryId"] = stage_category(stage)
+    if item.is_create and spec.key_field is not None:
+        fields[spec.key_field] = item.key
+        if spec.style == "old":
+            fields["ORIGINATOR_ID"] = settings.originator_id
+    if not item.is_create:
+        existing = current.get(str(item.id), {})
+        for name in _MULTI:
+            if name in fields:
+                fields[name] = multi_update(item.record, existing, name) or None
+                if fields[name] is None:
+                    del fields[name]
+    if item.is_create:
+        fields = {name: value for name, value in fields.items() if value not in (None, [])}
+    params: dict[str, Any] = {**spec.extra, "fields": fields}
+    if spec.entity in ("contact", "company"):
+        params["params"] = _QUIET
+    if item.is_create:
+        command = batch.Command(key, spec.method("add"), params)
+    else:
+        command = batch.Command(key, spec.method("update"), {**params, "id": item.id})
+    if spec.entity != "invoice" or rows is None or (item.is_create and not rows):
+        return [command]
+    owner = batch.reference(key, "item", "id") if item.is_create else item.id
+    return [
+        command,
+        batch.Command(
+            f"{key}rows",
+            "crm.item.productrow.set",
+            # PHP cannot say "empty list" in a query string: an empty value clears the rows
+            {"ownerType": INVOICE_OWNER, "ownerId": owner, "productRows": rows or ""},
+        ),
+    ]
+
+
+def _new_id(result: Any) -> str | None:
+    """The id in an add's result: a bare number (old-style) or ``{"item": {"id": ..}}``."""
+    if isinstance(result, dict):
+        result = (result.get("item") or {}).get("id")
+    if result is None or isinstance(result, bool):
+        return None
+    return str(result)
+
+
+def _current_multi_fields(
+    client: Client, spec: Spec, items: list[UpsertItem]
+) -> dict[str, NativeRecord]:
+    """The multi-fields now stored on the updated records whose e-mail/phone/web changes.
+
+    One list call for the whole batch, and only when a slot is rewritten: the entries' ids
+    are needed to overwrite an entry instead of adding a second one.
+    """
+    if spec.entity not in ("contact", "company"):
+        return {}
+    ids = [
+        str(item.id)
+        for item in items
+        if not item.is_create and set(_MULTI) & set(sparse(spec.entity, item.record, item.changed))
+    ]
+    if not ids:
+        return {}
+    select = [spec.id_field, *(name for name in _MULTI if name in spec.select)]
+    found: dict[str, NativeRecord] = {}
+    for rows, _reply in list_all(client, spec, {f"@{spec.id_field}": ids}, select):
+        for row in rows:
+            found[str(row[spec.id_field])] = row
+    return found
+
+
+def _remove_half_written(client: Client, spec: Spec, ids: list[str]) -> list[str | None]:
+    """Delete invoices created in this batch whose rows were refused: nothing half-written.
+
+    Returns, per id, None when it is gone, else why it could not be removed.
+    """
+    commands = [
+        batch.Command(f"d{index}", spec.method("delete"), {**spec.extra, "id": record_id})
+        for index, record_id in enumerate(ids)
+    ]
+    outcome = batch.run(client, commands)
+    return [outcome.error_of(command.key) for command in commands]
+
+
+def delete_ids(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
+    """The ``delete`` hook: one ``<prefix>.delete`` command per id, 50 to a batch."""
+    spec = spec_for(entity)
+    if Capability.DELETE not in spec.capabilities:
+        raise ConnectorError(f"bitrix24: {entity} records are not deleted through this connector")
+    for start in range(0, len(ids), batch.MAX_COMMANDS):
+        chunk = ids[start : start + batch.MAX_COMMANDS]
+        commands = [
+            batch.Command(f"d{index}", spec.method("delete"), {**spec.extra, "id": record_id})
+            for index, record_id in enumerate(chunk)
+        ]
+        outcome = batch.run(client, commands)
+        for record_id, command in zip(chunk, commands, strict=True):
+            error = outcome.error_of(command.key)
+            yield (
+                UpsertResult(key=record_id, id=record_id)
+                if error is None
+                else UpsertResult.failed(record_id, error, id=record_id)
+            )

@@ -1,0 +1,158 @@
+"""Talking to the Fatture in Cloud API: company paths, errors a person can act on, and reading
+lists page by page without losing records that change while they are read.
+
+Why not plain ``page=1, 2, 3 ...``: with ``sort=updated_at``, a record modified during a read
+moves to the end of the listing and every record after it shifts one place back, so the record
+that slides onto an already-read page would be missed, and with a cursor at the newest
+``updated_at`` seen it would be missed for good. :func:`read_list` therefore pages by *keyset*:
+each request asks for ``q=updated_at >= '<newest seen so far>'`` from page 1 again, and only
+pages on within one timestamp when a whole page shares it. Records seen twice (same id, same
+``updated_at``) are dropped, so every record comes back once, and a record changed mid-read
+comes back again with its new version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from syncbridge.errors import AuthError, ConnectorError
+from syncbridge.http import Client
+from syncbridge.records import NativeRecord, Page
+from syncbridge_fattureincloud.settings import FicSettings
+
+#: sorting by id within a timestamp makes page boundaries deterministic
+SORT = "updated_at,id"
+
+
+def settings_of(client: Client) -> FicSettings:
+    settings = client.settings
+    if not isinstance(settings, FicSettings):
+        raise ConnectorError(
+            f"the fattureincloud connector needs FicSettings, got {type(settings).__name__}"
+        )
+    return settings
+
+
+def company_path(client: Client, path: str) -> str:
+    """``/c/{company_id}`` + ``path``: almost every resource belongs to one company."""
+    return f"/c/{settings_of(client).company_id}{path}"
+
+
+def error_message(response: httpx.Response) -> str:
+    """The API's own message, with field errors (``validation_result``) and totals if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:300] or response.reason_phrase
+    if not isinstance(body, dict):
+        return str(body)[:300]
+    error = body.get("error")
+    if isinstance(error, str):  # the OAuth error format
+        return f"{error}: {body.get('error_description', '')}".strip(": ")
+    if not isinstance(error, dict):
+        return str(body)[:300]
+    message = str(error.get("message") or response.reason_phrase)
+    fields = error.get("validation_result")
+    if isinstance(fields, dict) and fields:
+        details = "; ".join(
+            f"{name}: {' '.join(map(str, problems)) if isinstance(problems, list) else problems}"
+            for name, problems in fields.items()
+        )
+        message = f"{message} ({details})"
+    extra = body.get("extra")
+    if isinstance(extra, dict) and isinstance(extra.get("totals"), dict):
+        message = f"{message} totals: {extra['totals']}"
+    return message
+
+
+def failure(response: httpx.Response, what: str) -> ConnectorError:
+    """The error for a refused request, saying what to do about it."""
+    status = response.status_code
+    message = error_message(response)
+    if status == 401:
+        return AuthError(
+            f"Fatture in Cloud refused the token (401: {message}); generate a new manual "
+            "token, or run `syncbridge auth <connection>` for an OAuth app"
+        )
+    retry_after = response.headers.get("Retry-After")
+    if status == 403 and retry_after:
+        return ConnectorError(
+            f"{what}: the hourly/monthly request quota of this company and app is used up "
+            f"(403: {message}); it resets in {retry_after} s"
+        )
+    if status == 403:
+        return ConnectorError(
+            f"{what}: not permitted (403: {message}); check the token's scopes and that it "
+            "reaches this company"
+        )
+    if status == 404:
+        return ConnectorError(f"{what}: not found (404: {message})")
+    return ConnectorError(f"{what}: HTTP {status}: {message}")
+
+
+def get_json(client: Client, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    """GET ``path`` and its decoded JSON body, or a :class:`ConnectorError`."""
+    response = client.get(path, params=dict(params or {}))
+    if response.status_code != 200:
+        raise failure(response, f"GET {path}")
+    return response.json()
+
+
+def read_list(
+    client: Client,
+    path: str,
+    params: Mapping[str, Any],
+    since: str | None,
+    page_size: int,
+) -> Iterator[Page]:
+    """Every record of a paginated list changed at or after ``since`` (all when None).
+
+    Pages carry the cursor: the newest ``updated_at`` seen (the API's own string, compared
+    as such by the API's ``q``). See the module docstring for why it pages by keyset.
+    """
+    bound = since
+    page = 1
+    cursor = since
+    seen: set[tuple[Any, Any]] = set()
+    while True:
+        query = {**params, "sort": SORT, "per_page": page_size, "page": page}
+        if bound:
+            query["q"] = f"updated_at >= '{bound}'"
+        body = get_json(client, path, query)
+        data: list[NativeRecord] = list(body.get("data") or [])
+        fresh = []
+        for record in data:
+            key = (record.get("id"), record.get("updated_at"))
+            if key not in seen:
+                seen.add(key)
+                fresh.append(record)
+            stamp = record.get("updated_at")
+            if isinstance(stamp, str) and (cursor is None or stamp > cursor):
+                cursor = stamp
+        yield Page(fresh, cursor=cursor)
+        last_page = int(body.get("last_page") or 1)
+        if len(data) < page_size or int(body.get("current_page") or page) >= last_page:
+            return
+        tail = data[-1].get("updated_at")
+        if isinstance(tail, str) and tail != bound:
+            bound, page = tail, 1
+        else:
+            page += 1  # a whole page shares one timestamp: page on within it
+
+
+def read_ids(client: Client, path: str, ids: list[str]) -> Iterator[Page]:
+    """Just these records (``GET path/{id}``); ids the API does not know are left out."""
+    records: list[NativeRecord] = []
+    for native_id in ids:
+        if not native_id.isdigit():
+            continue
+        response = client.get(f"{path}/{native_id}")
+        if response.status_code == 404:
+            continue
+        if response.status_code != 200:
+            raise failure(response, f"GET {path}/{native_id}")
+        records.append(response.json()["data"])
+    yield Page(records)

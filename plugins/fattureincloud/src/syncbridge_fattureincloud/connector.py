@@ -1,0 +1,338 @@
+"""The ``fattureincloud`` connector: the hook implementations syncbridge calls.
+
+Each hook is a thin shell over :mod:`~syncbridge_fattureincloud.api` (reading),
+:mod:`~syncbridge_fattureincloud.writes` (writing) and the mappings
+(:mod:`~syncbridge_fattureincloud.mapping`, :mod:`~syncbridge_fattureincloud.documents`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Literal
+
+import httpx
+
+from syncbridge import hookspecs
+from syncbridge.credentials import Credentials
+from syncbridge.describe import Capability, ConnectorInfo, EntityInfo, RateLimit
+from syncbridge.errors import AuthError, ConnectorError
+from syncbridge.http import Client
+from syncbridge.models import CanonicalRecord
+from syncbridge.oauth import OAuth2Auth, OAuthApp
+from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
+from syncbridge.settings import ConnectorSettings
+from syncbridge_fattureincloud import documents, mapping, writes
+from syncbridge_fattureincloud.api import (
+    company_path,
+    failure,
+    get_json,
+    read_ids,
+    read_list,
+    settings_of,
+)
+from syncbridge_fattureincloud.settings import FicSettings
+
+hookimpl = hookspecs.hookimpl
+
+#: the published limits: 300 requests per 5 minutes per company, 1,000 per hour per
+#: company-app pair (docs: basics/limits-and-quotas)
+RATE_LIMITS = (RateLimit(requests=300, seconds=300), RateLimit(requests=1000, seconds=3600))
+
+WRITABLE = frozenset(
+    {Capability.READ, Capability.INCREMENTAL, Capability.CREATE, Capability.UPDATE,
+     Capability.DELETE}
+)
+READ_ONLY = frozenset({Capability.READ})
+_NO_KEY = (
+    "no LOOKUP/IDEMPOTENT_CREATE: the API has no idempotency key and no field reserved for "
+    "one, so a create interrupted by a crash is recovered by matching"
+)
+
+#: entity -> (company-relative list path, or None for reference data)
+LISTS = {
+    "company": "/entities/clients",
+    "product": "/products",
+    "quote": "/issued_documents",
+    "order": "/issued_documents",
+    "invoice": "/issued_documents",
+}
+
+
+def _version() -> str:
+    try:
+        return version("syncbridge-fattureincloud")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0"
+
+
+def _entities() -> dict[str, EntityInfo]:
+    entities = {
+        "company": EntityInfo(
+            name="company",
+            capabilities=WRITABLE,
+            source="/c/{company_id}/entities/clients",
+            fields=mapping.COMPANY_FIELDS,
+            notes="clients; one without a name holds no saved data and is not synced. "
+            + _NO_KEY,
+        ),
+        "product": EntityInfo(
+            name="product",
+            capabilities=WRITABLE,
+            source="/c/{company_id}/products",
+            fields=mapping.PRODUCT_FIELDS,
+            notes="a product without a code is not synced (either way). " + _NO_KEY,
+        ),
+        "vat_rate": EntityInfo(
+            name="vat_rate",
+            capabilities=READ_ONLY,
+            source="/c/{company_id}/info/vat_types",
+            fields=frozenset({"rate", "description", "exemption_code"}),
+            notes="read-only: linked by value",
+        ),
+        "currency": EntityInfo(
+            name="currency",
+            capabilities=READ_ONLY,
+            source="/info/currencies",
+            notes="read-only list of the API",
+        ),
+        "payment_method": EntityInfo(
+            name="payment_method",
+            capabilities=READ_ONLY,
+            source="/c/{company_id}/info/payment_methods + /info/payment_accounts",
+            notes="read-only: linked by name; iban falls back to the default payment account's",
+        ),
+        "unit": EntityInfo(
+            name="unit",
+            capabilities=READ_ONLY,
+            source="/info/measures",
+            fields=frozenset({"name"}),
+            notes="read-only: units are plain strings, the id is the name",
+        ),
+    }
+    for kind in ("quote", "order", "invoice"):
+        entities[kind] = EntityInfo(
+            name=kind,
+            capabilities=WRITABLE,
+            source=f"/c/{{company_id}}/issued_documents?type={kind}",
+            fields=documents.FIELDS[kind],
+            notes="e-invoices sent to the SDI are locked. " + _NO_KEY,
+        )
+    return entities
+
+
+@hookimpl
+def describe() -> ConnectorInfo:
+    return ConnectorInfo(
+        name="fattureincloud",
+        title="Fatture in Cloud",
+        version=_version(),
+        settings=FicSettings,
+        entities=_entities(),
+        unsupported={
+            "contact": "Fatture in Cloud has no contact persons: a client only carries "
+            "contact_person, email and phone",
+            "payment": "payments live inside each invoice's payments_list; the invoice's "
+            "status, balance and due date carry them",
+        },
+        rate_limits=RATE_LIMITS,
+        max_concurrency=4,
+        docs="https://developers.fattureincloud.it",
+    )
+
+
+class BearerToken(httpx.Auth):
+    """``Authorization: Bearer <manual token>``: a manual token never expires or refreshes."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
+def oauth_app(settings: FicSettings) -> OAuthApp:
+    assert settings.client_id is not None and settings.client_secret is not None
+    return OAuthApp(
+        authorize_url=f"{settings.oauth_base_url}/oauth/authorize",
+        token_url=f"{settings.oauth_base_url}/oauth/token",
+        client_id=settings.client_id,
+        client_secret=settings.client_secret.get_secret_value(),
+        scopes=tuple(settings.scopes),
+        # the official SDK sends the client credentials in the body, not as HTTP Basic
+        token_auth_method="client_secret_post",
+    )
+
+
+@hookimpl
+def oauth(settings: ConnectorSettings) -> OAuthApp | None:
+    if not isinstance(settings, FicSettings) or not settings.uses_oauth:
+        return None
+    return oauth_app(settings)
+
+
+@hookimpl
+def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | None:
+    if not isinstance(settings, FicSettings):
+        return None
+    if settings.access_token is not None:
+        return BearerToken(settings.access_token.get_secret_value())
+    # the hook is not told the connection's name, so re-authorise messages say <connection>
+    return OAuth2Auth(oauth_app(settings), credentials, "")
+
+
+def _granted_scopes(client: Client, settings: FicSettings) -> list[str]:
+    """The OAuth token's scopes (RFC 6749: absent from the token answer = as requested).
+
+    The API itself exposes no scopes, and a manual token's permissions are not readable.
+    """
+    if not settings.uses_oauth:
+        return []
+    auth_ = client.auth
+    stored = auth_.credentials.load() if isinstance(auth_, OAuth2Auth) else {}
+    scope = stored.get("scope")
+    if isinstance(scope, str) and scope.strip():
+        return scope.split()
+    return list(settings.scopes)
+
+
+@hookimpl
+def check(client: Client) -> CheckResult:
+    settings = settings_of(client)
+    try:
+        info = client.get("/user/info")
+        if info.status_code != 200:
+            return CheckResult(ok=False, reason=str(failure(info, "GET /user/info")))
+        listed = client.get("/user/companies")
+        if listed.status_code != 200:
+            return CheckResult(ok=False, reason=str(failure(listed, "GET /user/companies")))
+    except AuthError as error:
+        return CheckResult(ok=False, reason=str(error))
+    except httpx.HTTPError as error:
+        return CheckResult(ok=False, reason=f"cannot reach {settings.base_url}: {error}")
+    user = info.json().get("data") or {}
+    account = str(user.get("email") or user.get("name") or "")
+    companies: list[dict[str, Any]] = []
+    for company in (listed.json().get("data") or {}).get("companies") or []:
+        companies.append({"id": company.get("id"), "name": company.get("name")})
+        for controlled in company.get("controlled_companies") or []:
+            companies.append({"id": controlled.get("id"), "name": controlled.get("name")})
+    details = {
+        name.lower(): listed.headers[name]
+        for name in (
+            "RateLimit-HourlyRemaining",
+            "RateLimit-HourlyLimit",
+            "RateLimit-MonthlyRemaining",
+            "RateLimit-MonthlyLimit",
+        )
+        if name in listed.headers
+    }
+    scopes = _granted_scopes(client, settings)
+    if settings.company_id not in {company["id"] for company in companies}:
+        reached = ", ".join(f"{c['id']} ({c['name']})" for c in companies) or "none"
+        return CheckResult(
+            ok=False,
+            reason=f"company {settings.company_id} is not reachable with these credentials; "
+            f"they reach: {reached}",
+            account=account,
+            companies=companies,
+            scopes=scopes,
+            details=details,
+        )
+    return CheckResult(
+        ok=True, account=account, companies=companies, scopes=scopes, details=details
+    )
+
+
+def _reference(client: Client, entity: str) -> list[NativeRecord]:
+    """The whole (small, unpaginated) reference list, as native records."""
+    if entity == "currency":
+        return list(get_json(client, "/info/currencies").get("data") or [])
+    if entity == "unit":
+        measures = get_json(client, "/info/measures").get("data") or []
+        return [{"id": str(name), "name": str(name)} for name in measures if name]
+    if entity == "vat_rate":
+        path = company_path(client, "/info/vat_types")
+        return list(get_json(client, path, {"fieldset": "detailed"}).get("data") or [])
+    if entity == "payment_method":
+        methods = get_json(
+            client, company_path(client, "/info/payment_methods"), {"fieldset": "detailed"}
+        ).get("data") or []
+        accounts = get_json(
+            client, company_path(client, "/info/payment_accounts"), {"fieldset": "detailed"}
+        ).get("data") or []
+        by_id = {account.get("id"): account for account in accounts}
+        joined = []
+        for method in methods:
+            account = method.get("default_payment_account")
+            if isinstance(account, dict) and account.get("id") in by_id:
+                method = {**method, "default_payment_account": by_id[account["id"]]}
+            joined.append(method)
+        return joined
+    raise ConnectorError(f"fattureincloud has no entity {entity!r}")
+
+
+def _fetch(client: Client, entity: str, since: str | None, ids: list[str] | None) -> Iterator[Page]:
+    settings = settings_of(client)
+    if entity not in LISTS:
+        records = _reference(client, entity)
+        if ids is not None:
+            records = [record for record in records if str(record.get("id")) in ids]
+        yield Page(records)
+        return
+    path = company_path(client, LISTS[entity])
+    if ids is not None:
+        for page in read_ids(client, path, ids):
+            if entity in documents.FIELDS:
+                page.records = [r for r in page.records if r.get("type") == entity]
+            yield page
+        return
+    params: dict[str, Any] = {"fieldset": "detailed"}
+    if entity in documents.FIELDS:
+        params["type"] = entity
+    yield from read_list(client, path, params, since, settings.page_size)
+
+
+@hookimpl
+def fetch(
+    client: Client, entity: str, since: str | None, query: Mapping[str, Any]
+) -> Iterator[Page]:
+    if entity not in _entities():
+        raise ConnectorError(f"fattureincloud has no entity {entity!r}")
+    ids = query.get("ids")
+    return _fetch(client, entity, since, [str(i) for i in ids] if ids else None)
+
+
+@hookimpl
+def upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
+    return writes.upsert_items(client, entity, items)
+
+
+@hookimpl
+def delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
+    return writes.delete_ids(client, entity, ids)
+
+
+# the hook's name is fixed by the contract, shadowing the builtin in this module only
+@hookimpl
+def map(
+    entity: str, record: NativeRecord | CanonicalRecord, direction: Literal["in", "out"]
+) -> CanonicalRecord | NativeRecord:
+    if direction == "in":
+        if not isinstance(record, dict):
+            raise TypeError(f"map(in) needs a native dict, got {type(record).__name__}")
+        if entity in mapping.MAP_IN:
+            return mapping.MAP_IN[entity](record)
+        if entity in documents.FIELDS:
+            return documents.document_in(entity, record)
+    elif direction == "out":
+        if not isinstance(record, CanonicalRecord):
+            raise TypeError(f"map(out) needs a canonical record, got {type(record).__name__}")
+        if entity in mapping.MAP_OUT:
+            return mapping.MAP_OUT[entity](record)
+        if entity in documents.FIELDS:
+            return documents.document_out(entity, record)
+    else:
+        raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+    raise ConnectorError(f"fattureincloud has no entity {entity!r}")

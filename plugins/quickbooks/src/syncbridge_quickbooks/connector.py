@@ -1,0 +1,193 @@
+"""The ``quickbooks`` connector: the hook implementations syncbridge calls.
+
+Each hook is a thin shell over the module that does the work: :mod:`.reads` (query paging,
+change data capture), :mod:`.writes` (SyncTokens, sparse updates, batches, ``requestid``),
+:mod:`.mapping` (native <-> canonical) and :mod:`.api` (the wire). Authorisation is Intuit's
+OAuth2 authorization-code flow, run by ``syncbridge auth <conn>`` from the app described by
+:func:`oauth`; :func:`auth` signs requests with the stored tokens and rotates the refresh
+token on every refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Literal
+
+import httpx
+
+from syncbridge import hookspecs
+from syncbridge.credentials import Credentials
+from syncbridge.describe import Capability, ConnectorInfo, EntityInfo, RateLimit
+from syncbridge.errors import AuthError, ConnectorError
+from syncbridge.http import Client
+from syncbridge.models import CanonicalRecord
+from syncbridge.oauth import OAuth2Auth, OAuthApp
+from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
+from syncbridge.settings import ConnectorSettings
+from syncbridge_quickbooks import mapping, reads, writes
+from syncbridge_quickbooks.api import NoAnswer, QboFault, api
+from syncbridge_quickbooks.entities import ENTITIES
+from syncbridge_quickbooks.settings import MAX_PAGE, SCOPE, QuickBooksSettings
+
+hookimpl = hookspecs.hookimpl
+
+#: Intuit's limits per company (realmId) and app
+RATE_LIMIT = RateLimit(requests=500, seconds=60)
+MAX_CONCURRENCY = 10
+
+_WRITABLE = frozenset(
+    {
+        Capability.READ,
+        Capability.INCREMENTAL,
+        Capability.CREATE,
+        Capability.UPDATE,
+        Capability.DELETE,
+        Capability.BATCH,
+        Capability.IDEMPOTENT_CREATE,
+    }
+)
+_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    **dict.fromkeys(ENTITIES, _WRITABLE),
+    "vat_rate": frozenset({Capability.READ}),
+    "currency": frozenset(
+        {
+            Capability.READ,
+            Capability.INCREMENTAL,
+            Capability.CREATE,
+            Capability.DELETE,
+            Capability.BATCH,
+            Capability.IDEMPOTENT_CREATE,
+        }
+    ),
+}
+_NOTES = {
+    "company": "customers with a CompanyName, and jobs/projects (named Parent:Job)",
+    "contact": "customers that are persons; a person under a company has its company_id",
+    "product": "items; new items get Type and IncomeAccountRef from the settings",
+    "invoice": "status from Balance and EmailStatus; total and balance are computed",
+    "quote": "estimates; status from TxnStatus",
+    "payment": "one invoice per payment (LinkedTxn); payments over several invoices fail",
+    "payment_method": "payment methods",
+    "vat_rate": "tax codes with their summed sales rates; read-only",
+    "currency": "CompanyCurrency (multicurrency companies); the home currency is not listed",
+}
+
+
+def _version() -> str:
+    try:
+        return version("syncbridge-quickbooks")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0"
+
+
+def _settings(settings: ConnectorSettings) -> QuickBooksSettings:
+    if not isinstance(settings, QuickBooksSettings):
+        raise ConnectorError(
+            f"the quickbooks connector needs QuickBooksSettings, got {type(settings).__name__}"
+        )
+    return settings
+
+
+@hookimpl
+def describe() -> ConnectorInfo:
+    return ConnectorInfo(
+        name="quickbooks",
+        title="QuickBooks Online",
+        version=_version(),
+        settings=QuickBooksSettings,
+        entities={
+            entity: EntityInfo(
+                name=entity,
+                capabilities=_CAPABILITIES[entity],
+                source=qbo.path,
+                batch_size=writes.BATCH_SIZE if Capability.BATCH in _CAPABILITIES[entity] else 1,
+                page_size=MAX_PAGE,
+                fields=mapping.FIELDS[entity],
+                id_field="Id",
+                notes=_NOTES[entity],
+            )
+            for entity, qbo in ENTITIES.items()
+        },
+        unsupported={
+            "unit": "QuickBooks Online has no units of measure",
+            "order": "QuickBooks Online has no sales orders (SalesOrder is QuickBooks Desktop)",
+        },
+        rate_limits=(RATE_LIMIT,),
+        max_concurrency=MAX_CONCURRENCY,
+        docs="https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities",
+    )
+
+
+@hookimpl
+def oauth(settings: ConnectorSettings) -> OAuthApp:
+    qbo = _settings(settings)
+    authorize_url, token_url, revoke_url = qbo.oauth_endpoints()
+    return OAuthApp(
+        authorize_url=authorize_url,
+        token_url=token_url,
+        revoke_url=revoke_url,
+        client_id=qbo.client_id,
+        client_secret=qbo.client_secret.get_secret_value(),
+        scopes=(SCOPE,),
+        keep=("realmId",),
+    )
+
+
+@hookimpl
+def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth:
+    return OAuth2Auth(oauth(settings), credentials)
+
+
+@hookimpl
+def check(client: Client) -> CheckResult:
+    try:
+        qbo = api(client)
+        info = qbo.company_info()
+    except AuthError as error:
+        return CheckResult(ok=False, reason=str(error))
+    except (QboFault, NoAnswer, ConnectorError, httpx.HTTPError) as error:
+        return CheckResult(ok=False, reason=f"QuickBooks did not answer as expected: {error}")
+    name = str(info.get("CompanyName") or "")
+    return CheckResult(
+        ok=True,
+        account=f"{name} (realmId {qbo.realm})" if name else f"realmId {qbo.realm}",
+        companies=[{"id": qbo.realm, "name": name, "country": info.get("Country")}],
+        scopes=[SCOPE],
+        details={"minorversion": qbo.settings.minor_version},
+    )
+
+
+@hookimpl
+def fetch(
+    client: Client, entity: str, since: str | None, query: Mapping[str, Any]
+) -> Iterator[Page]:
+    return reads.fetch_pages(api(client), entity, since, query)
+
+
+@hookimpl
+def upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
+    return writes.Writer(api(client), entity).upsert(items)
+
+
+@hookimpl
+def delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
+    return writes.Writer(api(client), entity).delete(ids)
+
+
+# the hook's name is fixed by the contract, shadowing the builtin in this module only
+@hookimpl
+def map(
+    entity: str, record: NativeRecord | CanonicalRecord, direction: Literal["in", "out"]
+) -> CanonicalRecord | NativeRecord:
+    if entity not in mapping.MAPPERS:
+        raise ConnectorError(f"quickbooks has no entity {entity!r}")
+    if direction == "in":
+        if not isinstance(record, dict):
+            raise TypeError(f"map(in) needs a native dict, got {type(record).__name__}")
+        return mapping.map_in(entity, record)
+    if direction == "out":
+        if not isinstance(record, CanonicalRecord):
+            raise TypeError(f"map(out) needs a canonical record, got {type(record).__name__}")
+        return mapping.map_out(entity, record)
+    raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")

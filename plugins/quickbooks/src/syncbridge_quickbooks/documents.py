@@ -1,0 +1,360 @@
+"""Invoices, estimates (quotes) and payments <-> their canonical documents.
+
+Lines: ``SalesItemLineDetail`` lines are the document's lines (item, quantity, unit price,
+tax code, line discount rate); the lines inside a ``GroupLineDetail`` (a bundle) are read as
+lines of their own; a ``DiscountLineDetail`` (a document discount) becomes a line with a
+negative price, and such a line (without product) is written back as a discount; a
+``DescriptionOnly`` line becomes a text line with quantity and price 0, and back. The
+``SubTotalLineDetail`` QuickBooks appends is computed by it and skipped.
+
+Status of an invoice, from what QuickBooks knows about it, first match wins: voided ->
+``cancelled``; ``Balance`` 0 of a positive total -> ``paid``; a balance below the total ->
+``partially_paid``; ``EmailStatus`` ``EmailSent`` -> ``sent``; otherwise ``issued`` (QuickBooks
+has no drafts: a saved invoice is booked). Written back only ``sent`` means something
+(``EmailStatus=EmailSent``): payments, not fields, make an invoice paid.
+
+An estimate's ``TxnStatus`` gives ``accepted`` (Accepted, and Closed: turned into an invoice)
+or ``rejected``; a pending one is ``sent`` once e-mailed, else ``draft``.
+
+Which customer a document belongs to (``CustomerRef``) becomes ``company_id`` or
+``contact_id`` by the customer's kind, which ``fetch`` notes in the ``_sb`` annotations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from syncbridge.models import DocumentLine, DocumentStatus, Invoice, Payment, Quote
+from syncbridge_quickbooks.native import (
+    NOTES,
+    compact,
+    decimal,
+    make_ref,
+    notes,
+    ref,
+    text,
+    updated_at,
+)
+
+#: US sales-tax pseudo codes on lines: not TaxCode objects, so no VAT rate to link
+PSEUDO_TAX_CODES = frozenset({"TAX", "NON"})
+_CENT = Decimal("0.01")
+_PRECISION = Decimal("0.000001")
+
+
+def _amount(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, ROUND_HALF_UP)
+
+
+def _sales_line(line: Mapping[str, Any]) -> DocumentLine:
+    detail = line.get("SalesItemLineDetail") or {}
+    amount = decimal(line.get("Amount")) or Decimal(0)
+    quantity = decimal(detail.get("Qty"))
+    price = decimal(detail.get("UnitPrice"))
+    if quantity is None:
+        quantity = Decimal(1)
+    if price is None:
+        price = (amount / quantity).quantize(_PRECISION) if quantity else amount
+    item = detail.get("ItemRef")
+    code = ref(detail.get("TaxCodeRef"))
+    return DocumentLine(
+        description=text(line.get("Description"))
+        or (text(item.get("name")) if isinstance(item, Mapping) else None)
+        or "",
+        quantity=quantity,
+        unit_price=price,
+        discount_percent=decimal(detail.get("DiscountRate")) or Decimal(0),
+        product_id=ref(item),
+        vat_rate_id=None if code in PSEUDO_TAX_CODES else code,
+    )
+
+
+def _lines_of(lines: Any) -> Iterator[DocumentLine]:
+    for line in lines or []:
+        if not isinstance(line, Mapping):
+            continue
+        kind = line.get("DetailType")
+        if kind == "SalesItemLineDetail":
+            yield _sales_line(line)
+        elif kind == "GroupLineDetail":
+            yield from _lines_of((line.get("GroupLineDetail") or {}).get("Line"))
+        elif kind == "DiscountLineDetail":
+            amount = decimal(line.get("Amount")) or Decimal(0)
+            yield DocumentLine(
+                description=text(line.get("Description")) or "Discount",
+                quantity=Decimal(1),
+                unit_price=-amount,
+            )
+        elif kind == "DescriptionOnly" and text(line.get("Description")):
+            yield DocumentLine(
+                description=text(line.get("Description")) or "",
+                quantity=Decimal(0),
+                unit_price=Decimal(0),
+            )
+
+
+def lines_in(record: Mapping[str, Any]) -> list[DocumentLine]:
+    return list(_lines_of(record.get("Line")))
+
+
+def line_out(line: DocumentLine) -> dict[str, Any]:
+    description = line.description or None
+    if line.product_id is None and line.unit_price < 0:
+        return compact(
+            {
+                "DetailType": "DiscountLineDetail",
+                "Amount": _amount(abs(line.quantity * line.unit_price)),
+                "Description": description,
+                "DiscountLineDetail": {"PercentBased": False},
+            }
+        )
+    if line.product_id is None and line.quantity == 0 and line.unit_price == 0:
+        return compact(
+            {
+                "DetailType": "DescriptionOnly",
+                "Description": description,
+                "DescriptionLineDetail": {},
+            }
+        )
+    detail = compact(
+        {
+            "ItemRef": make_ref(line.product_id),
+            "Qty": line.quantity,
+            "UnitPrice": line.unit_price,
+            "TaxCodeRef": make_ref(line.vat_rate_id),
+            "DiscountRate": line.discount_percent or None,
+        }
+    )
+    return compact(
+        {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": _amount(line.quantity * line.unit_price),
+            "Description": description,
+            "SalesItemLineDetail": detail,
+        }
+    )
+
+
+def party_in(record: Mapping[str, Any], *, contacts: bool = True) -> dict[str, str | None]:
+    """``CustomerRef`` as ``company_id`` or ``contact_id``, by the kind ``fetch`` noted."""
+    customer = ref(record.get("CustomerRef"))
+    if customer is None:
+        return {}
+    kind = notes(record).get("customer")
+    if kind == "company":
+        return {"company_id": customer}
+    if kind == "contact":
+        return {"contact_id": customer} if contacts else {}
+    raise ValueError(
+        f"CustomerRef {customer}: whether this customer is a company or a contact is unknown "
+        "(read the record through fetch, which looks it up)"
+    )
+
+
+def party_out(company_id: str | None, contact_id: str | None) -> dict[str, Any]:
+    """The company when there is one (the billed party), else the contact."""
+    customer = company_id or contact_id
+    if customer is None:
+        return {}
+    return {
+        "CustomerRef": {"value": customer},
+        NOTES: {"customer": "company" if company_id else "contact"},
+    }
+
+
+def _currency(record: Mapping[str, Any]) -> str:
+    currency = ref(record.get("CurrencyRef"))
+    if currency is None:
+        raise ValueError("the transaction has no CurrencyRef")
+    return currency
+
+
+def invoice_status(record: Mapping[str, Any]) -> DocumentStatus:
+    total = decimal(record.get("TotalAmt")) or Decimal(0)
+    balance = decimal(record.get("Balance"))
+    if total == 0 and "voided" in (text(record.get("PrivateNote")) or "").lower():
+        return DocumentStatus.CANCELLED
+    if balance is not None and total > 0:
+        if balance == 0:
+            return DocumentStatus.PAID
+        if balance < total:
+            return DocumentStatus.PARTIALLY_PAID
+    if record.get("EmailStatus") == "EmailSent":
+        return DocumentStatus.SENT
+    return DocumentStatus.ISSUED
+
+
+def invoice_in(record: Mapping[str, Any]) -> Invoice:
+    return Invoice(
+        id=text(record.get("Id")),
+        updated_at=updated_at(record),
+        number=text(record.get("DocNumber")),
+        date=record.get("TxnDate"),
+        due_date=record.get("DueDate"),
+        currency=_currency(record),
+        payment_method_id=ref(record.get("PaymentMethodRef")),
+        status=invoice_status(record),
+        lines=lines_in(record),
+        notes=text(record.get("PrivateNote")),
+        total=decimal(record.get("TotalAmt")),
+        balance=decimal(record.get("Balance")),
+        **party_in(record),
+    )
+
+
+def _document_out(document: Invoice | Quote) -> dict[str, Any]:
+    return compact(
+        {
+            "DocNumber": document.number,
+            "TxnDate": document.date.isoformat(),
+            "CurrencyRef": {"value": document.currency},
+            "PaymentMethodRef": make_ref(document.payment_method_id),
+            "PrivateNote": document.notes,
+            "Line": [line_out(line) for line in document.lines],
+            **party_out(document.company_id, document.contact_id),
+        }
+    )
+
+
+def invoice_out(invoice: Invoice) -> dict[str, Any]:
+    native = _document_out(invoice)
+    if invoice.due_date is not None:
+        native["DueDate"] = invoice.due_date.isoformat()
+    if invoice.status == DocumentStatus.SENT:
+        native["EmailStatus"] = "EmailSent"
+    return native
+
+
+_QUOTE_STATUS_IN = {
+    "Accepted": DocumentStatus.ACCEPTED,
+    "Closed": DocumentStatus.ACCEPTED,
+    "Rejected": DocumentStatus.REJECTED,
+}
+_QUOTE_STATUS_OUT = {
+    DocumentStatus.ACCEPTED: "Accepted",
+    DocumentStatus.REJECTED: "Rejected",
+}
+
+
+def quote_status(record: Mapping[str, Any]) -> DocumentStatus:
+    found = _QUOTE_STATUS_IN.get(str(record.get("TxnStatus")))
+    if found is not None:
+        return found
+    if record.get("EmailStatus") == "EmailSent":
+        return DocumentStatus.SENT
+    return DocumentStatus.DRAFT
+
+
+def quote_in(record: Mapping[str, Any]) -> Quote:
+    return Quote(
+        id=text(record.get("Id")),
+        updated_at=updated_at(record),
+        number=text(record.get("DocNumber")),
+        date=record.get("TxnDate"),
+        valid_until=record.get("ExpirationDate"),
+        currency=_currency(record),
+        payment_method_id=ref(record.get("PaymentMethodRef")),
+        status=quote_status(record),
+        lines=lines_in(record),
+        notes=text(record.get("PrivateNote")),
+        **party_in(record),
+    )
+
+
+def quote_out(quote: Quote) -> dict[str, Any]:
+    native = _document_out(quote)
+    if quote.valid_until is not None:
+        native["ExpirationDate"] = quote.valid_until.isoformat()
+    native["TxnStatus"] = _QUOTE_STATUS_OUT.get(quote.status, "Pending")
+    if quote.status == DocumentStatus.SENT:
+        native["EmailStatus"] = "EmailSent"
+    return native
+
+
+def paid_invoices(record: Mapping[str, Any]) -> list[str]:
+    """The invoices a payment is applied to, in line order, each once."""
+    found: list[str] = []
+    for line in record.get("Line") or []:
+        for link in (line.get("LinkedTxn") if isinstance(line, Mapping) else None) or []:
+            if link.get("TxnType") == "Invoice" and link.get("TxnId") is not None:
+                id = str(link["TxnId"])
+                if id not in found:
+                    found.append(id)
+    return found
+
+
+def payment_in(record: Mapping[str, Any]) -> Payment:
+    invoices = paid_invoices(record)
+    if len(invoices) > 1:
+        raise ValueError(
+            f"the payment is applied to {len(invoices)} invoices ({', '.join(invoices)}); a "
+            "syncbridge payment settles one invoice, so it is not synced"
+        )
+    return Payment(
+        id=text(record.get("Id")),
+        updated_at=updated_at(record),
+        amount=decimal(record.get("TotalAmt")),
+        date=record.get("TxnDate"),
+        currency=_currency(record),
+        invoice_id=invoices[0] if invoices else None,
+        payment_method_id=ref(record.get("PaymentMethodRef")),
+        reference=text(record.get("PaymentRefNum")),
+        **party_in(record, contacts=False),
+    )
+
+
+def payment_out(payment: Payment) -> dict[str, Any]:
+    native = compact(
+        {
+            "TotalAmt": payment.amount,
+            "TxnDate": payment.date.isoformat(),
+            "CurrencyRef": {"value": payment.currency},
+            "PaymentMethodRef": make_ref(payment.payment_method_id),
+            "PaymentRefNum": payment.reference,
+            **party_out(payment.company_id, None),
+        }
+    )
+    if payment.invoice_id is not None:
+        native["Line"] = [
+            {
+                "Amount": payment.amount,
+                "LinkedTxn": [{"TxnId": payment.invoice_id, "TxnType": "Invoice"}],
+            }
+        ]
+    return native
+
+
+_DOCUMENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "number": ("DocNumber",),
+    "date": ("TxnDate",),
+    "currency": ("CurrencyRef",),
+    "company_id": ("CustomerRef",),
+    "contact_id": ("CustomerRef",),
+    "payment_method_id": ("PaymentMethodRef",),
+    "lines": ("Line",),
+    "notes": ("PrivateNote",),
+}
+#: canonical field -> the properties a sparse update of it sends; () = computed by QuickBooks
+INVOICE_FIELDS: dict[str, tuple[str, ...]] = {
+    **_DOCUMENT_FIELDS,
+    "due_date": ("DueDate",),
+    "status": ("EmailStatus",),
+    "total": (),
+    "balance": (),
+}
+QUOTE_FIELDS: dict[str, tuple[str, ...]] = {
+    **_DOCUMENT_FIELDS,
+    "valid_until": ("ExpirationDate",),
+    "status": ("TxnStatus", "EmailStatus"),
+}
+PAYMENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "amount": ("TotalAmt", "Line"),
+    "date": ("TxnDate",),
+    "currency": ("CurrencyRef",),
+    "invoice_id": ("Line",),
+    "company_id": ("CustomerRef",),
+    "payment_method_id": ("PaymentMethodRef",),
+    "reference": ("PaymentRefNum",),
+}

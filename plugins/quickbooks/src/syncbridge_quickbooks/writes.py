@@ -1,0 +1,335 @@
+"""``upsert`` and ``delete``: creates, sparse and full updates, batches, stale SyncTokens.
+
+* **Creates** carry ``requestid`` = the engine's idempotency key (``UpsertItem.key``; a digest
+  when longer than QuickBooks keeps), so a create re-sent after a lost answer, by this module
+  or by the next run, gets the first answer back instead of a second object.
+* **Updates** need the object's current ``SyncToken``. When the engine says which fields
+  changed (``UpsertItem.changed``) and all of them map to properties, a **sparse** update sends
+  only those, with the ``SyncToken`` last seen by ``fetch`` (no read first); QuickBooks keeps
+  everything else, including fields another user changed meanwhile. Otherwise a **full**
+  update reads the object, replaces the properties the mapping owns (clearing those the
+  record no longer has) and sends the rest back as it was, so fields syncbridge does not map
+  (terms, custom fields, classes) survive. An update's ``requestid`` is a digest of key,
+  ``SyncToken`` and body: a resend of the same update is recognised, a later update is not.
+* **5010 Stale Object**: the object changed since its ``SyncToken`` was seen; it is read
+  again and the update sent once more with the new token. A second 5010 is reported.
+* **Batches**: more than one item goes through ``POST /batch``, 30 to a request, with the
+  batch's ``requestid`` derived from its items'; a ``Fault`` in one item's answer fails only
+  that item (a 5010 there is retried alone, as above).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from syncbridge.records import UpsertItem, UpsertResult
+from syncbridge_quickbooks.api import NoAnswer, QboFault, QuickBooksApi, dumps, request_id
+from syncbridge_quickbooks.entities import ENTITIES, INVOICE
+from syncbridge_quickbooks.mapping import SPECS, WriteSpec
+from syncbridge_quickbooks.native import NOTES, ref, split
+from syncbridge_quickbooks.reads import annotate
+
+#: items per ``POST /batch``
+BATCH_SIZE = 30
+#: what QuickBooks computes or stamps: never sent back in a full update
+_SERVER_OWNED = frozenset({"MetaData", "domain", "status", "sparse", "time"})
+
+
+@dataclass
+class Write:
+    """One prepared write: the body QuickBooks gets, and what to put back on its answer."""
+
+    item: UpsertItem
+    body: dict[str, Any]
+    operation: str
+    request: str
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def _value(value: Any) -> Any:
+    """A reference's id, or the value itself."""
+    return ref(value) if isinstance(value, Mapping) else value
+
+
+class Rejected(Exception):
+    """A write that cannot be sent, with the reason to report."""
+
+
+class Writer:
+    """The writes of one ``upsert`` (or ``delete``) call for one canonical entity."""
+
+    def __init__(self, api: QuickBooksApi, entity: str) -> None:
+        self.api = api
+        self.entity = entity
+        self.qbo = ENTITIES[entity]
+        self.spec: WriteSpec | None = SPECS.get(entity)
+
+    # -- upsert ----------------------------------------------------------------------------
+
+    def upsert(self, items: list[UpsertItem]) -> Iterator[UpsertResult]:
+        if self.spec is None:
+            for item in items:
+                yield UpsertResult.failed(
+                    item.key, f"QuickBooks {self.qbo.name} objects are read-only", item.id
+                )
+            return
+        if len(items) == 1:
+            yield self.single(items[0])
+            return
+        for start in range(0, len(items), BATCH_SIZE):
+            yield from self.batch(items[start : start + BATCH_SIZE])
+
+    def single(self, item: UpsertItem) -> UpsertResult:
+        try:
+            current = None if self.cheap(item) else self.current(item)
+            write = self.prepare(item, current)
+            try:
+                return self.done(write, self.api.post(self.qbo, write.body, request=write.request))
+            except QboFault as fault:
+                if fault.code != "5010" or item.is_create:
+                    raise
+            return self.again(item)
+        except (QboFault, NoAnswer, Rejected) as error:
+            return UpsertResult.failed(item.key, str(error), item.id)
+
+    def again(self, item: UpsertItem) -> UpsertResult:
+        """After a 5010: read the object for its new SyncToken and send the update once more."""
+        try:
+            assert item.id is not None
+            write = self.prepare(item, self.api.read(self.qbo, item.id))
+            return self.done(write, self.api.post(self.qbo, write.body, request=write.request))
+        except QboFault as fault:
+            return UpsertResult.failed(
+                item.key, f"{fault} (sent again with the current SyncToken)", item.id
+            )
+        except (NoAnswer, Rejected) as error:
+            return UpsertResult.failed(item.key, str(error), item.id)
+
+    def batch(self, items: list[UpsertItem]) -> Iterator[UpsertResult]:
+        results: dict[str, UpsertResult] = {}
+        needed = [item.id for item in items if item.id is not None and not self.cheap(item)]
+        currents: dict[str, dict[str, Any]] = {}
+        if needed:
+            try:
+                currents = {str(r["Id"]): r for r in self.api.by_ids(self.qbo, needed)}
+            except (QboFault, NoAnswer) as error:
+                for item in items:
+                    results[item.key] = UpsertResult.failed(item.key, str(error), item.id)
+        writes: list[Write] = []
+        for item in items:
+            if item.key in results:
+                continue
+            try:
+                if item.id in needed and item.id not in currents:
+                    raise Rejected(f"{self.qbo.name} {item.id} was not found in QuickBooks")
+                writes.append(self.prepare(item, currents.get(str(item.id))))
+            except (QboFault, NoAnswer, Rejected) as error:
+                results[item.key] = UpsertResult.failed(item.key, str(error), item.id)
+        if writes:
+            results.update(self.send_batch(writes))
+        for item in items:
+            yield results.get(item.key) or UpsertResult.failed(
+                item.key, "no result for this record", item.id
+            )
+
+    def send_batch(self, writes: list[Write]) -> dict[str, UpsertResult]:
+        requests = [
+            {"bId": str(n), "operation": w.operation, self.qbo.name: w.body}
+            for n, w in enumerate(writes)
+        ]
+        try:
+            answers = self.api.batch(requests, request=request_id(*(w.request for w in writes)))
+        except (QboFault, NoAnswer) as error:
+            return {
+                w.item.key: UpsertResult.failed(w.item.key, f"the batch failed: {error}", w.item.id)
+                for w in writes
+            }
+        by_bid = {str(a.get("bId")): a for a in answers}
+        results: dict[str, UpsertResult] = {}
+        for n, write in enumerate(writes):
+            item = write.item
+            answer = by_bid.get(str(n))
+            if answer is None:
+                results[item.key] = UpsertResult.failed(
+                    item.key, "QuickBooks returned no answer for this item of the batch", item.id
+                )
+            elif isinstance(answer.get("Fault"), Mapping):
+                fault = QboFault(400, answer["Fault"])
+                if fault.code == "5010" and not item.is_create:
+                    results[item.key] = self.again(item)
+                else:
+                    results[item.key] = UpsertResult.failed(item.key, str(fault), item.id)
+            elif isinstance(answer.get(self.qbo.name), dict):
+                record = answer[self.qbo.name]
+                self.api.remember(self.qbo, [record])
+                results[item.key] = self.done(write, record)
+            else:
+                results[item.key] = UpsertResult.failed(
+                    item.key, "QuickBooks answered this item without the object", item.id
+                )
+        return results
+
+    # -- preparing -------------------------------------------------------------------------
+
+    def cheap(self, item: UpsertItem) -> bool:
+        """A create, or a sparse update whose SyncToken is known: nothing to read first."""
+        if item.is_create:
+            return True
+        assert item.id is not None
+        body, _notes = split(item.record)
+        return (
+            self.sparse_properties(item, body) is not None
+            and self.api.sync_token(self.qbo, item.id) is not None
+        )
+
+    def current(self, item: UpsertItem) -> dict[str, Any] | None:
+        return None if item.id is None else self.api.read(self.qbo, item.id)
+
+    def sparse_properties(self, item: UpsertItem, body: Mapping[str, Any]) -> list[str] | None:
+        """The properties a sparse update of ``item.changed`` sends, or None: update fully."""
+        assert self.spec is not None
+        if not item.changed:
+            return None
+        wanted: list[str] = []
+        for name in sorted(item.changed):
+            props = self.spec.fields.get(name)
+            if props is None:
+                return None
+            wanted.extend(p for p in props if p not in self.spec.create_only)
+        wanted = list(dict.fromkeys(wanted))
+        if any(p not in body and p not in self.spec.keep for p in wanted):
+            return None  # a property to clear: only a full update clears
+        return [p for p in wanted if p in body]
+
+    def prepare(self, item: UpsertItem, current: Mapping[str, Any] | None) -> Write:
+        assert self.spec is not None
+        body, notes = split(item.record)
+        body.pop("Id", None)
+        body.pop("SyncToken", None)
+        if item.is_create:
+            self.complete(body, notes)
+            return Write(item, body, "create", request_id(item.key), notes)
+        assert item.id is not None
+        self.refuse_create_only(item, current)
+        for prop in self.spec.create_only:
+            body.pop(prop, None)
+        sparse = self.sparse_properties(item, body)
+        if sparse is not None and current is None:
+            token = self.api.sync_token(self.qbo, item.id)
+            if token is None:
+                raise Rejected(f"the SyncToken of {self.qbo.name} {item.id} is unknown")
+            payload = {p: body[p] for p in sparse}
+            payload.update({"Id": item.id, "SyncToken": token, "sparse": True})
+        elif sparse is not None and current is not None:
+            payload = {p: body[p] for p in sparse}
+            payload.update({"Id": item.id, "SyncToken": current["SyncToken"], "sparse": True})
+        else:
+            if current is None:
+                current = self.api.read(self.qbo, item.id)
+            payload = {
+                k: v
+                for k, v in current.items()
+                if k not in self.spec.owned and k not in _SERVER_OWNED and k != NOTES
+            }
+            payload.update(body)
+            payload.update({"Id": item.id, "SyncToken": current["SyncToken"]})
+            payload = self.strip_computed(payload)
+        digest = dumps(payload).decode()
+        return Write(
+            item,
+            payload,
+            "update",
+            request_id(item.key, str(payload["SyncToken"]), digest),
+            notes,
+        )
+
+    def strip_computed(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Drop the subtotal line QuickBooks appends: it is recomputed from the others."""
+        lines = payload.get("Line")
+        if isinstance(lines, list):
+            payload["Line"] = [
+                line for line in lines if line.get("DetailType") != "SubTotalLineDetail"
+            ]
+        return payload
+
+    def refuse_create_only(self, item: UpsertItem, current: Mapping[str, Any] | None) -> None:
+        """A change to what QuickBooks fixes at creation is reported, not silently dropped."""
+        assert self.spec is not None
+        for name in sorted(item.changed):
+            for prop in self.spec.fields.get(name, ()):
+                if prop not in self.spec.create_only:
+                    continue
+                if current is not None and _value(item.record.get(prop)) == _value(
+                    current.get(prop)
+                ):
+                    continue
+                raise Rejected(
+                    f"QuickBooks does not let {prop} of a {self.qbo.name} change after it is "
+                    f"created ({name} differs); change it in QuickBooks or leave {name} out "
+                    "of the sync"
+                )
+
+    def complete(self, body: dict[str, Any], notes: dict[str, Any]) -> None:
+        """What a create needs beyond the mapped fields."""
+        if self.entity == "product":
+            kind = body.setdefault("Type", self.api.settings.item_type)
+            if kind in ("Service", "NonInventory") and "IncomeAccountRef" not in body:
+                body["IncomeAccountRef"] = {"value": self.api.income_account()}
+        elif self.entity == "payment" and "CustomerRef" not in body:
+            invoices = [
+                link["TxnId"]
+                for line in body.get("Line") or []
+                for link in line.get("LinkedTxn") or []
+                if link.get("TxnType") == "Invoice"
+            ]
+            if not invoices:
+                raise Rejected("a payment needs a company_id or an invoice_id to know its payer")
+            invoice = self.api.read(INVOICE, str(invoices[0]))
+            customer = ref(invoice.get("CustomerRef"))
+            if customer is None:
+                raise Rejected(f"invoice {invoices[0]} has no customer")
+            body["CustomerRef"] = {"value": customer}
+            kind = self.api.kinds([customer]).get(customer)
+            if kind is not None:
+                notes["customer"] = kind
+
+    def done(self, write: Write, record: Mapping[str, Any]) -> UpsertResult:
+        """The answer as a result, annotated as ``fetch`` would annotate it."""
+        stored = dict(record)
+        if write.notes:
+            stored[NOTES] = dict(write.notes)
+        annotate(self.api, self.entity, [stored])
+        return UpsertResult(key=write.item.key, id=str(stored.get("Id")), ok=True, record=stored)
+
+    # -- delete ----------------------------------------------------------------------------
+
+    def delete(self, ids: list[str]) -> Iterator[UpsertResult]:
+        """Transactions are deleted; name-list objects are made inactive (QuickBooks' delete)."""
+        for id in ids:
+            yield self.delete_one(id)
+
+    def delete_one(self, id: str, *, again: bool = False) -> UpsertResult:
+        try:
+            token = self.api.sync_token(self.qbo, id) if not again else None
+            if token is None:
+                token = str(self.api.read(self.qbo, id)["SyncToken"])
+            if self.qbo.name_list:
+                body: dict[str, Any] = {"Id": id, "SyncToken": token, "sparse": True}
+                body["Active"] = False
+                operation = None
+            else:
+                body, operation = {"Id": id, "SyncToken": token}, "delete"
+            self.api.post(
+                self.qbo, body, request=request_id("delete", id, token), operation=operation
+            )
+            return UpsertResult(key=id, id=id)
+        except QboFault as fault:
+            if fault.code == "610":
+                return UpsertResult(key=id, id=id)  # already gone: the delete's aim is met
+            if fault.code == "5010" and not again:
+                return self.delete_one(id, again=True)
+            return UpsertResult.failed(id, str(fault), id)
+        except NoAnswer as error:
+            return UpsertResult.failed(id, str(error), id)
