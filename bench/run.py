@@ -97,7 +97,8 @@ def notes(results: dict[tuple[str, int], dict[str, Any]]) -> str:
     """The untimed warm-up runs of the incremental cases: what reaching steady state cost."""
     lines = [
         f"- incremental N={n:,}: warm-up initial sync {r['initial_seconds']:.2f} s, then a run "
-        f"re-reading the echoes of its own writes {r['echo_seconds']:.2f} s (neither timed)"
+        f"re-reading the echoes of its own writes {r['echo_seconds']:.2f} s (neither timed); "
+        f"timed runs {', '.join(f'{t:.3f}' for t in r['runs_seconds'])} s, median reported"
         for (case, n), r in sorted(results.items()) if case == "incremental"
     ]
     return "\n".join(lines)

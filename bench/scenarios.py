@@ -23,6 +23,7 @@ from syncbridge.engine.runner import RunSummary, run_sync
 from syncbridge.workspace import Workspace
 
 CHANGED = 10
+REPEATS = 5
 CASCADE = [["vat_number"], ["name", "city"]]
 
 
@@ -114,7 +115,7 @@ def initial(n: int, folder: Path) -> dict[str, Any]:
 
 
 def incremental(n: int, folder: Path) -> dict[str, Any]:
-    """A run with ``CHANGED`` edited records after ``n`` linked ones.
+    """A run with ``CHANGED`` edited records after ``n`` linked ones (median of ``REPEATS``).
 
     Warm-up: the initial sync, then one run that reads back the echoes of its own writes on
     the right (their cursor starts after that run), so the timed run is the steady state.
@@ -128,10 +129,16 @@ def incremental(n: int, folder: Path) -> dict[str, Any]:
     bench.sync()
     echo = time.perf_counter() - began
     every = ids(bench.left, "company", n)
-    edit(bench.left, "company", every[:: max(1, n // CHANGED)][:CHANGED], phone="+39 02 0000")
-    result = bench.timed()
-    _expect(result, "updated", CHANGED)
-    return {**result, "records": CHANGED, "initial_seconds": setup, "echo_seconds": echo}
+    runs = []
+    for repeat in range(REPEATS):  # runs of a fraction of a second: the median of a few
+        chosen = every[repeat :: max(1, n // CHANGED)][:CHANGED]
+        edit(bench.left, "company", chosen, phone=f"+39 02 {repeat:04d}")
+        run = bench.timed()
+        _expect(run, "updated", CHANGED)
+        runs.append(run)
+    result = sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2]
+    return {**result, "records": CHANGED, "runs_seconds": [r["seconds"] for r in runs],
+            "initial_seconds": setup, "echo_seconds": echo}
 
 
 def match(n: int, folder: Path) -> dict[str, Any]:

@@ -153,6 +153,6 @@ def test_oauth_without_access_token_refreshes_first_and_a_dead_grant_says_how_to
 
     handle.emulator.refresh_tokens.clear()  # revoked on the portal (app uninstalled)
     dead = Connection("b24", syncbridge_bitrix24.connector, {**settings, "rate_limit": False})
-    with pytest.raises(AuthError, match="invalid_grant.*reinstall the app"):
+    with pytest.raises(AuthError, match=r"invalid_grant.*reinstall the app"):
         list(dead.fetch("contact"))
     dead.close()

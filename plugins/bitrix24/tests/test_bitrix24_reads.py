@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pycountry
-import pytest
 
 from syncbridge.records import UpsertItem
 from syncbridge_bitrix24.emulator.oldstyle import MEASURE
@@ -96,24 +95,6 @@ def test_incremental_reads_use_ge_and_return_same_second_changes(
     assert new_cursor is not None and new_cursor > cursor
     latest = [r for page in connection.fetch("contact", since=new_cursor) for r in page.records]
     assert {r["ID"] for r in latest} <= {"3", "7"}
-
-
-@pytest.mark.parametrize("entity", ["company", "invoice", "product"])
-def test_incremental_reads_of_other_entities(portal: Callable[..., Portal], entity: str) -> None:
-    handle = portal(records=10)
-    connection = handle.connect()
-    cursor = list(connection.fetch(entity))[-1].cursor
-    assert cursor is not None
-    if entity == "company":
-        handle.call("crm.company.update", id=4, fields={"TITLE": "Neu GmbH"})
-    elif entity == "product":
-        handle.call("crm.product.update", id=4, fields={"PRICE": "1.50"})
-    else:
-        handle.call("crm.item.update", entityTypeId=31, id=4, fields={"title": "Neu"})
-    records = [r for page in connection.fetch(entity, since=cursor) for r in page.records]
-    id_field = "id" if entity == "invoice" else "ID"
-    assert "4" in {str(r[id_field]) for r in records}
-    assert len(records) <= 2
 
 
 def test_fetch_by_ids(portal: Callable[..., Portal]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -12,7 +12,16 @@ import syncbridge_crmincloud.connector
 from syncbridge.connection import Connection
 from syncbridge.emulator import EmulatorOptions, running
 from syncbridge.http import LoggedRequest
+from syncbridge.models import CanonicalRecord
 from syncbridge_crmincloud.emulator import CrmInCloudEmulator
+
+M = TypeVar("M", bound=CanonicalRecord)
+
+
+def typed(model: type[M], record: CanonicalRecord) -> M:
+    """``record`` as the model it must be (``map_in`` is typed for any entity)."""
+    assert isinstance(record, model), f"expected a {model.__name__}, got {type(record).__name__}"
+    return record
 
 
 @dataclass
@@ -48,26 +57,49 @@ def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
 
 
+class _Switch:
+    """An ASGI app that hands each request to the current test's emulator.
+
+    One server for the whole session instead of one per test: starting and stopping uvicorn
+    costs more than most of these tests.
+    """
+
+    def __init__(self) -> None:
+        self.target: CrmInCloudEmulator | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert self.target is not None, "no emulator is active"
+        await self.target(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+def _server() -> Iterator[tuple[_Switch, str]]:
+    switch = _Switch()
+    with running(switch) as url:
+        yield switch, url
+
+
 @pytest.fixture
-def make_crm() -> Iterator[Callable[..., Crm]]:
-    """Start an emulator with the given options (``records``, ``token_lifetime``, ...)."""
-    stack: list[tuple[Any, Crm]] = []
+def make_crm(_server: tuple[_Switch, str]) -> Iterator[Callable[..., Crm]]:
+    """Put a fresh emulator with these options (``records``, ``token_lifetime``...) behind
+    the session's server; the last one made answers."""
+    switch, url = _server
+    made: list[Crm] = []
 
     def make(records: int = 25, rate_limits: bool = False, **kwargs: Any) -> Crm:
         emulator = CrmInCloudEmulator(
             EmulatorOptions(records=records, rate_limits=rate_limits), **kwargs
         )
-        server = running(emulator.app)
-        url = server.__enter__()
+        switch.target = emulator
         crm = Crm(emulator, url)
-        stack.append((server, crm))
+        made.append(crm)
         return crm
 
     yield make
-    for server, crm in reversed(stack):
+    for crm in made:
         for connection in crm.connections:
             connection.close()
-        server.__exit__(None, None, None)
+    switch.target = None
 
 
 @pytest.fixture

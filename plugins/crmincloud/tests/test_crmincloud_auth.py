@@ -98,7 +98,7 @@ def test_web_api_key_is_sent_with_login_and_requests(make_crm: Callable[..., Crm
     assert not refused.ok and "The WebApiKey is missing." in refused.reason
 
 
-def test_the_request_log_holds_no_secret(crm: Crm, make_crm: Callable[..., Crm]) -> None:
+def test_the_request_log_holds_no_secret(crm: Crm) -> None:
     conn = crm.connect(page_size=10, web_api_key=WEB_API_KEY)
     list(conn.fetch("company"))
     crm.emulator.sessions.expire_all()

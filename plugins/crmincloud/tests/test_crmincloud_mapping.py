@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from syncbridge.models import Company, Contact, DocumentLine, Product, Quote, VatRate
 from syncbridge_crmincloud import api, mapping
 
+from .conftest import typed
+
 COMPANY = {
     "id": 1842,
     "companyName": "Bianchi Impianti S.r.l.",
@@ -74,8 +76,10 @@ def test_company_out_is_the_native_form() -> None:
 
 
 def test_vat_numbers_without_country_are_italian_and_foreign_ones_keep_their_prefix() -> None:
-    no_state = mapping.map_in("company", {**COMPANY, "state": None})
-    german = mapping.map_in("company", {**COMPANY, "state": "de", "vatId": "DE136695976"})
+    no_state = typed(Company, mapping.map_in("company", {**COMPANY, "state": None}))
+    german = typed(
+        Company, mapping.map_in("company", {**COMPANY, "state": "de", "vatId": "DE136695976"})
+    )
 
     assert (no_state.country, no_state.vat_number) == (None, "IT00743110157")
     assert (german.country, german.vat_number) == ("DE", "DE136695976")
@@ -124,9 +128,8 @@ def test_contact_in() -> None:
         country="IT",
         tax_code="CLMGLI85M41L219G",
     )
-    assert (
-        mapping.map_in("contact", {"id": 5, "surname": "Neri", "companyId": 0}).company_id is None
-    )
+    orphan = typed(Contact, mapping.map_in("contact", {"id": 5, "surname": "Neri", "companyId": 0}))
+    assert orphan.company_id is None
 
 
 def test_product_in_reads_money_exactly() -> None:
@@ -229,7 +232,7 @@ def test_quote_in_with_dotnet_dates_and_rows() -> None:
             DocumentLine(description="Trasferta", unit_price=Decimal(40)),
         ],
     )
-    assert quote.net_total == Decimal("364.9")
+    assert typed(Quote, quote).net_total == Decimal("364.9")
 
 
 def test_merge_keeps_what_the_connector_does_not_map() -> None:

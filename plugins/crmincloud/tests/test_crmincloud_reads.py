@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from syncbridge.connection import Connection
+from syncbridge.models import Product, VatRate
 from syncbridge.records import NativeRecord, Page
 
-from .conftest import Crm
+from .conftest import Crm, typed
 
 PAGED = ["company", "contact", "product", "quote"]
 TABLES = {"company": "company", "contact": "contact", "product": "catalog", "quote": "quote"}
@@ -99,15 +101,14 @@ def test_records_modified_during_a_read_are_neither_lost_nor_stop_it(
 def test_product_records_carry_their_category_description(conn: Connection) -> None:
     records = _all(conn, "product")
 
-    categories = {conn.map_in("product", record).category for record in records}
+    categories = {typed(Product, conn.map_in("product", record)).category for record in records}
     assert categories <= {"Servizi", "Hardware", "Software", "Materiali di consumo", "Formazione"}
     assert len(categories) > 1
 
 
 def test_vat_rates_are_read_in_full_by_code(conn: Connection) -> None:
-    rates = {
-        conn.map_in("vat_rate", r).id: conn.map_in("vat_rate", r) for r in _all(conn, "vat_rate")
-    }
+    mapped = [typed(VatRate, conn.map_in("vat_rate", record)) for record in _all(conn, "vat_rate")]
+    rates = {rate.id: rate for rate in mapped}
 
     assert set(rates) == {"22", "10", "5", "4", "N4"}
     assert str(rates["22"].rate) == "22" and rates["22"].name == "Iva 22%"
@@ -124,7 +125,7 @@ def test_fetch_by_ids_reads_only_those(conn: Connection) -> None:
     ] == ["22"]
 
 
-def test_an_empty_tenant_reads_nothing(make_crm: Any) -> None:
+def test_an_empty_tenant_reads_nothing(make_crm: Callable[..., Crm]) -> None:
     conn = make_crm(records=0).connect()
 
     assert list(conn.fetch("company")) == []

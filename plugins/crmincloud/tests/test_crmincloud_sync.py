@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import syncbridge_sql.connector
 
-from syncbridge.config import SyncConfig
+from syncbridge.config import Side, SyncConfig
 from syncbridge.connection import Connection
 from syncbridge.engine.runner import run_sync
 from syncbridge.models import Company
@@ -18,14 +18,12 @@ from syncbridge.records import UpsertItem
 from syncbridge.state import StateStore
 from syncbridge_crmincloud import mapping
 
-from .conftest import Crm
+from .conftest import Crm, typed
 
 SYNC = SyncConfig.model_validate(
     {"left": "crm", "right": "erp", "entities": {"company": {"direction": "both"}}}
 )
-ERP_COMPANIES = [
-    # the CRM's company 1 under the same partita IVA, with a phone number of its own
-    {"name": "placeholder", "vat_number": None, "phone": "+39 02 8800 1100"},
+ERP_COMPANIES: list[dict[str, Any]] = [
     {
         "name": "Ferri Arredamenti S.r.l.",
         "address": "Viale Europa 41",
@@ -80,25 +78,25 @@ def test_two_way_company_sync_then_nothing_to_do(
 ) -> None:
     crm = make_crm(records=12)
     left = crm.connect(page_size=10)
-    first = left.map_in("company", crm.emulator.store.table("company").get(1) or {})
-    ERP_COMPANIES[0] = {
-        **first.model_dump(exclude={"id", "updated_at"}),
-        "phone": "+39 02 8800 1100",
-    }
+    first = typed(
+        Company, left.map_in("company", dict(crm.emulator.store.table("company").get(1) or {}))
+    )
+    # the CRM's company 1 under the same partita IVA, with a phone number of its own
+    twin = {**first.model_dump(exclude={"id", "updated_at"}), "phone": "+39 02 8800 1100"}
     erp.upsert(
         "company",
         [
             UpsertItem(key=f"seed-{n}", record=erp.map_out("company", Company(**fields)))
-            for n, fields in enumerate(ERP_COMPANIES)
+            for n, fields in enumerate([twin, *ERP_COMPANIES])
         ],
     )
-    connections = {"left": left, "right": erp}
+    connections: dict[Side, Connection] = {"left": left, "right": erp}
 
     summary = run_sync("main", SYNC, connections, store)
 
     [result] = summary.entities
     assert result.result == "ok", result.message
-    assert result.counts["created"] == 11 + 2
+    assert result.counts["created"] == 11 + len(ERP_COMPANIES)
     assert not summary.failed
     crm_side, erp_side = _contents(left), _contents(erp)
     assert crm_side == erp_side
@@ -138,10 +136,12 @@ def test_changes_flow_both_ways_on_the_next_run(
 ) -> None:
     crm = make_crm(records=12)
     left = crm.connect(page_size=10)
-    connections = {"left": left, "right": erp}
+    connections: dict[Side, Connection] = {"left": left, "right": erp}
     run_sync("main", SYNC, connections, store)
     erp_ids = {
-        erp.map_in("company", r).name: r["id"] for p in erp.fetch("company") for r in p.records
+        typed(Company, erp.map_in("company", r)).name: r["id"]
+        for p in erp.fetch("company")
+        for r in p.records
     }
     table = crm.emulator.store.table("company")
     edited_in_crm = table.get(2) or {}

@@ -9,7 +9,7 @@ from syncbridge.connection import Connection
 from syncbridge.models import Company, Contact, DocumentLine, Product, Quote
 from syncbridge.records import UpsertItem
 
-from .conftest import Crm
+from .conftest import Crm, typed
 
 
 def _company(**extra: object) -> Company:
@@ -43,7 +43,7 @@ def test_create_stores_the_record_and_returns_it_as_stored(crm: Crm, conn: Conne
     assert stored["vatId"] == "00743110157"  # national form beside state = IT
     assert stored["emails"] == [{"value": "amministrazione@ferriarredamenti.it"}]
     assert stored["FF_SYNCBRIDGE_KEY"] == "sb-k1"
-    back = conn.map_in("company", result.record)
+    back = conn.map_in("company", result.record or {})
     assert back.content() == company.content()
     assert back.updated_at is not None
 
@@ -83,7 +83,7 @@ def test_update_changes_mapped_fields_and_keeps_the_rest(crm: Crm, conn: Connect
         {"value": "ordini@ferriarredamenti.it"},
     ]
     assert stored["code"] == "C-77" and stored["FF_SYNCBRIDGE_KEY"] == "sb-k2"
-    assert conn.map_in("company", result.record or {}).city == "Imola"
+    assert typed(Company, conn.map_in("company", result.record or {})).city == "Imola"
 
 
 def test_lookup_finds_creates_by_their_key(conn: Connection) -> None:
@@ -166,7 +166,7 @@ def test_product_category_is_resolved_and_created_by_description(
     assert categories.get(stored[0]["category"])["description"] == "Formazione"
     assert categories.get(stored[1]["category"])["description"] == "Arredo"
     assert "_categoryDescription" not in stored[1] and stored[1]["active"] == 1
-    back = conn.map_in("product", results[1].record or {})
+    back = typed(Product, conn.map_in("product", results[1].record or {}))
     assert (back.category, back.price, back.vat_rate_id) == ("Arredo", Decimal("189.9"), "22")
 
 
@@ -204,7 +204,7 @@ def test_quote_round_trip(conn: Connection) -> None:
     [result] = conn.upsert("quote", [UpsertItem(key="q1", record=conn.map_out("quote", quote))])
 
     assert result.ok, result.error
-    back = conn.map_in("quote", result.record or {})
+    back = typed(Quote, conn.map_in("quote", result.record or {}))
     assert back.content() == quote.content()
     assert back.net_total == Decimal("620") + Decimal("60.75")
 

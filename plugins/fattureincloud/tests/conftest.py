@@ -81,6 +81,10 @@ class Recorder:
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
             body=b"",
         )
+        # kept before the app runs: each part of the response is recorded before it is
+        # forwarded, so a test holding a response always finds its exchange complete
+        with self._lock:
+            self.exchanges.append(exchange)
 
         async def recording_receive() -> Message:
             message = await receive()
@@ -99,8 +103,6 @@ class Recorder:
             await send(message)
 
         await self.app(scope, recording_receive, recording_send)
-        with self._lock:
-            self.exchanges.append(exchange)
 
 
 class SpecRequest:
@@ -149,7 +151,7 @@ class SpecValidator:
         self.api = OpenAPI.from_dict(data, config=Config(spec_validator_cls=None))
 
     def violations(self, exchange: Exchange) -> list[str]:
-        if exchange.path.startswith("/oauth/"):
+        if exchange.status == 0 or exchange.path.startswith("/oauth/"):
             return []  # the OAuth endpoints are only named by the spec's security scheme
         where = f"{exchange.method} {exchange.path}?{exchange.query} -> {exchange.status}"
         found = []
@@ -165,14 +167,29 @@ class SpecValidator:
 
 
 @pytest.fixture(scope="session")
-def spec_validator() -> SpecValidator:
+def maybe_spec() -> SpecValidator | None:
+    """The validator, or None outside CI when the spec file is not there (a plugin installed
+    on its own still runs its tests, without the spec check); under ``CI=true`` it must be."""
     path = Path(os.environ.get(SPEC_ENV) or DEFAULT_SPEC)
     if not path.exists():
-        message = f"the official spec is not at {path} (set ${SPEC_ENV})"
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+            pytest.fail(f"the official spec is not at {path} (set ${SPEC_ENV})")
+        return None
     return SpecValidator(path)
+
+
+@pytest.fixture
+def spec_validator(maybe_spec: SpecValidator | None) -> SpecValidator:
+    """The validator itself (tests of the check skip without the spec file)."""
+    if maybe_spec is None:
+        pytest.skip(f"the official spec file is not available (set ${SPEC_ENV})")
+    return maybe_spec
+
+
+@pytest.fixture
+def exchange_class() -> type[Exchange]:
+    """The recorded-exchange type, for tests that feed the validator by hand."""
+    return Exchange
 
 
 # -- serving emulators -----------------------------------------------------------------------
@@ -219,7 +236,7 @@ Serve = Callable[..., Served]
 
 
 @pytest.fixture
-def serve(spec_validator: SpecValidator) -> Iterator[Serve]:
+def serve(maybe_spec: SpecValidator | None) -> Iterator[Serve]:
     """``serve(records=25, rate_limits=False, **emulator_kwargs)``: start an emulator.
 
     Every exchange with it is validated against the spec when the test ends.
@@ -241,8 +258,9 @@ def serve(spec_validator: SpecValidator) -> Iterator[Serve]:
         for connection in served.connections:
             connection.close()
         context.__exit__(None, None, None)
-        for exchange in served.recorder.exchanges:
-            violations.extend(spec_validator.violations(exchange))
+        if maybe_spec is not None:
+            for exchange in served.recorder.exchanges:
+                violations.extend(maybe_spec.violations(exchange))
     if violations:
         shown = "\n".join(violations[:20])
         pytest.fail(f"{len(violations)} exchange(s) violate the OpenAPI spec:\n{shown}")

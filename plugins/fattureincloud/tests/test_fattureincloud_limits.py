@@ -14,8 +14,10 @@ from syncbridge.errors import ConnectorError
 
 def test_the_published_limits_are_declared() -> None:
     info = fic_connector.describe()
-    assert info.rate_limits == (RateLimit(requests=300, seconds=300),
-                                RateLimit(requests=1000, seconds=3600))
+    assert info.rate_limits == (
+        RateLimit(requests=300, seconds=300),
+        RateLimit(requests=1000, seconds=3600),
+    )
 
 
 def test_every_answer_carries_the_ratelimit_headers(fic: Any) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from syncbridge.http import Client
 from syncbridge.models import Company, Invoice, Product, Quote, VatRate
-from syncbridge_fattureincloud.api import read_list
+from syncbridge_fattureincloud.api import lower_bound, read_list
 from syncbridge_fattureincloud.settings import FicSettings
 
 PAGED = ("company", "product", "quote", "order", "invoice")
@@ -34,7 +34,9 @@ def test_every_record_comes_once_across_pages(serve: Any, entity: str) -> None:
     )
     assert len(ids) == len(set(ids)) == len(stored)
     assert sum(1 for page in pages if page.records) >= 3
-    assert pages[-1].cursor == max(record["updated_at"] for page in pages for record in page.records)
+    assert pages[-1].cursor == max(
+        record["updated_at"] for page in pages for record in page.records
+    )
     for page in pages:
         for record in page.records:
             connection.map_in(entity, record)  # every seeded record maps
@@ -70,7 +72,9 @@ def test_incremental_read_returns_only_what_changed(fic: Any) -> None:
 
 def test_reference_data(fic: Any) -> None:
     connection = fic.connect()
-    vat = [connection.map_in("vat_rate", r) for p in connection.fetch("vat_rate") for r in p.records]
+    vat = [
+        connection.map_in("vat_rate", r) for p in connection.fetch("vat_rate") for r in p.records
+    ]
     assert isinstance(vat[0], VatRate)
     by_id = {record.id: record for record in vat}
     assert by_id["0"].rate == Decimal(22) and by_id["4"].exemption_code == "N2.1"
@@ -146,9 +150,7 @@ def _serve_sorted(rows: list[dict[str, Any]], log: list[dict[str, str]]) -> Any:
         page, per_page = int(params["page"]), int(params["per_page"])
         last = max(1, -(-len(matching) // per_page))
         data = matching[(page - 1) * per_page : page * per_page]
-        return httpx.Response(
-            200, json={"data": data, "current_page": page, "last_page": last}
-        )
+        return httpx.Response(200, json={"data": data, "current_page": page, "last_page": last})
 
     return handler
 
@@ -180,3 +182,9 @@ def test_a_record_changed_during_the_read_is_not_lost() -> None:
     seen = [(r["id"], r["updated_at"]) for p in pages for r in p.records]
     assert {i for i, _ in seen} == set(range(1, 10))  # plain page numbers would skip record 4
     assert (2, "2024-05-01 10:00:59") in seen  # and the new version comes too
+
+
+def test_a_cursor_in_the_repeated_dst_hour_reads_from_its_start() -> None:
+    assert lower_bound("2024-10-27 02:45:10") == "2024-10-27 02:00:00"
+    assert lower_bound("2024-10-27 03:00:00") == "2024-10-27 03:00:00"
+    assert lower_bound("2024-05-01 02:45:10") == "2024-05-01 02:45:10"

@@ -99,8 +99,9 @@ def test_product_round_trip(fic: Any) -> None:
         exclude={"id", "updated_at"}
     )
     cheaper = product.model_copy(update={"price": Decimal("999")})
-    assert connection.map_in("product", _update(connection, "product", native_id, cheaper)).price \
-        == Decimal(999)
+    assert connection.map_in(
+        "product", _update(connection, "product", native_id, cheaper)
+    ).price == Decimal(999)
 
 
 def test_products_without_a_code_are_not_synced(fic: Any) -> None:
@@ -109,7 +110,7 @@ def test_products_without_a_code_are_not_synced(fic: Any) -> None:
         created = http.post("/c/1051/products", json={"data": {"name": "Articolo vario"}})
     assert created.status_code == 200
     native = created.json()["data"]
-    with pytest.raises(NotSyncable, match="^no product code$"):
+    with pytest.raises(NotSyncable, match=r"^no product code$"):
         connection.map_in("product", native)
     with pytest.raises(NotSyncable, match="no product code"):
         connection.map_out("product", Product(name="Senza codice"))
@@ -131,9 +132,14 @@ def test_a_document_whose_client_is_not_in_the_registry_is_not_synced(fic: Any) 
     with fic.client() as http:
         created = http.post(
             "/c/1051/issued_documents",
-            json={"data": {"type": "quote", "entity": {"name": "Cliente occasionale"},
-                           "date": "2024-05-02", "items_list": [{"name": "Riparazione",
-                                                                "net_price": 80, "qty": 1}]}},
+            json={
+                "data": {
+                    "type": "quote",
+                    "entity": {"name": "Cliente occasionale"},
+                    "date": "2024-05-02",
+                    "items_list": [{"name": "Riparazione", "net_price": 80, "qty": 1}],
+                }
+            },
         )
     assert created.status_code == 200, created.text
     with pytest.raises(NotSyncable, match="not saved in the Fatture in Cloud registry"):
@@ -150,12 +156,23 @@ def test_quote_round_trip(fic: Any) -> None:
         subject="Preventivo impianto",
         notes="Validità 30 giorni",
         lines=[
-            DocumentLine(description="Caldaia", quantity=Decimal(1), unit_price=Decimal("1500"),
-                         product_id="1", code="ART-00001", vat_rate_id="0", unit="pezzi",
-                         unit_id="pezzi"),
-            DocumentLine(description="Installazione", quantity=Decimal(4),
-                         unit_price=Decimal("45.50"), discount_percent=Decimal(10),
-                         vat_percent=Decimal(10)),
+            DocumentLine(
+                description="Caldaia",
+                quantity=Decimal(1),
+                unit_price=Decimal("1500"),
+                product_id="1",
+                code="ART-00001",
+                vat_rate_id="0",
+                unit="pezzi",
+                unit_id="pezzi",
+            ),
+            DocumentLine(
+                description="Installazione",
+                quantity=Decimal(4),
+                unit_price=Decimal("45.50"),
+                discount_percent=Decimal(10),
+                vat_percent=Decimal(10),
+            ),
         ],
     )
     native_id, stored = _create(connection, "quote", quote)
@@ -181,8 +198,14 @@ def test_invoice_payments_and_status(fic: Any) -> None:
         date=date(2024, 6, 3),
         due_date=date(2024, 7, 3),
         company_id="3",
-        lines=[DocumentLine(description="Consulenza", quantity=Decimal(2),
-                            unit_price=Decimal(100), vat_rate_id="0")],
+        lines=[
+            DocumentLine(
+                description="Consulenza",
+                quantity=Decimal(2),
+                unit_price=Decimal(100),
+                vat_rate_id="0",
+            )
+        ],
     )
     native_id, stored = _create(connection, "invoice", invoice)
     back = connection.map_in("invoice", stored)
@@ -192,9 +215,16 @@ def test_invoice_payments_and_status(fic: Any) -> None:
     # the customer pays in Fatture in Cloud; the next read shows it
     fic.emulator.table(COMPANY, "documents").update(
         int(native_id),
-        {"payments_list": [{**stored["payments_list"][0], "status": "paid",
-                            "paid_date": "2024-06-20",
-                            "payment_account": {"id": 1, "name": "Intesa Sanpaolo c/c"}}]},
+        {
+            "payments_list": [
+                {
+                    **stored["payments_list"][0],
+                    "status": "paid",
+                    "paid_date": "2024-06-20",
+                    "payment_account": {"id": 1, "name": "Intesa Sanpaolo c/c"},
+                }
+            ]
+        },
     )
     [page] = connection.fetch("invoice", query={"ids": [native_id]})
     paid = connection.map_in("invoice", page.records[0])
@@ -207,8 +237,11 @@ def test_invoice_payments_and_status(fic: Any) -> None:
 
 def test_a_sent_e_invoice_is_locked_and_refuses_changes(fic: Any) -> None:
     connection = fic.connect()
-    invoice = Invoice(date=date(2024, 6, 3), company_id="3",
-                      lines=[DocumentLine(description="Canone", unit_price=Decimal(50))])
+    invoice = Invoice(
+        date=date(2024, 6, 3),
+        company_id="3",
+        lines=[DocumentLine(description="Canone", unit_price=Decimal(50))],
+    )
     native_id, stored = _create(connection, "invoice", invoice)
     assert connection.map_in("invoice", stored).locked is False
     fic.emulator.send_e_invoice(int(native_id), "accepted")
@@ -216,9 +249,15 @@ def test_a_sent_e_invoice_is_locked_and_refuses_changes(fic: Any) -> None:
     assert connection.map_in("invoice", page.records[0]).locked is True
     [result] = connection.upsert(
         "invoice",
-        [UpsertItem(key="u", id=native_id,
-                    record=connection.map_out("invoice", invoice.model_copy(
-                        update={"notes": "modifica"})))],
+        [
+            UpsertItem(
+                key="u",
+                id=native_id,
+                record=connection.map_out(
+                    "invoice", invoice.model_copy(update={"notes": "modifica"})
+                ),
+            )
+        ],
     )
     assert not result.ok and result.error is not None and result.error.startswith("HTTP 409")
     [deleted] = connection.delete("invoice", [native_id])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -29,13 +30,18 @@ class Served:
     url: str
     log: list[LoggedRequest] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)
+    #: the settings as a config file would hold them: asked once, like ``--print-settings``
+    base_settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.base_settings = self.emulator.settings_for(self.url)
 
     @property
     def api(self) -> str:
         return f"/v3/company/{self.emulator.realm}"
 
     def settings(self, **extra: Any) -> dict[str, Any]:
-        return {**self.emulator.settings_for(self.url), **extra}
+        return {**self.base_settings, **extra}
 
     def connect(self, credentials: MemoryCredentials | None = None, **settings: Any) -> Connection:
         conn = Connection(
@@ -47,6 +53,15 @@ class Served:
         )
         self.connections.append(conn)
         return conn
+
+    def queries(self) -> list[str]:
+        """The query statements the connector sent (GET or POST), in order."""
+        found = []
+        for entry in self.log:
+            params = parse_qs(urlsplit(entry.url).query)
+            if "query" in params:
+                found.append(params["query"][0])
+        return found
 
     def count(self, method: str, path: str) -> int:
         """Requests the emulator received on ``path`` under the company."""

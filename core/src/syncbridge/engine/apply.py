@@ -130,6 +130,8 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
             results.update(_send(ctx, target, batch))  # type: ignore[arg-type]
     with ctx.engine.begin() as db:
         new_links: list[dict[str, Any]] = []
+        stored: dict[Side, list[tuple[str, str, dict[str, Any]]]] = {}
+        rehash: list[tuple[int, str, str]] = []
         for index, decision in enumerate(decisions):
             item = items.get(index)
             if item is not None:
@@ -143,7 +145,7 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
                     target = other(decision.winner or side)
                     _fail(decision, f"the {target} rejected it: {message}")
                 else:
-                    _commit_write(ctx, db, decision, result, new_links, run_id, now)
+                    _commit_write(ctx, decision, result, new_links, stored, rehash, now)
             elif decision.new_link is not None and decision.outcome == "linked":
                 assert decision.hashes is not None
                 left_id, right_id = decision.new_link
@@ -162,8 +164,12 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
                 and decision.hashes is not None
                 and decision.reason == "already in step"
             ):
-                ctx.links.set_hashes(db, decision.link_id, *decision.hashes, now)
+                rehash.append((decision.link_id, *decision.hashes))
+        ctx.links.set_hashes_many(db, rehash, now)
         ctx.links.add(db, new_links)
+        for target, rows in stored.items():
+            ctx.stores[target].save_snapshots(db, rows, run_id, ctx.match_levels, match_value)
+            ctx.stores[target].mark_done(db, [row[0] for row in rows], run_id)
         if creates:
             keys = [item.key for _i, item in creates]
             for part in chunks(keys):
@@ -184,20 +190,18 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
 
 def _commit_write(
     ctx: EntityContext,
-    db: Any,
     decision: Decision,
     result: UpsertResult,
     new_links: list[dict[str, Any]],
-    run_id: int,
+    stored: dict[Side, list[tuple[str, str, dict[str, Any]]]],
+    rehash: list[tuple[int, str, str]],
     now: datetime,
 ) -> None:
+    """Collect the link and target snapshot of one successful write (stored in bulk)."""
     assert decision.winner is not None and decision.hashes is not None
     target = other(decision.winner)
     stored_id, stored_hash, content = _stored(ctx, target, decision, result)
-    ctx.stores[target].save_snapshots(
-        db, [(stored_id, stored_hash, content)], run_id, ctx.match_levels, match_value
-    )
-    ctx.stores[target].mark_done(db, [stored_id], run_id)
+    stored.setdefault(target, []).append((stored_id, stored_hash, content))
     decision.target_id = stored_id
     left_hash, right_hash = decision.hashes
     if target == "left":
@@ -227,7 +231,7 @@ def _commit_write(
             }
         )
     elif decision.link_id is not None:
-        ctx.links.set_hashes(db, decision.link_id, left_hash, right_hash, now)
+        rehash.append((decision.link_id, left_hash, right_hash))
 
 
 def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) -> None:

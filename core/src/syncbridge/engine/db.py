@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from syncbridge.state.tables import Cursor, Link, MatchKey, Outbox, Pending, Snapshot, table
@@ -322,6 +322,17 @@ class LinkStore:
             .where(LINK.c.id == link_id)
             .values(left_hash=left_hash, right_hash=right_hash, synced_at=now)
         )
+
+    def set_hashes_many(
+        self, db: Connection, rows: list[tuple[int, str, str]], now: datetime
+    ) -> None:
+        """Record that these linked pairs were found in step, in one statement."""
+        if rows:
+            db.execute(
+                update(LINK).where(LINK.c.id == bindparam("link_id"))
+                .values(left_hash=bindparam("lh"), right_hash=bindparam("rh"), synced_at=now),
+                [{"link_id": i, "lh": lh, "rh": rh} for i, lh, rh in rows],
+            )
 
     def remove(self, db: Connection, link_ids: list[int]) -> None:
         for part in chunks(link_ids):

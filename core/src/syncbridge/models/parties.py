@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import EmailStr, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from syncbridge.models.base import CanonicalRecord
 from syncbridge.models.taxid import normalize_tax_code, normalize_vat
-from syncbridge.models.types import CountryCode, CurrencyCode, Text
+from syncbridge.models.types import CountryCode, CurrencyCode, Email, Text
 
 
 class _Party(CanonicalRecord):
@@ -22,7 +22,7 @@ class _Party(CanonicalRecord):
     mailing_postal_code: Text = None
     mailing_city: Text = None
     mailing_country: CountryCode | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Text = None
     vat_number: Text = None
     tax_code: Text = None

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated
 
 import pycountry
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic_core import PydanticCustomError
 
 
 def _country(value: str) -> str:
@@ -45,7 +48,20 @@ def _strip(value: object) -> object:
     return value
 
 
+@lru_cache(maxsize=65_536)
+def _email(value: str) -> str:
+    """email-validator's check and normal form, cached: a run meets each address 2-3 times
+    (read, write, read back) and the check (IDNA on the domain) is the costly part."""
+    try:
+        return str(validate_email(value, check_deliverability=False).normalized)
+    except EmailNotValidError as error:
+        raise PydanticCustomError(
+            "value_error", "value is not a valid email address: {reason}", {"reason": str(error)}
+        ) from None
+
+
 CountryCode = Annotated[str, AfterValidator(_country)]
+Email = Annotated[str, AfterValidator(_email)]
 CurrencyCode = Annotated[str, AfterValidator(_currency)]
 #: money and quantities as Decimal, serialised as strings so JSON never rounds them
 Money = Annotated[

@@ -54,10 +54,6 @@ class Spec:
     def batch_size(self) -> int:
         return MAX_COMMANDS // self.commands
 
-    def field_name(self, canonical_upper: str) -> str:
-        """``ID`` in old-style methods is ``id`` in item methods."""
-        return canonical_upper.lower() if self.style == "item" else canonical_upper
-
 
 SPECS: dict[str, Spec] = {
     "contact": Spec(

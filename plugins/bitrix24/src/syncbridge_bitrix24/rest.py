@@ -28,9 +28,6 @@ from syncbridge_bitrix24.settings import Bitrix24Settings
 #: the fixed page size of every list method
 PAGE_SIZE = 50
 
-#: the codes with which Bitrix24 refuses a request before running it (``limits.md``)
-THROTTLED = {"QUERY_LIMIT_EXCEEDED", "OPERATION_TIME_LIMIT"}
-
 
 @dataclass
 class Reply:

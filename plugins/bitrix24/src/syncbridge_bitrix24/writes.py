@@ -116,9 +116,11 @@ def _commands(
         existing = current.get(str(item.id), {})
         for name in _MULTI:
             if name in fields:
-                fields[name] = multi_update(item.record, existing, name) or None
-                if fields[name] is None:
-                    del fields[name]
+                changes = multi_update(item.record, existing, name)
+                if changes:
+                    fields[name] = changes
+                else:
+                    del fields[name]  # its slots already hold the wanted values
     if item.is_create:
         fields = {name: value for name, value in fields.items() if value not in (None, [])}
     params: dict[str, Any] = {**spec.extra, "fields": fields}

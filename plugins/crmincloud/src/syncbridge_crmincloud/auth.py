@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import httpx
 
 from syncbridge.errors import AuthError, ConnectorError
+from syncbridge.http.retry import RetryPolicy, backoff_from_env
 from syncbridge_crmincloud.settings import CrmInCloudSettings
 
 #: token lifetime assumed when neither the JWT nor the login response states one (seconds)
@@ -48,7 +49,8 @@ def error_message(response: httpx.Response) -> str:
     """The API's own message from an error response, else its status line.
 
     CRM in Cloud error bodies carry ``message`` and/or ``error`` (what the official
-    integrations check); the login answers OAuth-style ``error_description``.
+    integrations check); an OAuth-style ``error_description`` is read too, in case the
+    login answers like a token endpoint.
     """
     try:
         body = json.loads(response.content)
@@ -96,6 +98,15 @@ class CrmInCloudAuth(httpx.Auth):
             settings.web_api_key.get_secret_value() if settings.web_api_key else None
         )
         self._api_key = settings.api_key.get_secret_value() if settings.api_key else None
+        # a login changes nothing on the server, so unlike other POSTs it is retried like a
+        # GET (on 5xx and on a connection lost before the answer)
+        self._login_retry = (
+            RetryPolicy(settings.max_retries, backoff_from_env())
+            .for_method("GET")
+            .copy_with(allowed_methods=["POST"])
+            if settings.max_retries > 0
+            else None
+        )
         self._lock = threading.Lock()
         self._session: Session | None = None
         self.logins = 0
@@ -133,6 +144,7 @@ class CrmInCloudAuth(httpx.Auth):
                     "password": self._password,
                 },
                 headers=headers,
+                extensions={"retry": self._login_retry} if self._login_retry else None,
             )
             response = yield request
             session = self._session = self._session_from(response)

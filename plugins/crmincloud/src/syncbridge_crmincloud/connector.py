@@ -19,7 +19,7 @@ import httpx
 from syncbridge import hookspecs
 from syncbridge.credentials import Credentials
 from syncbridge.describe import Capability, ConnectorInfo, EntityInfo, RateLimit
-from syncbridge.errors import AuthError, ConnectorError
+from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
 from syncbridge.models import CanonicalRecord
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
@@ -120,33 +120,35 @@ def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | 
 @hookimpl
 def check(client: Client) -> CheckResult:
     settings = settings_of(client)
-    who = settings.username or "the API key"
+    account = settings.username or ""
+    who = repr(settings.username) if settings.username else "the API key"
     try:
         response = client.get("/Auth/Me")
-    except AuthError as error:
-        return CheckResult(ok=False, reason=str(error), account=settings.username or "")
-    except (ConnectorError, httpx.HTTPError) as error:
+    except ConnectorError as error:  # AuthError included: a refused login says why
+        return CheckResult(ok=False, reason=str(error), account=account)
+    except httpx.HTTPError as error:
         return CheckResult(
-            ok=False, reason=f"cannot reach {settings.base_url}: {error}", account=who
+            ok=False, reason=f"cannot reach {settings.base_url}: {error}", account=account
         )
     if response.status_code in (401, 403):
         return CheckResult(
             ok=False,
             reason=f"CRM in Cloud refused {who} (HTTP {response.status_code}: "
             f"{error_message(response)}); check the credentials in the connection settings",
-            account=settings.username or "",
+            account=account,
         )
     if response.status_code >= 400:
         return CheckResult(
             ok=False,
             reason=f"Auth/Me failed with HTTP {response.status_code}: {error_message(response)}",
+            account=account,
         )
     me = api.decode(response)
     me = me if isinstance(me, dict) else {}
-    name = str(me.get("name") or me.get("userName") or settings.username or "").strip()
+    name = str(me.get("name") or me.get("userName") or account).strip()
     email = str(me.get("email") or "").strip()
-    account = f"{name} <{email}>" if name and email and email != name else name or email
-    return CheckResult(ok=True, account=account, details={"user_id": me.get("id")})
+    shown = f"{name} <{email}>" if name and email and email != name else name or email
+    return CheckResult(ok=True, account=shown, details={"user_id": me.get("id")})
 
 
 @hookimpl

@@ -9,7 +9,7 @@ Serve it with ``syncbridge emulate crmincloud`` or, in a test::
 What it serves (routing is case-insensitive, as the real API's; ``v1`` and ``latest``):
 
 * ``POST /Auth/Login`` -> ``{"access_token": <JWT>, "token_type": "bearer", "expires_in"}``;
-  tokens live ``token_lifetime`` seconds (1200 by default, ``sessions.lifetime`` live);
+  tokens live ``token_lifetime`` seconds (1200 by default; ``sessions.lifetime`` at runtime);
   ``GET /Auth/Me``; requests are signed with ``Authorization: Bearer``, or with an
   ``ApiKey`` header; a ``WebApiKey`` header, when sent, must be valid (and is required when
   :attr:`~CrmInCloudEmulator.require_web_api_key` is set).
@@ -17,9 +17,8 @@ What it serves (routing is case-insensitive, as the real API's; ``v1`` and ``lat
   ``CreateOrUpdate`` (answers the bare id), ``Delete/{id}``; ``Catalog``: the same search
   and ``CreateOrUpdate``, ``GET``/``DELETE /Catalog/{id}`` and ``GET /Catalog`` (ids);
   ``CatalogCategories`` and ``TaxValue``: list, get and ``POST``.
-* errors as ``{"error": ..., "message": ...}`` (the login answers OAuth-style
-  ``{"error": "invalid_grant", "error_description": ...}``); rate limits (assumed, 60
-  requests a minute per user) unless ``EmulatorOptions(rate_limits=False)``.
+* errors as ``{"error": ..., "message": ...}``, a refused login included (401); rate limits
+  (assumed, 60 requests a minute per user) unless ``EmulatorOptions(rate_limits=False)``.
 
 Seeded data is Italian (companies with valid partite IVA, contacts, catalog, quotes) and the
 same for the same ``--seed``. Every assumption is listed in the plugin's README.
@@ -66,7 +65,7 @@ _PHRASES = {
 
 
 class CrmInCloudEmulator(Emulator):
-    """The emulated API. Attributes a test may change while it runs:
+    """The emulated API; ``sessions`` (logins, tokens, keys) can be changed while it runs.
 
     :param token_lifetime: seconds a JWT from ``Auth/Login`` is valid.
     :param require_web_api_key: refuse requests (and logins) without a valid ``WebApiKey``.
@@ -119,12 +118,13 @@ class CrmInCloudEmulator(Emulator):
         return json_response(body, status)
 
     def rate_limit_key(self, request: Request) -> str:
+        """The account: the API key, or the (only) user whatever token it holds now."""
         api_key = request.headers.get("apikey")
         if api_key:
             return f"key:{api_key}"
-        return request.headers.get("authorization", "") or (
-            request.client.host if request.client else ""
-        )
+        if request.headers.get("authorization", "").lower().startswith("bearer "):
+            return f"user:{USERNAME}"
+        return request.client.host if request.client else ""
 
     def rate_limited(self, request: Request, retry_after: float) -> Response:
         return self.error(429, "API calls quota exceeded; retry later.")

@@ -65,16 +65,13 @@ class Sessions:
         return expires is not None and time.time() < expires
 
     def login(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """``Auth/Login``: (status, body), OAuth-style errors as an OWIN token endpoint gives."""
+        """``Auth/Login``: (status, body). Errors use the API's usual body (README, A2)."""
         if body.get("grant_type") != "password":
-            return 400, {
-                "error": "unsupported_grant_type",
-                "error_description": "grant_type must be password",
-            }
+            return 400, {"error": "BadRequest", "message": "grant_type must be 'password'."}
         if body.get("username") != USERNAME or body.get("password") != PASSWORD:
-            return 400, {
-                "error": "invalid_grant",
-                "error_description": "The user name or password is incorrect.",
+            return 401, {
+                "error": "Unauthorized",
+                "message": "The user name or password is incorrect.",
             }
         self.logins += 1
         token = self.issue()

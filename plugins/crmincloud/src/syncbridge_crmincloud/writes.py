@@ -3,8 +3,8 @@
 The API has no batch endpoint and no sparse update: a create sends the new record with the
 engine's idempotency key in the key custom field; an update reads the stored record and
 sends it back whole with the changes applied (``mapping.merge_for_update``), so nothing this
-connector does not map is lost. Every write is followed by a ``Get``: the
-answer of ``CreateOrUpdate`` is only the id, and the engine needs the record as stored.
+connector does not map is lost. Every write is followed by a ``Get``: the answer of
+``CreateOrUpdate`` is only the id, and the engine needs the record as stored.
 """
 
 from __future__ import annotations
@@ -59,13 +59,18 @@ def _upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[Up
         try:
             body = _body(client, entity, item, settings.key_field)
             record_id = api.save(client, endpoints, body)
-            stored = _stored(client, entity, record_id)
         except api.ApiError as error:
             yield UpsertResult.failed(item.key, error.message, id=item.id)
             continue
         except ValueError as error:  # an id that is not a number, a price too precise
             yield UpsertResult.failed(item.key, str(error), id=item.id)
             continue
+        try:
+            stored: NativeRecord | None = _stored(client, entity, record_id)
+        except api.ApiError:
+            # the write happened: report it (a failure would make the engine create it
+            # again); without the stored record the engine hashes what it sent
+            stored = None
         yield UpsertResult(key=item.key, id=str(record_id), record=stored)
 
 

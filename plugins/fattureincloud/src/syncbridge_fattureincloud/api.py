@@ -14,6 +14,7 @@ comes back again with its new version.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -21,10 +22,12 @@ import httpx
 from syncbridge.errors import AuthError, ConnectorError
 from syncbridge.http import Client
 from syncbridge.records import NativeRecord, Page
+from syncbridge_fattureincloud.mapping import ROME
 from syncbridge_fattureincloud.settings import FicSettings
 
 #: sorting by id within a timestamp makes page boundaries deterministic
 SORT = "updated_at,id"
+TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 
 def settings_of(client: Client) -> FicSettings:
@@ -101,6 +104,23 @@ def get_json(client: Client, path: str, params: Mapping[str, Any] | None = None)
     return response.json()
 
 
+def lower_bound(cursor: str) -> str:
+    """Where an incremental read starts: the cursor, or, when the cursor falls in the hour
+    that repeats as daylight saving time ends, the start of that hour.
+
+    Timestamps are Italian local time without a zone, so in that hour they go back: an edit
+    at 02:10 (second pass) sorts before a cursor of 02:45 (first pass) and would be missed.
+    """
+    try:
+        naive = datetime.strptime(cursor, TIMESTAMP)
+    except ValueError:
+        return cursor
+    first, second = naive.replace(tzinfo=ROME, fold=0), naive.replace(tzinfo=ROME, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return cursor
+    return naive.replace(minute=0, second=0).strftime(TIMESTAMP)
+
+
 def read_list(
     client: Client,
     path: str,
@@ -113,7 +133,7 @@ def read_list(
     Pages carry the cursor: the newest ``updated_at`` seen (the API's own string, compared
     as such by the API's ``q``). See the module docstring for why it pages by keyset.
     """
-    bound = since
+    bound = lower_bound(since) if since else None
     page = 1
     cursor = since
     seen: set[tuple[Any, Any]] = set()

@@ -40,8 +40,13 @@ hookimpl = hookspecs.hookimpl
 RATE_LIMITS = (RateLimit(requests=300, seconds=300), RateLimit(requests=1000, seconds=3600))
 
 WRITABLE = frozenset(
-    {Capability.READ, Capability.INCREMENTAL, Capability.CREATE, Capability.UPDATE,
-     Capability.DELETE}
+    {
+        Capability.READ,
+        Capability.INCREMENTAL,
+        Capability.CREATE,
+        Capability.UPDATE,
+        Capability.DELETE,
+    }
 )
 READ_ONLY = frozenset({Capability.READ})
 _NO_KEY = (
@@ -73,8 +78,7 @@ def _entities() -> dict[str, EntityInfo]:
             capabilities=WRITABLE,
             source="/c/{company_id}/entities/clients",
             fields=mapping.COMPANY_FIELDS,
-            notes="clients; one without a name holds no saved data and is not synced. "
-            + _NO_KEY,
+            notes="clients; one without a name holds no saved data and is not synced. " + _NO_KEY,
         ),
         "product": EntityInfo(
             name="product",
@@ -121,6 +125,9 @@ def _entities() -> dict[str, EntityInfo]:
     return entities
 
 
+ENTITIES = _entities()
+
+
 @hookimpl
 def describe() -> ConnectorInfo:
     return ConnectorInfo(
@@ -128,7 +135,7 @@ def describe() -> ConnectorInfo:
         title="Fatture in Cloud",
         version=_version(),
         settings=FicSettings,
-        entities=_entities(),
+        entities=ENTITIES,
         unsupported={
             "contact": "Fatture in Cloud has no contact persons: a client only carries "
             "contact_person, email and phone",
@@ -213,7 +220,7 @@ def check(client: Client) -> CheckResult:
         return CheckResult(ok=False, reason=f"cannot reach {settings.base_url}: {error}")
     user = info.json().get("data") or {}
     account = str(user.get("email") or user.get("name") or "")
-    companies: list[dict[str, Any]] = []
+    companies: list[Mapping[str, Any]] = []
     for company in (listed.json().get("data") or {}).get("companies") or []:
         companies.append({"id": company.get("id"), "name": company.get("name")})
         for controlled in company.get("controlled_companies") or []:
@@ -256,12 +263,18 @@ def _reference(client: Client, entity: str) -> list[NativeRecord]:
         path = company_path(client, "/info/vat_types")
         return list(get_json(client, path, {"fieldset": "detailed"}).get("data") or [])
     if entity == "payment_method":
-        methods = get_json(
-            client, company_path(client, "/info/payment_methods"), {"fieldset": "detailed"}
-        ).get("data") or []
-        accounts = get_json(
-            client, company_path(client, "/info/payment_accounts"), {"fieldset": "detailed"}
-        ).get("data") or []
+        methods = (
+            get_json(
+                client, company_path(client, "/info/payment_methods"), {"fieldset": "detailed"}
+            ).get("data")
+            or []
+        )
+        accounts = (
+            get_json(
+                client, company_path(client, "/info/payment_accounts"), {"fieldset": "detailed"}
+            ).get("data")
+            or []
+        )
         by_id = {account.get("id"): account for account in accounts}
         joined = []
         for method in methods:
@@ -298,7 +311,7 @@ def _fetch(client: Client, entity: str, since: str | None, ids: list[str] | None
 def fetch(
     client: Client, entity: str, since: str | None, query: Mapping[str, Any]
 ) -> Iterator[Page]:
-    if entity not in _entities():
+    if entity not in ENTITIES:
         raise ConnectorError(f"fattureincloud has no entity {entity!r}")
     ids = query.get("ids")
     return _fetch(client, entity, since, [str(i) for i in ids] if ids else None)

@@ -98,8 +98,13 @@ def _number_out(number: str | None) -> dict[str, Any]:
     return out
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A nested object of the API, or an empty one when it is null or absent."""
+    return value if isinstance(value, dict) else {}
+
+
 def _line_in(item: NativeRecord) -> DocumentLine:
-    vat = item.get("vat") if isinstance(item.get("vat"), dict) else {}
+    vat = _object(item.get("vat"))
     measure = text(item.get("measure"))
     qty = money(item.get("qty"))
     return DocumentLine(
@@ -131,6 +136,8 @@ def _line_out(line: DocumentLine) -> NativeRecord:
         item["measure"] = line.unit_id or line.unit
     if line.vat_rate_id is not None:
         item["vat"] = {"id": native_id(line.vat_rate_id)}
+        if line.vat_percent is not None:
+            item["vat"]["value"] = float(line.vat_percent)
     elif line.vat_percent is not None:
         # a rate without a linked VAT type: the writer looks the type up by its value
         item["vat"] = {"value": float(line.vat_percent)}
@@ -160,7 +167,7 @@ def _payment_state(native: NativeRecord) -> dict[str, Any]:
 
 
 def document_in(kind: str, native: NativeRecord) -> Document:
-    party = native.get("entity") if isinstance(native.get("entity"), dict) else {}
+    party = _object(native.get("entity"))
     if party.get("id") is None:
         who = text(party.get("name")) or "no client"
         raise NotSyncable(
@@ -168,7 +175,7 @@ def document_in(kind: str, native: NativeRecord) -> Document:
             "there is no client record to link it to"
         )
     payment_method = native.get("payment_method")
-    currency = native.get("currency") if isinstance(native.get("currency"), dict) else {}
+    currency = _object(native.get("currency"))
     values: dict[str, Any] = {
         "id": ref(native.get("id")),
         "updated_at": parse_time(native.get("updated_at")),
@@ -212,4 +219,3 @@ def document_out(kind: str, record: Any) -> NativeRecord:
             {"due_date": record.due_date.isoformat(), "amount": 0, "status": "not_paid"}
         ]
     return native
-

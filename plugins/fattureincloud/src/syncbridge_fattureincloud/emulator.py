@@ -17,11 +17,8 @@ The user owns two companies; the manual token reaches only the first, an OAuth g
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -37,163 +34,42 @@ from syncbridge.emulator import (
     OAuthProvider,
     Table,
     json_response,
-    read_json,
 )
 from syncbridge_fattureincloud import emulator_data
-from syncbridge_fattureincloud.emulator_documents import BASIC as DOCUMENT_BASIC
-from syncbridge_fattureincloud.emulator_documents import (
-    SENT_STATES,
-    build,
-    next_number,
-    number_taken,
-    render_document,
+from syncbridge_fattureincloud.documents import E_INVOICE_SENT
+from syncbridge_fattureincloud.emulator_access import (
+    COMPANIES,
+    MAIN_COMPANY,
+    MANUAL_TOKEN,
+    OAUTH_CLIENT_ID,
+    OAUTH_CLIENT_SECRET,
+    OTHER_COMPANY,
+    SHORT_TERM,
+    USER,
+    Access,
+    Quota,
 )
-from syncbridge_fattureincloud.emulator_query import (
-    fieldset,
-    listing,
-    matcher,
-    render_time,
-    sort_records,
+from syncbridge_fattureincloud.emulator_documents import Numbering
+from syncbridge_fattureincloud.emulator_endpoints import (
+    CLIENTS,
+    PRODUCTS,
+    DocumentEndpoints,
+    RegistryEndpoints,
 )
-from syncbridge_fattureincloud.emulator_schema import (
-    CLIENT,
-    DOCUMENT,
-    DOCUMENT_TYPES,
-    PRODUCT,
-    Invalid,
-    Obj,
-    validate_body,
-)
+from syncbridge_fattureincloud.emulator_schema import Invalid
 
-MAIN_COMPANY = 1051
-OTHER_COMPANY = 2087
-MANUAL_TOKEN = "a/emulator-manual-token-0f1c2d3e4f"
-OAUTH_CLIENT_ID = "fic-emulator-app"
-OAUTH_CLIENT_SECRET = "fic-emulator-app-secret"
-SHORT_TERM = RateLimit(requests=300, seconds=300)
-USER = {
-    "id": 70231,
-    "name": "Mario Rossi",
-    "first_name": "Mario",
-    "last_name": "Rossi",
-    "email": "mario.rossi@rossi-impianti.it",
-    "hash": "5f4dcc3b5aa765d61d8327deb882cf99",
-    "picture": None,
-}
-COMPANIES = {
-    MAIN_COMPANY: {"name": "Rossi Impianti S.r.l.", "vat_number": "01234567897"},
-    OTHER_COMPANY: {"name": "Rossi Consulenze S.n.c.", "vat_number": "09876543217"},
-}
+__all__ = [
+    "MAIN_COMPANY",
+    "MANUAL_TOKEN",
+    "OAUTH_CLIENT_ID",
+    "OAUTH_CLIENT_SECRET",
+    "OTHER_COMPANY",
+    "FicEmulator",
+    "create_app",
+]
+
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-@dataclass(frozen=True)
-class Access:
-    """What one token may do: which companies, which scopes (None: all), for which app."""
-
-    companies: frozenset[int]
-    scopes: frozenset[str] | None
-    app: str
-
-
-class Quota:
-    """The long-term limits: fixed hourly and monthly windows per company-app pair."""
-
-    def __init__(self, hourly: int, monthly: int) -> None:
-        self.hourly, self.monthly = hourly, monthly
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str], int] = {}
-
-    def take(self, key: str, enforce: bool) -> tuple[float | None, dict[str, str]]:
-        """Count one request: (seconds to wait if refused, else None; the RateLimit headers)."""
-        now = time.time()
-        hour = f"h{int(now // 3600)}"
-        month = datetime.fromtimestamp(now, UTC).strftime("m%Y%m")
-        with self._lock:
-            used_hour = self._counts.get((key, hour), 0)
-            used_month = self._counts.get((key, month), 0)
-            wait: float | None = None
-            if enforce and used_hour >= self.hourly:
-                wait = 3600 - now % 3600
-            elif enforce and used_month >= self.monthly:
-                wait = _seconds_to_next_month(now)
-            if wait is None:
-                used_hour += 1
-                used_month += 1
-                self._counts[(key, hour)] = used_hour
-                self._counts[(key, month)] = used_month
-        headers = {
-            "RateLimit-HourlyRemaining": str(max(0, self.hourly - used_hour)),
-            "RateLimit-HourlyLimit": str(self.hourly),
-            "RateLimit-MonthlyRemaining": str(max(0, self.monthly - used_month)),
-            "RateLimit-MonthlyLimit": str(self.monthly),
-        }
-        return wait, headers
-
-
-def _seconds_to_next_month(now: float) -> float:
-    current = datetime.fromtimestamp(now, UTC)
-    first = (current.replace(day=1) + timedelta(days=32)).replace(
-        day=1, hour=0, minute=0, second=0, microsecond=0
-    )
-    return (first - current).total_seconds()
-
-
-def _render_registry(row: Mapping[str, Any], basic: tuple[str, ...], fs: str) -> dict[str, Any]:
-    out = {
-        "id": row.get("id"),
-        **row,
-        "created_at": render_time(row.get("created_at")),
-        "updated_at": render_time(row.get("updated_at")),
-    }
-    if "default_payment_terms_type" in out or "default_payment_terms" in out:
-        out["default_payment_terms_type"] = out.get("default_payment_terms_type") or "standard"
-    for key in ("default_payment_method", "type"):
-        if out.get(key) is None:  # no null in the spec (an object; an enum without null)
-            out.pop(key, None)
-    if fs == "basic":
-        out = {key: out[key] for key in basic if key in out}
-    return out
-
-
-@dataclass(frozen=True)
-class Registry:
-    """A company resource with plain CRUD: clients and products."""
-
-    table: str
-    path: str
-    schema: Obj
-    kind: str
-    scope: str
-    basic: tuple[str, ...]
-    defaults: Mapping[str, Any]
-
-
-CLIENTS = Registry(
-    "clients",
-    "entities/clients",
-    CLIENT,
-    "client",
-    "entity.clients",
-    ("id", "code", "name", "type", "vat_number", "tax_code", "address_city", "address_province",
-     "country", "email", "phone", "created_at", "updated_at"),
-    {"country": "Italia", "default_payment_terms_type": "standard", "e_invoice": False},
-)
-PRODUCTS = Registry(
-    "products",
-    "products",
-    PRODUCT,
-    "product",
-    "products",
-    ("id", "name", "code", "net_price", "gross_price", "measure", "category", "created_at",
-     "updated_at"),
-    {},
-)
-
-
-def _scope_of(doc_type: str) -> str:
-    plural = {"self_own_invoice": "self_invoices", "self_supplier_invoice": "self_invoices"}
-    return f"issued_documents.{plural.get(doc_type, doc_type + 's')}"
+MAX_SEEDED_DOCUMENTS = 1000
 
 
 class FicEmulator(Emulator):
@@ -204,6 +80,9 @@ class FicEmulator(Emulator):
     :param access_lifetime: seconds an OAuth access token lives (24 h by default).
     :param hourly_limit: requests per hour per company-app pair (403 beyond).
     :param short_term: the sliding short-term limit (429 beyond), 300 per 5 minutes.
+    :param documents: quotes, orders and invoices seeded (each); by default as many
+        as ``options.records``, at most :data:`MAX_SEEDED_DOCUMENTS` (seeding a document costs
+        about ten times a client, and benchmarks seed tens of thousands of clients).
     """
 
     system = "fattureincloud"
@@ -222,6 +101,7 @@ class FicEmulator(Emulator):
         hourly_limit: int = 1000,
         monthly_limit: int = 40_000,
         short_term: RateLimit = SHORT_TERM,
+        documents: int | None = None,
     ) -> None:
         self.manual_tokens = {manual_token: frozenset({MAIN_COMPANY})}
         self.provider = OAuthProvider(
@@ -230,6 +110,9 @@ class FicEmulator(Emulator):
             rotate=True,
         )
         self.quota = Quota(hourly_limit, monthly_limit)
+        self._numbering: dict[int, Numbering] = {}
+        records = (options or EmulatorOptions()).records
+        self.documents = min(records, MAX_SEEDED_DOCUMENTS) if documents is None else documents
         super().__init__(options)
         self.limiter.limits = (short_term,)
         self.bearer = BearerAuth(
@@ -252,6 +135,10 @@ class FicEmulator(Emulator):
         names = ("clients", "products", "documents", "vat_types", "payment_methods")
         return {name: self.table(company_id, name) for name in names}
 
+    def numbering(self, company_id: int) -> Numbering:
+        """The document numbers in use in a company (documents written through the API)."""
+        return self._numbering.setdefault(company_id, Numbering())
+
     def populate(self) -> None:
         for company_id in COMPANIES:
             emulator_data.seed_settings(self.store, company_id)
@@ -260,14 +147,18 @@ class FicEmulator(Emulator):
             tables["clients"].insert(emulator_data.client_record(self.fake))
         for index in range(1, self.options.records + 1):
             tables["products"].insert(emulator_data.product_record(self.fake, index))
-        emulator_data.seed_documents(self.fake, tables, self.options.records)
+        emulator_data.seed_documents(
+            self.fake, tables, self.numbering(MAIN_COMPANY), self.documents
+        )
 
-    def send_e_invoice(self, document_id: int, status: str = "sent",
-                       company_id: int = MAIN_COMPANY) -> None:
+    def send_e_invoice(
+        self, document_id: int, status: str = "sent", company_id: int = MAIN_COMPANY
+    ) -> None:
         """Play the SDI: mark an invoice sent as an e-invoice, which locks it."""
         documents = self.table(company_id, "documents")
         documents.update(
-            document_id, {"e_invoice": True, "ei_status": status, "locked": status in SENT_STATES}
+            document_id,
+            {"e_invoice": True, "ei_status": status, "locked": status in E_INVOICE_SENT},
         )
 
     def settings_for(self, base_url: str) -> dict[str, Any]:
@@ -288,8 +179,10 @@ class FicEmulator(Emulator):
     def error(self, status: int, message: str, **details: Any) -> Response:
         """Fatture in Cloud's error body: ``{"error": {"message", "validation_result"}}``."""
         body: dict[str, Any] = {
-            "error": {"message": message, "validation_result": details.pop("validation_result",
-                                                                            None)}
+            "error": {
+                "message": message,
+                "validation_result": details.pop("validation_result", None),
+            }
         }
         if details:
             body["extra"] = details
@@ -364,8 +257,9 @@ class FicEmulator(Emulator):
     # -- routes -----------------------------------------------------------------------------
 
     def routes(self) -> list[Route]:
-        oauth = [r for r in self.provider.routes() if r.path in ("/oauth/authorize",
-                                                                 "/oauth/token")]
+        oauth = [
+            r for r in self.provider.routes() if r.path in ("/oauth/authorize", "/oauth/token")
+        ]
         routes = [
             *oauth,
             Route("/user/info", self.api(self.user_info, company=False)),
@@ -378,26 +272,19 @@ class FicEmulator(Emulator):
         ]
         for registry in (CLIENTS, PRODUCTS):
             base = f"/c/{{company_id:int}}/{registry.path}"
-            routes += [
-                Route(base, self.api(self._lister(registry)), methods=["GET"]),
-                Route(base, self.api(self._creator(registry)), methods=["POST"]),
-                Route(f"{base}/{{item_id:int}}", self.api(self._getter(registry)),
-                      methods=["GET"]),
-                Route(f"{base}/{{item_id:int}}", self.api(self._modifier(registry)),
-                      methods=["PUT"]),
-                Route(f"{base}/{{item_id:int}}", self.api(self._deleter(registry)),
-                      methods=["DELETE"]),
-            ]
-        docs = "/c/{company_id:int}/issued_documents"
-        routes += [
-            Route(docs, self.api(self.list_documents), methods=["GET"]),
-            Route(docs, self.api(self.create_document), methods=["POST"]),
-            Route(f"{docs}/{{item_id:int}}", self.api(self.get_document), methods=["GET"]),
-            Route(f"{docs}/{{item_id:int}}", self.api(self.modify_document), methods=["PUT"]),
-            Route(f"{docs}/{{item_id:int}}", self.api(self.delete_document),
-                  methods=["DELETE"]),
-        ]
+            routes += self._crud(base, RegistryEndpoints(self, registry))
+        routes += self._crud("/c/{company_id:int}/issued_documents", DocumentEndpoints(self))
         return routes
+
+    def _crud(self, base: str, endpoints: RegistryEndpoints | DocumentEndpoints) -> list[Route]:
+        item = f"{base}/{{item_id:int}}"
+        return [
+            Route(base, self.api(endpoints.list), methods=["GET"]),
+            Route(base, self.api(endpoints.create), methods=["POST"]),
+            Route(item, self.api(endpoints.get), methods=["GET"]),
+            Route(item, self.api(endpoints.modify), methods=["PUT"]),
+            Route(item, self.api(endpoints.delete), methods=["DELETE"]),
+        ]
 
     # -- user and info ----------------------------------------------------------------------
 
@@ -416,7 +303,7 @@ class FicEmulator(Emulator):
 
     async def user_companies(self, request: Request) -> Response:
         access: Access = request.state.access
-        companies = [
+        companies: list[dict[str, Any]] = [
             {
                 "id": company_id,
                 "name": company["name"],
@@ -442,8 +329,9 @@ class FicEmulator(Emulator):
 
     def _info(self, request: Request, name: str) -> Response:
         rows = self.table(int(request.path_params["company_id"]), name).list()
-        data = [{k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
-                for row in rows]
+        data = [
+            {k: v for k, v in row.items() if k not in ("created_at", "updated_at")} for row in rows
+        ]
         return json_response({"data": data})
 
     async def vat_types(self, request: Request) -> Response:
@@ -455,150 +343,6 @@ class FicEmulator(Emulator):
 
     async def payment_accounts(self, request: Request) -> Response:
         return self._info(request, "payment_accounts")
-
-    # -- clients and products ---------------------------------------------------------------
-
-    def _found(self, request: Request, name: str) -> tuple[Table, Mapping[str, Any]]:
-        table = self.table(int(request.path_params["company_id"]), name)
-        row = table.get(int(request.path_params["item_id"]))
-        if row is None:
-            raise BadRequest("Risorsa non trovata.", 404)
-        return table, row
-
-    def _with_vat(self, request: Request, data: dict[str, Any]) -> dict[str, Any]:
-        """A ``default_vat`` naming a VAT type by id is stored as that whole VAT type."""
-        vat = data.get("default_vat")
-        if isinstance(vat, dict) and vat.get("id") is not None:
-            stored = self.table(int(request.path_params["company_id"]), "vat_types").get(
-                int(vat["id"])
-            )
-            if stored is None:
-                raise Invalid({"data.default_vat.id": [f"L'aliquota IVA {vat['id']} non esiste."]})
-            data = {**data, "default_vat": {k: v for k, v in stored.items()
-                                            if k not in ("created_at", "updated_at")}}
-        return data
-
-    def _lister(self, registry: Registry) -> Endpoint:
-        async def handler(request: Request) -> Response:
-            self.require(request, registry.scope)
-            fs = fieldset(request)
-            table = self.table(int(request.path_params["company_id"]), registry.table)
-            keep = matcher(request.query_params.get("q"))
-            rows = [
-                _render_registry(row, registry.basic, "detailed") for row in table.list()
-            ]
-            rows = sort_records([row for row in rows if keep(row)],
-                                request.query_params.get("sort"))
-            body = listing(request, rows, registry.path)
-            if fs == "basic":
-                body["data"] = [{k: row[k] for k in registry.basic if k in row}
-                                for row in body["data"]]
-            return json_response(body)
-
-        return handler
-
-    def _creator(self, registry: Registry) -> Endpoint:
-        async def handler(request: Request) -> Response:
-            self.require(request, registry.scope, write=True)
-            body = validate_body(await read_json(request), registry.schema, registry.kind)
-            table = self.table(int(request.path_params["company_id"]), registry.table)
-            row = table.insert({**registry.defaults, **self._with_vat(request, body.data)})
-            return json_response({"data": _render_registry(row, registry.basic, "detailed")})
-
-        return handler
-
-    def _getter(self, registry: Registry) -> Endpoint:
-        async def handler(request: Request) -> Response:
-            self.require(request, registry.scope)
-            _table, row = self._found(request, registry.table)
-            return json_response({"data": _render_registry(row, registry.basic, "detailed")})
-
-        return handler
-
-    def _modifier(self, registry: Registry) -> Endpoint:
-        async def handler(request: Request) -> Response:
-            self.require(request, registry.scope, write=True)
-            table, row = self._found(request, registry.table)
-            body = validate_body(await read_json(request), registry.schema, registry.kind)
-            stored = table.update(int(row["id"]), self._with_vat(request, body.data))
-            assert stored is not None
-            return json_response({"data": _render_registry(stored, registry.basic, "detailed")})
-
-        return handler
-
-    def _deleter(self, registry: Registry) -> Endpoint:
-        async def handler(request: Request) -> Response:
-            self.require(request, registry.scope, write=True)
-            table, row = self._found(request, registry.table)
-            table.delete(int(row["id"]))
-            return Response(status_code=200)
-
-        return handler
-
-    # -- issued documents -------------------------------------------------------------------
-
-    async def list_documents(self, request: Request) -> Response:
-        doc_type = request.query_params.get("type")
-        if doc_type is None:
-            raise Invalid({"type": ["Il parametro type è obbligatorio."]})
-        if doc_type not in DOCUMENT_TYPES:
-            raise Invalid({"type": ["Il valore selezionato per type non è valido."]})
-        self.require(request, _scope_of(doc_type))
-        fs = fieldset(request)
-        table = self.table(int(request.path_params["company_id"]), "documents")
-        keep = matcher(request.query_params.get("q"))
-        rows = [render_document(row) for row in table.list(lambda r: r.get("type") == doc_type)]
-        rows = sort_records([row for row in rows if keep(row)], request.query_params.get("sort"))
-        body = listing(request, rows, "issued_documents")
-        if fs == "basic":
-            body["data"] = [{k: row[k] for k in DOCUMENT_BASIC if k in row} for row in body["data"]]
-        return json_response(body)
-
-    async def create_document(self, request: Request) -> Response:
-        body = validate_body(await read_json(request), DOCUMENT, "document", with_options=True)
-        doc_type = body.data.get("type") or "invoice"
-        self.require(request, _scope_of(doc_type), write=True)
-        company_id = int(request.path_params["company_id"])
-        tables = self.tables(company_id)
-        doc = build(body.data, body.options, current=None, tables=tables, today=date.today())
-        documents = tables["documents"]
-        if doc.get("number") is None:
-            doc["number"] = next_number(documents, doc["type"], doc["year"], doc["numeration"])
-        elif number_taken(documents, doc):
-            raise BadRequest(f"Il numero {doc['number']}{doc['numeration']} è già utilizzato.",
-                             409)
-        row = documents.insert(doc)
-        return json_response({"data": render_document(row)})
-
-    async def get_document(self, request: Request) -> Response:
-        _table, row = self._found(request, "documents")
-        self.require(request, _scope_of(str(row["type"])))
-        return json_response({"data": render_document(row)})
-
-    async def modify_document(self, request: Request) -> Response:
-        table, row = self._found(request, "documents")
-        body = validate_body(await read_json(request), DOCUMENT, "document", with_options=True)
-        self.require(request, _scope_of(str(row["type"])), write=True)
-        if row.get("locked"):
-            raise BadRequest("Il documento è bloccato e non può essere modificato.", 409)
-        if body.data.get("type", row["type"]) != row["type"]:
-            raise Invalid({"data.type": ["Il tipo di un documento non può essere cambiato."]})
-        tables = self.tables(int(request.path_params["company_id"]))
-        doc = build(body.data, body.options, current=row, tables=tables, today=date.today())
-        if number_taken(table, doc, exclude=int(row["id"])):
-            raise BadRequest(f"Il numero {doc['number']}{doc['numeration']} è già utilizzato.",
-                             409)
-        stored = table.replace(int(row["id"]), doc)
-        assert stored is not None
-        return json_response({"data": render_document(stored)})
-
-    async def delete_document(self, request: Request) -> Response:
-        table, row = self._found(request, "documents")
-        self.require(request, _scope_of(str(row["type"])), write=True)
-        if row.get("locked"):
-            raise BadRequest("Il documento è bloccato e non può essere eliminato.", 409)
-        table.delete(int(row["id"]))
-        return Response(status_code=200)
 
 
 def create_app(options: EmulatorOptions) -> FicEmulator:

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from syncbridge.emulator import FakeData, Store, Table
-from syncbridge_fattureincloud.emulator_documents import SENT_STATES, build, next_number
+from syncbridge_fattureincloud.documents import E_INVOICE_SENT
+from syncbridge_fattureincloud.emulator_documents import Numbering, build
 
 #: ``GET /info/measures``: units of measure are plain strings
 MEASURES = ("pezzi", "kg", "litri", "ore", "giorni", "km", "mesi", "metri")
@@ -40,13 +41,34 @@ VAT_TYPES: tuple[tuple[int, float, str, str | None], ...] = (
     (7, 0, "Inversione contabile art. 17 c.6 lett. a-ter", "N6.7"),
 )
 
-PAYMENT_ACCOUNTS = (
-    {"id": 1, "name": "Intesa Sanpaolo c/c", "type": "bank", "iban": "IT60X0542811101000000123456",
-     "sia": None, "cuc": None, "virtual": False},
-    {"id": 2, "name": "Cassa", "type": "standard", "iban": None, "sia": None, "cuc": None,
-     "virtual": False},
-    {"id": 3, "name": "Carta aziendale", "type": "standard", "iban": None, "sia": None,
-     "cuc": None, "virtual": False},
+PAYMENT_ACCOUNTS: tuple[dict[str, Any], ...] = (
+    {
+        "id": 1,
+        "name": "Intesa Sanpaolo c/c",
+        "type": "bank",
+        "iban": "IT60X0542811101000000123456",
+        "sia": None,
+        "cuc": None,
+        "virtual": False,
+    },
+    {
+        "id": 2,
+        "name": "Cassa",
+        "type": "standard",
+        "iban": None,
+        "sia": None,
+        "cuc": None,
+        "virtual": False,
+    },
+    {
+        "id": 3,
+        "name": "Carta aziendale",
+        "type": "standard",
+        "iban": None,
+        "sia": None,
+        "cuc": None,
+        "virtual": False,
+    },
 )
 
 #: (id, name, type, account id, e-invoice code, is default)
@@ -100,19 +122,19 @@ def seed_settings(store: Store, company_id: int) -> None:
         accounts.insert({k: v for k, v in account.items() if k != "id"}, id=int(account["id"]))
     methods = store.table(f"{company_id}/payment_methods")
     for method_id, name, kind, account_id, ei_code, default in PAYMENT_METHODS:
-        account = accounts.get(account_id)
-        assert account is not None
+        stored = accounts.get(account_id)
+        assert stored is not None
         methods.insert(
             {
                 "name": name,
                 "type": kind,
                 "is_default": default,
                 "default_payment_account": {
-                    k: v for k, v in account.items() if k not in ("created_at", "updated_at")
+                    k: v for k, v in stored.items() if k not in ("created_at", "updated_at")
                 },
                 "details": [],
-                "bank_iban": account.get("iban"),
-                "bank_name": "Intesa Sanpaolo" if account.get("iban") else None,
+                "bank_iban": stored.get("iban"),
+                "bank_name": "Intesa Sanpaolo" if stored.get("iban") else None,
                 "bank_beneficiary": None,
                 "ei_payment_method": ei_code,
             },
@@ -189,8 +211,10 @@ def product_record(fake: FakeData, index: int) -> dict[str, Any]:
     }
 
 
-def seed_documents(fake: FakeData, tables: Mapping[str, Table], count: int) -> None:
-    """``count`` quotes and invoices and half as many orders, over real clients and products."""
+def seed_documents(
+    fake: FakeData, tables: Mapping[str, Table], numbering: Numbering, count: int
+) -> None:
+    """``count`` quotes, orders and invoices, over the company's clients and products."""
     clients = tables["clients"].list()
     products = tables["products"].list()
     if not clients or not products:
@@ -198,8 +222,8 @@ def seed_documents(fake: FakeData, tables: Mapping[str, Table], count: int) -> N
     documents = tables["documents"]
     rng = fake.rng
     start = date(2024, 1, 8)
-    for doc_type, how_many in (("quote", count), ("order", count // 2), ("invoice", count)):
-        for _ in range(how_many):
+    for doc_type in ("quote", "order", "invoice"):
+        for _ in range(count):
             when = start + timedelta(days=rng.randrange(0, 360))
             client = fake.pick(clients)
             lines = []
@@ -242,8 +266,9 @@ def seed_documents(fake: FakeData, tables: Mapping[str, Table], count: int) -> N
                 data["e_invoice"] = True
                 state = rng.choice(("accepted", "sent", "not_sent"))
             doc = build(data, {"fix_payments": True}, current=None, tables=tables, today=when)
-            doc["number"] = next_number(documents, doc_type, doc["year"], doc["numeration"])
+            doc["number"] = numbering.next(doc)
+            numbering.add(doc)
             doc["ei_status"] = state
-            doc["locked"] = state in SENT_STATES
+            doc["locked"] = state in E_INVOICE_SENT
             doc["url"] = f"https://compute.fattureincloud.it/doc/{rng.getrandbits(40):x}.pdf"
             documents.insert(doc)

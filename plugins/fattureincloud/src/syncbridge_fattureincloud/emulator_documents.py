@@ -15,7 +15,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from syncbridge.emulator import Table
-from syncbridge_fattureincloud.documents import E_INVOICE_SENT as SENT_STATES
 from syncbridge_fattureincloud.emulator_query import render_time
 from syncbridge_fattureincloud.emulator_schema import Invalid
 
@@ -110,8 +109,11 @@ def _vat(vat_types: Table, given: Any, default_id: int, where: str) -> dict[str,
     vat_id = given.get("id")
     if vat_id is None and given.get("value") is not None:
         match = next(
-            (v for v in vat_types.list()
-             if v.get("value") == given["value"] and not v.get("is_disabled")),
+            (
+                v
+                for v in vat_types.list()
+                if v.get("value") == given["value"] and not v.get("is_disabled")
+            ),
             None,
         )
         if match is None:
@@ -144,25 +146,31 @@ def build(
     doc_type = merged.get("type") or "invoice"
     when = date.fromisoformat(merged.get("date") or today.isoformat())
     payment_method = merged.get("payment_method")
-    if isinstance(payment_method, dict) and payment_method.get("id") is not None:
-        if tables["payment_methods"].get(int(payment_method["id"])) is None:
-            raise Invalid(
-                {"data.payment_method.id": [f"Il metodo {payment_method['id']} non esiste."]}
-            )
+    if (
+        isinstance(payment_method, dict)
+        and payment_method.get("id") is not None
+        and tables["payment_methods"].get(int(payment_method["id"])) is None
+    ):
+        raise Invalid({"data.payment_method.id": [f"Il metodo {payment_method['id']} non esiste."]})
     vat_types = tables["vat_types"]
     default_vat = next((v["id"] for v in vat_types.list() if v.get("default")), 0)
     items: list[dict[str, Any]] = []
     net = vat = Decimal(0)
-    next_item = 1 + max((int(i.get("id") or 0) for i in (current or {}).get("items_list") or []),
-                        default=0)
+    next_item = 1 + max(
+        (int(i.get("id") or 0) for i in (current or {}).get("items_list") or []), default=0
+    )
     for index, given in enumerate(merged.get("items_list") or []):
         item = dict(given)
-        if item.get("product_id") is not None and tables["products"].get(
-            int(item["product_id"])
-        ) is None:
+        if (
+            item.get("product_id") is not None
+            and tables["products"].get(int(item["product_id"])) is None
+        ):
             raise Invalid(
-                {f"data.items_list.{index}.product_id": [f"Il prodotto {item['product_id']} "
-                                                         "non esiste."]}
+                {
+                    f"data.items_list.{index}.product_id": [
+                        f"Il prodotto {item['product_id']} non esiste."
+                    ]
+                }
             )
         item["vat"] = _vat(vat_types, item.get("vat"), default_vat, f"data.items_list.{index}")
         if item.get("id") is None:
@@ -172,8 +180,9 @@ def build(
         item["qty"] = float(qty)
         line = qty * _dec(item.get("net_price")) * (1 - _dec(item.get("discount")) / 100)
         line = line.quantize(_CENT, rounding=ROUND_HALF_UP)
-        item["gross_price"] = money(_dec(item.get("net_price"))
-                                    * (1 + _dec(item["vat"]["value"]) / 100))
+        item["gross_price"] = money(
+            _dec(item.get("net_price")) * (1 + _dec(item["vat"]["value"]) / 100)
+        )
         net += line
         vat += (line * _dec(item["vat"]["value"]) / 100).quantize(_CENT, rounding=ROUND_HALF_UP)
         items.append(item)
@@ -209,8 +218,9 @@ def _payments(
     current: Mapping[str, Any] | None,
 ) -> list[dict[str, Any]]:
     payments = []
-    next_id = 1 + max((int(p.get("id") or 0) for p in (current or {}).get("payments_list") or []),
-                      default=0)
+    next_id = 1 + max(
+        (int(p.get("id") or 0) for p in (current or {}).get("payments_list") or []), default=0
+    )
     for index, raw in enumerate(given):
         payment = {"status": "not_paid", "payment_terms": {"days": 0, "type": "standard"}, **raw}
         if payment["status"] == "paid" and not payment.get("payment_account"):
@@ -237,27 +247,26 @@ def _payments(
     return payments
 
 
-def next_number(documents: Table, doc_type: str, year: int, numeration: str) -> int:
-    """The next free number of a numbering sequence (type, year, numeration)."""
-    used = [
-        int(row["number"])
-        for row in documents.list()
-        if row.get("type") == doc_type
-        and row.get("year") == year
-        and (row.get("numeration") or "") == numeration
-        and row.get("number") is not None
-    ]
-    return max(used, default=0) + 1
+class Numbering:
+    """The numbers in use per sequence (type, year, numeration), kept as documents are written,
+    so numbering a new document never scans the whole table."""
 
+    def __init__(self) -> None:
+        self._used: dict[tuple[str, int, str], set[int]] = {}
 
-def number_taken(
-    documents: Table, doc: Mapping[str, Any], exclude: int | None = None
-) -> bool:
-    return any(
-        row.get("id") != exclude
-        and row.get("type") == doc.get("type")
-        and row.get("year") == doc.get("year")
-        and (row.get("numeration") or "") == (doc.get("numeration") or "")
-        and row.get("number") == doc.get("number")
-        for row in documents.list()
-    )
+    @staticmethod
+    def _key(doc: Mapping[str, Any]) -> tuple[str, int, str]:
+        return (str(doc.get("type")), int(doc.get("year") or 0), str(doc.get("numeration") or ""))
+
+    def taken(self, doc: Mapping[str, Any]) -> bool:
+        return doc.get("number") in self._used.get(self._key(doc), set())
+
+    def next(self, doc: Mapping[str, Any]) -> int:
+        return max(self._used.get(self._key(doc), {0}), default=0) + 1
+
+    def add(self, doc: Mapping[str, Any]) -> None:
+        if doc.get("number") is not None:
+            self._used.setdefault(self._key(doc), set()).add(int(doc["number"]))
+
+    def remove(self, doc: Mapping[str, Any]) -> None:
+        self._used.get(self._key(doc), set()).discard(doc.get("number"))  # type: ignore[arg-type]

@@ -77,8 +77,10 @@ def _compare(actual: Any, op: str, wanted: str | float) -> bool:
         return False  # SQL semantics: a comparison with null is never true
     left: Any
     right: Any
-    if isinstance(wanted, float) and isinstance(actual, int | float) and not isinstance(
-        actual, bool
+    if (
+        isinstance(wanted, float)
+        and isinstance(actual, int | float)
+        and not isinstance(actual, bool)
     ):
         left, right = float(actual), wanted
     else:
@@ -114,13 +116,12 @@ def sort_records(records: list[dict[str, Any]], sort: str | None) -> list[dict[s
     if not sort:
         return ordered
     for key in reversed([part.strip() for part in sort.split(",") if part.strip()]):
-        descending = key.startswith("-")
-        name = key.lstrip("-+")
-        ordered.sort(
-            key=lambda record, name=name: (record.get(name) is not None, _sortable(record.get(name))),
-            reverse=descending,
-        )
+        ordered.sort(key=_sort_key(key.lstrip("-+")), reverse=key.startswith("-"))
     return ordered
+
+
+def _sort_key(name: str) -> Callable[[dict[str, Any]], tuple[bool, Any]]:
+    return lambda record: (record.get(name) is not None, _sortable(record.get(name)))
 
 
 def _sortable(value: Any) -> Any:
@@ -131,9 +132,7 @@ def _sortable(value: Any) -> Any:
     return str(value)
 
 
-def listing(
-    request: Request, records: Sequence[dict[str, Any]], path: str
-) -> dict[str, Any]:
+def listing(request: Request, records: Sequence[dict[str, Any]], path: str) -> dict[str, Any]:
     """One page of ``records`` with the pagination fields of the spec (``Pagination``)."""
     page = query_int(request, "page", 1, minimum=1)
     # the spec's default is 5 (the docs say 50): clients should always send per_page

@@ -4,7 +4,9 @@ no batch endpoint), deletes, and what a write needs that a mapping cannot know.
 The spec allows no ``null`` in request bodies, so creates leave empty fields out and updates
 send ``""`` for a string field that was cleared (other empty fields are left as they are).
 Updates of documents never send ``payments_list``: payments are recorded in Fatture in Cloud
-(by the user or the bank reconciliation) and replacing them would erase them.
+(by the user or the bank reconciliation) and replacing them would erase them. Invoice writes
+ask ``options.fix_payments``, so that the instalments follow a changed total instead of the
+write being refused.
 
 A document names its client, payment method and VAT types by id, but the spec requires the
 client's and the payment method's ``name`` too, and a line may carry only a VAT percentage;
@@ -135,7 +137,8 @@ def _body(entity: str, item: UpsertItem, resolver: Resolver) -> dict[str, Any]:
         if not item.is_create:
             data.pop("payments_list", None)
         body: dict[str, Any] = {"data": data}
-        if data.get("payments_list"):
+        if entity == "invoice":
+            # the instalments must add up to the new total: let Fatture in Cloud adjust them
             body["options"] = {"fix_payments": True}
         return body
     data = clean(item.record, item.is_create, mapping.CLEARABLE.get(entity, frozenset()))

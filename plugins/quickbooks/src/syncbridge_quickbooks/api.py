@@ -35,7 +35,7 @@ from syncbridge.http.ratelimit import build_limiter
 from syncbridge.http.retry import backoff_from_env
 from syncbridge.oauth import OAuth2Auth
 from syncbridge_quickbooks import query as q
-from syncbridge_quickbooks.entities import CUSTOMER, QboEntity
+from syncbridge_quickbooks.entities import ACCOUNT, CUSTOMER, QboEntity
 from syncbridge_quickbooks.parties import Kind, customer_kind
 from syncbridge_quickbooks.settings import QuickBooksSettings
 
@@ -154,8 +154,8 @@ class QuickBooksApi:
         realm = str(stored or configured or "")
         if not realm:
             raise AuthError(
-                f"{self.connection}: no QuickBooks company (realmId) is known; run "
-                f"`syncbridge auth {self.connection}` to authorise a company"
+                f"{self.connection}: not authorised (no QuickBooks company, realmId, is "
+                f"stored); run `syncbridge auth {self.connection}` to re-authorise"
             )
         return realm
 
@@ -373,13 +373,10 @@ class QuickBooksApi:
         if self._income_account is None:
             answer, _at = self.query(
                 q.select(
-                    "Account",
-                    [f"AccountType = {q.literal('Income')}"],
-                    start=1,
-                    max_results=1,
+                    ACCOUNT.name, [f"AccountType = {q.literal('Income')}"], start=1, max_results=1
                 )
             )
-            accounts = answer.get("Account") or []
+            accounts = answer.get(ACCOUNT.name) or []
             if not accounts:
                 raise ConnectorError(
                     "QuickBooks has no Income account for new items; set income_account_id"

@@ -134,8 +134,34 @@ def oauth(settings: ConnectorSettings) -> OAuthApp:
     )
 
 
+#: stands in for the access token of credentials bootstrapped from a refresh token alone
+BOOTSTRAP_ACCESS_TOKEN = "(none yet: refresh)"
+
+
+def bootstrap(settings: QuickBooksSettings) -> dict[str, Any]:
+    """Credentials from the settings' tokens, as ``syncbridge auth`` would have stored them.
+
+    Without an access token the placeholder is marked expired, so the first request
+    exchanges the refresh token; with one, it is used until QuickBooks answers 401.
+    """
+    assert settings.refresh_token is not None
+    token: dict[str, Any] = {
+        "refresh_token": settings.refresh_token.get_secret_value(),
+        "token_type": "bearer",
+        "realmId": settings.realm_id,
+    }
+    if settings.access_token is not None:
+        token["access_token"] = settings.access_token.get_secret_value()
+    else:
+        token.update({"access_token": BOOTSTRAP_ACCESS_TOKEN, "expires_at": 1.0})
+    return token
+
+
 @hookimpl
 def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth:
+    qbo = _settings(settings)
+    if qbo.refresh_token is not None and not credentials.load():
+        credentials.save(bootstrap(qbo))
     return OAuth2Auth(oauth(settings), credentials)
 
 

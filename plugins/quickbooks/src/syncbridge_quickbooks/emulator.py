@@ -14,10 +14,15 @@ In tests::
 
     emulator = create_app(EmulatorOptions(records=10, rate_limits=False))
     with running(emulator.app) as base_url:
-        settings = emulator.settings_for(base_url)        # client id/secret, endpoints
-        credentials = MemoryCredentials(emulator.issue_tokens())   # authorised, no browser
+        settings = emulator.settings_for(base_url)  # endpoints, OAuth app, a refresh token
+        credentials = MemoryCredentials(emulator.issue_tokens())  # or: already authorised
         conn = Connection("qbo", syncbridge_quickbooks.connector, settings,
                           credentials=credentials)
+
+``issue_tokens()`` puts a grant straight into the OAuth provider and returns what
+``syncbridge auth`` would have stored (access and refresh token, ``realmId``), so a test has an
+authorised connection without a browser; ``settings_for()`` carries tokens of its own,
+so ``syncbridge emulate quickbooks --print-settings`` gives a config that works as printed.
 
 Test-only knobs beside the core faults: ``force_stale`` (the next N updates fail with 5010),
 ``cdc_max_objects`` (a smaller CDC answer cap), ``rate_limit=`` at construction (a lower
@@ -30,7 +35,7 @@ import json
 import secrets
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -69,6 +74,8 @@ REQUESTS_PER_MINUTE = RateLimit(requests=500, seconds=60)
 BATCHES_PER_MINUTE = RateLimit(requests=40, seconds=60)
 MAX_CONCURRENT = 10
 MAX_BATCH_ITEMS = 30
+#: request ids whose answers are kept for replay (the oldest are forgotten first)
+MAX_REMEMBERED_REQUESTS = 50_000
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -110,7 +117,6 @@ class QuickBooksEmulator(Emulator):
     title = "QuickBooks Online Accounting API v3"
     rate_limits = (REQUESTS_PER_MINUTE,)
     countries = ("US", "DE")
-    clock_resolution = timedelta(seconds=1)
 
     def __init__(
         self,
@@ -141,7 +147,7 @@ class QuickBooksEmulator(Emulator):
         self.minor_versions: Counter[str] = Counter()
         #: (path, query string, body) of the last write requests, newest last
         self.bodies: deque[tuple[str, str, Any]] = deque(maxlen=500)
-        self._replies: dict[str, tuple[int, bytes]] = {}
+        self._replies: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self._in_flight = 0
         self._flight_lock = threading.Lock()
         super().__init__(options)
@@ -157,12 +163,20 @@ class QuickBooksEmulator(Emulator):
         Seeder(self.books, self.fake, self.rng).run(self.options.records)
 
     def settings_for(self, base_url: str) -> dict[str, Any]:
-        """API and OAuth endpoints on this emulator, and the OAuth app it knows."""
+        """API and OAuth endpoints on this emulator, the OAuth app it knows, and a grant.
+
+        The freshly issued tokens (with the company's ``realm_id``) let a connection work
+        without ``syncbridge auth``, as tokens from Intuit's OAuth Playground would.
+        """
+        tokens = self.issue_tokens()
         return {
             "base_url": base_url,
             "oauth_base_url": base_url,
             "client_id": CLIENT_ID,
             "client_secret": CLIENT_SECRET,
+            "realm_id": self.realm,
+            "refresh_token": tokens["refresh_token"],
+            "access_token": tokens["access_token"],
         }
 
     def error(self, status: int, message: str, **details: Any) -> Response:
@@ -284,6 +298,8 @@ class QuickBooksEmulator(Emulator):
                 response = fault_response(fault)
             if request_id and response.status_code < 500:
                 self._replies[request_id] = (response.status_code, bytes(response.body))
+                while len(self._replies) > MAX_REMEMBERED_REQUESTS:
+                    self._replies.popitem(last=False)
             return response
 
         return idempotent

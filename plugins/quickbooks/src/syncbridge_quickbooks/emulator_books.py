@@ -8,9 +8,12 @@ amounts, sales tax per tax code, ``TotalAmt``, and an invoice's ``Balance`` from
 applied to it (applying a payment updates the invoice: new ``SyncToken``, new
 ``LastUpdatedTime``, so change data capture reports it).
 
-Records are stored as the JSON objects QuickBooks returns, minus what is derived when they are
-rendered (``Id``, ``MetaData``, a customer's ``FullyQualifiedName``, ``Level`` and ``Balance``).
-Money is ``Decimal`` throughout; JSON numbers in request bodies are parsed as ``Decimal``.
+Times are kept to the microsecond and shown, as QuickBooks shows them, to the second: two
+writes within one second show the same ``LastUpdatedTime``, which is what makes clients compare
+with ``>=`` on whole seconds. Records are stored as the JSON objects QuickBooks returns, minus
+what is derived when they are rendered (``Id``, ``MetaData``, a customer's
+``FullyQualifiedName``, ``Level`` and ``Balance``). Money is ``Decimal`` throughout; JSON
+numbers in request bodies are parsed as ``Decimal``.
 """
 
 from __future__ import annotations

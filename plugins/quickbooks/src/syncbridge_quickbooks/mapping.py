@@ -141,7 +141,8 @@ SPECS: dict[str, WriteSpec] = {
     ),
     "invoice": WriteSpec(documents.INVOICE_FIELDS, keep=frozenset({"EmailStatus"})),
     "quote": WriteSpec(documents.QUOTE_FIELDS, keep=frozenset({"EmailStatus"})),
-    "payment": WriteSpec(documents.PAYMENT_FIELDS),
+    # a payment from a person has no company_id: its payer stays what QuickBooks holds
+    "payment": WriteSpec(documents.PAYMENT_FIELDS, keep=frozenset({"CustomerRef"})),
     "payment_method": WriteSpec({"name": ("Name",), "type": ("Type",)}),
     "currency": WriteSpec({"code": ("Code",)}, create_only=frozenset({"Code"})),
 }

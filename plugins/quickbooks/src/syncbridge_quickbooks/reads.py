@@ -16,6 +16,9 @@
 The cursor is the server's ``time`` of the first answer of the read, cut to whole seconds
 (``LastUpdatedTime`` has whole seconds, the envelope milliseconds): anything changed after the
 read began is at or after it, and ``>=`` re-reads the boundary second rather than missing it.
+A CDC answer, being one snapshot, may move it up to its newest ``LastUpdatedTime``. A paged
+read never does: a record changed on an earlier page while later pages were read would be
+stamped before the newest record seen, and skipped.
 """
 
 from __future__ import annotations
@@ -87,7 +90,14 @@ class Reader:
             # the answer may be cut at CDC's cap: read the same window by query instead
             yield from self.queried(since)
             return
-        yield self.page(rows, cursor_of(at, since))
+        # one answer is one snapshot: nothing it left out is stamped later than its newest
+        # object, so the cursor may move up to that (it can be later than the envelope's
+        # time where stamps run ahead of the clock under bursts of writes)
+        stamps = [moment for row in rows if (moment := updated_at(row)) is not None]
+        cursor = cursor_of(at, since)
+        if stamps and (cursor is None or max(stamps) > datetime.fromisoformat(cursor)):
+            cursor = max(stamps).isoformat()
+        yield self.page(rows, cursor)
 
     def queried(self, since: str) -> Iterator[Page]:
         where = [q.changed_since(since)]
@@ -134,7 +144,7 @@ class Reader:
                 if not sales and _rate_ids(row.get("PurchaseTaxRateList")):
                     continue  # a purchase-only code is no VAT rate a sale can carry
                 total = sum((rates.get(id, Decimal(0)) for id in sales), Decimal(0))
-                _note(row, rate=str(total))
+                _note(row, rate=format(total.normalize(), "f"))
                 records.append(row)
         return Page(records=records, cursor=cursor)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr, model_validator
 
 from syncbridge.settings import HttpSettings
 
@@ -53,6 +53,17 @@ class QuickBooksSettings(HttpSettings):
         description="company id; normally stored by `syncbridge auth` from the consent "
         "redirect, set it only to pin the company (it must then match the stored one)",
     )
+    refresh_token: SecretStr | None = Field(
+        default=None,
+        description="tokens to start from where no browser can run `syncbridge auth` "
+        "(Intuit's OAuth Playground): copied to the state store on first use, after which "
+        "the rotated tokens there are used; needs realm_id",
+    )
+    access_token: SecretStr | None = Field(
+        default=None,
+        description="the access token issued with refresh_token, if at hand (otherwise the "
+        "refresh token is exchanged on the first request)",
+    )
     oauth_base_url: str | None = Field(
         default=None,
         description="one host serving Intuit's three OAuth paths (the emulator); "
@@ -88,6 +99,14 @@ class QuickBooksSettings(HttpSettings):
     item_type: Literal["Service", "NonInventory"] = Field(
         default="Service", description="Type of created items"
     )
+
+    @model_validator(mode="after")
+    def _realm_with_token(self) -> QuickBooksSettings:
+        if self.refresh_token is not None and not self.realm_id:
+            raise ValueError("refresh_token needs realm_id: the company the token is for")
+        if self.access_token is not None and self.refresh_token is None:
+            raise ValueError("access_token needs refresh_token: it expires within the hour")
+        return self
 
     def oauth_endpoints(self) -> tuple[str, str, str]:
         """(authorize, token, revoke): explicit URLs, else ``oauth_base_url``, else Intuit's."""

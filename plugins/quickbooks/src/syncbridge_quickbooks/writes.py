@@ -37,6 +37,10 @@ BATCH_SIZE = 30
 _SERVER_OWNED = frozenset({"MetaData", "domain", "status", "sparse", "time"})
 
 
+#: what a sparse update carries besides the properties it changes
+_SPARSE_FRAME = frozenset({"Id", "SyncToken", "sparse"})
+
+
 @dataclass
 class Write:
     """One prepared write: the body QuickBooks gets, and what to put back on its answer."""
@@ -46,6 +50,11 @@ class Write:
     operation: str
     request: str
     notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """A sparse update with nothing to change (only computed fields differed)."""
+        return self.body.get("sparse") is True and set(self.body) <= _SPARSE_FRAME
 
 
 def _value(value: Any) -> Any:
@@ -86,7 +95,7 @@ class Writer:
             current = None if self.cheap(item) else self.current(item)
             write = self.prepare(item, current)
             try:
-                return self.done(write, self.api.post(self.qbo, write.body, request=write.request))
+                return self.send(write)
             except QboFault as fault:
                 if fault.code != "5010" or item.is_create:
                     raise
@@ -98,14 +107,20 @@ class Writer:
         """After a 5010: read the object for its new SyncToken and send the update once more."""
         try:
             assert item.id is not None
-            write = self.prepare(item, self.api.read(self.qbo, item.id))
-            return self.done(write, self.api.post(self.qbo, write.body, request=write.request))
+            return self.send(self.prepare(item, self.api.read(self.qbo, item.id)))
         except QboFault as fault:
             return UpsertResult.failed(
                 item.key, f"{fault} (sent again with the current SyncToken)", item.id
             )
         except (NoAnswer, Rejected) as error:
             return UpsertResult.failed(item.key, str(error), item.id)
+
+    def send(self, write: Write) -> UpsertResult:
+        """One write on its own; an empty one is not sent (the object is read instead)."""
+        if write.empty:
+            assert write.item.id is not None
+            return self.done(write, self.api.read(self.qbo, write.item.id))
+        return self.done(write, self.api.post(self.qbo, write.body, request=write.request))
 
     def batch(self, items: list[UpsertItem]) -> Iterator[UpsertResult]:
         results: dict[str, UpsertResult] = {}
@@ -127,6 +142,14 @@ class Writer:
                 writes.append(self.prepare(item, currents.get(str(item.id))))
             except (QboFault, NoAnswer, Rejected) as error:
                 results[item.key] = UpsertResult.failed(item.key, str(error), item.id)
+        for write in [w for w in writes if w.empty]:
+            try:
+                results[write.item.key] = self.send(write)
+            except (QboFault, NoAnswer) as error:
+                results[write.item.key] = UpsertResult.failed(
+                    write.item.key, str(error), write.item.id
+                )
+        writes = [w for w in writes if not w.empty]
         if writes:
             results.update(self.send_batch(writes))
         for item in items:

@@ -69,7 +69,7 @@ class Bitrix24Emulator(Emulator):
         options = options or EmulatorOptions()
         self.portal_host = "example.bitrix24.de"
         self.bucket = LeakyBucket(50, 2.0, enabled=options.rate_limits)
-        self.operating = OperatingBudget(480.0)
+        self.operating = OperatingBudget(480.0, enabled=options.rate_limits)
         #: method -> simulated seconds each call adds to its operating budget (tests)
         self.method_cost: dict[str, float] = {}
         #: OAuth: client id -> secret; issued tokens; access token lifetime in seconds
@@ -102,7 +102,8 @@ class Bitrix24Emulator(Emulator):
         return {"webhook_url": f"{base_url}/rest/{self.user_id}/{self.webhook_code}/"}
 
     def error(self, status: int, message: str, **details: Any) -> Response:
-        code = str(details.get("code") or ERROR_CODES.get(status, ""))
+        # CRM validation errors have an empty code: only a missing one falls back by status
+        code = str(details["code"]) if "code" in details else ERROR_CODES.get(status, "")
         return json_response({"error": code, "error_description": message}, status)
 
     # -- OAuth ----------------------------------------------------------------------------
@@ -139,7 +140,12 @@ class Bitrix24Emulator(Emulator):
         return settings
 
     async def token(self, request: Request) -> Response:
-        params = await self._params(request)
+        try:
+            params = await self._params(request)
+        except MethodError as error:
+            return json_response(
+                {"error": "invalid_request", "error_description": error.description}, 400
+            )
         client_id = str(params.get("client_id") or "")
         if self.oauth_clients.get(client_id) != params.get("client_secret") or not client_id:
             return json_response(
@@ -181,14 +187,20 @@ class Bitrix24Emulator(Emulator):
             return self._limited()
         if user != self.user_id or code != self.webhook_code:
             return self.error(401, "Wrong authorization data", code="NO_AUTH_FOUND")
-        params = await self._params(request)
+        try:
+            params = await self._params(request)
+        except MethodError as error:
+            return self.error(error.status, error.description, code=error.code)
         params.pop("auth", None)
         return self._answer(credential, request.path_params["method"], params)
 
     async def app_call(self, request: Request) -> Response:
         if not self.bucket.admit(self._bucket_key(request)):
             return self._limited()
-        params = await self._params(request)
+        try:
+            params = await self._params(request)
+        except MethodError as error:
+            return self.error(error.status, error.description, code=error.code)
         token = str(params.pop("auth", "") or "")
         expires = self.access_tokens.get(token)
         if expires is None:
@@ -246,7 +258,7 @@ class Bitrix24Emulator(Emulator):
     def _run(self, credential: str, method: str, params: dict[str, Any]) -> Reply:
         """One method call, counted against its operating budget."""
         key = f"{credential}:{method}"
-        if self.bucket.enabled and self.operating.exhausted(key):
+        if self.operating.exhausted(key):
             raise MethodError(
                 "OPERATION_TIME_LIMIT",
                 f"Method is blocked due to operation time limit. Unblock at "

@@ -315,9 +315,8 @@ class SmartInvoices:
     def add_item(self, params: Mapping[str, Any]) -> Reply:
         fields = params.get("fields")
         values = self._values(fields if isinstance(fields, Mapping) else {})
-        values.setdefault("categoryId", min(self.categories) if self.categories else 0)
-        if not values["categoryId"]:
-            values["categoryId"] = min(self.categories)
+        if not values.get("categoryId"):
+            values["categoryId"] = min(self.categories, default=0)  # the default category
         stages = self.stages_of(values["categoryId"])
         if not values.get("stageId"):
             values["stageId"] = stages[0] if stages else None

@@ -74,8 +74,15 @@ class OperatingBudget:
     BASKET = 60.0
     BASKETS = 10
 
-    def __init__(self, limit: float = 480.0, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        limit: float = 480.0,
+        *,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.limit = limit
+        self.enabled = enabled
         self._clock = clock
         self._lock = threading.Lock()
         self._baskets: dict[str, dict[int, float]] = {}
@@ -100,7 +107,7 @@ class OperatingBudget:
             return (oldest + self.BASKETS) * self.BASKET
 
     def exhausted(self, key: str) -> bool:
-        return self.used(key) > self.limit
+        return self.enabled and self.used(key) > self.limit
 
     def spend(self, key: str, seconds: float) -> None:
         with self._lock:

@@ -141,6 +141,8 @@ def selected(
     for name in select or ["*"]:
         if name == "*":
             names.extend(default)
+        elif name.endswith("*"):
+            continue  # "UF_*": custom fields, of which the emulated portal has none
         elif name not in names:
             names.append(name)
     return {name: record.get(name) for name in dict.fromkeys(names)}

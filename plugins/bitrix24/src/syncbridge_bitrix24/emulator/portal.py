@@ -6,7 +6,7 @@ Transport concerns (paths, authentication, the leaky bucket, envelopes, ``batch`
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from syncbridge.emulator import Record, Store
@@ -75,6 +75,3 @@ class Portal:
     def _base_currency(self) -> str:
         base = [row["CURRENCY"] for row in self._currencies() if row.get("BASE") == "Y"]
         return base[0] if base else "EUR"
-
-    def today(self) -> date:
-        return datetime.now(self.timezone).date()

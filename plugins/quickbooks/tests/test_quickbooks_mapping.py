@@ -1,0 +1,209 @@
+"""Mapping rules that need no server: kinds, names, countries, lines, statuses, payments."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from syncbridge.models import Company, Contact, DocumentLine, DocumentStatus
+from syncbridge_quickbooks import documents, mapping, parties
+from syncbridge_quickbooks.native import NOTES, country_code
+
+META = {"MetaData": {"LastUpdatedTime": "2024-03-04T05:06:07-08:00"}}
+
+
+@pytest.mark.parametrize(
+    ("record", "kind"),
+    [
+        ({"CompanyName": "Acme", "DisplayName": "Acme"}, "company"),
+        ({"CompanyName": "Acme", "GivenName": "Tom", "FamilyName": "Hill"}, "company"),
+        ({"GivenName": "Tom", "DisplayName": "Tom"}, "contact"),
+        ({"FamilyName": "Hill", "ParentRef": {"value": "3"}}, "contact"),
+        ({"DisplayName": "Website relaunch", "ParentRef": {"value": "3"}, "Job": True}, "company"),
+        ({"DisplayName": "Cool Cars"}, "company"),
+    ],
+)
+def test_the_kind_of_a_customer(record: dict[str, Any], kind: str) -> None:
+    assert parties.customer_kind(record) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("USA", "US"),
+        ("Germany", "DE"),
+        ("DE", "DE"),
+        ("deu", "DE"),
+        ("Deutschland", "DE"),
+        ("United Kingdom", "GB"),
+        ("Atlantis", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_country_names_become_iso_codes(text: str | None, code: str | None) -> None:
+    assert country_code(text) == code
+
+
+def test_a_job_is_named_with_its_parent_and_written_back_by_its_own_name() -> None:
+    job = {
+        "Id": "9",
+        "DisplayName": "Fit-out",
+        "FullyQualifiedName": "Acme:Fit-out",
+        "ParentRef": {"value": "3"},
+        "Job": True,
+        **META,
+    }
+    company = parties.company_in(job)
+    assert company.name == "Acme:Fit-out"
+    assert parties.company_out(company) == {"DisplayName": "Fit-out"}
+    plain = parties.company_out(Company(name="Acme", email="a@acme.com", city="Austin"))
+    assert plain == {
+        "DisplayName": "Acme",
+        "CompanyName": "Acme",
+        "PrimaryEmailAddr": {"Address": "a@acme.com"},
+        "BillAddr": {"City": "Austin"},
+    }
+
+
+def test_a_masked_tax_id_is_left_out_and_a_real_one_normalised() -> None:
+    masked = {"Id": "1", "CompanyName": "A", "PrimaryTaxIdentifier": "XXXXXX6976", **META}
+    assert parties.company_in(masked).vat_number is None
+    real = {**masked, "PrimaryTaxIdentifier": "de 136 695 976"}
+    assert parties.company_in(real).vat_number == "DE136695976"
+
+
+def test_a_contact_knows_its_company_only_when_its_parent_is_one() -> None:
+    person = {
+        "Id": "5",
+        "GivenName": "Hans",
+        "FamilyName": "Becker",
+        "ParentRef": {"value": "3"},
+        **META,
+    }
+    assert parties.contact_in({**person, NOTES: {"parent": "company"}}).company_id == "3"
+    assert parties.contact_in({**person, NOTES: {"parent": "contact"}}).company_id is None
+    out = parties.contact_out(Contact(first_name="Hans", last_name="Becker", company_id="3"))
+    assert out == {
+        "GivenName": "Hans",
+        "FamilyName": "Becker",
+        "DisplayName": "Hans Becker",
+        "ParentRef": {"value": "3"},
+        "Job": True,
+        NOTES: {"parent": "company"},
+    }
+
+
+def test_lines_read_every_kind_quickbooks_has() -> None:
+    record = {
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": Decimal("30.00"),
+                "SalesItemLineDetail": {
+                    "ItemRef": {"value": "4", "name": "Bolt"},
+                    "Qty": 3,
+                    "UnitPrice": Decimal("10.00"),
+                    "TaxCodeRef": {"value": "TAX"},
+                },
+            },
+            {
+                "DetailType": "GroupLineDetail",
+                "GroupLineDetail": {
+                    "Line": [
+                        {
+                            "DetailType": "SalesItemLineDetail",
+                            "Amount": 8,
+                            "Description": "Nut",
+                            "SalesItemLineDetail": {"Qty": 4},
+                        }
+                    ]
+                },
+            },
+            {
+                "DetailType": "DiscountLineDetail",
+                "Amount": Decimal("5.00"),
+                "DiscountLineDetail": {"PercentBased": False},
+            },
+            {"DetailType": "DescriptionOnly", "Description": "Thank you!"},
+            {"DetailType": "SubTotalLineDetail", "Amount": Decimal("38.00")},
+        ]
+    }
+    lines = documents.lines_in(record)
+    assert [
+        (x.description, x.quantity, x.unit_price, x.product_id, x.vat_rate_id) for x in lines
+    ] == [
+        ("Bolt", 3, Decimal("10.00"), "4", None),  # US pseudo code TAX: no VAT rate to link
+        ("Nut", 4, Decimal("2"), None, None),
+        ("Discount", 1, Decimal("-5.00"), None, None),
+        ("Thank you!", 0, 0, None, None),
+    ]
+    assert [documents.line_out(x)["DetailType"] for x in lines] == [
+        "SalesItemLineDetail",
+        "SalesItemLineDetail",
+        "DiscountLineDetail",
+        "DescriptionOnly",
+    ]
+    assert documents.line_out(
+        DocumentLine(description="x", quantity=Decimal("1.5"), unit_price=Decimal("3.333"))
+    )["Amount"] == Decimal("5.00")
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({"TotalAmt": 100, "Balance": 0, "EmailStatus": "EmailSent"}, DocumentStatus.PAID),
+        ({"TotalAmt": 100, "Balance": 40}, DocumentStatus.PARTIALLY_PAID),
+        ({"TotalAmt": 100, "Balance": 100, "EmailStatus": "EmailSent"}, DocumentStatus.SENT),
+        ({"TotalAmt": 100, "Balance": 100, "EmailStatus": "NeedToSend"}, DocumentStatus.ISSUED),
+        ({"TotalAmt": 0, "Balance": 0, "PrivateNote": "Voided"}, DocumentStatus.CANCELLED),
+    ],
+)
+def test_invoice_status(fields: dict[str, Any], status: DocumentStatus) -> None:
+    assert documents.invoice_status(fields) == status
+
+
+def test_a_document_needs_to_know_its_customer_kind() -> None:
+    invoice = {
+        "Id": "1",
+        "TxnDate": "2024-01-02",
+        "CurrencyRef": {"value": "USD"},
+        "CustomerRef": {"value": "8"},
+        "Line": [],
+        **META,
+    }
+    with pytest.raises(ValueError, match="CustomerRef 8: whether this customer is a company"):
+        documents.invoice_in(invoice)
+    assert documents.invoice_in({**invoice, NOTES: {"customer": "contact"}}).contact_id == "8"
+
+
+def test_a_payment_over_several_invoices_is_refused_with_the_reason() -> None:
+    payment = {
+        "Id": "3",
+        "TxnDate": "2024-01-02",
+        "TotalAmt": 50,
+        "CurrencyRef": {"value": "USD"},
+        "CustomerRef": {"value": "8"},
+        NOTES: {"customer": "company"},
+        **META,
+        "Line": [
+            {"Amount": 20, "LinkedTxn": [{"TxnId": "1", "TxnType": "Invoice"}]},
+            {"Amount": 30, "LinkedTxn": [{"TxnId": "2", "TxnType": "Invoice"}]},
+        ],
+    }
+    with pytest.raises(ValueError, match=r"applied to 2 invoices \(1, 2\)"):
+        documents.payment_in(payment)
+    single = {**payment, "Line": payment["Line"][:1]}
+    mapped = documents.payment_in(single)
+    assert (mapped.invoice_id, mapped.company_id, mapped.amount) == ("1", "8", Decimal(50))
+    with pytest.raises(ValidationError):
+        documents.payment_in({**single, "TotalAmt": 0})
+
+
+def test_sparse_properties_cover_every_mapped_field() -> None:
+    for entity, spec in mapping.SPECS.items():
+        assert mapping.FIELDS[entity] == frozenset(spec.fields), entity
+    assert mapping.SPECS["contact"].owned.isdisjoint({"ParentRef", "Job"})

@@ -1,0 +1,216 @@
+"""Reads: query paging, the company/contact split, CDC increments with deletions, fallbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from syncbridge.connection import Connection
+from syncbridge.models import Company, Contact
+
+if TYPE_CHECKING:
+    from conftest import Served
+
+
+def test_a_full_read_pages_with_startposition_and_maxresults(
+    serve: Callable[..., Served],
+) -> None:
+    served = serve(records=12)  # 12 companies, 6 people, 3 jobs: 21 customers
+    conn = served.connect(page_size=5)
+    pages = list(conn.fetch("company"))
+    statements = [s for s in served.queries() if "FROM Customer" in s and "Id IN" not in s]
+    assert statements == [
+        f"SELECT * FROM Customer ORDERBY Id STARTPOSITION {start} MAXRESULTS 5"
+        for start in (1, 6, 11, 16, 21)
+    ]
+    assert len(pages) == 5
+    ids = [r["Id"] for page in pages for r in page.records]
+    expected = [
+        c["Id"]
+        for c in served.emulator.books.rendered("Customer")
+        if c.get("CompanyName") or not (c.get("GivenName") or c.get("FamilyName"))
+    ]
+    assert ids == expected and len(ids) == 15  # each exactly once, in Id order
+    assert all(page.cursor == pages[0].cursor for page in pages)
+    assert served.emulator.minor_versions.keys() == {"75"}  # minorversion on every request
+
+
+def test_customers_split_into_companies_and_contacts_with_jobs_kept_apart(
+    served: Served, qbo: Connection
+) -> None:
+    books = served.emulator.books
+    acme = books.create(
+        "Customer",
+        {
+            "CompanyName": "Acme Holding GmbH",
+            "DisplayName": "Acme Holding GmbH",
+            "BillAddr": {
+                "Line1": "Hauptstraße 5",
+                "City": "Köln",
+                "PostalCode": "50667",
+                "Country": "Germany",
+            },
+        },
+    )
+    hans = books.create(
+        "Customer",
+        {
+            "GivenName": "Hans",
+            "FamilyName": "Becker",
+            "ParentRef": {"value": acme["Id"]},
+            "PrimaryEmailAddr": {"Address": "hans.becker@acme-holding.de"},
+        },
+    )
+    job = books.create(
+        "Customer", {"DisplayName": "Fit-out Köln", "ParentRef": {"value": acme["Id"]}}
+    )
+    lea = books.create(
+        "Customer", {"GivenName": "Lea", "FamilyName": "Becker", "ParentRef": {"value": hans["Id"]}}
+    )
+    named = books.create(
+        "Customer",
+        {
+            "CompanyName": "Brightwater Inc",
+            "GivenName": "Tom",
+            "FamilyName": "Hill",
+            "DisplayName": "Brightwater Inc",
+        },
+    )
+
+    companies = {
+        c.id: c
+        for page in qbo.fetch("company")
+        for c in (qbo.map_in("company", r) for r in page.records)
+    }
+    contacts = {
+        c.id: c
+        for page in qbo.fetch("contact")
+        for c in (qbo.map_in("contact", r) for r in page.records)
+    }
+    new_companies = {
+        k: v for k, v in companies.items() if k in {acme["Id"], job["Id"], named["Id"]}
+    }
+    assert {c.name for c in new_companies.values()} == {
+        "Acme Holding GmbH",
+        "Acme Holding GmbH:Fit-out Köln",  # the job, named with its parent
+        "Brightwater Inc",  # a company name wins over the person's name on it
+    }
+    assert isinstance(companies[acme["Id"]], Company)
+    assert companies[acme["Id"]].country == "DE" and companies[acme["Id"]].city == "Köln"
+    assert set(contacts) >= {hans["Id"], lea["Id"]}
+    assert not set(contacts) & {acme["Id"], job["Id"], named["Id"]}
+    hans_contact = contacts[hans["Id"]]
+    assert isinstance(hans_contact, Contact)
+    assert (hans_contact.first_name, hans_contact.last_name) == ("Hans", "Becker")
+    assert hans_contact.company_id == acme["Id"]  # a person filed under a company
+    assert contacts[lea["Id"]].company_id is None  # under a person: no company to point at
+
+
+def test_an_incremental_read_uses_cdc_and_reports_deletions(
+    served: Served, qbo: Connection
+) -> None:
+    books = served.emulator.books
+    first = list(qbo.fetch("invoice"))
+    cursor = first[-1].cursor
+    assert cursor is not None
+    invoices = books.rendered("Invoice")
+    open_invoice = next(i for i in invoices if not i.get("LinkedTxn"))
+    doomed = next(i for i in invoices if not i.get("LinkedTxn") and i["Id"] != open_invoice["Id"])
+    books.update(
+        "Invoice",
+        {
+            "Id": open_invoice["Id"],
+            "SyncToken": open_invoice["SyncToken"],
+            "sparse": True,
+            "PrivateNote": "Call before delivery",
+        },
+    )
+    books.delete("Invoice", {"Id": doomed["Id"], "SyncToken": doomed["SyncToken"]})
+    before = served.count("GET", "/cdc")
+
+    pages = list(qbo.fetch("invoice", since=cursor))
+
+    assert served.count("GET", "/cdc") == before + 1
+    [page] = pages
+    assert [r["Id"] for r in page.records] == [open_invoice["Id"]]
+    assert page.deleted == [doomed["Id"]]
+    assert qbo.map_in("invoice", page.records[0]).notes == "Call before delivery"
+    assert page.cursor is not None and page.cursor >= cursor
+
+
+def test_a_deactivated_customer_is_reported_as_deleted_to_its_own_entity(
+    served: Served, qbo: Connection
+) -> None:
+    books = served.emulator.books
+    cursor = list(qbo.fetch("company"))[-1].cursor
+    company = next(c for c in books.rendered("Customer") if c.get("CompanyName"))
+    books.update(
+        "Customer",
+        {"Id": company["Id"], "SyncToken": company["SyncToken"], "sparse": True, "Active": False},
+    )
+    [page] = list(qbo.fetch("company", since=cursor))
+    assert page.deleted == [company["Id"]] and page.records == []
+    [contacts] = list(qbo.fetch("contact", since=cursor))
+    assert contacts.deleted == [] and contacts.records == []
+    assert company["Id"] not in {r["Id"] for p in qbo.fetch("company") for r in p.records}
+
+
+def test_a_cursor_older_than_30_days_is_read_by_lastupdatedtime_query(
+    served: Served, qbo: Connection
+) -> None:
+    old = "2024-01-01T00:00:00-08:00"  # seeded data dates from January 2024
+    pages = list(qbo.fetch("product", since=old))
+    assert served.count("GET", "/cdc") == 0
+    assert served.queries()[-1] == (
+        "SELECT * FROM Item WHERE Metadata.LastUpdatedTime >= '2024-01-01T00:00:00-08:00' "
+        "AND Active IN (true, false) ORDERBY Metadata.LastUpdatedTime STARTPOSITION 1 "
+        "MAXRESULTS 1000"
+    )
+    assert len([r for p in pages for r in p.records]) == 12
+    assert pages[-1].cursor is not None and pages[-1].cursor > old
+
+
+def test_a_cdc_answer_at_the_cap_is_read_again_by_query(serve: Callable[..., Served]) -> None:
+    served = serve(records=12)
+    served.emulator.cdc_max_objects = 3
+    conn = served.connect(cdc_max_objects=3)
+    cursor = list(conn.fetch("product"))[-1].cursor
+    books = served.emulator.books
+    changed = books.rendered("Item")[:5]
+    for item in changed:
+        books.update(
+            "Item",
+            {
+                "Id": item["Id"],
+                "SyncToken": item["SyncToken"],
+                "sparse": True,
+                "Description": "Reprinted catalogue text",
+            },
+        )
+    pages = list(conn.fetch("product", since=cursor))
+    assert served.count("GET", "/cdc") == 1  # three objects: perhaps cut, so...
+    assert "Metadata.LastUpdatedTime >=" in served.queries()[-1]  # ...the window by query
+    assert sorted(r["Id"] for p in pages for r in p.records) == sorted(i["Id"] for i in changed)
+
+
+def test_reading_by_ids_and_vat_rates_from_tax_codes(served: Served, qbo: Connection) -> None:
+    [page] = list(qbo.fetch("invoice", query={"ids": ["2", "1"]}))
+    assert sorted(r["Id"] for r in page.records) == ["1", "2"]
+    rates = {
+        r.name: r.rate
+        for p in qbo.fetch("vat_rate")
+        for r in (qbo.map_in("vat_rate", x) for x in p.records)
+    }
+    # the purchase-only code VSt 19% is no VAT rate of a sale
+    assert {k: str(v) for k, v in rates.items()} == {
+        "California": "7.25",
+        "USt 19%": "19",
+        "USt 7%": "7",
+        "Steuerfrei": "0",
+    }
+    methods = [
+        qbo.map_in("payment_method", r) for p in qbo.fetch("payment_method") for r in p.records
+    ]
+    assert [m.name for m in methods][:3] == ["Cash", "Check", "Visa"]
+    currencies = [qbo.map_in("currency", r) for p in qbo.fetch("currency") for r in p.records]
+    assert sorted(c.code for c in currencies) == ["EUR", "GBP"]
