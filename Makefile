@@ -33,6 +33,7 @@ docs: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests bench
 	$(BIN)/mypy core/src
+	for init in plugins/*/src/syncbridge_*/__init__.py; do $(BIN)/mypy -p $$(basename $$(dirname $$init)) || exit 1; done
 
 clean:
 	rm -rf $(VENV) site

@@ -68,7 +68,9 @@ class Connection:
     @property
     def client(self) -> Client:
         if self._client is None:
-            auth = self.pm.hook.auth(settings=self.settings, credentials=self.credentials)
+            auth = self.pm.hook.auth(
+                settings=self.settings, credentials=self.credentials, connection=self.name
+            )
             self._client = build_client(
                 name=self.name,
                 settings=self.settings,
@@ -127,13 +129,17 @@ class Connection:
         return list(results)
 
     def map_in(self, entity: str, record: NativeRecord) -> CanonicalRecord:
-        result = self.pm.hook.map(entity=entity, record=record, direction="in")
+        result = self.pm.hook.map(
+            entity=entity, record=record, direction="in", settings=self.settings
+        )
         if not isinstance(result, CanonicalRecord):
             raise ConnectorError(f"{self.info.name}: map(in) gave no canonical {entity}")
         return result
 
     def map_out(self, entity: str, record: CanonicalRecord) -> NativeRecord:
-        result = self.pm.hook.map(entity=entity, record=record, direction="out")
+        result = self.pm.hook.map(
+            entity=entity, record=record, direction="out", settings=self.settings
+        )
         if not isinstance(result, dict):
             raise ConnectorError(f"{self.info.name}: map(out) gave no native {entity}")
         return result

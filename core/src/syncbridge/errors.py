@@ -23,5 +23,14 @@ class RecordError(SyncbridgeError):
     """One record cannot be synced; the run reports it and goes on."""
 
 
+class SkipRecord(RecordError, ValueError):
+    """A record the integration deliberately leaves out; the message is the reason.
+
+    Raise it from ``map`` (either direction): the engine reports the record as ``skipped``
+    with the message ("no product code"), not as failed, and does not retry it until the
+    record changes.
+    """
+
+
 class LeaseBusy(SyncbridgeError):
     """Another process holds the lease of a sync/entity."""

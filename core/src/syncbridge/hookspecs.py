@@ -74,10 +74,14 @@ def configure(info: ConnectorInfo, settings: ConnectorSettings) -> ConnectorInfo
 
 
 @hookspec(firstresult=True)
-def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | None:
+def auth(
+    settings: ConnectorSettings, credentials: Credentials, connection: str
+) -> httpx.Auth | None:
     """Return the :class:`httpx.Auth` that signs this connection's requests.
 
     :param settings: the validated settings of the connection.
+    :param connection: the connection's name in the config, for messages that tell the
+        user what to run (``syncbridge auth <connection>``).
     :param credentials: the connection's stored credentials (OAuth tokens and the like);
         persist refreshed tokens with ``credentials.save(...)`` so the newest refresh token
         is never lost.
@@ -174,9 +178,18 @@ def delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult
 
 @hookspec(firstresult=True)
 def map(
-    entity: str, record: NativeRecord | CanonicalRecord, direction: Literal["in", "out"]
+    entity: str,
+    record: NativeRecord | CanonicalRecord,
+    direction: Literal["in", "out"],
+    settings: ConnectorSettings,
 ) -> CanonicalRecord | NativeRecord:
     """Translate between the native and the canonical form: the connector's default preset.
+
+    :param entity: the canonical entity name.
+    :param record: a native dict (``"in"``) or a canonical model (``"out"``).
+    :param direction: ``"in"`` or ``"out"``.
+    :param settings: the connection's settings, for mappings that depend on them (a stage
+        map, a default country); implementations that need none simply omit the argument.
 
     ``direction="in"``: native dict -> canonical model (``syncbridge.models.MODELS[entity]``);
     set the canonical ``id`` to the native id. Let pydantic's ``ValidationError`` propagate

@@ -21,7 +21,7 @@ from syncbridge.engine.decide import UNCHANGED, Decision
 from syncbridge.engine.read import describe_error
 from syncbridge.engine.report import Item
 from syncbridge.engine.values import idempotency_key, match_value
-from syncbridge.errors import ConnectorError
+from syncbridge.errors import ConnectorError, SkipRecord
 from syncbridge.records import UpsertItem, UpsertResult
 
 
@@ -32,6 +32,9 @@ def _prepare(ctx: EntityContext, decision: Decision) -> UpsertItem | None:
     try:
         record = ctx.model.model_validate({**decision.payload, "id": decision.target_id})
         native = ctx.connections[target].map_out(ctx.entity, record)
+    except SkipRecord as skip:
+        decision.outcome, decision.reason, decision.write = "skipped", str(skip), None
+        return None
     except (ValidationError, ConnectorError, ValueError, TypeError) as error:
         _fail(decision, f"cannot be written to the {target}: {describe_error(error)}")
         return None

@@ -14,7 +14,7 @@ from syncbridge.engine.context import EntityContext, Side
 from syncbridge.engine.db import SNAPSHOT, chunks
 from syncbridge.engine.report import Item
 from syncbridge.engine.values import match_value
-from syncbridge.errors import ConnectorError
+from syncbridge.errors import ConnectorError, SkipRecord
 
 
 @dataclass
@@ -52,16 +52,25 @@ def map_page(
     """Map natives in: ``(rows, failures)``; a row is (id, hash, content)."""
     connection = ctx.connections[side]
     rows, failures = [], []
+    skipped: list[Item] = []
     for native in records:
         try:
             record = connection.map_in(ctx.entity, native)
             if record.id is None:
                 raise ConnectorError("map(in) gave a record without its native id")
+        except SkipRecord as skip:
+            skipped.append(Item(ctx.entity, side, native_id(ctx, side, native), "skipped",
+                                str(skip)))
+            continue
         except (ValidationError, ConnectorError, ValueError, TypeError) as error:
             failures.append((native_id(ctx, side, native), describe_error(error), native))
             continue
         content = record.content()
         rows.append((record.id, record.fingerprint(), content))
+    if skipped:
+        with ctx.engine.begin() as db:
+            ctx.recorder.items(db, skipped)
+        ctx.result.counts["skipped"] += len(skipped)
     return rows, failures
 
 

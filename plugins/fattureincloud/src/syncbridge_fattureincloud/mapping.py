@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pycountry
 
+from syncbridge.errors import SkipRecord
 from syncbridge.models import (
     CanonicalRecord,
     Company,
@@ -61,11 +62,11 @@ CLEARABLE: dict[str, frozenset[str]] = {
 }
 
 
-class NotSyncable(ValueError):
+class NotSyncable(SkipRecord):
     """A record the integration deliberately leaves out; the message is the reason.
 
-    A ``ValueError``, so the engine reports the record (``NotSyncable: <reason>``) and goes
-    on; the core has no separate "skipped with reason" signal for map-in yet.
+    A :class:`syncbridge.errors.SkipRecord`: the engine reports the record as skipped with
+    the reason and does not retry it until it changes.
     """
 
 

@@ -50,9 +50,10 @@ from syncbridge.emulator import BearerAuth, Emulator, EmulatorOptions, OAuthProv
 from syncbridge.emulator.oauth import Grant
 from syncbridge.emulator.responses import json_response
 from syncbridge_quickbooks import emulator_faults as faults
-from syncbridge_quickbooks.emulator_books import ENTITIES, TZ, Books, stamp
+from syncbridge_quickbooks.emulator_books import ENTITIES, Books
 from syncbridge_quickbooks.emulator_faults import Fault
 from syncbridge_quickbooks.emulator_seed import COMPANY_INFO, Seeder, seed_reference
+from syncbridge_quickbooks.emulator_values import TZ, stamp
 from syncbridge_quickbooks.settings import (
     AUTHORIZE_PATH,
     CDC_MAX_DAYS,

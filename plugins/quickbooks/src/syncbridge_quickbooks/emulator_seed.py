@@ -20,7 +20,8 @@ from typing import Any
 
 from syncbridge.emulator import FakeData
 from syncbridge.emulator.fake import ascii_slug
-from syncbridge_quickbooks.emulator_books import Books, money
+from syncbridge_quickbooks.emulator_books import Books
+from syncbridge_quickbooks.emulator_values import money
 
 COMPANY_INFO: dict[str, Any] = {
     "CompanyName": "Keystone Supply Co.",

@@ -16,9 +16,8 @@
 The cursor is the server's ``time`` of the first answer of the read, cut to whole seconds
 (``LastUpdatedTime`` has whole seconds, the envelope milliseconds): anything changed after the
 read began is at or after it, and ``>=`` re-reads the boundary second rather than missing it.
-A CDC answer, being one snapshot, may move it up to its newest ``LastUpdatedTime``. A paged
-read never does: a record changed on an earlier page while later pages were read would be
-stamped before the newest record seen, and skipped.
+It is never the newest ``LastUpdatedTime`` seen: during a paged read, a record changed on an
+earlier page would be stamped before the newest record of a later page, and skipped.
 """
 
 from __future__ import annotations
@@ -90,14 +89,7 @@ class Reader:
             # the answer may be cut at CDC's cap: read the same window by query instead
             yield from self.queried(since)
             return
-        # one answer is one snapshot: nothing it left out is stamped later than its newest
-        # object, so the cursor may move up to that (it can be later than the envelope's
-        # time where stamps run ahead of the clock under bursts of writes)
-        stamps = [moment for row in rows if (moment := updated_at(row)) is not None]
-        cursor = cursor_of(at, since)
-        if stamps and (cursor is None or max(stamps) > datetime.fromisoformat(cursor)):
-            cursor = max(stamps).isoformat()
-        yield self.page(rows, cursor)
+        yield self.page(rows, cursor_of(at, since))
 
     def queried(self, since: str) -> Iterator[Page]:
         where = [q.changed_since(since)]
