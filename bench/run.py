@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -61,6 +62,16 @@ def run_case(case: str, n: int) -> dict[str, Any]:
     print(f"  {case:<12} N={n:<8} run {result['seconds']:8.2f} s, "
           f"peak {result['peak_rss_mib']:7.1f} MiB (process {elapsed:.0f} s)", file=sys.stderr)
     return result
+
+
+def commit() -> str:
+    """The checked-out commit, to tell which engine was measured ("?" outside git)."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=BENCH, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    return done.stdout.strip() or "?"
 
 
 def size(n: int) -> str:
@@ -117,6 +128,7 @@ def main() -> None:
                  s.target)
         for s in SCENARIOS if not args.only or s.name in args.only
     ]
+    load = os.getloadavg()[0]
     results: dict[tuple[str, int], dict[str, Any]] = {}
     for scenario in scenarios:
         print(f"{scenario.name}:", file=sys.stderr)
@@ -128,8 +140,9 @@ def main() -> None:
         "# syncbridge benchmarks\n\n"
         f"`python bench/run.py{' --quick' if args.quick else ''}` on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}, SQLite files on both sides and for the "
-        "state store.\n\n"
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, commit {commit()}, "
+        f"load average {load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; SQLite "
+        "files on both sides and for the state store.\n\n"
         "Only `run_sync` is timed (seeding and warm-up runs are not). Each case runs in a fresh "
         "process: peak RSS is that process's high-water mark during the timed run, RSS growth "
         "is that peak minus the RSS just before the run. *records* is what the run had to do: "

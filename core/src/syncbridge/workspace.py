@@ -68,7 +68,7 @@ class Workspace:
                 writes_here = rule.allows("right" if side == "left" else "left")
                 if (
                     writes_here
-                    and rule.create
+                    and (rule.creates(entity) or rule.updates(entity))
                     and not info.can(Capability.CREATE)
                     and not info.can(Capability.UPDATE)
                 ):

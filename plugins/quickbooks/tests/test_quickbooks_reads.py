@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from syncbridge.connection import Connection
 from syncbridge.models import Company, Contact
+from syncbridge_quickbooks import query as q
+from syncbridge_quickbooks.api import api
 
 if TYPE_CHECKING:
     from conftest import Served
@@ -214,3 +216,21 @@ def test_reading_by_ids_and_vat_rates_from_tax_codes(served: Served, qbo: Connec
     assert [m.name for m in methods][:3] == ["Cash", "Check", "Visa"]
     currencies = [qbo.map_in("currency", r) for p in qbo.fetch("currency") for r in p.records]
     assert sorted(c.code for c in currencies) == ["EUR", "GBP"]
+
+
+def test_a_long_statement_is_posted_as_application_text(served: Served, qbo: Connection) -> None:
+    names = [f"Nonexistent item number {n}" for n in range(60)]
+    statement = "SELECT * FROM Item WHERE Name IN (" + ", ".join(map(q.literal, names)) + ")"
+    answer, at = api(qbo.client).query(statement)
+    assert answer == {"startPosition": 1, "maxResults": 0} and at is not None
+    assert served.count("POST", "/query") == 1
+    assert served.log[-1].method == "POST" and "query=" not in served.log[-1].url
+
+
+def test_a_voided_invoice_reads_as_cancelled(served: Served, qbo: Connection) -> None:
+    books = served.emulator.books
+    invoice = next(i for i in books.rendered("Invoice") if not i.get("LinkedTxn"))
+    books.void("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]})
+    [page] = list(qbo.fetch("invoice", query={"ids": [invoice["Id"]]}))
+    voided = qbo.map_in("invoice", page.records[0])
+    assert (voided.status, voided.total, voided.balance) == ("cancelled", 0, 0)

@@ -162,6 +162,18 @@ class EntityRule(_Strict):
     def match_keys(self, entity: str) -> list[list[str]]:
         return self.match if self.match is not None else DEFAULT_MATCH.get(entity, [])
 
+    def creates(self, entity: str) -> bool:
+        """Whether missing records are created: reference data only links by default."""
+        from syncbridge.models import REFERENCE_DATA
+
+        return self.create if "create" in self.model_fields_set else entity not in REFERENCE_DATA
+
+    def updates(self, entity: str) -> bool:
+        """Whether differing linked records are updated (reference data: not by default)."""
+        from syncbridge.models import REFERENCE_DATA
+
+        return self.update if "update" in self.model_fields_set else entity not in REFERENCE_DATA
+
     def allows(self, source: Side) -> bool:
         """Whether changes may flow from ``source`` to the other side."""
         if self.direction == "both":

@@ -13,7 +13,7 @@ from syncbridge.connection import Connection
 from syncbridge.engine.db import LinkStore, SideStore
 from syncbridge.engine.lease import EntityLease
 from syncbridge.engine.report import EntityResult, Recorder
-from syncbridge.models import META_FIELDS, REFERENCE_DATA, CanonicalRecord, model_for
+from syncbridge.models import META_FIELDS, CanonicalRecord, model_for
 
 Side = Literal["left", "right"]
 SIDES: tuple[Side, Side] = ("left", "right")
@@ -52,10 +52,8 @@ class EntityContext:
         self.links = LinkStore(self.sync, self.entity)
         # reference data is linked by value: unless the config says otherwise, a VAT rate
         # is neither created nor renamed on the other side, only linked
-        given = self.rule.model_fields_set
-        linked_only = self.entity in REFERENCE_DATA
-        self.may_create = self.rule.create if "create" in given else not linked_only
-        self.may_update = self.rule.update if "update" in given else not linked_only
+        self.may_create = self.rule.creates(self.entity)
+        self.may_update = self.rule.updates(self.entity)
         fields = set(self.model.model_fields) - META_FIELDS - set(self.rule.exclude)
         for connection in self.connections.values():
             declared = connection.info.entities[self.entity].fields

@@ -1,11 +1,10 @@
-"""The emulated company's books: QuickBooks' objects, the rules that guard them, their totals.
+"""The emulated company's books: QuickBooks' objects, read, written and rendered.
 
 Kept apart from HTTP so that a single request, a batch item and the seeding all go through the
-same validation and arithmetic. Each write is checked the way the real service checks it (the
-properties of the object's XSD type, required fields, unique names, references that must
-exist, the current ``SyncToken``) and then computed the way QuickBooks computes it: line
-amounts, sales tax per tax code, ``TotalAmt``, and an invoice's ``Balance`` from the payments
-applied to it (applying a payment updates the invoice: new ``SyncToken``, new
+same checks and arithmetic. A write is checked here for what every object shares (the
+properties of its XSD type, ``Id`` and the current ``SyncToken`` of an update, sparse merges)
+and by :mod:`~syncbridge_quickbooks.emulator_rules` for its own rules and totals; its
+consequences follow (applying a payment updates the invoice: new ``SyncToken``, new
 ``LastUpdatedTime``, so change data capture reports it).
 
 Times are kept to the microsecond and shown, as QuickBooks shows them, to the second: two
