@@ -6,17 +6,34 @@ import os
 import subprocess
 import sys
 
+import pytest
 
-def test_demo_runs_a_two_way_sync_and_shows_the_conflict_resolved_by_priority() -> None:
+
+def demo(*args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "syncbridge.cli", "demo", "--records", "24"],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "COLUMNS": "200"},
+        [sys.executable, "-m", "syncbridge.cli", "demo", *args],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "COLUMNS": "200"},
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    out = result.stdout
+    return result.stdout
+
+
+def test_the_http_demo_syncs_the_crm_and_fatture_in_cloud_emulators() -> None:
+    out = demo()
+    assert "● crm: ok" in out and "● fic: ok" in out
+    plan = out[out.index("Plan #1"):out.index("5. syncbridge run")]
+    run = out[out.index("Run #2"):out.index("6. Edits")]
+    # the dry run announces exactly what the run then does
+    assert [line.split()[1:] for line in plan.splitlines() if line.startswith("│")] == [
+        line.split()[1:] for line in run.splitlines() if line.startswith("│")]
     assert "conflict — changed on both sides; left wins by priority" in out
     assert "city: left 'Bergamo' / right 'Brescia'" in out
     assert "updated — changed on the right" in out
+    assert "Rossi-2024!" not in out.split("9. syncbridge log crm")[1]  # no secret in the log
+
+
+@pytest.mark.parametrize("flag", ["--sql"])
+def test_the_sql_demo_runs_without_any_http_plugin(flag: str) -> None:
+    out = demo(flag, "--records", "24")
+    assert "conflict — changed on both sides; left wins by priority" in out
+    assert "city: left 'Bergamo' / right 'Brescia'" in out

@@ -12,13 +12,22 @@ from syncbridge.cli.common import console
 
 
 @click.command()
-@click.option("--records", default=60, show_default=True, help="Companies in the ERP.")
+@click.option("--records", default=12, show_default=True,
+              help="Records per entity in each system.")
+@click.option("--sql", "use_sql", is_flag=True,
+              help="The SQLite-only demo (also the fallback without the HTTP plugins).")
 @click.option("--keep", is_flag=True, help="Keep the demo folder (its path is printed).")
 @click.pass_context
-def demo(ctx: click.Context, records: int, keep: bool) -> None:
-    """Run a two-way sync between two generated SQLite databases and show every step."""
+def demo(ctx: click.Context, records: int, use_sql: bool, keep: bool) -> None:
+    """Run a real two-way sync and show every step: plan, run, edits, run again, report.
+
+    By default between the CRM in Cloud and Fatture in Cloud emulators over HTTP (seed 000);
+    with --sql, or without those plugins, between two generated SQLite databases.
+    """
     from syncbridge.cli import main
-    from syncbridge.demo import run_demo
+    from syncbridge.demo import crm_fic, sql
+
+    run_demo = sql.run_demo if use_sql or not crm_fic.available() else crm_fic.run_demo
 
     folder = Path(tempfile.mkdtemp(prefix="syncbridge-demo-"))
 

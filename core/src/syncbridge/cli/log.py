@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from syncbridge.cli.common import console, handle_errors, open_workspace
@@ -14,13 +16,19 @@ from syncbridge.state import REQUEST_LOG_SIZE
 @click.command()
 @click.argument("connection")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--last", type=click.IntRange(1, REQUEST_LOG_SIZE), default=REQUEST_LOG_SIZE,
+              show_default=True, help="How many of the latest requests.")
 @click.pass_context
 @handle_errors
-def log(ctx: click.Context, connection: str, as_json: bool) -> None:
-    """Show the last 50 requests CONNECTION made: time, method, path, status, duration."""
+def log(ctx: click.Context, connection: str, as_json: bool, last: int) -> None:
+    """Show the last requests CONNECTION made (up to 50): time, method, path, status, duration.
+
+    Secrets are redacted before a request is stored: API keys in paths and query strings,
+    tokens and passwords never appear here.
+    """
     workspace = open_workspace(ctx)
     workspace.connection(connection)  # an unknown name is a config error, not an empty log
-    rows = workspace.store.recent_requests(connection, REQUEST_LOG_SIZE)
+    rows = workspace.store.recent_requests(connection, last)
     if as_json:
         click.echo(
             json.dumps(
@@ -43,8 +51,10 @@ def log(ctx: click.Context, connection: str, as_json: bool) -> None:
     for column in ("time (UTC)", "method", "path", "status", "ms"):
         table.add_column(column)
     for row in rows:
-        status = str(row.status) if row.status is not None else f"[red]{row.error}[/red]"
-        table.add_row(
-            f"{row.at:%Y-%m-%d %H:%M:%S}", row.method, row.url, status, f"{row.duration_ms:.0f}"
-        )
+        status = (str(row.status) if row.status is not None
+                  else f"[red]{escape(row.error or 'no response')}[/red]")
+        parts = urlsplit(row.url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        table.add_row(f"{row.at:%Y-%m-%d %H:%M:%S}", row.method, escape(path), status,
+                      f"{row.duration_ms:.0f}")
     console.print(table)

@@ -100,6 +100,11 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
     run_id = ctx.recorder.run_id
     now = datetime.now(UTC)
     if ctx.dry_run:
+        for decision in decisions:
+            if decision.write == "create" or decision.new_link is not None:
+                ctx.planned.add((ctx.entity, decision.side, decision.record_id))
+                if decision.target_id is not None:
+                    ctx.planned.add((ctx.entity, other(decision.side), decision.target_id))
         with ctx.engine.begin() as db:
             _record(ctx, db, side, decisions)
         return

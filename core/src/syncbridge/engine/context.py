@@ -37,6 +37,9 @@ class EntityContext:
     dry_run: bool = False
     lease: EntityLease | None = None
     progress: Callable[[str, int], None] = lambda _stage, _n: None
+    #: (entity, side, id) a dry run plans to create or link: what later entities may
+    #: reference as if it were linked already, so the plan shows what the run would do
+    planned: set[tuple[str, str, str]] = field(default_factory=set)
     result: EntityResult = field(init=False)
     model: type[CanonicalRecord] = field(init=False)
     stores: dict[Side, SideStore] = field(init=False)

@@ -103,7 +103,9 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
                     )
                     continue
                 try:
-                    native = connection.map_out(rule.create, model.model_validate(data))
+                    record = model.model_validate(data)
+                    # a dry run's references may be planned, not real ids: no native form
+                    native = {} if ctx.dry_run else connection.map_out(rule.create, record)
                 except (ValidationError, ConnectorError, ValueError) as error:
                     items.append(
                         Item(
@@ -133,8 +135,8 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
             ]
         with ctx.engine.begin() as db:
             ctx.recorder.items(db, items)
-        for item in items:
-            ctx.result.counts[item.action] += 1
+        for item in items:  # the summary tells derived records apart from synced ones
+            ctx.result.counts["derived" if item.action == "created" else item.action] += 1
 
 
 def _when(rule: DeriveRule) -> str:

@@ -20,6 +20,7 @@ RUN_ITEM = table(RunItem)
 #: outcomes, in the order reports list them
 OUTCOMES = (
     "created",
+    "derived",
     "updated",
     "linked",
     "deleted",

@@ -65,6 +65,7 @@ def run_sync(
     recorder = Recorder(store.engine, name, "plan" if dry_run else "run")
     summary = RunSummary(sync=name, run_id=recorder.run_id, mode=recorder_mode(dry_run))
     status = "ok"
+    planned: set[tuple[str, str, str]] = set()
     try:
         for entity in ordered_entities(sync, entities):
             rule = sync.entities[entity]
@@ -89,6 +90,7 @@ def run_sync(
                 sync_entities=frozenset(sync.entities),
                 full=full,
                 dry_run=dry_run,
+                planned=planned,
                 lease=lease,
                 progress=report,
             )

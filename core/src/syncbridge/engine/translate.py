@@ -16,6 +16,10 @@ from syncbridge.engine.context import EntityContext, Side, other
 from syncbridge.engine.db import LinkStore
 
 
+#: the id a dry run gives a reference to a record it plans to create or link
+PLANNED = "(planned)"
+
+
 class Translator:
     """Translates references from ``source`` ids to the other side's, with a lookup cache."""
 
@@ -47,9 +51,11 @@ class Translator:
             links = LinkStore(self.ctx.sync, entity).by_side(self.db, source, ids)
             for value in ids:
                 link = links.get(value)
-                self._cache[(source, entity, value)] = (
-                    None if link is None else (link.right_id if target == "right" else link.left_id)
-                )
+                linked = None if link is None else (
+                    link.right_id if target == "right" else link.left_id)
+                if linked is None and (entity, source, value) in self.ctx.planned:
+                    linked = PLANNED
+                self._cache[(source, entity, value)] = linked
 
     def _lookup(self, source: Side, entity: str, value: str) -> str | None:
         key = (source, entity, value)

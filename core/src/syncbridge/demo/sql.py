@@ -13,6 +13,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+from rich.markup import escape
+
 from syncbridge.connection import Connection
 from syncbridge.plugins import load_connector
 from syncbridge.records import UpsertItem
@@ -206,7 +208,7 @@ def run_demo(
     )
     erp, crm = seed(folder, records)
     config = write_config(folder, erp, crm)
-    say(f"[bold]2.[/bold] The config ({config.name}):\n{config.read_text()}")
+    say(f"[bold]2.[/bold] The config ({config.name}):\n{escape(config.read_text())}")
     say("[bold]3.[/bold] syncbridge plan — the dry run: nothing is written.")
     invoke(["-c", str(config), "plan"])
     say(
