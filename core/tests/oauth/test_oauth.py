@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +15,8 @@ from syncbridge.credentials import MemoryCredentials
 from syncbridge.emulator import BearerAuth, Emulator, EmulatorOptions, OAuthProvider, json_response
 from syncbridge.emulator.server import running
 from syncbridge.errors import AuthError
-from syncbridge.oauth import OAuth2Auth, OAuthApp, authorize, revoke
+from syncbridge.oauth import OAuth2Auth, OAuthApp, revoke
+from syncbridge.testing.oauth import consent
 
 CLIENT_ID, CLIENT_SECRET = "demo-client", "demo-secret-value"
 
@@ -58,29 +57,6 @@ def served() -> Iterator[tuple[Protected, str, OAuthApp]]:
             keep=("realmId",),
         )
         yield emulator, base_url, app
-
-
-def consent(app: OAuthApp, credentials: MemoryCredentials) -> dict[str, Any]:
-    """Run the flow, playing the user's browser: follow the printed address."""
-    said: list[str] = []
-    ready = threading.Event()
-    result: dict[str, Any] = {}
-
-    def say(text: str) -> None:
-        said.append(text)
-        ready.set()
-
-    worker = threading.Thread(
-        target=lambda: result.update(
-            authorize(app, credentials, open_browser=False, timeout=10, say=say)
-        )
-    )
-    worker.start()
-    assert ready.wait(5)
-    url = said[0].splitlines()[-1]
-    assert httpx.get(url, follow_redirects=True).status_code == 200
-    worker.join(10)
-    return result
 
 
 def test_the_flow_stores_tokens_and_the_realm_id(served: tuple[Protected, str, OAuthApp]) -> None:

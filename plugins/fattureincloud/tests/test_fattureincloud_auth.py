@@ -40,14 +40,14 @@ def test_settings_need_exactly_one_kind_of_credentials() -> None:
 def test_hooks_choose_the_auth_by_settings() -> None:
     manual = FicSettings(company_id=5, access_token="a/t0ken")
     assert fic_connector.oauth(manual) is None
-    assert isinstance(fic_connector.auth(manual, MemoryCredentials()), BearerToken)
+    assert isinstance(fic_connector.auth(manual, MemoryCredentials(), "fic"), BearerToken)
     app_settings = FicSettings(company_id=5, client_id="app", client_secret="shh-secret")
     app = fic_connector.oauth(app_settings)
     assert isinstance(app, OAuthApp)
     assert app.authorize_url == "https://api-v2.fattureincloud.it/oauth/authorize"
     assert app.token_url == "https://api-v2.fattureincloud.it/oauth/token"
     assert "entity.clients:a" in app.scopes and app.token_auth_method == "client_secret_post"
-    assert isinstance(fic_connector.auth(app_settings, MemoryCredentials()), OAuth2Auth)
+    assert isinstance(fic_connector.auth(app_settings, MemoryCredentials(), "fic"), OAuth2Auth)
 
 
 def test_check_lists_the_companies_of_a_manual_token(fic: Any) -> None:

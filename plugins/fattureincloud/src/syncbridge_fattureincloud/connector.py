@@ -180,13 +180,14 @@ def oauth(settings: ConnectorSettings) -> OAuthApp | None:
 
 
 @hookimpl
-def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | None:
+def auth(
+    settings: ConnectorSettings, credentials: Credentials, connection: str
+) -> httpx.Auth | None:
     if not isinstance(settings, FicSettings):
         return None
     if settings.access_token is not None:
         return BearerToken(settings.access_token.get_secret_value())
-    # the hook is not told the connection's name, so re-authorise messages say <connection>
-    return OAuth2Auth(oauth_app(settings), credentials, "")
+    return OAuth2Auth(oauth_app(settings), credentials, connection)
 
 
 def _granted_scopes(client: Client, settings: FicSettings) -> list[str]:

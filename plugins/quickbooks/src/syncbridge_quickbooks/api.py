@@ -129,9 +129,6 @@ class QuickBooksApi:
         self.settings = settings
         self.connection = client.connection
         auth = client.auth
-        if isinstance(auth, OAuth2Auth) and auth.connection == "<connection>":
-            # the auth hook is not told the connection's name; its messages need it
-            auth.connection = client.connection
         self.realm = self._realm(auth)
         self.prefix = f"/v3/company/{self.realm}"
         self._lock = threading.Lock()

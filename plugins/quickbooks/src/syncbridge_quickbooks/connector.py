@@ -158,11 +158,11 @@ def bootstrap(settings: QuickBooksSettings) -> dict[str, Any]:
 
 
 @hookimpl
-def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth:
+def auth(settings: ConnectorSettings, credentials: Credentials, connection: str) -> httpx.Auth:
     qbo = _settings(settings)
     if qbo.refresh_token is not None and not credentials.load():
         credentials.save(bootstrap(qbo))
-    return OAuth2Auth(oauth(settings), credentials)
+    return OAuth2Auth(oauth(settings), credentials, connection)
 
 
 @hookimpl
