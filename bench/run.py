@@ -128,7 +128,7 @@ def main() -> None:
                  s.target)
         for s in SCENARIOS if not args.only or s.name in args.only
     ]
-    load = os.getloadavg()[0]
+    load, measured = os.getloadavg()[0], commit()  # other work on the machine skews timings
     results: dict[tuple[str, int], dict[str, Any]] = {}
     for scenario in scenarios:
         print(f"{scenario.name}:", file=sys.stderr)
@@ -140,7 +140,7 @@ def main() -> None:
         "# syncbridge benchmarks\n\n"
         f"`python bench/run.py{' --quick' if args.quick else ''}` on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, commit {commit()}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, commit {measured}, "
         f"load average {load:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; SQLite "
         "files on both sides and for the state store.\n\n"
         "Only `run_sync` is timed (seeding and warm-up runs are not). Each case runs in a fresh "
