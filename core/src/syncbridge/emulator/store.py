@@ -60,6 +60,9 @@ class Table:
         self._next_id = start
         self._rows: dict[int, dict[str, Any]] = {}
         self._tombstones: list[Tombstone] = []
+        #: bumped by every write: an emulator may cache a rendered, sorted listing under it
+        #: so that reading N records page by page costs O(N), not O(N) per page
+        self.revision = 0
 
     def insert(self, record: Mapping[str, Any], *, id: int | None = None) -> Record:
         """Store a new record and return it with its id and timestamps.
@@ -76,6 +79,7 @@ class Table:
             row = copy.deepcopy(dict(record))
             row.update({self.id_field: id, CREATED: now, UPDATED: now})
             self._rows[id] = row
+            self.revision += 1
             return row
 
     def get(self, id: int) -> Record | None:
@@ -105,6 +109,7 @@ class Table:
             row = self._rows.pop(id, None)
             if row is not None:
                 self._tombstones.append(Tombstone(id, self._clock.now(), row))
+                self.revision += 1
             return row
 
     def list(self, where: Callable[[Record], bool] | None = None) -> list[Record]:
@@ -129,6 +134,7 @@ class Table:
         with self._lock:
             self._rows.clear()
             self._tombstones.clear()
+            self.revision += 1
 
     def __len__(self) -> int:
         with self._lock:
@@ -147,6 +153,7 @@ class Table:
     def _write(self, id: int, row: dict[str, Any], current: Record) -> Record:
         row.update({self.id_field: id, CREATED: current[CREATED], UPDATED: self._clock.now()})
         self._rows[id] = row
+        self.revision += 1
         return row
 
 

@@ -56,6 +56,7 @@ from syncbridge_fattureincloud.emulator_endpoints import (
     DocumentEndpoints,
     RegistryEndpoints,
 )
+from syncbridge_fattureincloud.emulator_query import ListingCache
 from syncbridge_fattureincloud.emulator_schema import Invalid
 
 __all__ = [
@@ -111,6 +112,7 @@ class FicEmulator(Emulator):
         )
         self.quota = Quota(hourly_limit, monthly_limit)
         self._numbering: dict[int, Numbering] = {}
+        self._listings = ListingCache()
         records = (options or EmulatorOptions()).records
         self.documents = min(records, MAX_SEEDED_DOCUMENTS) if documents is None else documents
         super().__init__(options)
@@ -126,6 +128,11 @@ class FicEmulator(Emulator):
         )
 
     # -- data -------------------------------------------------------------------------------
+
+    @property
+    def listings(self) -> ListingCache:
+        """Listings rebuilt only when their table changes (pages cost O(page), not O(N))."""
+        return self._listings
 
     def table(self, company_id: int, name: str) -> Table:
         """A company's table: clients, products, documents, vat_types, payment_*."""

@@ -20,10 +20,11 @@ from syncbridge_fattureincloud.emulator_access import scope_of
 from syncbridge_fattureincloud.emulator_documents import BASIC as DOCUMENT_BASIC
 from syncbridge_fattureincloud.emulator_documents import Numbering, build, render_document
 from syncbridge_fattureincloud.emulator_query import (
+    ListingCache,
     fieldset,
     listing,
-    matcher,
     render_time,
+    select,
     sort_records,
 )
 from syncbridge_fattureincloud.emulator_schema import (
@@ -49,6 +50,11 @@ class Backend(Protocol):
     def numbering(self, company_id: int) -> Numbering: ...
 
     def require(self, request: Request, scope: str, write: bool = False) -> None: ...
+
+    @property
+    def listings(self) -> ListingCache:
+        """Listings rebuilt only when their table changes."""
+        ...
 
 
 def _company(request: Request) -> int:
@@ -172,9 +178,12 @@ class RegistryEndpoints:
         self.backend.require(request, registry.scope)
         fs = fieldset(request)
         table = self.backend.table(_company(request), registry.table)
-        keep = matcher(request.query_params.get("q"))
-        rows = [self._render(row) for row in table.list()]
-        rows = sort_records([row for row in rows if keep(row)], request.query_params.get("sort"))
+        q, sort = request.query_params.get("q"), request.query_params.get("sort")
+
+        def build() -> list[dict[str, Any]]:
+            return sort_records([self._render(row) for row in table.list()], sort)
+
+        rows = select(self.backend.listings.get((id(table), table.revision, sort), build), q, sort)
         body = listing(request, rows, registry.path)
         if fs == "basic":
             body["data"] = [{k: row[k] for k in registry.basic if k in row} for row in body["data"]]
@@ -224,9 +233,15 @@ class DocumentEndpoints:
         self.backend.require(request, scope_of(doc_type))
         fs = fieldset(request)
         table = self.backend.table(int(request.path_params["company_id"]), "documents")
-        keep = matcher(request.query_params.get("q"))
-        rows = [render_document(row) for row in table.list(lambda r: r.get("type") == doc_type)]
-        rows = sort_records([row for row in rows if keep(row)], request.query_params.get("sort"))
+        q, sort = request.query_params.get("q"), request.query_params.get("sort")
+
+        def build() -> list[dict[str, Any]]:
+            rows = [render_document(row)
+                    for row in table.list(lambda r: r.get("type") == doc_type)]
+            return sort_records(rows, sort)
+
+        listing_key = (id(table), table.revision, doc_type, sort)
+        rows = select(self.backend.listings.get(listing_key, build), q, sort)
         body = listing(request, rows, "issued_documents")
         if fs == "basic":
             body["data"] = [{k: row[k] for k in DOCUMENT_BASIC if k in row} for row in body["data"]]

@@ -10,7 +10,9 @@ an unfiltered list.
 
 from __future__ import annotations
 
+import bisect
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -98,6 +100,28 @@ def _compare(actual: Any, op: str, wanted: str | float) -> bool:
     return bool(left <= right)
 
 
+def select(rows: list[dict[str, Any]], q: str | None, sort: str | None) -> list[dict[str, Any]]:
+    """The rows of a sorted listing that ``q`` keeps.
+
+    A lower bound on the leading sort key (the connector's ``updated_at >= '...'``) is found
+    by bisection, as a database index would; any other filter is a scan.
+    """
+    if not q:
+        return rows
+    conditions = parse_q(q)
+    lead = (sort or "").split(",")[0].strip()
+    if lead and not lead.startswith("-") and all(
+            field == lead and op in (">=", ">") and isinstance(value, str)
+            for field, op, value in conditions):
+        start = 0
+        for _field, op, value in conditions:
+            finder = bisect.bisect_left if op == ">=" else bisect.bisect_right
+            start = max(start, finder(rows, value, key=lambda row: str(row.get(lead) or "")))
+        return rows[start:]
+    keep = matcher(q)
+    return [row for row in rows if keep(row)]
+
+
 def matcher(q: str | None) -> Callable[[Mapping[str, Any]], bool]:
     """A predicate over rendered records for the request's ``q`` (all pass without one)."""
     if not q:
@@ -130,6 +154,31 @@ def _sortable(value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     return str(value)
+
+
+class ListingCache:
+    """Rendered, filtered, sorted listings kept until their table changes.
+
+    A client reading N records page by page asks for the same ordering every page; keyed on
+    the table's revision, the ordering is built once per change instead of once per page.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._rows: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...],
+            build: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._rows.get(key)
+        if rows is None:
+            rows = build()
+            with self._lock:
+                if len(self._rows) >= self._size:
+                    self._rows.pop(next(iter(self._rows)))
+                self._rows[key] = rows
+        return rows
 
 
 def listing(request: Request, records: Sequence[dict[str, Any]], path: str) -> dict[str, Any]:

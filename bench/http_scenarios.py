@@ -1,0 +1,187 @@
+"""HTTP benchmarks: syncbridge against a bare client, both talking to one emulator process.
+
+The emulator runs in its own process (``syncbridge emulate``) so that it does not compete
+with the measured client for the interpreter lock; the client side is what is measured.
+Each function returns a dict of figures; ``bench/run.py`` turns them into table rows.
+
+    python bench/http_scenarios.py fic_read 20000
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from syncbridge.config import EntityRule, SyncConfig
+from syncbridge.connection import Connection
+from syncbridge.engine.context import EntityContext
+from syncbridge.engine.read import read_side
+from syncbridge.engine.report import Recorder
+from syncbridge.engine.runner import run_sync
+from syncbridge.models import model_for
+from syncbridge.plugins import load_connector
+from syncbridge.records import UpsertItem
+from syncbridge.state import StateStore
+
+
+@contextmanager
+def emulator(system: str, records: int, *, limits: bool = False) -> Iterator[dict[str, Any]]:
+    """``syncbridge emulate SYSTEM`` in a child process; yields its connection settings."""
+    command = [sys.executable, "-m", "syncbridge.cli", "emulate", system, "--port", "0",
+               "--records", str(records), "--print-settings"]
+    if not limits:
+        command.append("--no-rate-limits")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    lines: list[str] = []
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("listening on"):
+                break
+        else:
+            raise RuntimeError(f"the {system} emulator did not start: {process.stderr.read()}")
+        import tomllib
+
+        block = tomllib.loads("".join(lines[:-1]))
+        yield dict(block["connections"][system]["settings"])
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _sync_read(settings: dict[str, Any], folder: Path) -> tuple[float, int]:
+    """syncbridge's read of every client into a fresh state store."""
+    store = StateStore(f"sqlite:///{folder / 'state.db'}")
+    fic = Connection("fic", load_connector("fattureincloud"), settings,
+                     request_log=store.request_log("fic"))
+    sql = Connection("sql", load_connector("sql"), {"url": f"sqlite:///{folder / 'x.db'}"})
+    recorder = Recorder(store.engine, "bench", "run")
+    ctx = EntityContext(sync="bench", entity="company",
+                        rule=EntityRule(direction="left-to-right"),
+                        connections={"left": fic, "right": sql}, engine=store.engine,
+                        recorder=recorder, sync_entities=frozenset({"company"}))
+    started = time.perf_counter()
+    read = read_side(ctx, "left")
+    seconds = time.perf_counter() - started
+    fic.close()
+    sql.close()
+    store.close()
+    return seconds, read.count
+
+
+def _bare_read(settings: dict[str, Any], sqlite_path: Path | None) -> tuple[float, int]:
+    """The same pages with a bare httpx loop (and optionally a SQLite row per record)."""
+    base = settings["base_url"]
+    headers = {"Authorization": f"Bearer {settings['access_token']}"}
+    path = f"/c/{settings['company_id']}/entities/clients"
+    db = sqlite3.connect(sqlite_path) if sqlite_path else None
+    if db is not None:
+        db.execute("CREATE TABLE record (id TEXT PRIMARY KEY, data BLOB)")
+    count = 0
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, headers=headers) as client:
+        page = 1
+        while True:
+            body = orjson.loads(client.get(path, params={
+                "page": page, "per_page": 100, "fieldset": "detailed",
+                "sort": "updated_at,id"}).content)
+            rows = body["data"]
+            if db is not None:
+                with db:
+                    db.executemany("INSERT INTO record VALUES (?, ?)",
+                                   [(str(r["id"]), orjson.dumps(r)) for r in rows])
+            count += len(rows)
+            if page >= body["last_page"]:
+                break
+            page += 1
+    seconds = time.perf_counter() - started
+    if db is not None:
+        db.close()
+    return seconds, count
+
+
+def fic_read(n: int, folder: Path) -> dict[str, Any]:
+    """Full read of N clients: syncbridge into its state store vs bare loops."""
+    with emulator("fattureincloud", n) as settings:
+        _bare_read(settings, None)  # warm the server's caches once
+        bare, bare_count = _bare_read(settings, None)
+        bare_db, _ = _bare_read(settings, folder / "bare.db")
+        ours, count = _sync_read(settings, folder)
+    assert count == bare_count, (count, bare_count)
+    return {"n": count, "seconds": ours, "bare_seconds": bare, "bare_db_seconds": bare_db,
+            "ratio_bare": bare / ours, "ratio_bare_db": bare_db / ours,
+            "us_per_record": ours / count * 1e6, "bare_us_per_record": bare / count * 1e6}
+
+
+def _company(index: int) -> dict[str, Any]:
+    return {"name": f"Bench {index:06d} S.r.l.", "city": "Milano", "country": "IT",
+            "address": f"Via Roma {index}", "email": f"bench{index}@example.it"}
+
+
+def fic_write(n: int, folder: Path) -> dict[str, Any]:
+    """N creates: a sync sql -> Fatture in Cloud vs a bare POST loop, same concurrency."""
+    sql_url = f"sqlite:///{folder / 'erp.db'}"
+    with Connection("erp", load_connector("sql"), {"url": sql_url}) as erp:
+        model = model_for("company")
+        erp.upsert("company", [UpsertItem(key=f"k{i}", record=erp.map_out(
+            "company", model.model_validate(_company(i)))) for i in range(n)])
+    with emulator("fattureincloud", 0) as settings:
+        fic = Connection("fic", load_connector("fattureincloud"), settings)
+        natives = [fic.map_out("company", model_for("company").model_validate(_company(i)))
+                   for i in range(n, 2 * n)]
+        workers = fic.info.max_concurrency
+        headers = {"Authorization": f"Bearer {settings['access_token']}"}
+        path = f"/c/{settings['company_id']}/entities/clients"
+        with httpx.Client(base_url=settings["base_url"], headers=headers,
+                          limits=httpx.Limits(max_connections=workers)) as client:
+            started = time.perf_counter()
+            with ThreadPoolExecutor(workers) as pool:
+                statuses = list(pool.map(
+                    lambda native: client.post(path, json={"data": native}).status_code,
+                    natives))
+            bare = time.perf_counter() - started
+        assert set(statuses) == {200}, set(statuses)
+        fic.close()
+        store = StateStore(f"sqlite:///{folder / 'state.db'}")
+        left = Connection("erp", load_connector("sql"), {"url": sql_url})
+        right = Connection("fic", load_connector("fattureincloud"), settings,
+                           request_log=store.request_log("fic"))
+        sync = SyncConfig(left="erp", right="fic",
+                          entities={"company": EntityRule(direction="left-to-right")})
+        started = time.perf_counter()
+        summary = run_sync("bench", sync, {"left": left, "right": right}, store)
+        ours = time.perf_counter() - started
+        left.close()
+        right.close()
+    created = summary.entities[0].counts["created"]
+    assert created == n, dict(summary.entities[0].counts)
+    return {"n": n, "seconds": ours, "bare_seconds": bare, "ratio_bare": bare / ours,
+            "workers": workers}
+
+
+def main(argv: list[str]) -> None:
+    name, n = argv[0], int(argv[1])
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
+        result = globals()[name](n, Path(folder))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SYNCBRIDGE_RETRY_BACKOFF", "0.05")
+    main(sys.argv[1:])
