@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import subprocess
 import sys
@@ -180,6 +179,54 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
         result = globals()[name](n, Path(folder))
     print(json.dumps(result))
+
+
+
+def _invoice(index: int, company_id: str) -> dict[str, Any]:
+    return {"number": f"INV-{index:06d}", "date": "2026-11-02", "company_id": company_id,
+            "currency": "EUR", "status": "sent",
+            "lines": [{"description": "Consulting", "quantity": "2", "unit_price": "95.00"}]}
+
+
+def b24_import(n: int, folder: Path) -> dict[str, Any]:
+    """N customers and 1.5 N invoices into Bitrix24 with its real leaky bucket switched on.
+
+    The theoretical maximum under the limit, after the burst: 2 requests a second, each one
+    batch (50 companies, or 25 invoices: two commands each). ``ratio_theoretical`` = the
+    achieved records/s / that maximum = (write requests / 2 s) / the achieved time.
+    """
+    sql_url = f"sqlite:///{folder / 'erp.db'}"
+    invoices = n * 3 // 2
+    with Connection("erp", load_connector("sql"), {"url": sql_url}) as erp:
+        company = model_for("company")
+        done = erp.upsert("company", [UpsertItem(key=f"c{i}", record=erp.map_out(
+            "company", company.model_validate(_company(i)))) for i in range(n)])
+        ids = [str(r.id) for r in done]
+        invoice = model_for("invoice")
+        erp.upsert("invoice", [UpsertItem(key=f"i{i}", record=erp.map_out(
+            "invoice", invoice.model_validate(_invoice(i, ids[i % n])))) for i in range(invoices)])
+    with emulator("bitrix24", 0, limits=True) as settings:
+        store = StateStore(f"sqlite:///{folder / 'state.db'}")
+        left = Connection("erp", load_connector("sql"), {"url": sql_url})
+        right = Connection("b24", load_connector("bitrix24"), settings,
+                           request_log=store.request_log("b24"))
+        batches = {e: right.info.entities[e].batch_size for e in ("company", "invoice")}
+        sync = SyncConfig(left="erp", right="b24", entities={
+            "company": EntityRule(direction="left-to-right"),
+            "invoice": EntityRule(direction="left-to-right")})
+        started = time.perf_counter()
+        summary = run_sync("bench", sync, {"left": left, "right": right}, store)
+        seconds = time.perf_counter() - started
+        left.close()
+        right.close()
+    created = sum(r.counts["created"] for r in summary.entities)
+    failed = sum(r.counts["failed"] for r in summary.entities)
+    requests = -(-n // batches["company"]) - (-invoices // batches["invoice"])
+    best = requests / 2.0
+    return {"n": n + invoices, "seconds": seconds, "created": created, "failed": failed,
+            "write_requests": requests, "theoretical_seconds": best,
+            "ratio_theoretical": best / seconds if seconds else 0.0,
+            "records_per_second": created / seconds}
 
 
 if __name__ == "__main__":

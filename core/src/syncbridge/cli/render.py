@@ -8,7 +8,13 @@ from syncbridge.cli.common import console
 from syncbridge.engine.report import OUTCOMES
 from syncbridge.engine.runner import RunSummary
 
-_PLAN_WORDS = {"derived": "derive", "created": "create", "updated": "update", "linked": "link", "deleted": "delete"}
+_PLAN_WORDS = {
+    "derived": "derive",
+    "created": "create",
+    "updated": "update",
+    "linked": "link",
+    "deleted": "delete",
+}
 
 
 def summary_table(summary: RunSummary) -> None:

@@ -111,7 +111,8 @@ def run_demo(folder: Path, records: int, say: Callable[[str], None],
         say("[bold]6.[/bold] Edits, through each system's API:")
         crm_names, fic_names = _companies("crmincloud", crm), _companies("fattureincloud", fic)
         shared = sorted(set(crm_names) & set(fic_names))
-        say(f"   - CRM: {shared[0]}: " + _edit("crmincloud", crm, shared[0], phone="+39 02 1111111"))
+        phone = _edit("crmincloud", crm, shared[0], phone="+39 02 1111111")
+        say(f"   - CRM: {shared[0]}: {phone}")
         say(f"   - Fatture in Cloud: {shared[1]}: "
             + _edit("fattureincloud", fic, shared[1], email="amministrazione@example.it"))
         say(f"   - both: {shared[2]}: CRM " + _edit("crmincloud", crm, shared[2], city="Bergamo")

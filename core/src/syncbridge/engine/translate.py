@@ -15,7 +15,6 @@ from sqlalchemy import Connection
 from syncbridge.engine.context import EntityContext, Side, other
 from syncbridge.engine.db import LinkStore
 
-
 #: the id a dry run gives a reference to a record it plans to create or link
 PLANNED = "(planned)"
 

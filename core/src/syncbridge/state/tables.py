@@ -27,7 +27,9 @@ class Snapshot(SQLModel, table=True):
     seen_run: int = Field(default=0)
     done_run: int = Field(default=0)
 
-    __table_args__ = (Index("ix_snapshot_seen", "sync", "entity", "side", "seen_run"),)
+    __table_args__ = (
+        Index("ix_snapshot_seen", "sync", "entity", "side", "seen_run", "record_id"),
+    )
 
 
 class MatchKey(SQLModel, table=True):
