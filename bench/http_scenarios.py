@@ -58,7 +58,10 @@ def emulator(system: str, records: int, *, limits: bool = False) -> Iterator[dic
         import tomllib
 
         block = tomllib.loads("".join(lines[:-1]))
-        yield dict(block["connections"][system]["settings"])
+        settings = dict(block["connections"][system]["settings"])
+        if not limits:  # limits off on both ends: the client must not pace itself either
+            settings["rate_limit"] = False
+        yield settings
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -142,8 +145,12 @@ def fic_write(n: int, folder: Path) -> dict[str, Any]:
             "company", model.model_validate(_company(i)))) for i in range(n)])
     with emulator("fattureincloud", 0) as settings:
         fic = Connection("fic", load_connector("fattureincloud"), settings)
-        natives = [fic.map_out("company", model_for("company").model_validate(_company(i)))
-                   for i in range(n, 2 * n)]
+        # the very bodies the connector sends (its own clean-up of the mapped record)
+        from syncbridge_fattureincloud.mapping import CLEARABLE
+        from syncbridge_fattureincloud.writes import clean
+
+        natives = [clean(fic.map_out("company", model_for("company").model_validate(
+            _company(i))), True, CLEARABLE.get("company", frozenset())) for i in range(n, 2 * n)]
         workers = fic.info.max_concurrency
         headers = {"Authorization": f"Bearer {settings['access_token']}"}
         path = f"/c/{settings['company_id']}/entities/clients"

@@ -115,12 +115,46 @@ def notes(results: dict[tuple[str, int], dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: HTTP benchmarks (bench/http_scenarios.py): name, N, the ratio figures and their targets
+HTTP_CASES = (
+    ("fic_read", 20_000, "full read of N Fatture in Cloud clients into the state store",
+     (("ratio_bare", "syncbridge / bare httpx loop", 0.5),
+      ("ratio_bare_db", "syncbridge / bare loop + SQLite row per record", 0.8))),
+    ("fic_write", 2_000, "N creates into Fatture in Cloud (sql -> fic)",
+     (("ratio_bare", "syncbridge / bare POST loop, same concurrency", 0.8),)),
+    ("b24_import", 2_000, "N customers + 1.5 N invoices into Bitrix24, real leaky bucket on",
+     (("ratio_theoretical", "achieved / theoretical max (2 req/s x batch)", 0.9),)),
+)
+
+
+def run_http(quick: bool) -> str:
+    """The HTTP cases, each in a fresh process: a markdown table of their ratios."""
+    rows = ["| scenario | N | wall s | records/s | ratio | value | target | meets target |",
+            "|---|---:|---:|---:|---|---:|---|---|"]
+    for name, n, title, ratios in HTTP_CASES:
+        n = n // 10 if quick else n
+        print(f"{name}:", file=sys.stderr)
+        done = subprocess.run([sys.executable, str(BENCH / "http_scenarios.py"), name, str(n)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{name} failed:\n{done.stderr}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        rate = result["n"] / result["seconds"]
+        for key, label, target in ratios:
+            value = result[key]
+            rows.append(f"| {title} | {result['n']:,} | {result['seconds']:.2f} | {rate:,.0f} | "
+                        f"{label} | {value:.2f} | >= {target} | "
+                        f"{'yes' if value >= target else 'NO'} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes divided by 10 (smoke run)")
     parser.add_argument("--only", action="append", choices=[s.name for s in SCENARIOS],
                         metavar="NAME", help="run only this scenario (repeatable)")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP connector cases")
     args = parser.parse_args()
     divisor = 10 if args.quick else 1
     scenarios = [
@@ -150,6 +184,11 @@ def main() -> None:
         "targets are those of the engine issue. Absolute figures depend on the machine.\n\n"
     )
     extra = notes(results)
+    if not args.no_http and not args.only:
+        http = run_http(args.quick)
+        text += ("\n\n## HTTP connectors, against their emulators in another process\n\n"
+                 "Ratios of throughput measured in the same run (targets from the connector "
+                 "issues).\n\n" + http)
     args.output.write_text(header + text + "\n" + (f"\n{extra}\n" if extra else ""),
                            encoding="utf-8")
     print(text + (f"\n\n{extra}" if extra else ""))
