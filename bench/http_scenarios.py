@@ -236,6 +236,40 @@ def b24_import(n: int, folder: Path) -> dict[str, Any]:
             "records_per_second": created / seconds}
 
 
+def qbo_write(n: int, folder: Path) -> dict[str, Any]:
+    """N customers into QuickBooks with its real limits on (500/min, 40 batches/min).
+
+    The binding limit of a bulk write is the batch one: 30 items a request, 40 requests in
+    any minute. The theoretical best sends the k-th batch at 60 s x floor((k-1)/40);
+    ``ratio_theoretical`` = that best time / the achieved time.
+    """
+    sql_url = f"sqlite:///{folder / 'erp.db'}"
+    with Connection("erp", load_connector("sql"), {"url": sql_url}) as erp:
+        company = model_for("company")
+        erp.upsert("company", [UpsertItem(key=f"c{i}", record=erp.map_out(
+            "company", company.model_validate(_company(i)))) for i in range(n)])
+    with emulator("quickbooks", 0, limits=True) as settings:
+        store = StateStore(f"sqlite:///{folder / 'state.db'}")
+        left = Connection("erp", load_connector("sql"), {"url": sql_url})
+        right = Connection("qbo", load_connector("quickbooks"), settings,
+                           credentials=store.credentials("qbo"),
+                           request_log=store.request_log("qbo"))
+        batch = right.info.entities["company"].batch_size
+        sync = SyncConfig(left="erp", right="qbo",
+                          entities={"company": EntityRule(direction="left-to-right")})
+        started = time.perf_counter()
+        summary = run_sync("bench", sync, {"left": left, "right": right}, store)
+        seconds = time.perf_counter() - started
+        left.close()
+        right.close()
+    counts = summary.entities[0].counts
+    batches = -(-n // batch)
+    best = 60.0 * ((batches - 1) // 40)
+    return {"n": n, "seconds": seconds, "created": counts["created"], "failed": counts["failed"],
+            "batches": batches, "theoretical_seconds": best,
+            "ratio_theoretical": best / seconds if seconds and best else 1.0}
+
+
 if __name__ == "__main__":
     os.environ.setdefault("SYNCBRIDGE_RETRY_BACKOFF", "0.05")
     main(sys.argv[1:])

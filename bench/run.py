@@ -124,6 +124,8 @@ HTTP_CASES = (
      (("ratio_bare", "syncbridge / bare POST loop, same concurrency", 0.8),)),
     ("b24_import", 2_000, "N customers + 1.5 N invoices into Bitrix24, real leaky bucket on",
      (("ratio_theoretical", "achieved / theoretical max (2 req/s x batch)", 0.9),)),
+    ("qbo_write", 2_000, "N customers into QuickBooks, real limits on (batch 30, 40/min)",
+     (("ratio_theoretical", "achieved / theoretical max (40 batches a minute)", 0.9),)),
 )
 
 

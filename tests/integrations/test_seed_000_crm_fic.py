@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from syncbridge.cli import main
 from syncbridge.connection import Connection
+from syncbridge.demo.crm_fic import SYNC  # the demo's config is the integration's
 from syncbridge.emulator import EmulatorOptions
 from syncbridge.emulator.config import connection_toml
 from syncbridge.emulator.server import running
@@ -29,36 +30,6 @@ from syncbridge.records import UpsertItem
 from syncbridge_crmincloud.emulator import create_app as crm_app
 from syncbridge_fattureincloud.emulator import MAIN_COMPANY
 from syncbridge_fattureincloud.emulator import create_app as fic_app
-
-SYNC = """
-[syncs.crm_fic]
-left = "crm"
-right = "fic"
-
-[syncs.crm_fic.entities.vat_rate]      # "Aliquote": linked by value, checked daily
-direction = "both"
-every = "1d"
-
-[syncs.crm_fic.entities.company]       # "Aziende": both ways, clients every 10 minutes
-direction = "both"
-priority = "left"
-every = "10m"
-match = [["vat_number"], ["name", "city"]]
-
-[syncs.crm_fic.entities.product]       # the catalog, by article code
-direction = "both"
-every = "10m"
-match = [["code"]]
-
-[syncs.crm_fic.entities.quote]         # "Preventivi": CRM -> FiC on the next short poll
-direction = "left-to-right"
-every = "1m"
-
-[[syncs.crm_fic.entities.quote.derive]]  # an accepted quote becomes an order in FiC
-when = { status = "accepted" }
-create = "order"
-link_field = "quote_id"
-"""
 
 
 @dataclass
