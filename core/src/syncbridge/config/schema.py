@@ -40,6 +40,10 @@ class _Strict(BaseModel):
 
 
 class StateConfig(_Strict):
+    """Where syncbridge keeps what it knows between runs: links, snapshots, cursors, runs,
+    the request log and OAuth tokens. One database per deployment; several machines share a
+    PostgreSQL one."""
+
     url: str = Field(
         default="sqlite:///syncbridge-state.db",
         description="SQLAlchemy URL of the state store; a relative SQLite path is relative "
@@ -48,6 +52,8 @@ class StateConfig(_Strict):
 
 
 class ConnectionConfig(_Strict):
+    """One account of one system: which connector talks to it, and its settings."""
+
     connector: str = Field(description="name of an installed connector (`syncbridge connectors`)")
     settings: dict[str, Any] = Field(
         default_factory=dict, description="the connector's own settings, validated by it"
@@ -96,6 +102,8 @@ class DeriveRule(_Strict):
 
 
 class EntityRule(_Strict):
+    """How one entity of a sync flows: direction, conflicts, schedule, matching, fields."""
+
     direction: Direction = Field(default="left-to-right", description="which way changes flow")
     priority: Side = Field(
         default="left", description="the side that wins when a record changed on both sides"
@@ -182,6 +190,8 @@ class EntityRule(_Strict):
 
 
 class SyncConfig(_Strict):
+    """Two connections kept in step, with a rule per entity."""
+
     left: str = Field(description="connection name of the left side")
     right: str = Field(description="connection name of the right side")
     entities: dict[str, EntityRule] = Field(default_factory=dict, description="entity name -> rule")
@@ -194,6 +204,8 @@ class SyncConfig(_Strict):
 
 
 class Config(_Strict):
+    """The whole ``syncbridge.toml``."""
+
     state: StateConfig = Field(default_factory=StateConfig)
     connections: dict[str, ConnectionConfig] = Field(default_factory=dict)
     syncs: dict[str, SyncConfig] = Field(default_factory=dict)
