@@ -33,7 +33,8 @@ from syncbridge.connection import Connection
 from syncbridge.credentials import MemoryCredentials
 from syncbridge.emulator import EmulatorOptions, running
 from syncbridge.http import LoggedRequest
-from syncbridge.oauth import OAuthApp, authorize
+from syncbridge.oauth import OAuthApp
+from syncbridge.testing.oauth import consent
 from syncbridge_fattureincloud.emulator import FicEmulator
 
 SPEC_ENV = "FIC_OPENAPI_SPEC"
@@ -275,29 +276,6 @@ def fic(serve: Serve) -> Served:
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
-
-
-def consent(app: OAuthApp, credentials: MemoryCredentials) -> dict[str, Any]:
-    """Run the authorization-code flow, playing the user's browser (follow the address)."""
-    said: list[str] = []
-    ready = threading.Event()
-    result: dict[str, Any] = {}
-
-    def say(text: str) -> None:
-        said.append(text)
-        ready.set()
-
-    worker = threading.Thread(
-        target=lambda: result.update(
-            authorize(app, credentials, open_browser=False, timeout=10, say=say)
-        )
-    )
-    worker.start()
-    assert ready.wait(5)
-    url = said[0].splitlines()[-1]
-    assert httpx.get(url, follow_redirects=True).status_code == 200
-    worker.join(10)
-    return result
 
 
 @pytest.fixture

@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 import syncbridge_quickbooks.connector
 from syncbridge.connection import Connection
 from syncbridge.credentials import MemoryCredentials
 from syncbridge.errors import AuthError
-from syncbridge.oauth import OAuthApp, authorize, revoke
+from syncbridge.oauth import OAuthApp, revoke
+from syncbridge.testing.oauth import consent
 from syncbridge_quickbooks.emulator import CLIENT_SECRET
 from syncbridge_quickbooks.settings import QuickBooksSettings
 
 if TYPE_CHECKING:
     from conftest import Served
-
-
-def consent(app: OAuthApp, credentials: MemoryCredentials) -> dict[str, Any]:
-    """Run ``syncbridge auth``'s flow, playing the browser: follow the printed address."""
-    said: list[str] = []
-    ready = threading.Event()
-    result: dict[str, Any] = {}
-
-    def say(text: str) -> None:
-        said.append(text)
-        ready.set()
-
-    worker = threading.Thread(
-        target=lambda: result.update(
-            authorize(app, credentials, open_browser=False, timeout=10, say=say)
-        )
-    )
-    worker.start()
-    assert ready.wait(5)
-    assert httpx.get(said[0].splitlines()[-1], follow_redirects=True).status_code == 200
-    worker.join(10)
-    return result
 
 
 def app_of(conn: Connection) -> OAuthApp:

@@ -18,6 +18,7 @@ from syncbridge.credentials import Credentials
 from syncbridge.describe import Capability, ConnectorInfo, EntityInfo, RateLimit
 from syncbridge.errors import AuthError, ConnectorError
 from syncbridge.http import Client
+from syncbridge.mapping import dispatch
 from syncbridge.models import CanonicalRecord
 from syncbridge.oauth import OAuth2Auth, OAuthApp
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
@@ -333,20 +334,20 @@ def delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult
 def map(
     entity: str, record: NativeRecord | CanonicalRecord, direction: Literal["in", "out"]
 ) -> CanonicalRecord | NativeRecord:
-    if direction == "in":
-        if not isinstance(record, dict):
-            raise TypeError(f"map(in) needs a native dict, got {type(record).__name__}")
-        if entity in mapping.MAP_IN:
-            return mapping.MAP_IN[entity](record)
-        if entity in documents.FIELDS:
-            return documents.document_in(entity, record)
-    elif direction == "out":
-        if not isinstance(record, CanonicalRecord):
-            raise TypeError(f"map(out) needs a canonical record, got {type(record).__name__}")
-        if entity in mapping.MAP_OUT:
-            return mapping.MAP_OUT[entity](record)
-        if entity in documents.FIELDS:
-            return documents.document_out(entity, record)
-    else:
-        raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+    return dispatch(entity, record, direction, _map_in, _map_out)
+
+
+def _map_in(entity: str, record: NativeRecord) -> CanonicalRecord:
+    if entity in mapping.MAP_IN:
+        return mapping.MAP_IN[entity](record)
+    if entity in documents.FIELDS:
+        return documents.document_in(entity, record)
+    raise ConnectorError(f"fattureincloud has no entity {entity!r}")
+
+
+def _map_out(entity: str, record: CanonicalRecord) -> NativeRecord:
+    if entity in mapping.MAP_OUT:
+        return mapping.MAP_OUT[entity](record)
+    if entity in documents.FIELDS:
+        return documents.document_out(entity, record)
     raise ConnectorError(f"fattureincloud has no entity {entity!r}")

@@ -18,6 +18,7 @@ from syncbridge import hookspecs
 from syncbridge.describe import Capability, ConnectorInfo, EntityInfo
 from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
+from syncbridge.mapping import dispatch
 from syncbridge.models import MODELS, CanonicalRecord
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.settings import ConnectorSettings
@@ -193,12 +194,4 @@ def map(
     entity: str, record: NativeRecord | CanonicalRecord, direction: Literal["in", "out"]
 ) -> CanonicalRecord | NativeRecord:
     _entity(entity)
-    if direction == "in":
-        if not isinstance(record, dict):
-            raise TypeError(f"map(in) needs a native dict, got {type(record).__name__}")
-        return mapping.map_in(entity, record)
-    if direction == "out":
-        if not isinstance(record, CanonicalRecord):
-            raise TypeError(f"map(out) needs a canonical record, got {type(record).__name__}")
-        return mapping.map_out(entity, record)
-    raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
+    return dispatch(entity, record, direction, mapping.map_in, mapping.map_out)
