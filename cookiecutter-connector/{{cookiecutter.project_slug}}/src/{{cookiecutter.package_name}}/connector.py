@@ -28,6 +28,7 @@ from syncbridge.credentials import Credentials
 from syncbridge.describe import Capability, ConnectorInfo, EntityInfo, RateLimit
 from syncbridge.errors import AuthError, ConnectorError
 from syncbridge.http import Client
+from syncbridge.mapping import dispatch
 from syncbridge.models import CanonicalRecord
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.settings import ConnectorSettings
@@ -264,10 +265,4 @@ def _write(client: Client, resource: str, item: UpsertItem) -> UpsertResult:
 def map(
     entity: str, record: NativeRecord | CanonicalRecord, direction: Literal["in", "out"]
 ) -> CanonicalRecord | NativeRecord:
-    if direction == "in":
-        if not isinstance(record, dict):
-            raise TypeError(f"map(in) needs a native dict, got {type(record).__name__}")
-        return mapping.to_canonical(entity, record)
-    if not isinstance(record, CanonicalRecord):
-        raise TypeError(f"map(out) needs a canonical record, got {type(record).__name__}")
-    return mapping.to_native(entity, record)
+    return dispatch(entity, record, direction, mapping.to_canonical, mapping.to_native)
