@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
-from syncbridge.http.requestlog import LoggedRequest, RequestLogSink
+from syncbridge.http.requestlog import RequestLogSink
+from syncbridge.state.requestlog import RequestLogWriter
 from syncbridge.state.store import create_state_engine, migrate
 from syncbridge.state.tables import Credential, RequestLog, table
 
@@ -57,8 +58,11 @@ class StateStore:
         self.url = url
         self.engine = create_state_engine(url)
         migrate(self.engine)
+        self._log_writers: list[RequestLogWriter] = []
 
     def close(self) -> None:
+        for writer in self._log_writers:
+            writer.flush()
         self.engine.dispose()
 
     def credentials(self, connection: str) -> StoredCredentials:
@@ -66,38 +70,13 @@ class StateStore:
 
     def request_log(self, connection: str) -> RequestLogSink:
         """A sink keeping the last ``REQUEST_LOG_SIZE`` requests of ``connection``."""
-        log_table = table(RequestLog)
-
-        def sink(entry: LoggedRequest) -> None:
-            with self.engine.begin() as db:
-                db.execute(
-                    insert(log_table).values(
-                        connection=connection,
-                        at=entry.at,
-                        method=entry.method,
-                        url=entry.url,
-                        status=entry.status,
-                        duration_ms=entry.duration_ms,
-                        error=entry.error,
-                    )
-                )
-                cutoff = db.execute(
-                    select(log_table.c.id)
-                    .where(log_table.c.connection == connection)
-                    .order_by(log_table.c.id.desc())
-                    .offset(REQUEST_LOG_SIZE)
-                    .limit(1)
-                ).scalar()
-                if cutoff is not None:
-                    db.execute(
-                        delete(log_table).where(
-                            log_table.c.connection == connection, log_table.c.id <= cutoff
-                        )
-                    )
-
-        return sink
+        writer = RequestLogWriter(self.engine, connection, REQUEST_LOG_SIZE)
+        self._log_writers.append(writer)
+        return writer
 
     def recent_requests(self, connection: str, limit: int = REQUEST_LOG_SIZE) -> list[Any]:
+        for writer in self._log_writers:
+            writer.flush()
         log_table = table(RequestLog)
         with self.engine.connect() as db:
             rows = db.execute(
