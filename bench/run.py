@@ -157,7 +157,12 @@ def main() -> None:
                         metavar="NAME", help="run only this scenario (repeatable)")
     parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP connector cases")
+    parser.add_argument("--http-only", action="store_true",
+                        help="only the HTTP connector cases (printed, RESULTS.md untouched)")
     args = parser.parse_args()
+    if args.http_only:
+        print(run_http(args.quick))
+        return
     divisor = 10 if args.quick else 1
     scenarios = [
         Scenario(s.name, s.title, tuple((c, n // divisor) for c, n in s.cases), s.ratio_of,
