@@ -40,6 +40,19 @@ def upsert_rows(
         return
     dialect = db.dialect.name
     columns = [name for name in rows[0] if name not in keys]
+    if dialect in ("sqlite", "postgresql") and columns:
+        # the hot path (a page of snapshots at a time): one prepared statement through the
+        # driver, without SQLAlchemy's per-row parameter processing
+        names = list(rows[0])
+        marker = "?" if db.dialect.paramstyle == "qmark" else "%s"
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join([marker] * len(names))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{name} = excluded.{name}" for name in columns)
+        )
+        db.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
+        return
     if dialect in ("sqlite", "postgresql"):
         module: Any = sqlite if dialect == "sqlite" else postgresql
         statement = module.insert(table)
@@ -57,6 +70,20 @@ def upsert_rows(
     else:  # portable fallback: delete then insert, in the caller's transaction
         for row in rows:
             db.execute(delete(table).where(and_(*[table.c[k] == row[k] for k in keys])))
+        db.execute(insert(table), rows)
+
+
+def insert_rows(db: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Plain inserts, through the driver's executemany where the dialect allows it."""
+    if db.dialect.name in ("sqlite", "postgresql"):
+        names = list(rows[0])
+        marker = "?" if db.dialect.paramstyle == "qmark" else "%s"
+        db.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(names)}) "
+            f"VALUES ({', '.join([marker] * len(names))})",
+            [tuple(row[name] for name in names) for row in rows],
+        )
+    else:
         db.execute(insert(table), rows)
 
 
@@ -90,9 +117,13 @@ class SideStore:
         match_levels: list[list[str]],
         match_value: Any,
     ) -> None:
-        """Store (id, hash, content) rows as seen in ``run_id``, with their match keys."""
+        """Store (id, hash, content) rows as seen in ``run_id``, with their match keys.
+
+        A record read twice in one batch (changed while it was read) keeps its last version.
+        """
         if not rows:
             return
+        rows = list({rid: (rid, digest, content) for rid, digest, content in rows}.values())
         upsert_rows(
             db,
             SNAPSHOT,
@@ -141,7 +172,7 @@ class SideStore:
                         }
                     )
         if keys:
-            db.execute(insert(MATCH_KEY), keys)
+            insert_rows(db, MATCH_KEY, keys)
 
     def all_snapshots(self, db: Connection) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every snapshot of this side, streamed in id order (for rebuilding match keys)."""

@@ -17,6 +17,10 @@ from syncbridge.engine.values import match_value
 from syncbridge.errors import ConnectorError, SkipRecord
 
 
+#: records stored per transaction while reading
+SAVE_EVERY = 1000
+
+
 @dataclass
 class ReadResult:
     side: Side
@@ -103,11 +107,24 @@ def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> R
     result = ReadResult(side=side, complete=since is None and ids is None)
     query: dict[str, Any] = {"ids": ids} if ids else {}
     levels = ctx.match_levels
+    pending_rows: list[tuple[str, str, dict[str, Any]]] = []
+    pending_failures: list[tuple[str, str, dict[str, Any]]] = []
+
+    def save() -> None:
+        # pages are stored a few at a time: a commit costs more than a page of rows, and
+        # what is not stored yet is simply read again if the run dies
+        with ctx.engine.begin() as db:
+            store.save_snapshots(db, pending_rows, run_id, levels, match_value)
+            save_failures(ctx, db, side, pending_failures)
+        pending_rows.clear()
+        pending_failures.clear()
+
     for page in ctx.connections[side].fetch(ctx.entity, since, query):
         rows, failures = map_page(ctx, side, page.records)
-        with ctx.engine.begin() as db:
-            store.save_snapshots(db, rows, run_id, levels, match_value)
-            save_failures(ctx, db, side, failures)
+        pending_rows.extend(rows)
+        pending_failures.extend(failures)
+        if len(pending_rows) + len(pending_failures) >= SAVE_EVERY:
+            save()
         result.failed.update(rid for rid, _reason, _native in failures)
         result.count += len(page.records)
         result.deleted.extend(page.deleted)
@@ -115,6 +132,7 @@ def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> R
             result.cursor = page.cursor
         ctx.progress(f"read {side}", len(page.records))
         ctx.renew()
+    save()
     return result
 
 
