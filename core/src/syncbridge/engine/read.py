@@ -16,7 +16,6 @@ from syncbridge.engine.report import Item
 from syncbridge.engine.values import match_value
 from syncbridge.errors import ConnectorError, SkipRecord
 
-
 #: records stored per transaction while reading
 SAVE_EVERY = 1000
 
