@@ -8,6 +8,7 @@ high-water mark during the timed run: it is reset just before it where Linux all
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import resource
@@ -29,12 +30,10 @@ CASCADE = [["vat_number"], ["name", "city"]]
 
 # -- memory -----------------------------------------------------------------------------------
 def _status_mib(field: str) -> float | None:
-    try:
+    with contextlib.suppress(OSError):  # no /proc: the caller falls back to ru_maxrss
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
     return None
 
 

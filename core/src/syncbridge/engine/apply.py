@@ -22,6 +22,7 @@ from syncbridge.engine.read import describe_error
 from syncbridge.engine.report import Item
 from syncbridge.engine.values import idempotency_key, match_value
 from syncbridge.errors import ConnectorError, SkipRecord
+from syncbridge.models import content_hash
 from syncbridge.records import UpsertItem, UpsertResult
 
 
@@ -87,12 +88,14 @@ def _stored(
     if result.record is not None:
         try:
             record = ctx.connections[target].map_in(ctx.entity, result.record)
-            return result.id, record.fingerprint(), record.content()
+            content = record.content()
+            return result.id, content_hash(content), content
         except (ValidationError, ConnectorError, ValueError, TypeError):
             pass  # fall back to what we sent
     assert decision.payload is not None
     record = ctx.model.model_validate({**decision.payload, "id": result.id})
-    return result.id, record.fingerprint(), record.content()
+    content = record.content()
+    return result.id, content_hash(content), content
 
 
 def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> None:

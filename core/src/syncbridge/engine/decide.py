@@ -66,6 +66,7 @@ class Decider:
         self.translator = Translator(ctx, db)
         #: records of either side linked by matching earlier in this run (dry runs included)
         self.claimed = claimed
+        self._candidates: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def chunk(self, side: Side, ids: list[str]) -> list[Decision]:
         ctx, db = self.ctx, self.db
@@ -77,6 +78,10 @@ class Decider:
         self.translator.prefetch(side, [content for _h, content in mine.values()])
         unlinked = [rid for rid in ids if rid in mine and rid not in links]
         matches = self._match(side, {rid: mine[rid][1] for rid in unlinked})
+        # the candidates matching found, read in one query rather than one per record
+        self._candidates = ctx.stores[target].snapshots(
+            db, [found[1] for found in matches.values() if found[0] == "one"]
+        )
         decisions = []
         for rid in ids:
             if rid not in mine:
@@ -300,7 +305,7 @@ class Decider:
         """A new link found by the cascade: link, and align values if they differ."""
         ctx = self.ctx
         target = other(side)
-        their_digest, their_content = ctx.stores[target].snapshots(self.db, [their_id])[their_id]
+        their_digest, their_content = self._candidates[their_id]
         pair = _pair(side, rid, their_id)
         hashes = _pair(side, digest, their_digest)
         base: dict[str, Any] = {"new_link": pair, "handled": (their_id,), "hashes": hashes}

@@ -15,6 +15,7 @@ from syncbridge.engine.db import SNAPSHOT, chunks
 from syncbridge.engine.report import Item
 from syncbridge.engine.values import match_value
 from syncbridge.errors import ConnectorError, SkipRecord
+from syncbridge.models import content_hash
 
 #: records stored per transaction while reading
 SAVE_EVERY = 1000
@@ -68,8 +69,8 @@ def map_page(
         except (ValidationError, ConnectorError, ValueError, TypeError) as error:
             failures.append((native_id(ctx, side, native), describe_error(error), native))
             continue
-        content = record.content()
-        rows.append((record.id, record.fingerprint(), content))
+        content = record.content()  # dumped once: the hash is of the same content
+        rows.append((record.id, content_hash(content), content))
     if skipped:
         with ctx.engine.begin() as db:
             ctx.recorder.items(db, skipped)

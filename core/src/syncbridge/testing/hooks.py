@@ -157,14 +157,15 @@ class ContractHooks:
         """
         return None
 
-    def touch(self, harness: Harness, entity: str, ids: list[str]) -> None:
+    def touch(self, harness: Harness, entity: str, ids: list[str]) -> bool | None:
         """Change the records ``ids`` without the connector (for entities without UPDATE).
 
         Used by the incremental check: after it, a read since the previous cursor must return
         these records. E.g. ``harness.emulator.store.table("units").update(int(id), {...})``.
-        The default raises NotImplementedError, and the check is skipped.
+        Return False when the class cannot change records this way (the default): the check
+        is then skipped.
         """
-        raise NotImplementedError
+        return False
 
     # -- plumbing -------------------------------------------------------------------------
 
