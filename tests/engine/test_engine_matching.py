@@ -117,3 +117,39 @@ def test_a_first_link_never_erases_values_with_blanks_of_the_winning_side(
     [right] = bed.rows("right", "company")
     assert right["email"] == "new@gamma.example"  # the priority side's value wins
     assert right["phone"] == "+39 06 5550101"  # its blank does not erase
+
+
+def _key_sides(bed: Bed) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from syncbridge.engine.db import MATCH_KEY
+    from syncbridge.workspace import Workspace
+
+    with Workspace.load(bed.config) as workspace, workspace.store.engine.connect() as db:
+        rows = db.execute(
+            select(MATCH_KEY.c.side, func.count()).group_by(MATCH_KEY.c.side)
+        ).all()
+    return {side: count for side, count in rows}
+
+
+def test_only_a_side_records_are_matched_against_keeps_match_keys(tmp_path: Path) -> None:
+    """One-way: the source keeps none; turned two-way, the source's keys are built once."""
+    bed = Bed(tmp_path, {"company": {"direction": "left-to-right", "create": False}})
+    bed.put("left", "company", [company(1, vat_number="IT00743110157"), company(2)])
+    bed.put("right", "company", [company(3)])
+    run = bed.sync()
+    assert bed.outcomes(run.run_id) == {"skipped": 2}  # nothing to match, creating is off
+    # default cascade [vat_number], [name, city]: right's one record has a name+city key
+    assert _key_sides(bed) == {"right": 1}
+
+    two_way = Bed(tmp_path, {"company": {"direction": "both"}})
+    two_way.put("right", "company", [company(9, name="Company 0001", vat_number="00743110157")])
+    run = two_way.sync()
+    [item] = two_way.items(run.run_id)  # the left records are not re-read: unchanged
+    # the new right record found left's Company 0001 through the keys built for the left
+    assert (item.side, item.action) == ("right", "updated")
+    assert item.reason == "matched left 1 on vat_number; right updated from the left"
+    assert sorted(row["name"] for row in two_way.rows("right", "company")) == [
+        "Company 0001", "Company 0003"]
+    # left: Company 0001 (vat_number, name+city) and 0002 (name+city); right: the same
+    assert _key_sides(two_way) == {"left": 3, "right": 3}

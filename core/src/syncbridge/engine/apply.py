@@ -16,13 +16,12 @@ from pydantic import ValidationError
 from sqlalchemy import delete, insert
 
 from syncbridge.engine.context import EntityContext, Side, other
-from syncbridge.engine.db import OUTBOX, chunks
+from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks
 from syncbridge.engine.decide import UNCHANGED, Decision
 from syncbridge.engine.read import describe_error
 from syncbridge.engine.report import Item
-from syncbridge.engine.values import idempotency_key, match_value
+from syncbridge.engine.values import idempotency_key
 from syncbridge.errors import ConnectorError, SkipRecord
-from syncbridge.models import content_hash
 from syncbridge.records import UpsertItem, UpsertResult
 
 
@@ -82,20 +81,18 @@ def _send(ctx: EntityContext, target: Side, items: list[UpsertItem]) -> dict[str
 
 def _stored(
     ctx: EntityContext, target: Side, decision: Decision, result: UpsertResult
-) -> tuple[str, str, dict[str, Any]]:
-    """(id, hash, content) of the record as the target now holds it."""
+) -> SnapshotRow:
+    """(id, hash, JSON) of the record as the target now holds it."""
     assert result.id is not None
     if result.record is not None:
         try:
             record = ctx.connections[target].map_in(ctx.entity, result.record)
-            content = record.content()
-            return result.id, content_hash(content), content
+            return (result.id, *record.snapshot())
         except (ValidationError, ConnectorError, ValueError, TypeError):
             pass  # fall back to what we sent
     assert decision.payload is not None
     record = ctx.model.model_validate({**decision.payload, "id": result.id})
-    content = record.content()
-    return result.id, content_hash(content), content
+    return (result.id, *record.snapshot())
 
 
 def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> None:
@@ -141,7 +138,7 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
             results.update(_send(ctx, target, batch))  # type: ignore[arg-type]
     with ctx.engine.begin() as db:
         new_links: list[dict[str, Any]] = []
-        stored: dict[Side, list[tuple[str, str, dict[str, Any]]]] = {}
+        stored: dict[Side, list[SnapshotRow]] = {}
         rehash: list[tuple[int, str, str]] = []
         for index, decision in enumerate(decisions):
             item = items.get(index)
@@ -179,7 +176,7 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
         ctx.links.set_hashes_many(db, rehash, now)
         ctx.links.add(db, new_links)
         for target, rows in stored.items():
-            ctx.stores[target].save_snapshots(db, rows, run_id, ctx.match_levels, match_value)
+            ctx.stores[target].save_snapshots(db, rows, run_id, ctx.keys_of(target))
             ctx.stores[target].mark_done(db, [row[0] for row in rows], run_id)
         if creates:
             keys = [item.key for _i, item in creates]
@@ -204,15 +201,16 @@ def _commit_write(
     decision: Decision,
     result: UpsertResult,
     new_links: list[dict[str, Any]],
-    stored: dict[Side, list[tuple[str, str, dict[str, Any]]]],
+    stored: dict[Side, list[SnapshotRow]],
     rehash: list[tuple[int, str, str]],
     now: datetime,
 ) -> None:
     """Collect the link and target snapshot of one successful write (stored in bulk)."""
     assert decision.winner is not None and decision.hashes is not None
     target = other(decision.winner)
-    stored_id, stored_hash, content = _stored(ctx, target, decision, result)
-    stored.setdefault(target, []).append((stored_id, stored_hash, content))
+    row = _stored(ctx, target, decision, result)
+    stored.setdefault(target, []).append(row)
+    stored_id, stored_hash = row[0], row[1]
     decision.target_id = stored_id
     left_hash, right_hash = decision.hashes
     if target == "left":

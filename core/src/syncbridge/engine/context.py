@@ -44,6 +44,8 @@ class EntityContext:
     model: type[CanonicalRecord] = field(init=False)
     stores: dict[Side, SideStore] = field(init=False)
     links: LinkStore = field(init=False)
+    #: sides that keep match keys (see :func:`syncbridge.engine.entity._keyed_sides`)
+    keyed: frozenset[Side] = field(init=False, default=frozenset())
     synced_fields: frozenset[str] = field(init=False)
     may_create: bool = field(init=False)
     may_update: bool = field(init=False)
@@ -71,6 +73,10 @@ class EntityContext:
     @property
     def match_levels(self) -> list[list[str]]:
         return self.rule.match_keys(self.entity)
+
+    def keys_of(self, side: Side) -> list[list[str]]:
+        """The match levels whose keys ``side`` keeps: none when nothing is matched to it."""
+        return self.match_levels if side in self.keyed else []
 
     def renew(self) -> None:
         if self.lease is not None:

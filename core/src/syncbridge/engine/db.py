@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from syncbridge.engine.values import match_value
 from syncbridge.state.tables import Cursor, Link, MatchKey, Outbox, Pending, Snapshot, table
 
 SNAPSHOT = table(Snapshot)
@@ -25,6 +26,9 @@ PENDING = table(Pending)
 
 #: ids per IN (...) list: under SQLite's default variable limit with room to spare
 CHUNK = 500
+
+#: a record as the state store keeps it: (native id, fingerprint, JSON of its content)
+SnapshotRow = tuple[str, str, str]
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -38,12 +42,25 @@ def upsert_rows(
     """Insert rows, replacing the non-key columns of rows whose key already exists."""
     if not rows:
         return
+    names = list(rows[0])
+    upsert_values(db, table, names, [tuple(row[name] for name in names) for row in rows], keys)
+
+
+def upsert_values(
+    db: Connection,
+    table: Table,
+    names: Sequence[str],
+    values: list[tuple[Any, ...]],
+    keys: Sequence[str],
+) -> None:
+    """:func:`upsert_rows` for rows given as tuples in the order of ``names``."""
+    if not values:
+        return
     dialect = db.dialect.name
-    columns = [name for name in rows[0] if name not in keys]
+    columns = [name for name in names if name not in keys]
     if dialect in ("sqlite", "postgresql") and columns:
         # the hot path (a page of snapshots at a time): one prepared statement through the
         # driver, without SQLAlchemy's per-row parameter processing
-        names = list(rows[0])
         marker = "?" if db.dialect.paramstyle == "qmark" else "%s"
         sql = (
             f"INSERT INTO {table.name} ({', '.join(names)}) "
@@ -51,8 +68,9 @@ def upsert_rows(
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
             + ", ".join(f"{name} = excluded.{name}" for name in columns)
         )
-        db.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
+        db.exec_driver_sql(sql, values)
         return
+    rows = [dict(zip(names, row, strict=True)) for row in values]
     if dialect in ("sqlite", "postgresql"):
         module: Any = sqlite if dialect == "sqlite" else postgresql
         statement = module.insert(table)
@@ -87,14 +105,13 @@ def insert_rows(db: Connection, table: Table, rows: list[dict[str, Any]]) -> Non
         db.execute(insert(table), rows)
 
 
-def dumps(content: dict[str, Any]) -> str:
-    return orjson.dumps(content).decode()
-
-
 def loads(data: str) -> dict[str, Any]:
     value = orjson.loads(data)
     assert isinstance(value, dict)
     return value
+
+
+_SNAPSHOT_COLUMNS = ("sync", "entity", "side", "record_id", "hash", "data", "seen_run", "done_run")
 
 
 class SideStore:
@@ -112,52 +129,42 @@ class SideStore:
     def save_snapshots(
         self,
         db: Connection,
-        rows: list[tuple[str, str, dict[str, Any]]],
+        rows: list[SnapshotRow],
         run_id: int,
         match_levels: list[list[str]],
-        match_value: Any,
     ) -> None:
-        """Store (id, hash, content) rows as seen in ``run_id``, with their match keys.
+        """Store rows as seen in ``run_id``, with their keys for each of ``match_levels``.
 
         A record read twice in one batch (changed while it was read) keeps its last version.
+        ``match_levels`` is empty for a side no record is ever matched against (the source
+        of a one-way sync): its keys would never be looked up.
         """
         if not rows:
             return
-        rows = list({rid: (rid, digest, content) for rid, digest, content in rows}.values())
-        upsert_rows(
+        rows = list({row[0]: row for row in rows}.values())
+        scope = (self.sync, self.entity, self.side)
+        upsert_values(
             db,
             SNAPSHOT,
-            [
-                {
-                    "sync": self.sync,
-                    "entity": self.entity,
-                    "side": self.side,
-                    "record_id": rid,
-                    "hash": digest,
-                    "data": dumps(content),
-                    "seen_run": run_id,
-                    "done_run": 0,
-                }
-                for rid, digest, content in rows
-            ],
+            _SNAPSHOT_COLUMNS,
+            [(*scope, rid, digest, data, run_id, 0) for rid, digest, data in rows],
             ("sync", "entity", "side", "record_id"),
         )
-        self.save_match_keys(db, rows, match_levels, match_value)
+        if match_levels:
+            self.save_match_keys(db, rows, match_levels)
 
     def save_match_keys(
-        self,
-        db: Connection,
-        rows: list[tuple[str, str, dict[str, Any]]],
-        match_levels: list[list[str]],
-        match_value: Any,
+        self, db: Connection, rows: Sequence[SnapshotRow], match_levels: list[list[str]]
     ) -> None:
-        ids = [rid for rid, _digest, _content in rows]
+        """Replace the match keys of these records (none when ``match_levels`` is empty)."""
+        ids = [row[0] for row in rows]
         for part in chunks(ids):
             db.execute(
                 delete(MATCH_KEY).where(self._where(MATCH_KEY), MATCH_KEY.c.record_id.in_(part))
             )
         keys = []
-        for rid, _digest, content in rows:
+        for rid, _digest, data in rows if match_levels else ():
+            content = loads(data)
             for level, fields in enumerate(match_levels):
                 value = match_value(content, fields)
                 if value is not None:
@@ -174,7 +181,10 @@ class SideStore:
         if keys:
             insert_rows(db, MATCH_KEY, keys)
 
-    def all_snapshots(self, db: Connection) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    def drop_match_keys(self, db: Connection) -> None:
+        db.execute(delete(MATCH_KEY).where(self._where(MATCH_KEY)))
+
+    def all_snapshots(self, db: Connection) -> Iterator[SnapshotRow]:
         """Every snapshot of this side, streamed in id order (for rebuilding match keys)."""
         after = ""
         while True:
@@ -186,8 +196,7 @@ class SideStore:
             ).all()
             if not rows:
                 return
-            for rid, digest, data in rows:
-                yield rid, digest, loads(data)
+            yield from ((rid, digest, data) for rid, digest, data in rows)
             after = rows[-1][0]
 
     def snapshots(

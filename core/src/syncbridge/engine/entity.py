@@ -11,35 +11,58 @@ from sqlalchemy import Connection
 from syncbridge.describe import Capability
 from syncbridge.engine.apply import apply_chunk
 from syncbridge.engine.context import SIDES, EntityContext, Side, other
-from syncbridge.engine.db import SideStore
+from syncbridge.engine.db import SideStore, SnapshotRow
 from syncbridge.engine.decide import Decider
 from syncbridge.engine.derive import derive_all
 from syncbridge.engine.outbox import recover
 from syncbridge.engine.read import ReadResult, read_side, retry_pending
 from syncbridge.engine.report import EntityResult, Item
-from syncbridge.engine.values import match_value
 from syncbridge.errors import ConnectorError
 
 #: candidate records decided and applied together
 CHUNK = 500
 
 
-def _match_signature(ctx: EntityContext, db: Connection) -> None:
-    """Rebuild stored match keys when the configured cascade changed since they were made."""
-    signature = json.dumps(ctx.match_levels)
+def _keyed_sides(ctx: EntityContext, db: Connection) -> None:
+    """Decide which sides keep match keys, and (re)build those that lack them.
+
+    Only a side that the other side's records are matched against needs keys: the target of
+    a one-way sync, both sides of a two-way one. Keys are a row per record and level, so a
+    one-way full read saves a third of its writes by not keeping them for its source. Once a
+    side has keys they are kept up to date (a ``push`` against the direction builds them
+    once, not at every push); a changed cascade rebuilds them all.
+    """
     meta = SideStore(ctx.sync, ctx.entity, "match")
-    if meta.cursor(db) == signature:
-        return
+    stored = meta.cursor(db)
+    levels = ctx.match_levels
+    try:
+        state = json.loads(stored) if stored else None
+    except ValueError:
+        state = None
+    if isinstance(state, list):  # written before keys were kept per side: both have them
+        state = {"levels": state, "keyed": list(SIDES)}
+    if isinstance(state, dict) and state.get("levels") == levels:
+        keyed: set[Side] = {side for side in SIDES if side in state.get("keyed", [])}
+    else:  # first run, or the cascade changed: whatever keys exist are stale
+        for side in SIDES:
+            ctx.stores[side].drop_match_keys(db)
+        keyed = set()
     for side in SIDES:
+        if side in keyed or not ctx.rule.allows(other(side)):
+            continue
         store = ctx.stores[side]
-        batch = []
+        batch: list[SnapshotRow] = []
         for row in store.all_snapshots(db):
             batch.append(row)
             if len(batch) >= CHUNK:
-                store.save_match_keys(db, batch, ctx.match_levels, match_value)
+                store.save_match_keys(db, batch, levels)
                 batch = []
-        store.save_match_keys(db, batch, ctx.match_levels, match_value)
-    meta.set_cursor(db, signature)
+        store.save_match_keys(db, batch, levels)
+        keyed.add(side)
+    signature = json.dumps({"levels": levels, "keyed": sorted(keyed)})
+    if signature != stored:
+        meta.set_cursor(db, signature)
+    ctx.keyed = frozenset(keyed)
 
 
 def _fixed_links(ctx: EntityContext, db: Connection) -> None:
@@ -166,7 +189,7 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
             with ctx.engine.begin() as db:
                 _fixed_links(ctx, db)
         with ctx.engine.begin() as db:
-            _match_signature(ctx, db)
+            _keyed_sides(ctx, db)
         reads: dict[Side, ReadResult] = {}
         sides: tuple[Side, ...] = (record[0],) if record else SIDES
         for side in sides:

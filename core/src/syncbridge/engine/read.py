@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -11,11 +12,10 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from syncbridge.engine.context import EntityContext, Side
-from syncbridge.engine.db import SNAPSHOT, chunks
+from syncbridge.engine.db import SNAPSHOT, SnapshotRow, chunks
+from syncbridge.engine.prefetch import ahead
 from syncbridge.engine.report import Item
-from syncbridge.engine.values import match_value
 from syncbridge.errors import ConnectorError, SkipRecord
-from syncbridge.models import content_hash
 
 #: records stored per transaction while reading
 SAVE_EVERY = 1000
@@ -52,15 +52,18 @@ def native_id(ctx: EntityContext, side: Side, native: dict[str, Any]) -> str:
 
 def map_page(
     ctx: EntityContext, side: Side, records: list[dict[str, Any]]
-) -> tuple[list[tuple[str, str, dict[str, Any]]], list[tuple[str, str, dict[str, Any]]]]:
-    """Map natives in: ``(rows, failures)``; a row is (id, hash, content)."""
-    connection = ctx.connections[side]
-    rows, failures = [], []
+) -> tuple[list[SnapshotRow], list[tuple[str, str, dict[str, Any]]]]:
+    """Map natives in: ``(rows, failures)``."""
+    map_in = ctx.connections[side].map_in
+    entity = ctx.entity
+    rows: list[SnapshotRow] = []
+    failures: list[tuple[str, str, dict[str, Any]]] = []
     skipped: list[Item] = []
     for native in records:
         try:
-            record = connection.map_in(ctx.entity, native)
-            if record.id is None:
+            record = map_in(entity, native)
+            rid = record.id
+            if rid is None:
                 raise ConnectorError("map(in) gave a record without its native id")
         except SkipRecord as skip:
             skipped.append(Item(ctx.entity, side, native_id(ctx, side, native), "skipped",
@@ -69,8 +72,7 @@ def map_page(
         except (ValidationError, ConnectorError, ValueError, TypeError) as error:
             failures.append((native_id(ctx, side, native), describe_error(error), native))
             continue
-        content = record.content()  # dumped once: the hash is of the same content
-        rows.append((record.id, content_hash(content), content))
+        rows.append((rid, *record.snapshot()))
     if skipped:
         with ctx.engine.begin() as db:
             ctx.recorder.items(db, skipped)
@@ -106,32 +108,34 @@ def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> R
         since = None if (ctx.full or ids) else store.cursor(db)
     result = ReadResult(side=side, complete=since is None and ids is None)
     query: dict[str, Any] = {"ids": ids} if ids else {}
-    levels = ctx.match_levels
-    pending_rows: list[tuple[str, str, dict[str, Any]]] = []
+    levels = ctx.keys_of(side)
+    pending_rows: list[SnapshotRow] = []
     pending_failures: list[tuple[str, str, dict[str, Any]]] = []
 
     def save() -> None:
         # pages are stored a few at a time: a commit costs more than a page of rows, and
         # what is not stored yet is simply read again if the run dies
         with ctx.engine.begin() as db:
-            store.save_snapshots(db, pending_rows, run_id, levels, match_value)
+            store.save_snapshots(db, pending_rows, run_id, levels)
             save_failures(ctx, db, side, pending_failures)
         pending_rows.clear()
         pending_failures.clear()
 
-    for page in ctx.connections[side].fetch(ctx.entity, since, query):
-        rows, failures = map_page(ctx, side, page.records)
-        pending_rows.extend(rows)
-        pending_failures.extend(failures)
-        if len(pending_rows) + len(pending_failures) >= SAVE_EVERY:
-            save()
-        result.failed.update(rid for rid, _reason, _native in failures)
-        result.count += len(page.records)
-        result.deleted.extend(page.deleted)
-        if page.cursor is not None:
-            result.cursor = page.cursor
-        ctx.progress(f"read {side}", len(page.records))
-        ctx.renew()
+    # the next page is fetched while this one is mapped and stored
+    with closing(ahead(ctx.connections[side].fetch(ctx.entity, since, query))) as pages:
+        for page in pages:
+            rows, failures = map_page(ctx, side, page.records)
+            pending_rows.extend(rows)
+            pending_failures.extend(failures)
+            if len(pending_rows) + len(pending_failures) >= SAVE_EVERY:
+                save()
+            result.failed.update(rid for rid, _reason, _native in failures)
+            result.count += len(page.records)
+            result.deleted.extend(page.deleted)
+            if page.cursor is not None:
+                result.cursor = page.cursor
+            ctx.progress(f"read {side}", len(page.records))
+            ctx.renew()
     save()
     return result
 
@@ -170,7 +174,7 @@ def retry_pending(ctx: EntityContext, side: Side, read: ReadResult) -> None:
             if native is not None and rid not in skip
         ]
         rows, failures = map_page(ctx, side, natives)
-        store.save_snapshots(db, rows, run_id, ctx.match_levels, match_value)
+        store.save_snapshots(db, rows, run_id, ctx.keys_of(side))
         save_failures(ctx, db, side, failures)
         again = [rid for rid in pending if rid in known and rid not in skip]
         for part in chunks(again):

@@ -6,7 +6,7 @@ errors, 5xx and 429 (honouring ``Retry-After``), a client-side rate limiter set 
 connector's declared limits, and a request log with secrets redacted.
 """
 
-from syncbridge.http.client import Client, build_client
+from syncbridge.http.client import Client, build_client, json_of
 from syncbridge.http.requestlog import LoggedRequest, RequestLogSink, redact_url
 
-__all__ = ["Client", "LoggedRequest", "RequestLogSink", "build_client", "redact_url"]
+__all__ = ["Client", "LoggedRequest", "RequestLogSink", "build_client", "json_of", "redact_url"]

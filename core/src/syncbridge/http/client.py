@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from syncbridge.describe import ConnectorInfo
 from syncbridge.http.requestlog import RequestLogSink
@@ -44,6 +45,15 @@ class Client(httpx.Client):
             if callable(closer):
                 closer()
         super().close()
+
+
+def json_of(response: httpx.Response) -> Any:
+    """The decoded JSON body of ``response``.
+
+    orjson rather than ``response.json()``: a page of a hundred records decodes in about a
+    quarter of the time, and a full read decodes every page it fetches.
+    """
+    return orjson.loads(response.content)
 
 
 def build_client(

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 import httpx
@@ -123,23 +124,26 @@ def looks_secret(name: str) -> bool:
     return any(marker in lowered for marker in SECRET_NAME_MARKERS)
 
 
-def _variants(secrets: Iterable[str]) -> list[str]:
+@lru_cache(maxsize=256)
+def _variants(secrets: frozenset[str]) -> tuple[str, ...]:
     """Each secret as it may appear in a URL (raw and percent-encoded), longest first.
 
     Longest first, so that a secret containing a shorter one is masked whole rather than
-    leaving its remainder visible around a ``***``.
+    leaving its remainder visible around a ``***``. Remembered: a connection sends every
+    request with the same few secrets.
     """
     found: set[str] = set()
     for secret in secrets:
         if len(secret) < MIN_SECRET_LENGTH:
             continue
         found.update((secret, quote(secret, safe=""), quote_plus(secret, safe=""), quote(secret)))
-    return sorted(found, key=len, reverse=True)
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def _mask_secrets(text: str, secrets: Iterable[str]) -> str:
-    for variant in _variants(secrets):
-        text = text.replace(variant, MASK)
+    for variant in _variants(frozenset(secrets)):
+        if variant in text:
+            text = text.replace(variant, MASK)
     return text
 
 
@@ -214,7 +218,7 @@ def secrets_of(value: object) -> set[str]:
     return {secret for secret in found if len(secret) >= MIN_SECRET_LENGTH}
 
 
-def header_secrets(headers: Mapping[str, str]) -> set[str]:
+def header_secrets(headers: Mapping[str, str]) -> frozenset[str]:
     """The secrets a request carries in its headers (Authorization, X-API-Key, Cookie...).
 
     Auth hooks put tokens there that the settings never saw (an OAuth access token fresh from
@@ -223,10 +227,19 @@ def header_secrets(headers: Mapping[str, str]) -> set[str]:
     part (cookies, Digest), and for Basic both halves of the decoded ``user:password``
     (API keys often travel as the user name).
     """
+    return _header_secrets(
+        tuple(
+            value
+            for name, value in headers.items()
+            if looks_secret(name) or name.lower() in ("cookie", "set-cookie")
+        )
+    )
+
+
+@lru_cache(maxsize=256)
+def _header_secrets(values: tuple[str, ...]) -> frozenset[str]:
     found: set[str] = set()
-    for name, value in headers.items():
-        if not (looks_secret(name) or name.lower() in ("cookie", "set-cookie")):
-            continue
+    for value in values:
         found.add(value.strip())
         scheme, _, credentials = value.strip().partition(" ")
         if credentials and scheme.isalpha():
@@ -235,7 +248,7 @@ def header_secrets(headers: Mapping[str, str]) -> set[str]:
                 found |= _basic_secrets(credentials.strip())
         for part in re.split(r"[\s,;]+", value):
             found.add(part.partition("=")[2].strip('"'))
-    return {secret for secret in found if len(secret) >= MIN_SECRET_LENGTH}
+    return frozenset(secret for secret in found if len(secret) >= MIN_SECRET_LENGTH)
 
 
 def _basic_secrets(credentials: str) -> set[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from graphlib import TopologicalSorter
 
-from syncbridge.models.base import META_FIELDS, CanonicalRecord, content_hash
+from syncbridge.models.base import META_FIELDS, CanonicalRecord
 from syncbridge.models.catalog import Product
 from syncbridge.models.documents import DocumentLine, DocumentStatus, Invoice, Order, Quote
 from syncbridge.models.parties import Company, Contact
@@ -80,6 +80,5 @@ __all__ = [
     "Quote",
     "Unit",
     "VatRate",
-    "content_hash",
     "model_for",
 ]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, ClassVar
 
-import orjson
 from pydantic import BaseModel, ConfigDict
 
 from syncbridge.models.types import AwareDatetime
 
 #: fields that identify a record on one side and never take part in comparisons
 META_FIELDS = frozenset({"id", "updated_at"})
+_EXCLUDED = set(META_FIELDS)  # the serializer's own type for it
 
 
 class CanonicalRecord(BaseModel):
@@ -37,12 +38,14 @@ class CanonicalRecord(BaseModel):
 
     def fingerprint(self) -> str:
         """A stable hash of :meth:`content`, used to recognise unchanged records and echoes."""
-        return content_hash(self.content())
+        return self.snapshot()[0]
 
+    def snapshot(self) -> tuple[str, str]:
+        """``(fingerprint, JSON of content)``: what the state store keeps of a record.
 
-def content_hash(content: dict[str, Any]) -> str:
-    import hashlib
-
-    return hashlib.blake2b(
-        orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=16
-    ).hexdigest()
+        One pass of pydantic's own serializer gives both, which matters on a full read: it
+        is done for every record. Fields come out in the model's order, so equal content
+        always gives equal JSON and an equal hash.
+        """
+        data = self.__pydantic_serializer__.to_json(self, exclude=_EXCLUDED)
+        return hashlib.blake2b(data, digest_size=16).hexdigest(), data.decode()

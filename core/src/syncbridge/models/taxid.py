@@ -8,9 +8,11 @@ Hungarian adószám) are kept in the compact form their module gives.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from types import ModuleType
 
 from stdnum import exceptions as stdnum_errors
+from stdnum import get_cc_module
 from stdnum.de import idnr as de_idnr
 from stdnum.de import stnr as de_stnr
 from stdnum.dk import cpr as dk_cpr
@@ -64,6 +66,23 @@ def _vat_prefix(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=131_072)
+def _check(module: ModuleType, number: str) -> str:
+    """``module.validate(number)``, remembered: a run meets each number several times (read,
+    written, read back; a company's tax code is often its VAT number) and the check is the
+    costliest part of reading a company. Failures raise and are not remembered.
+    """
+    return str(module.validate(number))
+
+
+@lru_cache(maxsize=64)
+def _vat_module(prefix: str) -> ModuleType:
+    """The stdnum module for the VAT numbers of an EU member state (EL is Greece)."""
+    module = get_cc_module("gr" if prefix == "EL" else prefix.lower(), "vat")
+    assert module is not None, prefix
+    return module  # type: ignore[return-value]
+
+
 def normalize_vat(value: str, country: str | None) -> str:
     """Return the normal form of a VAT number, or raise ValueError saying what is wrong.
 
@@ -92,18 +111,20 @@ def normalize_vat(value: str, country: str | None) -> str:
     if prefix.lower() not in eu_vat.MEMBER_STATES and prefix != "EL":
         raise ValueError(f"{prefix} is not a country with VAT numbers syncbridge can check")
     try:
-        return eu_vat.validate(raw)
+        # what stdnum.eu.vat.validate does, without its second clean-up pass
+        number = _check(_vat_module(prefix), raw)
     except stdnum_errors.ValidationError as error:
         raise ValueError(
             f"{raw!r} is not a valid {_country_label(prefix)} VAT number: {_describe(error)}"
         ) from None
+    return number if number.startswith(prefix) else prefix + number
 
 
 def _normalize_with(
     module: ModuleType, raw: str, country: str, what: str, fmt: object = None
 ) -> str:
     try:
-        number = str(module.validate(raw))
+        number = _check(module, raw)
     except stdnum_errors.ValidationError as error:
         raise ValueError(
             f"{raw!r} is not a valid {_country_label(country)} {what}: {_describe(error)}"
@@ -159,13 +180,22 @@ def normalize_tax_code(value: str, country: str | None) -> str:
     candidates = _TAX_CODE_MODULES.get(country)
     if not candidates:
         return raw.upper()
+    if country == "IT" and len(raw) == 11 and raw.isdigit():
+        # a company's codice fiscale is its partita IVA (stdnum's codicefiscale hands such
+        # a code to iva): checked as the VAT number it usually also is, once
+        try:
+            return _check(it_iva, "IT" + raw)
+        except stdnum_errors.ValidationError as error:
+            raise ValueError(
+                f"{raw!r} is not a valid Italian codice fiscale: {_describe(error)}"
+            ) from None
     # report the first candidate the value has the shape of (its check digit or a part of
     # it failed), else the first candidate: a mistyped Danish CVR is not "a CPR number with
     # the wrong number of digits"
     failure: tuple[Exception, str] | None = None
     for module, what in candidates:
         try:
-            return str(module.validate(raw))  # type: ignore[attr-defined]
+            return _check(module, raw)  # type: ignore[arg-type]
         except stdnum_errors.ValidationError as error:
             if failure is None or (
                 isinstance(error, _SHAPE_MATCHED) and not isinstance(failure[0], _SHAPE_MATCHED)

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
 from pydantic_core import PydanticCustomError
 
 
+@lru_cache(maxsize=1024)
 def _country(value: str) -> str:
     code = value.strip().upper()
     if code == "UK":
@@ -23,6 +24,7 @@ def _country(value: str) -> str:
     return code
 
 
+@lru_cache(maxsize=1024)
 def _currency(value: str) -> str:
     code = value.strip().upper()
     if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import OAuth2Client
 
 from syncbridge.credentials import Credentials
 from syncbridge.errors import AuthError
+from syncbridge.oauth._authlib import OAuth2Client
 from syncbridge.oauth.app import OAuthApp
 
 #: refresh this many seconds before the access token's stated expiry

@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.httpx_client import OAuth2Client
 
 from syncbridge.credentials import Credentials
 from syncbridge.errors import AuthError
+from syncbridge.oauth._authlib import OAuth2Client
 from syncbridge.oauth.app import OAuthApp
 
 CALLBACK_PATH = "/callback"

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from syncbridge.errors import AuthError, ConnectorError
-from syncbridge.http import Client
+from syncbridge.http import Client, json_of
 from syncbridge.http.requestlog import redact_text, secrets_of
 from syncbridge.http.retry import RetryPolicy, backoff_from_env
 from syncbridge_bitrix24 import phpquery
@@ -99,7 +99,7 @@ def call(
 def read_reply(settings: Bitrix24Settings, method: str, response: httpx.Response) -> Reply:
     """The envelope of ``response``, or the error it carries as an exception."""
     try:
-        body = response.json()
+        body = json_of(response)
     except ValueError:
         raise ConnectorError(
             f"{settings.portal}: {method}: HTTP {response.status_code} without a JSON body "

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from syncbridge.errors import AuthError, ConnectorError
-from syncbridge.http import Client
+from syncbridge.http import Client, json_of
 from syncbridge.records import NativeRecord, Page
 from syncbridge_fattureincloud.mapping import ROME
 from syncbridge_fattureincloud.settings import FicSettings
@@ -47,7 +47,7 @@ def company_path(client: Client, path: str) -> str:
 def error_message(response: httpx.Response) -> str:
     """The API's own message, with field errors (``validation_result``) and totals if any."""
     try:
-        body = response.json()
+        body = json_of(response)
     except ValueError:
         return response.text.strip()[:300] or response.reason_phrase
     if not isinstance(body, dict):
@@ -101,7 +101,7 @@ def get_json(client: Client, path: str, params: Mapping[str, Any] | None = None)
     response = client.get(path, params=dict(params or {}))
     if response.status_code != 200:
         raise failure(response, f"GET {path}")
-    return response.json()
+    return json_of(response)
 
 
 def lower_bound(cursor: str) -> str:
@@ -174,5 +174,5 @@ def read_ids(client: Client, path: str, ids: list[str]) -> Iterator[Page]:
             continue
         if response.status_code != 200:
             raise failure(response, f"GET {path}/{native_id}")
-        records.append(response.json()["data"])
+        records.append(json_of(response)["data"])
     yield Page(records)

@@ -74,10 +74,7 @@ def parse_time(value: Any) -> datetime | None:
     """``"2024-01-02 10:00:00"`` (Italian time) as an aware datetime."""
     if not value or not isinstance(value, str):
         return None
-    try:
-        parsed = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        parsed = datetime.fromisoformat(value)
+    parsed = datetime.fromisoformat(value)  # takes the API's space-separated form too
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=ROME)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from syncbridge.errors import ConnectorError
-from syncbridge.http import Client
+from syncbridge.http import Client, json_of
 from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
 from syncbridge_fattureincloud import documents, mapping
 from syncbridge_fattureincloud.api import company_path, error_message, failure, get_json
@@ -75,7 +75,7 @@ class Resolver:
                 raise ValueError(f"client {client_id} does not exist in Fatture in Cloud")
             if response.status_code != 200:
                 raise failure(response, f"GET {path}")
-            data = response.json()["data"]
+            data = json_of(response)["data"]
             self._clients[client_id] = {
                 key: data[key] for key in _ENTITY_FIELDS if data.get(key) is not None
             }
@@ -169,7 +169,7 @@ def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterat
         else:
             response = client.put(f"{path}/{item.id}", json=body)
         if response.status_code == 200:
-            stored = response.json().get("data") or {}
+            stored = json_of(response).get("data") or {}
             yield UpsertResult(key=item.key, id=str(stored.get("id", item.id)), record=stored)
         elif response.status_code == 401 or (
             response.status_code == 403 and response.headers.get("Retry-After")
