@@ -8,18 +8,20 @@ A run killed in between leaves an outbox row that the next run reconciles (see
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, insert
 
-from syncbridge.engine.context import EntityContext, Side, other
+from syncbridge.engine.context import SIDES, EntityContext, Side, other
 from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks
 from syncbridge.engine.decide import UNCHANGED, Decision
 from syncbridge.engine.read import describe_error
 from syncbridge.engine.report import Item
+from syncbridge.engine.send import Sender
 from syncbridge.engine.values import idempotency_key
 from syncbridge.errors import ConnectorError, SkipRecord
 from syncbridge.records import UpsertItem, UpsertResult
@@ -56,29 +58,6 @@ def _fail(decision: Decision, reason: str) -> None:
     decision.pending = ("failed", reason)
 
 
-def _send(ctx: EntityContext, target: Side, items: list[UpsertItem]) -> dict[str, UpsertResult]:
-    """Upsert in batches, concurrently up to the target connector's limit."""
-    connection = ctx.connections[target]
-    size = connection.info.entities[ctx.entity].batch_size
-    batches = [list(batch) for batch in chunks(items, size)]
-    results: dict[str, UpsertResult] = {}
-
-    def send(batch: list[UpsertItem]) -> list[UpsertResult]:
-        return connection.upsert(ctx.entity, batch)
-
-    workers = min(connection.info.max_concurrency, len(batches))
-    if workers <= 1:
-        outcomes = [send(batch) for batch in batches]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(send, batches))
-    for outcome in outcomes:
-        for result in outcome:
-            results[result.key] = result
-    ctx.result.writes += len(items)
-    return results
-
-
 def _stored(
     ctx: EntityContext, target: Side, decision: Decision, result: UpsertResult
 ) -> SnapshotRow:
@@ -95,9 +74,26 @@ def _stored(
     return (result.id, *record.snapshot())
 
 
-def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> None:
-    """Write the chunk's decisions and record them, or (dry run) only record them."""
-    run_id = ctx.recorder.run_id
+@dataclass
+class InFlight:
+    """A chunk whose writes are on their way: what finishing it needs."""
+
+    side: Side
+    decisions: list[Decision]
+    items: dict[int, UpsertItem]
+    futures: list[Future[list[UpsertResult]]]
+    now: datetime
+    #: already recorded (a dry run has nothing to wait for)
+    recorded: bool = False
+
+
+def start_chunk(
+    ctx: EntityContext, side: Side, decisions: list[Decision], sender: Sender
+) -> InFlight:
+    """Prepare the chunk's writes, commit the intents of its creates, start sending.
+
+    A dry run only records the decisions (here, at once).
+    """
     now = datetime.now(UTC)
     if ctx.dry_run:
         for decision in decisions:
@@ -107,7 +103,7 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
                     ctx.planned.add((ctx.entity, other(decision.side), decision.target_id))
         with ctx.engine.begin() as db:
             _record(ctx, db, side, decisions)
-        return
+        return InFlight(side, decisions, {}, [], now, recorded=True)
     items: dict[int, UpsertItem] = {}
     for index, decision in enumerate(decisions):
         if decision.write is not None:
@@ -131,11 +127,23 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
                     for i, item in creates
                 ],
             )
-    results: dict[str, UpsertResult] = {}
-    for target in ("left", "right"):
+    futures: list[Future[list[UpsertResult]]] = []
+    for target in SIDES:
         batch = [item for i, item in items.items() if other(decisions[i].winner or side) == target]
         if batch:
-            results.update(_send(ctx, target, batch))  # type: ignore[arg-type]
+            futures += sender.submit(ctx.connections[target], batch)
+            ctx.result.writes += len(batch)
+    return InFlight(side, decisions, items, futures, now)
+
+
+def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
+    """Wait for the chunk's writes, then commit links, snapshots and report rows together."""
+    if chunk.recorded:
+        return
+    side, decisions, items, now = chunk.side, chunk.decisions, chunk.items, chunk.now
+    run_id = ctx.recorder.run_id
+    results = {result.key: result for future in chunk.futures for result in future.result()}
+    creates = [item for item in items.values() if item.is_create]
     with ctx.engine.begin() as db:
         new_links: list[dict[str, Any]] = []
         stored: dict[Side, list[SnapshotRow]] = {}
@@ -179,7 +187,7 @@ def apply_chunk(ctx: EntityContext, side: Side, decisions: list[Decision]) -> No
             ctx.stores[target].save_snapshots(db, rows, run_id, ctx.keys_of(target))
             ctx.stores[target].mark_done(db, [row[0] for row in rows], run_id)
         if creates:
-            keys = [item.key for _i, item in creates]
+            keys = [item.key for item in creates]
             for part in chunks(keys):
                 db.execute(delete(OUTBOX).where(OUTBOX.c.key.in_(part)))
         _record(ctx, db, side, decisions)

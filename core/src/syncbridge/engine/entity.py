@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import Connection
 
 from syncbridge.describe import Capability
-from syncbridge.engine.apply import apply_chunk
+from syncbridge.engine.apply import InFlight, finish_chunk, start_chunk
 from syncbridge.engine.context import SIDES, EntityContext, Side, other
 from syncbridge.engine.db import SideStore, SnapshotRow
 from syncbridge.engine.decide import Decider
@@ -17,6 +17,7 @@ from syncbridge.engine.derive import derive_all
 from syncbridge.engine.outbox import recover
 from syncbridge.engine.read import ReadResult, read_side, retry_pending
 from syncbridge.engine.report import EntityResult, Item
+from syncbridge.engine.send import Sender
 from syncbridge.errors import ConnectorError
 
 #: candidate records decided and applied together
@@ -165,18 +166,29 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
 
 
 def _decide_and_apply(ctx: EntityContext, side: Side, claimed: set[tuple[Side, str]]) -> None:
+    """Decide and write ``side``'s candidates a chunk at a time, two chunks in the air.
+
+    While a chunk's writes are being sent, the next chunk is decided, prepared and started;
+    only then is the first one finished (its results committed). Each chunk keeps the
+    crash-safe order of its own: intents committed before sending, results after.
+    """
     store = ctx.stores[side]
     after = ""
-    while True:
-        with ctx.engine.connect() as db:
-            ids = store.candidate_ids(db, ctx.recorder.run_id, after, CHUNK)
-            if not ids:
+    in_flight: InFlight | None = None
+    with Sender(ctx.entity) as sender:
+        while True:
+            with ctx.engine.connect() as db:
+                ids = store.candidate_ids(db, ctx.recorder.run_id, after, CHUNK)
+                decisions = Decider(ctx, db, claimed).chunk(side, ids) if ids else []
+            started = start_chunk(ctx, side, decisions, sender) if ids else None
+            if in_flight is not None:
+                finish_chunk(ctx, in_flight)
+                ctx.progress(f"sync {side}", len(in_flight.decisions))
+                ctx.renew()
+            if started is None:
                 return
-            decisions = Decider(ctx, db, claimed).chunk(side, ids)
-        apply_chunk(ctx, side, decisions)
-        ctx.progress(f"sync {side}", len(ids))
-        ctx.renew()
-        after = ids[-1]
+            in_flight = started
+            after = ids[-1]
 
 
 def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> EntityResult:
