@@ -88,8 +88,12 @@ class Bench:
         [result] = summary.entities
         if summary.failed:
             raise RuntimeError(f"the run failed: {result.message or dict(result.counts)}")
+        # reads map in a forked worker: the largest child's high-water mark, reported beside
+        # (an upper bound: warm-up runs' workers count too)
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         return {"seconds": seconds, "peak_rss_mib": peak, "start_rss_mib": start_mib,
-                "peak_is_run_only": reset, "counts": dict(result.counts)}
+                "peak_is_run_only": reset, "worker_rss_mib": workers,
+                "counts": dict(result.counts)}
 
     @staticmethod
     def _run(workspace: Workspace) -> RunSummary:

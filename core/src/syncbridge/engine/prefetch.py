@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -21,11 +21,15 @@ DEPTH = 2
 _DONE = object()
 
 
-def ahead(pages: Iterator[T], depth: int = DEPTH) -> Generator[T, None, None]:
+def ahead(
+    pages: Iterator[T], depth: int = DEPTH, each: Callable[[T], None] | None = None
+) -> Generator[T, None, None]:
     """Yield ``pages`` in order while a thread fetches up to ``depth`` pages further on.
 
-    When the consumer stops early (an error, a closed generator) the thread finishes the
-    request it is in and stops; the iterator is closed in that thread's stead.
+    ``each``, if given, is called in the fetching thread with every page as soon as it is
+    fetched (to hand it on to a mapping worker); an error it raises ends the iteration like
+    a fetch error. When the consumer stops early (an error, a closed generator) the thread
+    finishes the request it is in and stops; the iterator is closed in that thread's stead.
     """
     slots: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -42,6 +46,8 @@ def ahead(pages: Iterator[T], depth: int = DEPTH) -> Generator[T, None, None]:
     def produce() -> None:
         try:
             for page in pages:
+                if each is not None:
+                    each(page)
                 if not put((page,)):
                     return
             put(_DONE)

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from contextlib import closing
+import sys
+from collections import deque
+from collections.abc import Iterator
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 from sqlalchemy import select, update
 
+from syncbridge.connection import Connection
+from syncbridge.engine import mapworker
 from syncbridge.engine.context import EntityContext, Side
 from syncbridge.engine.db import SNAPSHOT, SnapshotRow, chunks
+from syncbridge.engine.mapworker import MapWorker, WorkerGone
 from syncbridge.engine.prefetch import ahead
 from syncbridge.engine.report import Item
 from syncbridge.errors import ConnectorError, SkipRecord
+from syncbridge.records import Page
 
 #: records stored per transaction while reading
 SAVE_EVERY = 1000
@@ -50,15 +58,27 @@ def native_id(ctx: EntityContext, side: Side, native: dict[str, Any]) -> str:
     return str(value) if value is not None else "?"
 
 
-def map_page(
-    ctx: EntityContext, side: Side, records: list[dict[str, Any]]
-) -> tuple[list[SnapshotRow], list[tuple[str, str, dict[str, Any]]]]:
-    """Map natives in: ``(rows, failures)``."""
-    map_in = ctx.connections[side].map_in
-    entity = ctx.entity
-    rows: list[SnapshotRow] = []
-    failures: list[tuple[str, str, dict[str, Any]]] = []
-    skipped: list[Item] = []
+Failure = tuple[str, str, dict[str, Any]]
+
+
+@dataclass
+class Mapped:
+    """A page mapped in: snapshot rows, failures (id, reason, native), skips (id, reason)."""
+
+    rows: list[SnapshotRow] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def map_records(connection: Connection, entity: str, records: list[dict[str, Any]]) -> Mapped:
+    """Map natives in, each to its snapshot row or the reason it is failed or skipped.
+
+    Touches nothing but the connector's ``map`` and the canonical models, so it can run in
+    a worker process (:mod:`syncbridge.engine.mapworker`) as well as here.
+    """
+    map_in = connection.map_in
+    id_field = connection.info.entities[entity].id_field
+    out = Mapped()
     for native in records:
         try:
             record = map_in(entity, native)
@@ -66,18 +86,36 @@ def map_page(
             if rid is None:
                 raise ConnectorError("map(in) gave a record without its native id")
         except SkipRecord as skip:
-            skipped.append(Item(ctx.entity, side, native_id(ctx, side, native), "skipped",
-                                str(skip)))
+            out.skipped.append((_id_of(native, id_field), str(skip)))
             continue
         except (ValidationError, ConnectorError, ValueError, TypeError) as error:
-            failures.append((native_id(ctx, side, native), describe_error(error), native))
+            out.failures.append((_id_of(native, id_field), describe_error(error), native))
             continue
-        rows.append((rid, *record.snapshot()))
+        out.rows.append((rid, *record.snapshot()))
+    return out
+
+
+def _id_of(native: dict[str, Any], id_field: str) -> str:
+    value = native.get(id_field)
+    return str(value) if value is not None else "?"
+
+
+def record_skips(ctx: EntityContext, side: Side, skipped: list[tuple[str, str]]) -> None:
     if skipped:
         with ctx.engine.begin() as db:
-            ctx.recorder.items(db, skipped)
+            ctx.recorder.items(
+                db, [Item(ctx.entity, side, rid, "skipped", reason) for rid, reason in skipped]
+            )
         ctx.result.counts["skipped"] += len(skipped)
-    return rows, failures
+
+
+def map_page(
+    ctx: EntityContext, side: Side, records: list[dict[str, Any]]
+) -> tuple[list[SnapshotRow], list[Failure]]:
+    """Map natives in here and now, recording skips: ``(rows, failures)``."""
+    mapped = map_records(ctx.connections[side], ctx.entity, records)
+    record_skips(ctx, side, mapped.skipped)
+    return mapped.rows, mapped.failures
 
 
 def save_failures(
@@ -121,23 +159,74 @@ def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> R
         pending_rows.clear()
         pending_failures.clear()
 
-    # the next page is fetched while this one is mapped and stored
-    with closing(ahead(ctx.connections[side].fetch(ctx.entity, since, query))) as pages:
-        for page in pages:
-            rows, failures = map_page(ctx, side, page.records)
-            pending_rows.extend(rows)
-            pending_failures.extend(failures)
-            if len(pending_rows) + len(pending_failures) >= SAVE_EVERY:
-                save()
-            result.failed.update(rid for rid, _reason, _native in failures)
-            result.count += len(page.records)
-            result.deleted.extend(page.deleted)
-            if page.cursor is not None:
-                result.cursor = page.cursor
-            ctx.progress(f"read {side}", len(page.records))
-            ctx.renew()
+    for page, mapped in _pages(ctx, side, since, query):
+        record_skips(ctx, side, mapped.skipped)
+        pending_rows.extend(mapped.rows)
+        pending_failures.extend(mapped.failures)
+        if len(pending_rows) + len(pending_failures) >= SAVE_EVERY:
+            save()
+        result.failed.update(rid for rid, _reason, _native in mapped.failures)
+        result.count += len(page.records)
+        result.deleted.extend(page.deleted)
+        if page.cursor is not None:
+            result.cursor = page.cursor
+        ctx.progress(f"read {side}", len(page.records))
+        ctx.renew()
     save()
     return result
+
+
+def _pages(
+    ctx: EntityContext, side: Side, since: str | None, query: dict[str, Any]
+) -> Iterator[tuple[Page, Mapped]]:
+    """Each page fetched with its mapping, the next page fetched meanwhile.
+
+    The first page is fetched here; when it is full and a worker may be forked, the rest
+    are mapped by a worker process while they are fetched and stored here (see
+    :mod:`syncbridge.engine.mapworker`), otherwise inline.
+    """
+    connection = ctx.connections[side]
+    pages = iter(connection.fetch(ctx.entity, since, query))
+    first = next(pages, None)
+    if first is None:
+        return
+    worker: MapWorker | None = None
+    if len(first.records) >= mapworker.MIN_FIRST_PAGE and mapworker.available():
+        sys.stdout.flush()  # a child must not flush the parent's buffered output again
+        sys.stderr.flush()
+        with suppress(OSError):  # no fork (out of memory, process limit): map here
+            worker = MapWorker(connection, ctx.entity)
+    try:
+        if worker is None:
+            yield first, map_records(connection, ctx.entity, first.records)
+            with closing(ahead(pages)) as rest:
+                for page in rest:
+                    yield page, map_records(connection, ctx.entity, page.records)
+            return
+        gone = False
+        live = worker
+        #: for each page in order: whether the worker maps it (else it is mapped here,
+        #: when the worker is behind: both processes map, neither waits for the other)
+        routes: deque[bool] = deque()
+
+        def hand_on(page: Page) -> None:
+            routes.append(
+                not gone and live.backlog < mapworker.BACKLOG and live.submit(page.records)
+            )
+
+        hand_on(first)
+        with closing(ahead(pages, each=hand_on)) as rest:
+            for page in chain([first], rest):
+                if routes.popleft() and not gone:
+                    try:
+                        yield page, live.result()
+                        continue
+                    except WorkerGone:
+                        gone = True
+                yield page, map_records(connection, ctx.entity, page.records)
+    finally:
+        if worker is not None:
+            worker.close()
 
 
 def retry_pending(ctx: EntityContext, side: Side, read: ReadResult) -> None:

@@ -1,0 +1,158 @@
+"""Mapping pages in a second process while this one fetches and stores them.
+
+A long read is bound by one interpreter's CPU: decoding pages, validating every record into
+its canonical model (VAT and tax-code checks included) and storing snapshots all hold the
+GIL, while the machine's other cores idle. Mapping is a pure function of a native record,
+so a forked child can map page k while the parent fetches page k+1 and stores page k-1.
+
+Only on Linux with a second core: a fork costs a few milliseconds there, the price of
+mapping a few hundred records. Anywhere else pages are mapped inline, with the same results.
+A child that dies is not fatal: the pages it owed are mapped inline and the read goes on.
+
+The child inherits the connection as it is (connector, extensions, settings) and uses
+nothing of it but ``map``. It is forked bare (``os.fork``, not ``multiprocessing``) and
+leaves with ``os._exit``: it never touches the parent's sockets, state store or output
+streams, so no lock another thread of the parent held at the fork (a progress bar's, an
+HTTP pool's) is ever waited on in it, and nothing it inherited is closed or flushed twice.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import warnings
+from multiprocessing import Pipe
+from multiprocessing.connection import Connection as PipeEnd
+from typing import Any
+
+from syncbridge.connection import Connection
+from syncbridge.errors import ConnectorError
+
+#: a first page at least this full suggests a read long enough to pay for the fork
+#: (a few milliseconds, the time it takes to map a few hundred records)
+MIN_FIRST_PAGE = 100
+
+#: pages waiting for the worker beyond which the next page is mapped in the parent
+BACKLOG = 4
+
+
+class WorkerGone(Exception):
+    """The child stopped answering (killed, out of memory): map the rest inline."""
+
+
+def available() -> bool:
+    """Whether a mapping worker may be forked here (and has a core of its own to run on)."""
+    return sys.platform == "linux" and len(os.sched_getaffinity(0)) > 1
+
+
+class MapWorker:
+    """One forked child mapping the pages of one read, in the order they are submitted.
+
+    ``submit`` may be called from another thread than ``result`` (the fetching thread sends
+    each page as soon as it has it); results come back in submission order.
+    """
+
+    def __init__(self, connection: Connection, entity: str) -> None:
+        self._pipe, child = Pipe(duplex=True)
+        with warnings.catch_warnings():
+            # Python 3.12+ warns of forking beside other threads: the child runs none of
+            # their code and takes none of their locks (see the module docstring)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                self._pipe.close()
+                _serve(child, connection, entity)
+            finally:
+                os._exit(0)
+        self._pid = pid
+        child.close()
+        self._send_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+        self._waiting = 0
+
+    @property
+    def backlog(self) -> int:
+        """Pages submitted and not answered yet."""
+        return self._waiting
+
+    def submit(self, records: list[dict[str, Any]]) -> bool:
+        """Send a page to the child; False if it cannot take it (gone, or the records do
+        not pickle), and the page is then the caller's to map."""
+        try:
+            data = pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            return False
+        try:
+            with self._send_lock:
+                self._pipe.send_bytes(data)
+        except OSError:  # a dead child's end is closed
+            return False
+        with self._count_lock:
+            self._waiting += 1
+        return True
+
+    def result(self) -> Any:
+        """The next page's :class:`~syncbridge.engine.read.Mapped`, or its error raised."""
+        try:
+            kind, payload = pickle.loads(self._pipe.recv_bytes())
+        except (EOFError, OSError) as error:
+            raise WorkerGone(str(error) or "the mapping worker is gone") from None
+        with self._count_lock:
+            self._waiting -= 1
+        if kind == "error":
+            raise payload
+        return payload
+
+    def close(self) -> None:
+        """Tell the child to finish and reap it (killed if it does not finish in 5 s)."""
+        try:
+            with self._send_lock:
+                self._pipe.send_bytes(b"")
+        except OSError:
+            pass
+        deadline = time.monotonic() + 5
+        try:
+            while os.waitpid(self._pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() > deadline:
+                    self.kill()
+                    break
+                time.sleep(0.005)
+        except ChildProcessError:
+            pass  # reaped already (killed)
+        self._pipe.close()
+
+    def kill(self) -> None:
+        """End the child at once (also for tests of a worker that dies mid-read)."""
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+        except ChildProcessError:
+            pass  # reaped already
+
+
+def _serve(pipe: PipeEnd, connection: Connection, entity: str) -> None:
+    from syncbridge.engine.read import map_records
+
+    while True:
+        try:
+            data = pipe.recv_bytes()
+        except (EOFError, OSError):
+            return
+        if not data:
+            return
+        reply: tuple[str, Any]
+        try:
+            reply = ("ok", map_records(connection, entity, pickle.loads(data)))
+        except BaseException as error:
+            reply = ("error", error)
+        try:
+            payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # an exception that does not pickle: its text does
+            failed = reply[1]
+            payload = pickle.dumps(("error", ConnectorError(f"{type(failed).__name__}: {failed}")))
+        pipe.send_bytes(payload)

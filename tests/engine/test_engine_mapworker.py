@@ -1,0 +1,121 @@
+"""Reads mapped by a forked worker process give exactly what inline mapping gives.
+
+The worker is only used where forking is safe (Linux, no other thread); under pytest-xdist
+there are other threads, so these tests allow it explicitly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from syncbridge.engine import mapworker
+from syncbridge.engine.db import SNAPSHOT
+from syncbridge.engine.mapworker import MapWorker
+from syncbridge.workspace import Workspace
+from tests.engine.bed import Bed, company
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the worker forks: Linux only")
+
+COUNT = 250
+
+
+def _bed(folder: Path) -> Bed:
+    folder.mkdir(exist_ok=True)
+    bed = Bed(folder, {"company": {"direction": "left-to-right"}},
+              left_settings={"page_size": 100})
+    bed.put("left", "company", [company(i, vat_number="IT00743110157" if i == 7 else None)
+                                for i in range(COUNT)])
+    bad = bed.by("left", "company", "name")["Company 0123"]["id"]
+    with sqlite3.connect(folder / "left.db") as db:  # stored by another application
+        db.execute("UPDATE company SET vat_number = 'IT123' WHERE id = ?", (int(bad),))
+    return bed
+
+
+def _snapshots(bed: Bed) -> list[tuple[Any, ...]]:
+    with Workspace.load(bed.config) as workspace, workspace.store.engine.connect() as db:
+        return [tuple(row) for row in db.execute(
+            select(SNAPSHOT.c.side, SNAPSHOT.c.record_id, SNAPSHOT.c.hash, SNAPSHOT.c.data)
+            .order_by(SNAPSHOT.c.side, SNAPSHOT.c.record_id))]
+
+
+def _outcome(bed: Bed, run_id: int) -> list[tuple[str, str, str]]:
+    return sorted((i.record_id, i.action, i.reason) for i in bed.items(run_id))
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[MapWorker]:
+    """Allow the worker here, and count the workers started."""
+    started: list[MapWorker] = []
+    original = MapWorker.__init__
+
+    def init(self: MapWorker, *args: Any) -> None:
+        original(self, *args)
+        started.append(self)
+
+    monkeypatch.setattr(mapworker, "available", lambda: True)
+    monkeypatch.setattr(MapWorker, "__init__", init)
+    return started
+
+
+def test_a_worker_maps_exactly_what_inline_mapping_does(
+    tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_worker = _bed(tmp_path / "worker")
+    run = with_worker.sync()
+    assert len(forks) == 1  # the left read (the right one has no full first page)
+    monkeypatch.setattr(mapworker, "available", lambda: False)
+    inline = _bed(tmp_path / "inline")
+    inline_run = inline.sync()
+    assert len(forks) == 1
+    assert _snapshots(with_worker) == _snapshots(inline)
+    assert _outcome(with_worker, run.run_id) == _outcome(inline, inline_run.run_id)
+    [failed] = [item for item in with_worker.items(run.run_id) if item.action == "failed"]
+    assert failed.reason == ("vat_number: 'IT123' is not a valid Italian VAT number: it has "
+                             "the wrong number of digits")
+    assert len(with_worker.rows("right", "company")) == COUNT - 1
+
+
+def test_a_worker_that_dies_mid_read_leaves_its_pages_to_the_parent(
+    tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answered: list[int] = []
+    result = MapWorker.result
+
+    def result_then_die(self: MapWorker) -> Any:
+        mapped = result(self)
+        answered.append(len(mapped.rows))
+        if len(answered) == 1:
+            self.kill()
+        return mapped
+
+    monkeypatch.setattr(MapWorker, "result", result_then_die)
+    bed = _bed(tmp_path)
+    run = bed.sync()
+    assert answered == [100]  # the first page came from the worker, the rest from here
+    assert bed.outcomes(run.run_id) == {"created": COUNT - 1, "failed": 1}
+    assert len(bed.by("right", "company", "name")) == COUNT - 1
+
+
+def test_an_unexpected_error_in_a_workers_mapping_is_raised_as_inline(
+    tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from syncbridge.engine import read
+
+    map_records = read.map_records
+
+    def broken(connection: Any, entity: str, records: list[dict[str, Any]]) -> Any:
+        if any(record["name"] == "Company 0150" for record in records):
+            raise LookupError("a bug in a mapping")
+        return map_records(connection, entity, records)
+
+    monkeypatch.setattr(read, "map_records", broken)
+    bed = _bed(tmp_path)
+    with pytest.raises(LookupError, match="a bug in a mapping"):
+        bed.sync()
+    assert len(forks) == 1
