@@ -101,6 +101,13 @@ class Connection:
             self._client.close()
             self._client = None
 
+    def flush_log(self) -> None:
+        """Write out, at most once a second, the request-log entries buffered by other threads
+        (see :mod:`syncbridge.state.requestlog`); the engine calls it between transactions."""
+        flush = getattr(self._request_log, "flush_if_due", None)
+        if callable(flush):
+            flush()
+
     def __enter__(self) -> Connection:
         return self
 

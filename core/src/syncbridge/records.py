@@ -20,12 +20,16 @@ class Page:
 
     ``cursor`` is opaque to the engine: it is stored after the run and handed back as
     ``since``. Set it on the last page at least; a page without one keeps the previous value.
-    ``deleted`` lists native ids the system reports as deleted since the cursor.
+    ``deleted`` lists native ids the system reports as deleted since the cursor. ``total``,
+    when the API says it (a list's ``total`` or ``count``), is how many records the whole
+    read will return: the engine uses it to decide early whether mapping in a second
+    process pays off (:mod:`syncbridge.engine.mapworker`).
     """
 
     records: list[NativeRecord]
     cursor: str | None = None
     deleted: list[str] = field(default_factory=list)
+    total: int | None = None
 
 
 @dataclass(slots=True)

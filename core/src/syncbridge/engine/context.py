@@ -79,5 +79,8 @@ class EntityContext:
         return self.match_levels if side in self.keyed else []
 
     def renew(self) -> None:
+        """Between two stages of work: keep the lease, write out the request logs."""
         if self.lease is not None:
             self.lease.renew()
+        for connection in self.connections.values():
+            connection.flush_log()

@@ -111,6 +111,7 @@ def loads(data: str) -> dict[str, Any]:
     return value
 
 
+_KEY_COLUMNS = ("sync", "entity", "side", "record_id", "level", "value")
 _SNAPSHOT_COLUMNS = ("sync", "entity", "side", "record_id", "hash", "data", "seen_run", "done_run")
 
 
@@ -132,54 +133,57 @@ class SideStore:
         rows: list[SnapshotRow],
         run_id: int,
         match_levels: list[list[str]],
+        *,
+        done: bool = False,
+        new: frozenset[str] = frozenset(),
     ) -> None:
         """Store rows as seen in ``run_id``, with their keys for each of ``match_levels``.
 
         A record read twice in one batch (changed while it was read) keeps its last version.
         ``match_levels`` is empty for a side no record is ever matched against (the source
-        of a one-way sync): its keys would never be looked up.
+        of a one-way sync): its keys would never be looked up. ``done`` stores them as
+        handled in this run already (what a write just stored); ``new`` are ids known to
+        have no snapshot yet (records just created), whose old keys need no deleting.
         """
         if not rows:
             return
         rows = list({row[0]: row for row in rows}.values())
         scope = (self.sync, self.entity, self.side)
+        done_run = run_id if done else 0
         upsert_values(
             db,
             SNAPSHOT,
             _SNAPSHOT_COLUMNS,
-            [(*scope, rid, digest, data, run_id, 0) for rid, digest, data in rows],
+            [(*scope, rid, digest, data, run_id, done_run) for rid, digest, data in rows],
             ("sync", "entity", "side", "record_id"),
         )
         if match_levels:
-            self.save_match_keys(db, rows, match_levels)
+            self.save_match_keys(db, rows, match_levels, new)
 
     def save_match_keys(
-        self, db: Connection, rows: Sequence[SnapshotRow], match_levels: list[list[str]]
+        self,
+        db: Connection,
+        rows: Sequence[SnapshotRow],
+        match_levels: list[list[str]],
+        new: frozenset[str] = frozenset(),
     ) -> None:
         """Replace the match keys of these records (none when ``match_levels`` is empty)."""
-        ids = [row[0] for row in rows]
+        ids = [row[0] for row in rows if row[0] not in new]
         for part in chunks(ids):
             db.execute(
                 delete(MATCH_KEY).where(self._where(MATCH_KEY), MATCH_KEY.c.record_id.in_(part))
             )
         keys = []
+        scope = (self.sync, self.entity, self.side)
         for rid, _digest, data in rows if match_levels else ():
             content = loads(data)
             for level, fields in enumerate(match_levels):
                 value = match_value(content, fields)
                 if value is not None:
-                    keys.append(
-                        {
-                            "sync": self.sync,
-                            "entity": self.entity,
-                            "side": self.side,
-                            "record_id": rid,
-                            "level": level,
-                            "value": value,
-                        }
-                    )
-        if keys:
-            insert_rows(db, MATCH_KEY, keys)
+                    keys.append((*scope, rid, level, value))
+        # an upsert: a record taken for new may have had keys after all (a create that an
+        # idempotent API answered with the record it already had)
+        upsert_values(db, MATCH_KEY, _KEY_COLUMNS, keys, _KEY_COLUMNS[:-1])
 
     def drop_match_keys(self, db: Connection) -> None:
         db.execute(delete(MATCH_KEY).where(self._where(MATCH_KEY)))

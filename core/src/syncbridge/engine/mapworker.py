@@ -32,9 +32,21 @@ from typing import Any
 from syncbridge.connection import Connection
 from syncbridge.errors import ConnectorError
 
-#: a first page at least this full suggests a read long enough to pay for the fork
-#: (a few milliseconds, the time it takes to map a few hundred records)
-MIN_FIRST_PAGE = 100
+#: records still to come for a worker to pay off: the fork itself is quick, but both
+#: processes then copy every memory page they write to (reference counts make that most
+#: pages they touch), tens of milliseconds in a large process
+WORTH_IT = 4000
+
+#: records mapped inline after which a read whose size is unknown counts as long
+LONG_READ = 5000
+
+
+def worth_it(mapped: int, expected: int | None) -> bool:
+    """Whether to fork a worker for a read that has mapped ``mapped`` records so far, of
+    ``expected`` (when the API told)."""
+    if expected is not None:
+        return expected - mapped >= WORTH_IT
+    return mapped >= LONG_READ
 
 #: pages waiting for the worker beyond which the next page is mapped in the parent
 BACKLOG = 4

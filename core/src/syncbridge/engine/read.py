@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Any
 
 import orjson
@@ -19,6 +18,7 @@ from syncbridge.connection import Connection
 from syncbridge.engine import mapworker
 from syncbridge.engine.context import EntityContext, Side
 from syncbridge.engine.db import SNAPSHOT, SnapshotRow, chunks
+from syncbridge.engine.heap import frozen_heap
 from syncbridge.engine.mapworker import MapWorker, WorkerGone
 from syncbridge.engine.prefetch import ahead
 from syncbridge.engine.report import Item
@@ -140,6 +140,11 @@ def save_failures(
 
 def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> ReadResult:
     """Fetch changes (or ``ids``) of ``side``, store snapshots seen in this run."""
+    with frozen_heap():
+        return _read_side(ctx, side, ids)
+
+
+def _read_side(ctx: EntityContext, side: Side, ids: list[str] | None) -> ReadResult:
     store = ctx.stores[side]
     run_id = ctx.recorder.run_id
     with ctx.engine.connect() as db:
@@ -181,49 +186,52 @@ def _pages(
 ) -> Iterator[tuple[Page, Mapped]]:
     """Each page fetched with its mapping, the next page fetched meanwhile.
 
-    The first page is fetched here; when it is full and a worker may be forked, the rest
-    are mapped by a worker process while they are fetched and stored here (see
-    :mod:`syncbridge.engine.mapworker`), otherwise inline.
+    Pages are mapped here until the read proves long (see
+    :data:`syncbridge.engine.mapworker.LONG_READ`); from then on, where a worker may be
+    forked, pages fetched later are mapped by it while this process fetches and stores
+    (see :mod:`syncbridge.engine.mapworker`). A page is mapped here whenever the worker is
+    behind or gone.
     """
     connection = ctx.connections[side]
-    pages = iter(connection.fetch(ctx.entity, since, query))
-    first = next(pages, None)
-    if first is None:
-        return
     worker: MapWorker | None = None
-    if len(first.records) >= mapworker.MIN_FIRST_PAGE and mapworker.available():
-        sys.stdout.flush()  # a child must not flush the parent's buffered output again
-        sys.stderr.flush()
-        with suppress(OSError):  # no fork (out of memory, process limit): map here
-            worker = MapWorker(connection, ctx.entity)
-    try:
-        if worker is None:
-            yield first, map_records(connection, ctx.entity, first.records)
-            with closing(ahead(pages)) as rest:
-                for page in rest:
-                    yield page, map_records(connection, ctx.entity, page.records)
-            return
-        gone = False
+    gone = False
+    #: for each page in fetch order: whether the worker maps it
+    routes: deque[bool] = deque()
+
+    def hand_on(page: Page) -> None:  # in the fetching thread, as soon as a page is in
         live = worker
-        #: for each page in order: whether the worker maps it (else it is mapped here,
-        #: when the worker is behind: both processes map, neither waits for the other)
-        routes: deque[bool] = deque()
+        routes.append(
+            live is not None
+            and not gone
+            and live.backlog < mapworker.BACKLOG
+            and live.submit(page.records)
+        )
 
-        def hand_on(page: Page) -> None:
-            routes.append(
-                not gone and live.backlog < mapworker.BACKLOG and live.submit(page.records)
-            )
-
-        hand_on(first)
-        with closing(ahead(pages, each=hand_on)) as rest:
-            for page in chain([first], rest):
-                if routes.popleft() and not gone:
+    mapped_here = 0
+    expected: int | None = None  # the read's size, if the first page told
+    pages = ahead(iter(connection.fetch(ctx.entity, since, query)), each=hand_on)
+    try:
+        with closing(pages):
+            for page in pages:
+                if routes.popleft() and worker is not None and not gone:
                     try:
-                        yield page, live.result()
+                        yield page, worker.result()
                         continue
                     except WorkerGone:
                         gone = True
                 yield page, map_records(connection, ctx.entity, page.records)
+                if expected is None and mapped_here == 0:
+                    expected = page.total
+                mapped_here += len(page.records)
+                if (
+                    worker is None
+                    and mapworker.worth_it(mapped_here, expected)
+                    and mapworker.available()
+                ):
+                    sys.stdout.flush()  # a child must not flush the parent's output again
+                    sys.stderr.flush()
+                    with suppress(OSError):  # no fork (memory, process limit): map here
+                        worker = MapWorker(connection, ctx.entity)
     finally:
         if worker is not None:
             worker.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, update
 
+from syncbridge.engine.db import insert_rows
 from syncbridge.state.tables import EntityRun, Run, RunItem, table
 
 RUN = table(Run)
@@ -91,8 +92,9 @@ class Recorder:
     def items(self, db: Any, items: list[Item]) -> None:
         """Insert report rows inside the caller's transaction (with the writes they report)."""
         if items:
-            db.execute(
-                insert(RUN_ITEM),
+            insert_rows(
+                db,
+                RUN_ITEM,
                 [
                     {
                         "run_id": self.run_id,

@@ -9,6 +9,7 @@ from syncbridge.config import SyncConfig
 from syncbridge.connection import Connection
 from syncbridge.engine.context import EntityContext, Side
 from syncbridge.engine.entity import sync_entity
+from syncbridge.engine.heap import frozen_heap
 from syncbridge.engine.lease import EntityLease
 from syncbridge.engine.report import FAILURES, EntityResult, Recorder
 from syncbridge.errors import ConfigError, LeaseBusy
@@ -62,6 +63,26 @@ def run_sync(
     progress: Callable[[str, str, int], None] | None = None,
 ) -> RunSummary:
     """Run (or, with ``dry_run``, plan) the sync's entities; returns what happened."""
+    with frozen_heap():
+        return _run_sync(
+            name, sync, connections, store, entities=entities, full=full, dry_run=dry_run,
+            record=record, wait=wait, progress=progress,
+        )
+
+
+def _run_sync(
+    name: str,
+    sync: SyncConfig,
+    connections: dict[Side, Connection],
+    store: StateStore,
+    *,
+    entities: list[str] | None,
+    full: bool,
+    dry_run: bool,
+    record: tuple[Side, str] | None,
+    wait: float,
+    progress: Callable[[str, str, int], None] | None,
+) -> RunSummary:
     recorder = Recorder(store.engine, name, "plan" if dry_run else "run")
     summary = RunSummary(sync=name, run_id=recorder.run_id, mode=recorder_mode(dry_run))
     status = "ok"

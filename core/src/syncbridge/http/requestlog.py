@@ -118,8 +118,12 @@ class RequestLog:
             return len(self._entries)
 
 
+@lru_cache(maxsize=4096)
 def looks_secret(name: str) -> bool:
-    """Whether a query parameter or header called ``name`` probably carries a secret."""
+    """Whether a query parameter or header called ``name`` probably carries a secret.
+
+    Remembered per name: every request asks it of each of its headers and parameters.
+    """
     lowered = name.lower()
     return any(marker in lowered for marker in SECRET_NAME_MARKERS)
 

@@ -4,6 +4,13 @@ Writing one row per request in its own transaction costs more than many requests
 API; the writer buffers entries and writes them at most once a second (and when the store
 closes or the log is read), keeping only the newest ``size`` rows per connection. A process
 killed outright loses at most that last second of its log.
+
+Only the thread that made the writer flushes it as requests go by; requests sent from other
+threads (a sync's sending and fetching threads) are buffered, and the engine flushes them
+from its own thread between its transactions (:meth:`Connection.flush_log`). On SQLite a
+flush from a busy sending thread held the database's one write lock for as long as that
+thread waited for the interpreter, and the engine's next commit slept in SQLite's busy
+handler meanwhile: tens of milliseconds, twice a second.
 """
 
 from __future__ import annotations
@@ -28,12 +35,18 @@ class RequestLogWriter:
         self._pending: deque[LoggedRequest] = deque(maxlen=size)
         self._lock = threading.Lock()
         self._flushed = time.monotonic()
+        self._owner = threading.get_ident()
 
     def __call__(self, entry: LoggedRequest) -> None:
         with self._lock:
             self._pending.append(entry)
             due = time.monotonic() - self._flushed >= self.interval
-        if due:
+        if due and threading.get_ident() == self._owner:
+            self.flush()
+
+    def flush_if_due(self) -> None:
+        """Flush if the interval has passed since the last flush (from any thread)."""
+        if time.monotonic() - self._flushed >= self.interval:
             self.flush()
 
     def flush(self) -> None:

@@ -137,6 +137,7 @@ def read_list(
     page = 1
     cursor = since
     seen: set[tuple[Any, Any]] = set()
+    first = True
     while True:
         query = {**params, "sort": SORT, "per_page": page_size, "page": page}
         if bound:
@@ -152,7 +153,10 @@ def read_list(
             stamp = record.get("updated_at")
             if isinstance(stamp, str) and (cursor is None or stamp > cursor):
                 cursor = stamp
-        yield Page(fresh, cursor=cursor)
+        # the first request's total (Pagination.total) is the size of the whole read
+        total = body.get("total") if first else None
+        first = False
+        yield Page(fresh, cursor=cursor, total=total if isinstance(total, int) else None)
         last_page = int(body.get("last_page") or 1)
         if len(data) < page_size or int(body.get("current_page") or page) >= last_page:
             return
