@@ -201,8 +201,8 @@ def main() -> None:
         "is that peak minus the RSS just before the run. *records* is what the run had to do: "
         "records created, changed or linked. Ratios compare two cases of the same run; the "
         "targets are those of the engine issue. Absolute figures depend on the machine. "
-        "Reads whose first page is full map in a forked worker process (Linux, two cores "
-        "or more): its high-water mark is a column of its own.\n\n"
+        "Long reads map in a forked worker process (Linux, two cores or more, thousands of "
+        "records to come): its high-water mark is a column of its own.\n\n"
     )
     extra = notes(results)
     if not args.no_http and not args.only:

@@ -5,9 +5,11 @@ its canonical model (VAT and tax-code checks included) and storing snapshots all
 GIL, while the machine's other cores idle. Mapping is a pure function of a native record,
 so a forked child can map page k while the parent fetches page k+1 and stores page k-1.
 
-Only on Linux with a second core: a fork costs a few milliseconds there, the price of
-mapping a few hundred records. Anywhere else pages are mapped inline, with the same results.
-A child that dies is not fatal: the pages it owed are mapped inline and the read goes on.
+Only on Linux with a second core, and only for a read with thousands of records still to
+come: the fork takes milliseconds, but after it both processes copy each memory page they
+write to, tens of milliseconds in all. Anywhere else pages are mapped inline, with the same
+results. A child that dies is not fatal: the pages it owed are mapped inline and the read
+goes on.
 
 The child inherits the connection as it is (connector, extensions, settings) and uses
 nothing of it but ``map``. It is forked bare (``os.fork``, not ``multiprocessing``) and
@@ -32,9 +34,8 @@ from typing import Any
 from syncbridge.connection import Connection
 from syncbridge.errors import ConnectorError
 
-#: records still to come for a worker to pay off: the fork itself is quick, but both
-#: processes then copy every memory page they write to (reference counts make that most
-#: pages they touch), tens of milliseconds in a large process
+#: records still to come for a worker to pay off (reference counts make both processes
+#: write to, and so copy, most memory pages they touch after the fork)
 WORTH_IT = 4000
 
 #: records mapped inline after which a read whose size is unknown counts as long
@@ -47,6 +48,7 @@ def worth_it(mapped: int, expected: int | None) -> bool:
     if expected is not None:
         return expected - mapped >= WORTH_IT
     return mapped >= LONG_READ
+
 
 #: pages waiting for the worker beyond which the next page is mapped in the parent
 BACKLOG = 4

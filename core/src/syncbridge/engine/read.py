@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -164,30 +163,32 @@ def _read_side(ctx: EntityContext, side: Side, ids: list[str] | None) -> ReadRes
         pending_rows.clear()
         pending_failures.clear()
 
-    for page, mapped in _pages(ctx, side, since, query):
-        record_skips(ctx, side, mapped.skipped)
-        pending_rows.extend(mapped.rows)
-        pending_failures.extend(mapped.failures)
-        if len(pending_rows) + len(pending_failures) >= SAVE_EVERY:
-            save()
-        result.failed.update(rid for rid, _reason, _native in mapped.failures)
-        result.count += len(page.records)
-        result.deleted.extend(page.deleted)
-        if page.cursor is not None:
-            result.cursor = page.cursor
-        ctx.progress(f"read {side}", len(page.records))
-        ctx.renew()
+    # closed on the way out, error or not: the fetching thread and any worker stop then
+    with closing(_pages(ctx, side, since, query)) as pages:
+        for page, mapped in pages:
+            record_skips(ctx, side, mapped.skipped)
+            pending_rows.extend(mapped.rows)
+            pending_failures.extend(mapped.failures)
+            if len(pending_rows) + len(pending_failures) >= SAVE_EVERY:
+                save()
+            result.failed.update(rid for rid, _reason, _native in mapped.failures)
+            result.count += len(page.records)
+            result.deleted.extend(page.deleted)
+            if page.cursor is not None:
+                result.cursor = page.cursor
+            ctx.progress(f"read {side}", len(page.records))
+            ctx.renew()
     save()
     return result
 
 
 def _pages(
     ctx: EntityContext, side: Side, since: str | None, query: dict[str, Any]
-) -> Iterator[tuple[Page, Mapped]]:
+) -> Generator[tuple[Page, Mapped], None, None]:
     """Each page fetched with its mapping, the next page fetched meanwhile.
 
-    Pages are mapped here until the read proves long (see
-    :data:`syncbridge.engine.mapworker.LONG_READ`); from then on, where a worker may be
+    Pages are mapped here until the read proves long enough for a worker to pay off (see
+    :func:`syncbridge.engine.mapworker.worth_it`); from then on, where a worker may be
     forked, pages fetched later are mapped by it while this process fetches and stores
     (see :mod:`syncbridge.engine.mapworker`). A page is mapped here whenever the worker is
     behind or gone.
@@ -228,8 +229,6 @@ def _pages(
                     and mapworker.worth_it(mapped_here, expected)
                     and mapworker.available()
                 ):
-                    sys.stdout.flush()  # a child must not flush the parent's output again
-                    sys.stderr.flush()
                     with suppress(OSError):  # no fork (memory, process limit): map here
                         worker = MapWorker(connection, ctx.entity)
     finally:
