@@ -20,6 +20,7 @@ HTTP pool's) is ever waited on in it, and nothing it inherited is closed or flus
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -151,6 +152,10 @@ class MapWorker:
 
 def _serve(pipe: PipeEnd, connection: Connection, entity: str) -> None:
     from syncbridge.engine.read import map_records
+
+    # mapping leaves no reference cycles worth a collection, and the child lives for one
+    # read: without the collector it spends its time on the records alone
+    gc.disable()
 
     while True:
         try:

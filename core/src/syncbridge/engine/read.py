@@ -25,7 +25,7 @@ from syncbridge.errors import ConnectorError, SkipRecord
 from syncbridge.records import Page
 
 #: records stored per transaction while reading
-SAVE_EVERY = 1000
+SAVE_EVERY = 5000
 
 
 @dataclass

@@ -136,6 +136,8 @@ def read_list(
     bound = lower_bound(since) if since else None
     page = 1
     cursor = since
+    #: (id, updated_at) of the records at the current bound already yielded: only those can
+    #: come back, as the next request asks again for everything from that timestamp on
     seen: set[tuple[Any, Any]] = set()
     first = True
     while True:
@@ -146,11 +148,13 @@ def read_list(
         data: list[NativeRecord] = list(body.get("data") or [])
         fresh = []
         for record in data:
-            key = (record.get("id"), record.get("updated_at"))
-            if key not in seen:
-                seen.add(key)
-                fresh.append(record)
             stamp = record.get("updated_at")
+            if stamp == bound:
+                key = (record.get("id"), stamp)
+                if key in seen:
+                    continue
+                seen.add(key)
+            fresh.append(record)
             if isinstance(stamp, str) and (cursor is None or stamp > cursor):
                 cursor = stamp
         # the first request's total (Pagination.total) is the size of the whole read
@@ -163,6 +167,7 @@ def read_list(
         tail = data[-1].get("updated_at")
         if isinstance(tail, str) and tail != bound:
             bound, page = tail, 1
+            seen = {(r.get("id"), tail) for r in data if r.get("updated_at") == tail}
         else:
             page += 1  # a whole page shares one timestamp: page on within it
 
