@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from typing import Any
 
 import orjson
-
-_SPACES = re.compile(r"\s+")
 
 
 def normalize(value: Any) -> str | None:
@@ -24,7 +21,10 @@ def normalize(value: Any) -> str | None:
         return "true" if value else "false"
     if not isinstance(value, str):
         value = orjson.dumps(value).decode() if isinstance(value, (list, dict)) else str(value)
-    text = _SPACES.sub(" ", unicodedata.normalize("NFC", value)).strip().casefold()
+    if not value.isascii():  # ASCII is already in NFC
+        value = unicodedata.normalize("NFC", value)
+    # split() without arguments splits on the same whitespace as \s+ and drops the ends
+    text = " ".join(value.split()).casefold()
     return text or None
 
 
