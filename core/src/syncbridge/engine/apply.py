@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, insert
+from sqlalchemy import delete
 
 from syncbridge.engine.context import SIDES, EntityContext, Side, other
-from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks
+from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks, insert_rows
 from syncbridge.engine.decide import UNCHANGED, Decision
 from syncbridge.engine.read import describe_error
 from syncbridge.engine.report import Item
@@ -113,8 +113,9 @@ def start_chunk(
     creates = [(i, item) for i, item in items.items() if item.is_create]
     if creates:
         with ctx.engine.begin() as db:
-            db.execute(
-                insert(OUTBOX),
+            insert_rows(
+                db,
+                OUTBOX,
                 [
                     {
                         "key": item.key,

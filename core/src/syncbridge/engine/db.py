@@ -92,14 +92,31 @@ def upsert_values(
 
 
 def insert_rows(db: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Plain inserts, through the driver's executemany where the dialect allows it."""
+    """Plain inserts, through the driver's executemany where the dialect allows it.
+
+    Values pass through their column type's own conversion for the dialect (a datetime
+    becomes what SQLAlchemy would store), so rows read back the same either way.
+    """
+    if not rows:
+        return
     if db.dialect.name in ("sqlite", "postgresql"):
         names = list(rows[0])
         marker = "?" if db.dialect.paramstyle == "qmark" else "%s"
+        convert = [table.c[name].type.bind_processor(db.dialect) for name in names]
+        if any(convert):
+            values = [
+                tuple(
+                    value if fn is None or value is None else fn(value)
+                    for fn, value in zip(convert, (row[name] for name in names), strict=True)
+                )
+                for row in rows
+            ]
+        else:
+            values = [tuple(row[name] for name in names) for row in rows]
         db.exec_driver_sql(
             f"INSERT INTO {table.name} ({', '.join(names)}) "
             f"VALUES ({', '.join([marker] * len(names))})",
-            [tuple(row[name] for name in names) for row in rows],
+            values,
         )
     else:
         db.execute(insert(table), rows)
@@ -354,8 +371,8 @@ class LinkStore:
 
     def add(self, db: Connection, rows: list[dict[str, Any]]) -> None:
         if rows:
-            db.execute(
-                insert(LINK), [{"sync": self.sync, "entity": self.entity, **row} for row in rows]
+            insert_rows(
+                db, LINK, [{"sync": self.sync, "entity": self.entity, **row} for row in rows]
             )
 
     def set_hashes(
