@@ -101,10 +101,11 @@ class Connection:
             self._client.close()
             self._client = None
 
-    def flush_log(self) -> None:
-        """Write out, at most once a second, the request-log entries buffered by other threads
-        (see :mod:`syncbridge.state.requestlog`); the engine calls it between transactions."""
-        flush = getattr(self._request_log, "flush_if_due", None)
+    def flush_log(self, *, due_only: bool = True) -> None:
+        """Write out the request-log entries buffered by other threads (see
+        :mod:`syncbridge.state.requestlog`), by default at most once a second; the engine
+        calls it between its transactions and at the end of each entity."""
+        flush = getattr(self._request_log, "flush_if_due" if due_only else "flush", None)
         if callable(flush):
             flush()
 

@@ -226,6 +226,37 @@ def test_the_request_log_keeps_the_last_50_per_connection(state_url: str) -> Non
         store.close()
 
 
+def test_requests_sent_from_other_threads_are_written_by_the_owner(state_url: str) -> None:
+    """A sending thread never writes the log (it would hold SQLite's write lock while it
+    waits for the interpreter); the engine's thread writes it, at most once a second or
+    when told to."""
+    import threading
+
+    from syncbridge.state.requestlog import RequestLogWriter
+
+    store = StateStore(state_url)
+    try:
+        writer = RequestLogWriter(store.engine, "x", 50, interval=0.0)
+        log = table(RequestLog)
+
+        def stored() -> int:
+            with store.engine.connect() as db:
+                return int(db.execute(
+                    select(func.count()).select_from(log).where(log.c.connection == "x")
+                ).scalar() or 0)
+
+        sender = threading.Thread(target=lambda: [writer(logged(i)) for i in range(5)])
+        sender.start()
+        sender.join()
+        assert stored() == 0  # due (interval 0), but not this thread's to write
+        writer.flush_if_due()
+        assert stored() == 5
+        writer(logged(5))  # the owner writes as it goes when due
+        assert stored() == 6
+    finally:
+        store.close()
+
+
 # -- stored credentials ------------------------------------------------------------------------
 def test_stored_credentials_round_trip_per_connection(state_url: str) -> None:
     store = StateStore(state_url)

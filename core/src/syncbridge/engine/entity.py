@@ -234,4 +234,6 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
         result.message = f"{type(error).__name__}: {error}"
     finally:
         ctx.recorder.finish_entity(result)
+        for connection in ctx.connections.values():
+            connection.flush_log(due_only=False)  # a daemon's log is complete between runs
     return result
