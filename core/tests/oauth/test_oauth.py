@@ -145,3 +145,29 @@ def test_revoke_ends_the_grant_at_the_system_and_forgets_the_tokens(
         httpx.get(f"{base_url}/me", headers={"Authorization": f"Bearer {access}"}).status_code
         == 401
     )
+
+
+def test_a_refresh_goes_through_the_connections_stack_and_its_request_log(
+    served: tuple[Protected, str, OAuthApp],
+) -> None:
+    from syncbridge.describe import ConnectorInfo
+    from syncbridge.http import LoggedRequest, build_client
+    from syncbridge.settings import HttpSettings
+
+    emulator, base_url, app = served
+    credentials = MemoryCredentials()
+    consent(app, credentials)
+    credentials.save({**credentials.load(), "expires_at": time.time() - 5})
+    log: list[LoggedRequest] = []
+    client = build_client(
+        name="fic", settings=HttpSettings(base_url=base_url),
+        info=ConnectorInfo(name="t", title="T"),
+        auth=OAuth2Auth(app, credentials, "fic"), request_log=log.append,
+    )
+    with client:
+        assert client.get("/me").status_code == 200
+        assert client.get("/me").status_code == 200
+    assert emulator.provider.issued["refresh_token"] == 1
+    assert [(entry.method, entry.url.removeprefix(base_url), entry.status) for entry in log] == [
+        ("POST", "/oauth/token", 200), ("GET", "/me", 200), ("GET", "/me", 200)]
+    assert not any(CLIENT_SECRET in entry.url for entry in log)

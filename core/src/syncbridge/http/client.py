@@ -70,10 +70,15 @@ def build_client(
     transport stack (retries, rate limiter, request log, connection pool sized to
     ``info.max_concurrency``) is :func:`syncbridge.http.transports.build_transport`'s.
     ``request_log`` receives every attempt, secrets redacted.
+
+    An ``auth`` that makes requests of its own (an OAuth token refresh) and offers
+    ``bind_transport`` gets a stack of its own: the same retries and request log, without
+    the API's rate limits, and a separate pool, so a refresh never waits for a connection
+    held by the very request whose 401 it answers.
     """
     base_url = str(getattr(settings, "base_url", "") or "")
     timeout = float(getattr(settings, "timeout", 30.0))
-    return Client(
+    client = Client(
         connection=name,
         settings=settings,
         base_url=base_url,
@@ -81,3 +86,9 @@ def build_client(
         timeout=timeout,
         transport=build_transport(name=name, settings=settings, info=info, request_log=request_log),
     )
+    bind = getattr(auth, "bind_transport", None)
+    if callable(bind):
+        own = info.model_copy(update={"rate_limits": (), "max_concurrency": 1})
+        bind(client.resource("auth-transport", lambda: build_transport(
+            name=f"{name}-auth", settings=settings, info=own, request_log=request_log)))
+    return client

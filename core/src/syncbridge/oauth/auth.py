@@ -31,6 +31,14 @@ class OAuth2Auth(httpx.Auth):
         self.credentials = credentials
         self.connection = connection or "<connection>"
         self._lock = threading.Lock()
+        self._transport: httpx.BaseTransport | None = None
+
+    def bind_transport(self, transport: httpx.BaseTransport) -> None:
+        """Send token requests through ``transport`` (retries, request log) from now on.
+
+        The connection's client owns and closes it; the auth only borrows it.
+        """
+        self._transport = _Borrowed(transport)
 
     def _reauthorise(self, why: str) -> AuthError:
         return AuthError(
@@ -56,6 +64,7 @@ class OAuth2Auth(httpx.Auth):
                 client_id=self.app.client_id,
                 client_secret=self.app.client_secret,
                 token_endpoint_auth_method=self.app.token_auth_method,
+                **({"transport": self._transport} if self._transport is not None else {}),
             )
             try:
                 fresh = dict(client.refresh_token(self.app.token_url, refresh_token=refresh_token))
@@ -84,3 +93,16 @@ class OAuth2Auth(httpx.Auth):
             token = self.refresh(token["access_token"])
             request.headers["Authorization"] = f"Bearer {token['access_token']}"
             yield request
+
+
+class _Borrowed(httpx.BaseTransport):
+    """A transport used but not owned: closing the token client leaves it open."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        pass
