@@ -80,6 +80,10 @@ class MapWorker:
             pid = os.fork()
         if pid == 0:  # the child
             try:
+                # the parent's handlers (a daemon's graceful stop) are not the child's to run:
+                # it just ends, and the parent maps what it owed
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 self._pipe.close()
                 _serve(child, connection, entity)
             finally:
