@@ -28,6 +28,7 @@ import orjson
 from syncbridge.config import EntityRule, SyncConfig
 from syncbridge.connection import Connection
 from syncbridge.engine.context import EntityContext
+from syncbridge.engine.heap import frozen_heap
 from syncbridge.engine.read import read_side
 from syncbridge.engine.report import Recorder
 from syncbridge.engine.runner import run_sync
@@ -79,7 +80,8 @@ def _sync_read(settings: dict[str, Any], folder: Path) -> tuple[float, int]:
                         connections={"left": fic, "right": sql}, engine=store.engine,
                         recorder=recorder, sync_entities=frozenset({"company"}))
     started = time.perf_counter()
-    read = read_side(ctx, "left")
+    with frozen_heap():  # as run_sync reads, with the collector kept off the imported world
+        read = read_side(ctx, "left")
     seconds = time.perf_counter() - started
     fic.close()
     sql.close()

@@ -31,6 +31,11 @@ CHUNK = 500
 SnapshotRow = tuple[str, str, str]
 
 
+def _marker(db: Connection) -> str:
+    """The driver's positional placeholder (``?`` for sqlite3, ``%s`` for psycopg)."""
+    return "?" if db.dialect.paramstyle == "qmark" else "%s"
+
+
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -61,7 +66,7 @@ def upsert_values(
     if dialect in ("sqlite", "postgresql") and columns:
         # the hot path (a page of snapshots at a time): one prepared statement through the
         # driver, without SQLAlchemy's per-row parameter processing
-        marker = "?" if db.dialect.paramstyle == "qmark" else "%s"
+        marker = _marker(db)
         sql = (
             f"INSERT INTO {table.name} ({', '.join(names)}) "
             f"VALUES ({', '.join([marker] * len(names))}) "
@@ -101,7 +106,7 @@ def insert_rows(db: Connection, table: Table, rows: list[dict[str, Any]]) -> Non
         return
     if db.dialect.name in ("sqlite", "postgresql"):
         names = list(rows[0])
-        marker = "?" if db.dialect.paramstyle == "qmark" else "%s"
+        marker = _marker(db)
         convert = [table.c[name].type.bind_processor(db.dialect) for name in names]
         if any(convert):
             values = [
@@ -134,8 +139,7 @@ def _by_ids(
     """
     if db.dialect.name not in ("sqlite", "postgresql"):
         return None
-    marker = "?" if db.dialect.paramstyle == "qmark" else "%s"
-    return db.exec_driver_sql(sql.format(ids=", ".join([marker] * len(ids))), (*head, *ids))
+    return db.exec_driver_sql(sql.format(ids=", ".join([_marker(db)] * len(ids))), (*head, *ids))
 
 
 def loads(data: str) -> dict[str, Any]:
@@ -159,7 +163,7 @@ class SideStore:
 
     @staticmethod
     def _scope_sql(db: Connection) -> str:
-        marker = "?" if db.dialect.paramstyle == "qmark" else "%s"
+        marker = _marker(db)
         return f"sync = {marker} AND entity = {marker} AND side = {marker}"
 
     def _where(self, table: Table) -> Any:
@@ -189,7 +193,7 @@ class SideStore:
         if not rows:
             return
         rows = list({row[0]: row for row in rows}.values())
-        scope = (self.sync, self.entity, self.side)
+        scope = self._scope()
         done_run = run_id if done else 0
         upsert_values(
             db,
@@ -214,9 +218,11 @@ class SideStore:
             db.execute(
                 delete(MATCH_KEY).where(self._where(MATCH_KEY), MATCH_KEY.c.record_id.in_(part))
             )
+        if not match_levels:
+            return
         keys = []
-        scope = (self.sync, self.entity, self.side)
-        for rid, _digest, data in rows if match_levels else ():
+        scope = self._scope()
+        for rid, _digest, data in rows:
             content = loads(data)
             for level, fields in enumerate(match_levels):
                 value = match_value(content, fields)
@@ -293,11 +299,10 @@ class SideStore:
         )
 
     def mark_done(self, db: Connection, ids: list[str], run_id: int) -> None:
-        marker = "?" if db.dialect.paramstyle == "qmark" else "%s"
         for part in chunks(ids):
             done = _by_ids(
                 db,
-                f"UPDATE snapshot SET done_run = {marker} WHERE {self._scope_sql(db)} "
+                f"UPDATE snapshot SET done_run = {_marker(db)} WHERE {self._scope_sql(db)} "
                 "AND record_id IN ({ids})",
                 (run_id, *self._scope()),
                 part,

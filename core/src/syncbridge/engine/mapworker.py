@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 import warnings
+from contextlib import suppress
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection as PipeEnd
 from typing import Any
@@ -129,29 +130,22 @@ class MapWorker:
 
     def close(self) -> None:
         """Tell the child to finish and reap it (killed if it does not finish in 5 s)."""
-        try:
-            with self._send_lock:
-                self._pipe.send_bytes(b"")
-        except OSError:
-            pass
+        with suppress(OSError), self._send_lock:  # a dead child's end is closed already
+            self._pipe.send_bytes(b"")
         deadline = time.monotonic() + 5
-        try:
+        with suppress(ChildProcessError):  # reaped already (killed)
             while os.waitpid(self._pid, os.WNOHANG) == (0, 0):
                 if time.monotonic() > deadline:
                     self.kill()
                     break
                 time.sleep(0.005)
-        except ChildProcessError:
-            pass  # reaped already (killed)
         self._pipe.close()
 
     def kill(self) -> None:
         """End the child at once (also for tests of a worker that dies mid-read)."""
-        try:
+        with suppress(ChildProcessError, ProcessLookupError):  # reaped already
             os.kill(self._pid, signal.SIGKILL)
             os.waitpid(self._pid, 0)
-        except ChildProcessError:
-            pass  # reaped already
 
 
 def _serve(pipe: PipeEnd, connection: Connection, entity: str) -> None:

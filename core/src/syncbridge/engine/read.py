@@ -17,7 +17,6 @@ from syncbridge.connection import Connection
 from syncbridge.engine import mapworker
 from syncbridge.engine.context import EntityContext, Side
 from syncbridge.engine.db import SNAPSHOT, SnapshotRow, chunks
-from syncbridge.engine.heap import frozen_heap
 from syncbridge.engine.mapworker import MapWorker, WorkerGone
 from syncbridge.engine.prefetch import ahead
 from syncbridge.engine.report import Item
@@ -49,12 +48,6 @@ def describe_error(error: Exception) -> str:
             parts.append(f"{where}: {message}")
         return "; ".join(parts)
     return f"{type(error).__name__}: {error}"
-
-
-def native_id(ctx: EntityContext, side: Side, native: dict[str, Any]) -> str:
-    key = ctx.connections[side].info.entities[ctx.entity].id_field
-    value = native.get(key)
-    return str(value) if value is not None else "?"
 
 
 Failure = tuple[str, str, dict[str, Any]]
@@ -117,9 +110,7 @@ def map_page(
     return mapped.rows, mapped.failures
 
 
-def save_failures(
-    ctx: EntityContext, db: Any, side: Side, failures: list[tuple[str, str, dict[str, Any]]]
-) -> None:
+def save_failures(ctx: EntityContext, db: Any, side: Side, failures: list[Failure]) -> None:
     if not failures:
         return
     now = datetime.now(UTC)
@@ -139,11 +130,6 @@ def save_failures(
 
 def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> ReadResult:
     """Fetch changes (or ``ids``) of ``side``, store snapshots seen in this run."""
-    with frozen_heap():
-        return _read_side(ctx, side, ids)
-
-
-def _read_side(ctx: EntityContext, side: Side, ids: list[str] | None) -> ReadResult:
     store = ctx.stores[side]
     run_id = ctx.recorder.run_id
     with ctx.engine.connect() as db:
@@ -152,7 +138,7 @@ def _read_side(ctx: EntityContext, side: Side, ids: list[str] | None) -> ReadRes
     query: dict[str, Any] = {"ids": ids} if ids else {}
     levels = ctx.keys_of(side)
     pending_rows: list[SnapshotRow] = []
-    pending_failures: list[tuple[str, str, dict[str, Any]]] = []
+    pending_failures: list[Failure] = []
 
     def save() -> None:
         # pages are stored a few at a time: a commit costs more than a page of rows, and

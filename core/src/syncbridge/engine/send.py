@@ -31,11 +31,11 @@ class Sender:
         """Start upserting ``items`` in the target's batch size; one future per worker."""
         size = connection.info.entities[self.entity].batch_size
         batches = [list(items[start : start + size]) for start in range(0, len(items), size)]
-        workers = max(1, min(connection.info.max_concurrency, len(batches)))
+        workers = min(connection.info.max_concurrency, len(batches))
         pool = self._pools.get(connection.name)
         if pool is None:
             pool = ThreadPoolExecutor(
-                max_workers=max(1, connection.info.max_concurrency),
+                max_workers=connection.info.max_concurrency,
                 thread_name_prefix=f"syncbridge-send-{connection.name}",
             )
             self._pools[connection.name] = pool

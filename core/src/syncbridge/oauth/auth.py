@@ -105,4 +105,4 @@ class _Borrowed(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
     def close(self) -> None:
-        pass
+        """Leave the transport to its owner, the connection's client."""
