@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from syncbridge.mapping import text
 from syncbridge.models import (
     CanonicalRecord,
     Company,
@@ -47,14 +48,6 @@ _HUNDRED = Decimal(100)
 
 
 # -- value helpers ---------------------------------------------------------------------------
-def text(value: Any) -> str | None:
-    """A string field; Bitrix24 sends absent text as null or ``""``."""
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
-
-
 def ref(value: Any) -> str | None:
     """A link to another record: ``"0"``, 0, ``""`` and null all mean "none"."""
     if value is None or value == "" or str(value).strip() in {"0", ""}:

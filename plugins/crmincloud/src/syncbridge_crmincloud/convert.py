@@ -10,18 +10,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from syncbridge.mapping import text
 from syncbridge.records import NativeRecord
 
 #: the country a VAT number without prefix or ``state`` is taken to belong to (assumption A4)
 HOME_COUNTRY = "IT"
-
-
-def text(value: Any) -> str | None:
-    """A trimmed string, None for null or blank."""
-    if value is None:
-        return None
-    stripped = str(value).strip()
-    return stripped or None
 
 
 def first_value(values: Any) -> str | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from syncbridge.mapping import text
 from syncbridge.models import CanonicalRecord, Company, Contact, Product, Quote, VatRate
 from syncbridge.models.documents import DocumentLine
 from syncbridge.records import NativeRecord
@@ -120,7 +121,7 @@ def _product_in(native: NativeRecord) -> Product:
             "description": native.get("description"),
             "category": native.get(CATEGORY_KEY),
             "price": native.get("price"),
-            "vat_rate_id": convert.text(native.get("taxCode")),
+            "vat_rate_id": text(native.get("taxCode")),
         }
     )
 
@@ -128,7 +129,7 @@ def _product_in(native: NativeRecord) -> Product:
 def _vat_rate_in(native: NativeRecord) -> VatRate:
     return VatRate.model_validate(
         {
-            "id": convert.text(native.get("taxCode")),
+            "id": text(native.get("taxCode")),
             "rate": native.get("taxValue"),
             "name": native.get("taxDescription"),
         }
@@ -137,10 +138,10 @@ def _vat_rate_in(native: NativeRecord) -> VatRate:
 
 def _row_in(row: Mapping[str, Any]) -> dict[str, Any]:
     line: dict[str, Any] = {
-        "description": convert.text(row.get("description")) or convert.text(row.get("code")) or "",
+        "description": text(row.get("description")) or text(row.get("code")) or "",
         "product_id": convert.ref_in(row.get("catalogId")),
         "code": row.get("code"),
-        "vat_rate_id": convert.text(row.get("taxCode")),
+        "vat_rate_id": text(row.get("taxCode")),
     }
     for field, key in (("quantity", "quantity"), ("unit_price", "unitPrice")):
         if row.get(key) is not None:
@@ -311,7 +312,7 @@ def merge_for_update(current: NativeRecord, changes: NativeRecord) -> NativeReco
         rest = [
             entry
             for entry in (current.get(key) or [])[1:]
-            if not (isinstance(entry, dict) and convert.text(entry.get("value")) == head)
+            if not (isinstance(entry, dict) and text(entry.get("value")) == head)
         ]
         merged[key] = new + rest
     return merged

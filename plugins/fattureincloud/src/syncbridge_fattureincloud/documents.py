@@ -20,6 +20,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from syncbridge.mapping import text
 from syncbridge.models import DocumentLine, DocumentStatus, Invoice, Order, Quote
 from syncbridge.records import NativeRecord
 from syncbridge_fattureincloud.mapping import (
@@ -29,7 +30,6 @@ from syncbridge_fattureincloud.mapping import (
     parse_time,
     percent,
     ref,
-    text,
 )
 
 #: e-invoice states after the invoice left for the SDI: it may no longer be edited

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import pycountry
 
 from syncbridge.errors import SkipRecord
+from syncbridge.mapping import text
 from syncbridge.models import (
     CanonicalRecord,
     Company,
@@ -93,13 +94,6 @@ def percent(value: Any) -> Decimal | None:
 def number_out(value: Decimal | None) -> float | None:
     """Money for the API: a JSON number (the API has no decimal strings)."""
     return None if value is None else float(value)
-
-
-def text(value: Any) -> str | None:
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
 
 
 def ref(value: Any) -> str | None:

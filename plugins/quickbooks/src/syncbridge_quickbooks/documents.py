@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from syncbridge.mapping import text
 from syncbridge.models import DocumentLine, DocumentStatus, Invoice, Payment, Quote
 from syncbridge_quickbooks.native import (
     NOTES,
@@ -34,7 +35,6 @@ from syncbridge_quickbooks.native import (
     make_ref,
     notes,
     ref,
-    text,
     updated_at,
 )
 

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from syncbridge.mapping import text
 from syncbridge.models import CanonicalRecord, Currency, PaymentMethod, Product, VatRate
 from syncbridge.records import NativeRecord
 from syncbridge_quickbooks import documents, parties
-from syncbridge_quickbooks.native import compact, decimal, make_ref, notes, ref, text, updated_at
+from syncbridge_quickbooks.native import compact, decimal, make_ref, notes, ref, updated_at
 
 #: PaymentMethod.Type values; anything else a canonical ``type`` holds is not written
 _PAYMENT_TYPES = frozenset({"CREDIT_CARD", "NON_CREDIT_CARD"})

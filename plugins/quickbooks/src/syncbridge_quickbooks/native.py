@@ -16,6 +16,8 @@ from typing import Any
 
 import pycountry
 
+from syncbridge.mapping import text
+
 #: the key of the connector's annotations in a native record
 NOTES = "_sb"
 
@@ -46,14 +48,6 @@ def notes(record: Mapping[str, Any]) -> dict[str, Any]:
 def split(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(what QuickBooks may see, the annotations)``."""
     return {k: v for k, v in record.items() if k != NOTES}, notes(record)
-
-
-def text(value: Any) -> str | None:
-    """A trimmed string, or None for missing/blank."""
-    if value is None:
-        return None
-    value = str(value).strip()
-    return value or None
 
 
 def ref(value: Any) -> str | None:

@@ -29,6 +29,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from syncbridge.mapping import text
 from syncbridge.models import Company, Contact
 from syncbridge_quickbooks.native import (
     NOTES,
@@ -38,7 +39,6 @@ from syncbridge_quickbooks.native import (
     nested,
     notes,
     ref,
-    text,
     updated_at,
 )
 
