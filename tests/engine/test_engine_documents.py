@@ -141,3 +141,37 @@ def test_a_locked_invoice_on_the_target_is_never_overwritten(tmp_path: Path) -> 
     assert item.reason.startswith("the right record is locked (issued); not overwritten")
     assert json.loads(item.detail)["notes"] == {"left": "please pay", "right": None}
     assert bed.rows("right", "invoice")[0]["notes"] is None
+
+
+def test_a_line_field_left_out_is_neither_compared_nor_blanked_on_the_other_side(
+    tmp_path: Path,
+) -> None:
+    # a system whose lines have no unit (here: the rule leaves it out, as a connector that
+    # does not map `lines.unit` would) must not make every full run rewrite every document,
+    # nor wipe the units the other side keeps
+    entities = {
+        "company": {"direction": "left-to-right"},
+        "invoice": {"direction": "left-to-right", "exclude": ["lines.unit"]},
+    }
+    bed = Bed(tmp_path, entities)
+    [acme] = bed.put("left", "company", [{"name": "ACME", "city": "Milano"}])
+    line = {"description": "Consulenza", "quantity": "2", "unit_price": "150.00", "unit": "ore"}
+    [left_id] = bed.put("left", "invoice", [{"number": "1/2026", "date": "2026-11-02",
+                                             "company_id": acme, "lines": [line]}])
+    bed.sync()
+    [copy] = bed.rows("right", "invoice")
+    assert [(row["description"], row["unit"]) for row in copy["lines"]] == [("Consulenza", None)]
+
+    full = bed.sync(full=True)  # "ore" on the left, nothing on the right: not a difference
+    assert [(i.action, i.reason) for i in bed.items(full.run_id, "invoice")] == [
+        ("skipped", "already in step")]
+    assert full.writes == 0
+
+    bed.edit("right", "invoice", copy["id"],
+             lines=[{**copy["lines"][0], "unit": "h"}])  # the right side's own unit
+    bed.edit("left", "invoice", left_id,
+             lines=[{**line, "unit_price": "160.00"}])
+    changed = bed.sync()
+    assert bed.outcomes(changed.run_id, "invoice") == {"conflict": 1}  # both changed: left wins
+    [copy] = bed.rows("right", "invoice")
+    assert [(row["unit_price"], row["unit"]) for row in copy["lines"]] == [("160", "h")]

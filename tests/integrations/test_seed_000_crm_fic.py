@@ -137,6 +137,18 @@ def test_an_accepted_quote_becomes_one_order_in_fatture_in_cloud(
     assert len(integration.records("fic", "order")) == len(before) + 1
 
 
+def test_a_full_run_after_the_first_writes_nothing(integration: Integration) -> None:
+    # CRM quote rows carry no VAT percentage and no unit, FiC's lines do: those parts of a
+    # line are neither compared nor written, so "sync all" finds every quote in step
+    assert integration.cli("run", "-q").exit_code == 0
+    full = integration.cli("run", "-q", "--full")
+    assert full.exit_code == 0, full.output + full.stderr
+    rows = json.loads(integration.cli("report", "--json", "--all").output)
+    assert {r["outcome"] for r in rows} == {"skipped"}
+    reasons = Counter(r["reason"] for r in rows if r["entity"] == "quote")
+    assert reasons == {"already in step": len(integration.records("crm", "quote"))}
+
+
 def test_a_change_on_both_sides_goes_to_the_crm_and_is_reported(
     integration: Integration,
 ) -> None:

@@ -41,6 +41,13 @@ class RateLimit(BaseModel):
         return f"{self.requests} requests / {self.seconds:g} s"
 
 
+def item_fields(name: str, *fields: str) -> frozenset[str]:
+    """``{name}`` plus ``name.field`` for each of ``fields``: the part of each item of the
+    list field ``name`` (a document's ``lines``) a connector maps, for :attr:`EntityInfo.fields`.
+    """
+    return frozenset({name, *(f"{name}.{field}" for field in fields)})
+
+
 class EntityInfo(BaseModel):
     """How one canonical entity is served by a connector."""
 
@@ -56,7 +63,9 @@ class EntityInfo(BaseModel):
     page_size: int = Field(default=100, ge=1)
     #: canonical fields the connector maps for this entity; None = all of the model's fields.
     #: The engine only compares and writes fields both sides map, so a system without a
-    #: field never blanks it on the other side.
+    #: field never blanks it on the other side. The same goes for the items of a list:
+    #: ``lines.vat_percent`` and the like (see :func:`item_fields`) name the fields of each
+    #: line the connector maps; a connector naming ``lines`` alone maps them all.
     fields: frozenset[str] | None = None
     #: key of the native id in a native record (used to name a record that fails to map)
     id_field: str = "id"

@@ -280,3 +280,16 @@ def test_a_sync_without_any_connection_defined_says_so() -> None:
         "syncs.s.left: no connection named 'x' (connections: none defined)\n"
         "syncs.s.right: no connection named 'y' (connections: none defined)"
     )
+
+
+def test_exclude_may_name_a_field_of_each_document_line() -> None:
+    config = parse(rule('exclude = ["lines.unit"]', entity="invoice"), env={})
+    assert config.syncs["main"].entities["invoice"].exclude == ["lines.unit"]
+    assert error_of(rule('exclude = ["lines.unti"]', entity="invoice")) == (
+        "syncs.main.entities.invoice.exclude: unknown field 'lines.unti'; fields of each of "
+        "lines: code, description, discount_percent, product_id, quantity, unit, unit_id, "
+        "unit_price, vat_percent, vat_rate_id"
+    )
+    # a field that holds no list of objects has no items to name
+    assert error_of(rule('exclude = ["number.x"]', entity="invoice")).startswith(
+        "syncs.main.entities.invoice.exclude: unknown field 'number.x'; fields of invoice: ")

@@ -205,5 +205,6 @@ def test_a_payment_over_several_invoices_is_refused_with_the_reason() -> None:
 
 def test_sparse_properties_cover_every_mapped_field() -> None:
     for entity, spec in mapping.SPECS.items():
-        assert mapping.FIELDS[entity] == frozenset(spec.fields), entity
+        top_level = {name for name in mapping.FIELDS[entity] if "." not in name}
+        assert top_level == set(spec.fields), entity
     assert mapping.SPECS["contact"].owned.isdisjoint({"ParentRef", "Job"})

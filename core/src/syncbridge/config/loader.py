@@ -96,7 +96,15 @@ def _check_fields(config: Config) -> list[str]:
                             "systems) and cannot be a match key; match on the values instead"
                         )
             for name in rule.exclude:
-                if unknown(name):
+                head, dot, tail = name.partition(".")
+                items = model_for(entity).item_fields(head) if dot else None
+                if dot and items is not None:
+                    if tail not in items:
+                        problems.append(
+                            f"{where}.exclude: unknown field {name!r}; fields of each of "
+                            f"{head}: {', '.join(sorted(items))}"
+                        )
+                elif unknown(name):
                     problems.append(f"{where}.exclude: unknown field {name!r}; {allowed}")
             for target, source in rule.fields.items():
                 for name in (target, source):

@@ -47,6 +47,8 @@ class EntityContext:
     #: sides that keep match keys (see :func:`syncbridge.engine.entity._keyed_sides`)
     keyed: frozenset[Side] = field(init=False, default=frozenset())
     synced_fields: frozenset[str] = field(init=False)
+    #: lists of objects whose items are compared and written in part (see __post_init__)
+    item_fields: dict[str, frozenset[str]] = field(init=False)
     may_create: bool = field(init=False)
     may_update: bool = field(init=False)
 
@@ -69,6 +71,30 @@ class EntityContext:
             if target not in self.sync_entities and "." not in path:
                 fields.discard(path)
         self.synced_fields = frozenset(fields)
+        self.item_fields = self._synced_item_fields()
+
+    def _synced_item_fields(self) -> dict[str, frozenset[str]]:
+        """For each synced list of objects (``lines``) that not both sides map in full: the
+        item fields both map, less those the rule excludes (``lines.unit``).
+
+        A system that cannot hold a line's VAT percentage reads it back as nothing: compared
+        or written as it is, every line would differ from the other side's on every full run.
+        """
+        narrowed: dict[str, frozenset[str]] = {}
+        for name in self.synced_fields:
+            every = self.model.item_fields(name)
+            if every is None:
+                continue
+            kept = set(every)
+            for connection in self.connections.values():
+                declared = connection.info.entities[self.entity].fields or frozenset()
+                nested = {f.partition(".")[2] for f in declared if f.startswith(name + ".")}
+                if nested:
+                    kept &= nested
+            kept -= {f.partition(".")[2] for f in self.rule.exclude if f.startswith(name + ".")}
+            if kept != every:
+                narrowed[name] = frozenset(kept)
+        return narrowed
 
     @property
     def match_levels(self) -> list[list[str]]:

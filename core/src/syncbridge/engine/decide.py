@@ -197,7 +197,7 @@ class Decider:
                 side, rid, "skipped", f"differs, but updating the {loser} is off", **base
             )
         loser_id = rid if loser == side else their_id
-        payload = {**records[loser], **projected}
+        payload = self.translator.merged(records[loser], projected)
         outcome = "conflict" if both else "updated"
         reason = (
             f"changed on both sides; {winner} wins by priority"
@@ -351,7 +351,7 @@ class Decider:
             write="update",
             winner=winner,
             target_id=loser_id,
-            payload={**records[loser], **projected},
+            payload=self.translator.merged(records[loser], projected),
             changed=diff,
             **base,
         )

@@ -71,6 +71,7 @@ class Translator:
                 projected[target_field] = content.get(source_field)
             else:
                 projected[source_field] = content.get(target_field)
+        self._narrow(projected)
         return projected, self.translate(source, projected)
 
     def translate(self, source: Side, projected: dict[str, Any]) -> list[str]:
@@ -105,13 +106,41 @@ class Translator:
         return missing
 
     def comparable(self, content: dict[str, Any]) -> dict[str, Any]:
-        """A target record with the nested references this sync does not translate removed."""
-        if not self._dropped:
+        """A target record as :meth:`project` gives the source's: nested references this
+        sync does not translate removed, items cut to the fields both sides map."""
+        if not self._dropped and not self.ctx.item_fields:
             return content
         content = dict(content)
         for path in self._dropped:
             strip_nested(content, path)
+        self._narrow(content)
         return content
+
+    def merged(self, target: dict[str, Any], projected: dict[str, Any]) -> dict[str, Any]:
+        """What to write over ``target``: ``projected``, with each item's fields the source
+        does not map kept from the target's item in the same place (a CRM without units
+        must not blank the units of an invoice's lines). Items are paired by position, and
+        only when both lists are as long: lines added or removed cannot be paired safely.
+        """
+        payload = {**target, **projected}
+        for name in self.ctx.item_fields:
+            ours, theirs = projected.get(name), target.get(name)
+            if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+                payload[name] = [
+                    {**old, **new} if isinstance(old, dict) else new
+                    for new, old in zip(ours, theirs, strict=True)
+                ]
+        return payload
+
+    def _narrow(self, content: dict[str, Any]) -> None:
+        for name, keep in self.ctx.item_fields.items():
+            items = content.get(name)
+            if isinstance(items, list):
+                content[name] = [
+                    {k: v for k, v in item.items() if k in keep} if isinstance(item, dict)
+                    else item
+                    for item in items
+                ]
 
 
 def entity_path(refs: dict[str, str], entity: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,6 +31,19 @@ class CanonicalRecord(BaseModel):
 
     id: str | None = None
     updated_at: AwareDatetime | None = None
+
+    @classmethod
+    def item_fields(cls, name: str) -> frozenset[str] | None:
+        """The fields of each item of ``name`` when it is a list of objects (a document's
+        ``lines``), else None: what a connector may declare as ``lines.<field>``."""
+        info = cls.model_fields.get(name)
+        args = list(get_args(info.annotation)) if info is not None else []
+        while args:  # through Optional[...] and list[...] to the item model
+            arg = args.pop(0)
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                return frozenset(arg.model_fields)
+            args.extend(get_args(arg))
+        return None
 
     def content(self) -> dict[str, Any]:
         """The comparable content: every field but the identity/meta fields, JSON-ready."""

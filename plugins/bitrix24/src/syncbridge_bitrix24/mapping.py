@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from syncbridge.describe import item_fields
 from syncbridge.mapping import text
 from syncbridge.models import (
     CanonicalRecord,
@@ -468,8 +469,15 @@ NATIVE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 #: the canonical fields each entity maps (``EntityInfo.fields``)
+#: what a product row holds: a tax rate but no VAT type, no product code or unit
+LINE_FIELDS = item_fields(
+    "lines", "description", "quantity", "unit_price", "discount_percent", "product_id",
+    "vat_percent",
+)
+
 FIELDS: dict[str, frozenset[str]] = {
-    entity: frozenset(fields) for entity, fields in NATIVE_FIELDS.items()
+    entity: frozenset(fields) | (LINE_FIELDS if "lines" in fields else frozenset())
+    for entity, fields in NATIVE_FIELDS.items()
 }
 
 

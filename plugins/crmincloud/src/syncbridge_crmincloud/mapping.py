@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from syncbridge.describe import item_fields
 from syncbridge.mapping import text
 from syncbridge.models import CanonicalRecord, Company, Contact, Product, Quote, VatRate
 from syncbridge.models.documents import DocumentLine
@@ -63,8 +64,18 @@ FIELDS: dict[str, frozenset[str]] = {
             "status",
             "subject",
             "notes",
-            "lines",
         ]
+    )
+    # a quote row has no VAT percentage (only the tax code) and no unit of measure
+    | item_fields(
+        "lines",
+        "description",
+        "quantity",
+        "unit_price",
+        "discount_percent",
+        "product_id",
+        "code",
+        "vat_rate_id",
     ),
 }
 

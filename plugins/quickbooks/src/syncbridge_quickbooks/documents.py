@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from syncbridge.describe import item_fields
 from syncbridge.mapping import text
 from syncbridge.models import DocumentLine, DocumentStatus, Invoice, Payment, Quote
 from syncbridge_quickbooks.native import (
@@ -46,6 +47,13 @@ _PRECISION = Decimal("0.000001")
 
 def _amount(value: Decimal) -> Decimal:
     return value.quantize(_CENT, ROUND_HALF_UP)
+
+
+#: what a sales line holds: a tax code but no VAT percentage, no product code or unit
+LINE_FIELDS = item_fields(
+    "lines", "description", "quantity", "unit_price", "discount_percent", "product_id",
+    "vat_rate_id",
+)
 
 
 def _sales_line(line: Mapping[str, Any]) -> DocumentLine:

@@ -150,7 +150,11 @@ SPECS: dict[str, WriteSpec] = {
 
 #: the canonical fields each entity maps (``EntityInfo.fields``)
 FIELDS: dict[str, frozenset[str]] = {
-    **{entity: frozenset(spec.fields) for entity, spec in SPECS.items()},
+    **{
+        entity: frozenset(spec.fields)
+        | (documents.LINE_FIELDS if "lines" in spec.fields else frozenset())
+        for entity, spec in SPECS.items()
+    },
     "vat_rate": frozenset({"rate", "name", "description"}),
 }
 
