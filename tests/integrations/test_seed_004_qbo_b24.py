@@ -152,6 +152,20 @@ def test_the_first_run_imports_customers_by_type_and_invoices_with_their_stage(
             if r["outcome"] != "skipped"] == []
 
 
+def test_a_full_run_after_the_first_finds_everything_in_step(integration: Integration) -> None:
+    # Bitrix24 keeps one stage for "sent", "issued" and "partially_paid" invoices and fills
+    # in a title of its own: neither is a change to report, nor a reason to write
+    assert integration.cli("run", "-q").exit_code == 0
+    statuses = Counter(i.status.value for i in integration.records("qbo", "invoice"))
+    assert statuses["issued"] + statuses["partially_paid"] > 0  # the case is in the data
+    for _ in range(2):
+        full = integration.cli("run", "-q", "--full")
+        assert full.exit_code == 0, full.output
+        rows = json.loads(integration.cli("report", "--json", "--all").output)
+        assert Counter((r["outcome"], r["reason"]) for r in rows) == {
+            ("skipped", "already in step"): len(rows)}
+
+
 def test_new_customers_and_invoices_arrive_with_the_daemon(integration: Integration) -> None:
     assert integration.cli("run", "-q").exit_code == 0
     integration.config.write_text(integration.config.read_text().replace('"2m"', '"1s"'))

@@ -196,6 +196,21 @@ def test_stage_map_is_configurable_and_unknown_stages_read_by_semantics(
     assert not wrong.ok and "paid -> DT31_1:ZZ" in wrong.reason
 
 
+def test_an_invoice_goes_out_with_the_status_its_stage_reads_back_as(
+    portal: Callable[..., Portal],
+) -> None:
+    # "issued" and "overdue" share the stage S with "sent": the portal can only give "sent"
+    # back, so that is what map(out) says, and the engine sees nothing left to write
+    connection = portal(records=0).connect()
+    for status, sent in (("issued", "sent"), ("overdue", "sent"), ("sent", "sent"),
+                         ("rejected", "cancelled"), ("paid", "paid")):
+        native = connection.map_out("invoice", _invoice(status=DocumentStatus(status)))
+        assert (status, native["_status"]) == (status, sent)
+    remapped = portal(records=0).connect(stage_map={"sent": "DT31_1:N"})
+    native = remapped.map_out("invoice", _invoice(status=DocumentStatus.ISSUED))
+    assert native["_status"] == "issued"  # "sent" moved: S reads back as the next, "issued"
+
+
 def test_rejected_rows_leave_no_half_written_invoice(portal: Callable[..., Portal]) -> None:
     handle = portal(records=2)
     connection = handle.connect()

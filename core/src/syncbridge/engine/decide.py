@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from syncbridge.describe import Capability
 from syncbridge.engine.context import EntityContext, Side, other
 from syncbridge.engine.translate import Translator, differences
 from syncbridge.engine.values import match_value, matches_filter
+from syncbridge.errors import ConnectorError
 
 UNCHANGED = "unchanged since the last sync"
 
@@ -149,8 +151,11 @@ class Decider:
             return Decision(side, rid, "filtered", "outside the entity's filter", **base)
         projected, missing = self.translator.project(winner, records[winner])
         loser = other(winner)
+        loser_id = rid if loser == side else their_id
         theirs_now = self.translator.comparable(records[loser])
         diff = differences(projected, theirs_now)
+        if diff and not missing:
+            diff = self._still_different(loser, loser_id, records[loser], projected, diff)
         if not diff:
             return Decision(side, rid, "skipped", "already in step", **base)
         if missing:
@@ -172,6 +177,18 @@ class Decider:
             else None
         )
         if not ctx.rule.allows(winner):
+            # the winner's change may be one only its own system makes (a default it fills
+            # in, a status it cannot tell from another): in step as the flowing side sees it
+            back, back_missing = self.translator.project(loser, records[loser])
+            winner_now = self.translator.comparable(records[winner])
+            back_diff = differences(back, winner_now)
+            if back_diff and not back_missing:
+                winner_id = their_id if loser == side else rid
+                back_diff = self._still_different(
+                    winner, winner_id, records[winner], back, back_diff
+                )
+            if not back_diff and not back_missing:
+                return Decision(side, rid, "skipped", "already in step", **base)
             return Decision(
                 side,
                 rid,
@@ -196,7 +213,6 @@ class Decider:
             return Decision(
                 side, rid, "skipped", f"differs, but updating the {loser} is off", **base
             )
-        loser_id = rid if loser == side else their_id
         payload = self.translator.merged(records[loser], projected)
         outcome = "conflict" if both else "updated"
         reason = (
@@ -216,6 +232,38 @@ class Decider:
             detail=detail,
             **{**base, "target_id": loser_id},
         )
+
+    def _still_different(
+        self,
+        loser: Side,
+        loser_id: str,
+        theirs: dict[str, Any],
+        projected: dict[str, Any],
+        diff: frozenset[str],
+    ) -> frozenset[str]:
+        """The fields of ``diff`` that would still differ once the loser held ``projected``.
+
+        A system may hold fewer distinct values than the canonical model: Bitrix24 keeps one
+        stage for "sent", "issued" and "overdue", so an invoice written as "issued" reads
+        back as "sent". Compared as they are, such values differ forever and every full run
+        would rewrite the record. What the loser would hold is what its own mapping makes of
+        the write and back (``map`` out, then in); when that cannot be worked out offline (a
+        mapping that fails on a partial record), the difference stands.
+        """
+        ctx = self.ctx
+        connection = ctx.connections[loser]
+        payload = self.translator.merged(theirs, projected)
+        try:
+            record = ctx.model.model_validate({**payload, "id": loser_id})
+            native = connection.map_out(ctx.entity, record)
+            # as a read would give it: with its id, which map(out) leaves to the write
+            native.setdefault(connection.info.entities[ctx.entity].id_field, loser_id)
+            held = connection.map_in(ctx.entity, native)
+        except (ValidationError, ConnectorError, ValueError, TypeError, KeyError):
+            return diff
+        held_now = self.translator.comparable(held.content())
+        theirs_now = self.translator.comparable(theirs)
+        return frozenset(name for name in diff if held_now.get(name) != theirs_now.get(name))
 
     # -- unlinked records -----------------------------------------------------------------
     def _match(self, side: Side, contents: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -320,7 +368,11 @@ class Decider:
             name: value for name, value in projected.items()
             if value not in (None, "", []) or records[loser].get(name) in (None, "", [])
         }
-        diff = differences(projected, self.translator.comparable(records[loser]))
+        loser_id = rid if loser == side else their_id
+        theirs_now = self.translator.comparable(records[loser])
+        diff = differences(projected, theirs_now)
+        if diff and not missing:
+            diff = self._still_different(loser, loser_id, records[loser], projected, diff)
         how = f"matched {target} {their_id} on {'+'.join(key)}"
         if not diff:
             return Decision(side, rid, "linked", how, target_id=their_id, **base)
@@ -342,7 +394,6 @@ class Decider:
                 target_id=their_id,
                 **base,
             )
-        loser_id = rid if loser == side else their_id
         return Decision(
             side,
             rid,
