@@ -1,4 +1,5 @@
-"""One-way, incremental, two-way, conflicts and echo suppression over two SQLite files."""
+"""One-way, incremental, two-way, conflicts and echo suppression over two SQLite files, with
+the state store on each backend (a SQLite file, and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from pathlib import Path
 from tests.engine.bed import Bed, company
 
 
-def test_first_one_way_run_copies_everything_and_the_next_writes_nothing(tmp_path: Path) -> None:
-    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}})
-    bed.put("left", "company", [company(i) for i in range(120)])
+def test_first_one_way_run_copies_everything_and_the_next_writes_nothing(
+    tmp_path: Path, state_url: str
+) -> None:
+    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}}, state_url=state_url)
+    # more than a chunk and a multi-row statement hold (500 each)
+    bed.put("left", "company", [company(i) for i in range(1205)])
 
     first = bed.sync()
-    assert first.writes == 120
-    assert bed.outcomes(first.run_id) == {"created": 120}
+    assert first.writes == 1205
+    assert bed.outcomes(first.run_id) == {"created": 1205}
     left, right = bed.by("left", "company", "name"), bed.by("right", "company", "name")
     assert set(right) == set(left)
     for name, row in left.items():
@@ -25,8 +29,10 @@ def test_first_one_way_run_copies_everything_and_the_next_writes_nothing(tmp_pat
     assert bed.outcomes(second.run_id) == {}
 
 
-def test_incremental_run_updates_exactly_the_changed_records(tmp_path: Path) -> None:
-    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}})
+def test_incremental_run_updates_exactly_the_changed_records(
+    tmp_path: Path, state_url: str
+) -> None:
+    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}}, state_url=state_url)
     ids = bed.put("left", "company", [company(i) for i in range(50)])
     bed.sync()
     for record_id in ids[:3]:
@@ -39,8 +45,10 @@ def test_incremental_run_updates_exactly_the_changed_records(tmp_path: Path) -> 
     assert sorted(p for p in phones.values() if p) == sorted(f"+39 06 {i}" for i in ids[:3])
 
 
-def test_two_way_changes_flow_both_ways_and_echoes_are_not_written_back(tmp_path: Path) -> None:
-    bed = Bed(tmp_path, {"company": {"direction": "both", "priority": "left"}})
+def test_two_way_changes_flow_both_ways_and_echoes_are_not_written_back(
+    tmp_path: Path, state_url: str
+) -> None:
+    bed = Bed(tmp_path, {"company": {"direction": "both", "priority": "left"}}, state_url=state_url)
     bed.put("left", "company", [company(i) for i in range(10)])
     bed.put("right", "company", [company(i) for i in range(100, 105)])
     first = bed.sync()
@@ -64,9 +72,11 @@ def test_two_way_changes_flow_both_ways_and_echoes_are_not_written_back(tmp_path
 
 
 def test_a_record_changed_on_both_sides_goes_to_the_priority_side_and_is_reported(
-    tmp_path: Path,
+    tmp_path: Path, state_url: str
 ) -> None:
-    bed = Bed(tmp_path, {"company": {"direction": "both", "priority": "right"}})
+    bed = Bed(
+        tmp_path, {"company": {"direction": "both", "priority": "right"}}, state_url=state_url
+    )
     bed.put("left", "company", [company(1)])
     bed.sync()
     left_id = bed.rows("left", "company")[0]["id"]
@@ -87,9 +97,9 @@ def test_a_record_changed_on_both_sides_goes_to_the_priority_side_and_is_reporte
 
 
 def test_full_run_after_out_of_band_edits_realigns_and_writes_only_differences(
-    tmp_path: Path,
+    tmp_path: Path, state_url: str
 ) -> None:
-    bed = Bed(tmp_path, {"company": {"direction": "both", "priority": "left"}})
+    bed = Bed(tmp_path, {"company": {"direction": "both", "priority": "left"}}, state_url=state_url)
     bed.put("left", "company", [company(i) for i in range(30)])
     bed.sync()
     right = bed.rows("right", "company")

@@ -26,3 +26,29 @@ def test_a_record_read_twice_in_one_batch_keeps_its_last_version(state_url: str)
         old = match_value({"name": "Old", "city": "Roma"}, ["name", "city"])
         assert side.find_matches(db, 0, [new, old]) == {new: ["1"]}
     store.close()
+
+
+def test_bulk_upserts_span_several_statements_and_keep_a_repeated_keys_last_row(
+    state_url: str,
+) -> None:
+    # more rows than one multi-row statement takes, and a key given twice in one call: as
+    # row-by-row upserts would, the last row wins (PostgreSQL refuses a key twice in one
+    # statement, so the bulk path must not send it so)
+    from sqlalchemy import func, select
+
+    from syncbridge.engine.db import MATCH_KEY, ROWS_PER_INSERT, upsert_values
+
+    store = StateStore(state_url)
+    columns = ("sync", "entity", "side", "record_id", "level", "value")
+    count = ROWS_PER_INSERT * 2 + 3
+    rows = [("s", "company", "left", str(i), 0, f"v{i}") for i in range(count)]
+    rows.insert(5, ("s", "company", "left", "1", 0, "again"))  # in the same statement
+    with store.engine.begin() as db:
+        upsert_values(db, MATCH_KEY, columns, rows, columns[:-1])
+        changed = [("s", "company", "left", "0", 0, "v0b")]  # an existing row
+        upsert_values(db, MATCH_KEY, columns, changed, columns[:-1])
+    with store.engine.connect() as db:
+        assert db.execute(select(func.count()).select_from(MATCH_KEY)).scalar() == count
+        values = dict(db.execute(select(MATCH_KEY.c.record_id, MATCH_KEY.c.value)).all())
+    assert (values["1"], values["0"], values[str(count - 1)]) == ("again", "v0b", f"v{count - 1}")
+    store.close()

@@ -7,7 +7,12 @@ connector contract suite is a class rather than fixtures: subclass
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+from sqlalchemy import create_engine, text
 
 from syncbridge.testing.servers import MARIADB, POSTGRES, REDIS, require
 
@@ -16,6 +21,33 @@ from syncbridge.testing.servers import MARIADB, POSTGRES, REDIS, require
 def postgres_url() -> str:
     """SQLAlchemy URL of the local PostgreSQL test database."""
     return require(POSTGRES)
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose connections see only a fresh schema, dropped afterwards: a
+    state store or a database of its own for one test, however many run at once."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url)
+    try:
+        with admin.begin() as db:
+            db.execute(text(f"CREATE SCHEMA {schema}"))
+        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as db:
+            db.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty state store on each backend syncbridge supports: a SQLite file,
+    and a schema of its own on PostgreSQL (skipped, or failed under ``CI=true``, when the
+    server is not there)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    url: str = request.getfixturevalue("postgres_schema_url")
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +60,8 @@ def mariadb_url() -> str:
 def redis_url() -> str:
     """URL of the local Redis server."""
     return require(REDIS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for server in ("postgres", "mariadb", "redis"):
+        config.addinivalue_line("markers", f"{server}: needs the local {server} test server")
