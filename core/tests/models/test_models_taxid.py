@@ -394,3 +394,42 @@ def test_assigned_tax_code_is_validated_against_the_current_country() -> None:
         (("tax_code",),
          "Value error, '3113625629' is not a valid Danish CPR number: a part of it is invalid"),
     ]
+
+
+def test_the_fast_partita_iva_check_gives_stdnums_answers() -> None:
+    # the plain-digits path must accept exactly what stdnum.it.iva accepts of plain input,
+    # with the same normal form, and leave everything else (rejections included) to stdnum
+    import random
+
+    from stdnum import luhn
+    from stdnum.exceptions import ValidationError
+    from stdnum.it import iva
+
+    from syncbridge.models.taxid import _plain_partita_iva
+
+    def stdnum_says(number: str) -> str | None:
+        try:
+            return str(iva.validate(number))
+        except ValidationError:
+            return None
+
+    rng = random.Random(2026)
+    offices = ["000", "001", "050", "100", "101", "119", "120", "121", "122", "888", "999"]
+    numbers = []
+    for _ in range(20_000):
+        head = f"{rng.randrange(10**7):07d}{rng.choice(offices)}"
+        numbers.append(head + luhn.calc_check_digit(head))  # right check digit
+        numbers.append(f"{rng.randrange(10**11):011d}")  # mostly wrong ones
+    full_width = "".join(chr(0xFF10 + int(d)) for d in "12345678903")  # what isdigit() takes
+    numbers += ["00000000000", "0000000" + "0018", full_width, "1234567890"]
+    numbers += [f"IT{n}" for n in numbers[:200]] + [f"it{n}" for n in numbers[:20]]
+    numbers += [f" {n}" for n in numbers[:20]] + [n[:5] + "-" + n[5:] for n in numbers[:20]]
+    accepted = 0
+    for number in numbers:
+        fast, slow = _plain_partita_iva(number), stdnum_says(number)
+        if fast is not None:
+            accepted += 1
+            assert fast == slow, number
+        elif number.isascii() and number.removeprefix("IT").isdigit():
+            assert slow is None, number  # a plain valid number never misses the fast path
+    assert accepted > 2_000

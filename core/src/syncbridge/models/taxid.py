@@ -72,7 +72,37 @@ def _check(module: ModuleType, number: str) -> str:
     written, read back; a company's tax code is often its VAT number) and the check is the
     costliest part of reading a company. Failures raise and are not remembered.
     """
+    if module is it_iva:
+        plain = _plain_partita_iva(number)
+        if plain is not None:
+            return plain
     return str(module.validate(number))
+
+
+#: a digit's contribution to a Luhn sum where it is doubled
+_DOUBLED = {str(d): (2 * d) // 10 + (2 * d) % 10 for d in range(10)}
+_DIGIT = {str(d): d for d in range(10)}
+#: the office codes (digits 8-10) stdnum.it.iva accepts
+_IT_OFFICES = frozenset({f"{n:03d}" for n in range(1, 101)} | {"120", "121", "888", "999"})
+
+
+def _plain_partita_iva(number: str) -> str | None:
+    """The compact form of a partita IVA written plainly (``IT`` and 11 ASCII digits, or the
+    digits alone) that stdnum.it.iva accepts, else None to let stdnum decide and explain.
+
+    The same rules as stdnum's ``validate`` (not all zeros in the first seven digits, a
+    known office code, the Luhn check digit) without its character-by-character clean-up,
+    which cost two thirds of reading an Italian company. Only acceptances are decided
+    here: anything else, valid or not, goes to stdnum. A test holds the two to the same
+    answers over every shape of input.
+    """
+    digits = number[2:] if number[:2] == "IT" else number
+    if len(digits) != 11 or not digits.isascii() or not digits.isdigit():
+        return None
+    if digits[:7] == "0000000" or digits[7:10] not in _IT_OFFICES:
+        return None
+    total = sum(_DIGIT[c] for c in digits[0::2]) + sum(_DOUBLED[c] for c in digits[1::2])
+    return digits if total % 10 == 0 else None
 
 
 @lru_cache(maxsize=64)
