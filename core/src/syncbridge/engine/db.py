@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -67,7 +68,7 @@ def _insert_values(
         part = values[start : start + per]
         db.exec_driver_sql(
             f"{head} VALUES {', '.join([row] * len(part))}{tail}",
-            tuple(value for item in part for value in item),
+            tuple(chain.from_iterable(part)),
         )
 
 
@@ -100,10 +101,13 @@ def upsert_values(
     columns = [name for name in names if name not in keys]
     if dialect in ("sqlite", "postgresql") and columns:
         # the hot path (a page of snapshots at a time): through the driver, without
-        # SQLAlchemy's per-row parameter processing. One statement touches a key once on
-        # PostgreSQL, so a key given twice keeps its last row, as row-by-row upserts would.
-        at = [names.index(key) for key in keys]
-        unique = list({tuple(row[i] for i in at): row for row in values}.values())
+        # SQLAlchemy's per-row parameter processing. PostgreSQL refuses a statement that
+        # touches a key twice: a key given twice keeps its last row, as row by row it would
+        # (SQLite applies a statement's rows in turn, so it needs no help)
+        unique = values
+        if dialect == "postgresql":
+            at = [names.index(key) for key in keys]
+            unique = list({tuple(row[i] for i in at): row for row in values}.values())
         _insert_values(
             db,
             f"INSERT INTO {table.name} ({', '.join(names)})",

@@ -101,7 +101,9 @@ def _plain_partita_iva(number: str) -> str | None:
         return None
     if digits[:7] == "0000000" or digits[7:10] not in _IT_OFFICES:
         return None
-    total = sum(_DIGIT[c] for c in digits[0::2]) + sum(_DOUBLED[c] for c in digits[1::2])
+    total = sum(map(_DIGIT.__getitem__, digits[0::2])) + sum(
+        map(_DOUBLED.__getitem__, digits[1::2])
+    )
     return digits if total % 10 == 0 else None
 
 
