@@ -304,7 +304,7 @@ class SideStore:
                         self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part)
                     )
                 )
-            for rid, digest, data in rows:
+            for rid, digest, data in rows.all():  # one fetch, not one per row
                 found[rid] = (digest, loads(data))
         return found
 
@@ -321,7 +321,7 @@ class SideStore:
                 )
                 .order_by(SNAPSHOT.c.record_id)
                 .limit(limit)
-            ).scalars()
+            ).scalars().all()
         )
 
     def unseen_ids(self, db: Connection, run_id: int) -> list[str]:
@@ -331,7 +331,7 @@ class SideStore:
                 select(SNAPSHOT.c.record_id).where(
                     self._where(SNAPSHOT), SNAPSHOT.c.seen_run != run_id
                 )
-            ).scalars()
+            ).scalars().all()
         )
 
     def mark_done(self, db: Connection, ids: list[str], run_id: int) -> None:
@@ -379,7 +379,7 @@ class SideStore:
                     LINK.c.id.is_(None),
                 )
             )
-            for value, rid in db.execute(query):
+            for value, rid in db.execute(query).all():  # one fetch, not one per row
                 found.setdefault(value, []).append(rid)
         return found
 
@@ -452,7 +452,7 @@ class LinkStore:
         column = LINK.c.left_id if side == "left" else LINK.c.right_id
         found: dict[str, Any] = {}
         for part in chunks(list(ids)):
-            for row in db.execute(select(LINK).where(self._where(), column.in_(part))):
+            for row in db.execute(select(LINK).where(self._where(), column.in_(part))).all():
                 found[row.left_id if side == "left" else row.right_id] = row
         return found
 
