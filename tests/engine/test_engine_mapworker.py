@@ -61,8 +61,8 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[MapWorker]:
         started.append(self)
 
     monkeypatch.setattr(mapworker, "available", lambda: True)
-    monkeypatch.setattr(mapworker, "LONG_READ", 2 * PAGE)  # a worker after two pages (sql
-    # pages tell no total)
+    # a worker after the first page: the sql connector's first page tells the read's size
+    monkeypatch.setattr(mapworker, "WORTH_IT", COUNT - 2 * PAGE)
     monkeypatch.setattr(MapWorker, "__init__", init)
     return started
 
@@ -134,9 +134,9 @@ def test_a_worker_stores_the_snapshots_it_maps_and_the_parent_none_of_them(
     bed.sync()
     [worker] = forks
     assert worker.storage is not None and worker.stored > 0
-    # the parent stored the pages it mapped before the fork (and those already fetched
+    # the parent stored the page it mapped before the fork (and those already fetched
     # then, at most the prefetch depth and the one in hand), the worker all the others
-    assert 2 * PAGE <= sum(stored_here) <= (2 + prefetch.DEPTH + 1) * PAGE
+    assert PAGE <= sum(stored_here) <= (1 + prefetch.DEPTH + 1) * PAGE
     assert len(_snapshots(bed)) == COUNT - 1 + (COUNT - 1)  # both sides, the failed left out
 
 
@@ -184,7 +184,7 @@ def test_a_record_read_twice_keeps_its_later_version_whoever_stored_each(
         early = dict(pages[0].records[0])
         late = {**early, "city": "Torino"}  # the same record, changed since
         pages[0] = Page(records=[{**early, "city": "Bari"}, *pages[0].records[1:]],
-                        cursor=pages[0].cursor)
+                        cursor=pages[0].cursor, total=pages[0].total)
         pages[-1] = Page(records=[*pages[-1].records, late], cursor=pages[-1].cursor)
         yield from pages
 

@@ -115,12 +115,35 @@ def fetch_pages(
         since_at = parse_cursor(entity, since) if since else None
         yielded = False
         for page in _pages(db, table, since, since_at, conditions):
+            if not yielded and len(page.records) >= db.settings.page_size:
+                page.total = _count(db, table, since_at, conditions)  # more pages to come
             yielded = True
             yield page
         if not yielded:
             yield Page(records=[], cursor=since)
     except sa.exc.SQLAlchemyError as error:
         raise db.error(f"cannot read {entity} from {table.label}", error) from None
+
+
+def _count(
+    db: Database,
+    table: TableMap,
+    since_at: datetime | None,
+    conditions: list[sa.ColumnElement[bool]],
+) -> int:
+    """How many rows the read will return, about (``Page.total``): one COUNT, asked when
+    the first page is full, so that a long read can be spread over two processes from its
+    start (see syncbridge.engine.mapworker). A hint: rows written meanwhile may change it.
+    """
+    statement = sa.select(sa.func.count()).select_from(table.table).where(*conditions)
+    stamp = table.updated_at
+    if stamp is not None and since_at is not None:
+        lookback = timedelta(seconds=db.settings.lookback_seconds)
+        statement = statement.where(
+            sa.or_(stamp.is_(None), stamp >= table.stamp_to_db(since_at - lookback))
+        )
+    with db.engine.connect() as connection:
+        return int(connection.execute(statement).scalar_one())
 
 
 def _run(db: Database, statement: sa.Select[Any]) -> list[Sequence[Any]]:
