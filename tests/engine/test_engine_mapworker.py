@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from syncbridge.engine import mapworker, prefetch
+from syncbridge.engine import mapworker
 from syncbridge.engine.db import SNAPSHOT
 from syncbridge.engine.mapworker import MapWorker
 from syncbridge.workspace import Workspace
@@ -27,10 +27,10 @@ COUNT = 1000
 PAGE = 50
 
 
-def _bed(folder: Path, state_url: str | None = None) -> Bed:
+def _bed(folder: Path) -> Bed:
     folder.mkdir(exist_ok=True)
     bed = Bed(folder, {"company": {"direction": "left-to-right"}},
-              left_settings={"page_size": PAGE}, state_url=state_url)
+              left_settings={"page_size": PAGE})
     bed.put("left", "company", [company(i, vat_number="IT00743110157" if i == 7 else None)
                                 for i in range(COUNT)])
     bad = bed.by("left", "company", "name")["Company 0123"]["id"]
@@ -68,13 +68,11 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[MapWorker]:
 
 
 def test_a_worker_maps_exactly_what_inline_mapping_does(
-    tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch, state_url: str
+    tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the worker stores what it maps over a connection of its own, to either database
-    with_worker = _bed(tmp_path / "worker", state_url)
+    with_worker = _bed(tmp_path / "worker")
     run = with_worker.sync()
     assert len(forks) == 1  # the left read (the right one is empty)
-    assert forks[0].storage is not None and forks[0].stored > 0
     monkeypatch.setattr(mapworker, "available", lambda: False)
     inline = _bed(tmp_path / "inline")
     inline_run = inline.sync()
@@ -90,8 +88,6 @@ def test_a_worker_maps_exactly_what_inline_mapping_does(
 def test_a_worker_that_dies_mid_read_leaves_its_pages_to_the_parent(
     tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # killed after its first answer: it held that page's snapshots uncommitted (it stores
-    # 5,000 at a time), so the parent maps and stores that page again, and all that follow
     answered: list[int] = []
     result = MapWorker.result
 
@@ -99,51 +95,17 @@ def test_a_worker_that_dies_mid_read_leaves_its_pages_to_the_parent(
         mapped = result(self)
         answered.append(len(mapped.rows) + len(mapped.failures) + len(mapped.skipped))
         if len(answered) == 1:
-            assert self.storage is not None and self.stored == 0
             self.kill()
         return mapped
 
     monkeypatch.setattr(MapWorker, "result", result_then_die)
-    bed = _bed(tmp_path / "killed")
+    bed = _bed(tmp_path)
     run = bed.sync()
-    assert 1 <= len(answered) <= 2 + mapworker.BACKLOG  # what it had sent before it died
+    # the worker answered what it had sent before it died; the rest was mapped here
+    assert answered[0] == PAGE
+    assert len(answered) <= 1 + mapworker.BACKLOG
     assert bed.outcomes(run.run_id) == {"created": COUNT - 1, "failed": 1}
     assert len(bed.by("right", "company", "name")) == COUNT - 1
-    monkeypatch.setattr(mapworker, "available", lambda: False)
-    inline = _bed(tmp_path / "inline")
-    inline.sync()
-    assert _snapshots(bed) == _snapshots(inline)
-
-
-def test_a_worker_stores_the_snapshots_it_maps_and_the_parent_none_of_them(
-    tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from syncbridge.engine import db as state
-
-    stored_here: list[int] = []
-    save = state.SideStore.save_snapshots
-
-    def counted(self: Any, db: Any, rows: Any, *args: Any, **kwargs: Any) -> None:
-        if self.side == "left":
-            stored_here.append(len(rows))
-        save(self, db, rows, *args, **kwargs)
-
-    monkeypatch.setattr(state.SideStore, "save_snapshots", counted)  # the parent's calls
-    monkeypatch.setattr(read_module(), "SAVE_EVERY", 120)  # the worker commits as it goes
-    bed = _bed(tmp_path)
-    bed.sync()
-    [worker] = forks
-    assert worker.storage is not None and worker.stored > 0
-    # the parent stored the page it mapped before the fork (and those already fetched
-    # then, at most the prefetch depth and the one in hand), the worker all the others
-    assert PAGE <= sum(stored_here) <= (1 + prefetch.DEPTH + 1) * PAGE
-    assert len(_snapshots(bed)) == COUNT - 1 + (COUNT - 1)  # both sides, the failed left out
-
-
-def read_module() -> Any:
-    from syncbridge.engine import read
-
-    return read
 
 
 def test_an_unexpected_error_in_a_workers_mapping_is_raised_as_inline(
@@ -165,13 +127,13 @@ def test_an_unexpected_error_in_a_workers_mapping_is_raised_as_inline(
     assert len(forks) == 1
 
 
-def test_a_record_read_twice_keeps_its_later_version_whoever_stored_each(
+def test_a_record_read_twice_keeps_its_later_version(
     tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # changed while it was read, a record comes in an early page (mapped and stored here,
-    # before the worker started) and again in a late one (the worker's): the snapshot left
-    # is the later version, as if one process had stored both in turn
+    # changed while it was read, a record comes in an early page (mapped here, before the
+    # worker started) and again in a late one (the worker's): the later version is kept
     from syncbridge.connection import Connection
+    from syncbridge.engine import read
     from syncbridge.records import Page
 
     fetch = Connection.fetch
@@ -189,10 +151,10 @@ def test_a_record_read_twice_keeps_its_later_version_whoever_stored_each(
         yield from pages
 
     monkeypatch.setattr(Connection, "fetch", fetch_with_a_change)
-    monkeypatch.setattr(read_module(), "SAVE_EVERY", 10 * COUNT)  # all held to the end
+    monkeypatch.setattr(read, "SAVE_EVERY", 10 * COUNT)  # all held to the end
     bed = _bed(tmp_path)
     bed.sync()
-    assert len(forks) == 1 and forks[0].storage is not None
+    assert len(forks) == 1
     first = min(bed.rows("left", "company"), key=lambda row: int(row["id"]))["id"]
     [city] = [json.loads(data)["city"] for side, rid, _h, data in _snapshots(bed)
               if side == "left" and rid == str(first)]

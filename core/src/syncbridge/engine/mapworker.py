@@ -11,14 +11,10 @@ write to, tens of milliseconds in all. Anywhere else pages are mapped inline, wi
 results. A child that dies is not fatal: the pages it owed are mapped inline and the read
 goes on.
 
-Where the state store is a database a second process can write to (a SQLite file,
-PostgreSQL), the child also stores the snapshots it maps, over a connection of its own: the
-parent then only fetches, and both processes have about as much to do. Its answers say how
-many pages it has committed; the parent keeps the pages it has not, and stores them itself
-if the child dies before it does.
-
 The child inherits the connection as it is (connector, extensions, settings) and uses
-nothing of it but ``map``. It is forked bare (``os.fork``, not ``multiprocessing``) and
+nothing of it but ``map``. It does not store what it maps: tried, a child opening the state
+store hung for good in ``sqlite3.connect``, on a mutex of SQLite's own that the parent's
+fetching thread (reading a SQL source) held at the moment of the fork. It is forked bare (``os.fork``, not ``multiprocessing``) and
 leaves with ``os._exit``: it never touches the parent's sockets, state store or output
 streams, so no lock another thread of the parent held at the fork (a progress bar's, an
 HTTP pool's) is ever waited on in it, and nothing it inherited is closed or flushed twice.
@@ -35,7 +31,6 @@ import threading
 import time
 import warnings
 from contextlib import suppress
-from dataclasses import dataclass, field
 from multiprocessing import Pipe
 from multiprocessing.connection import Connection as PipeEnd
 from typing import Any
@@ -63,27 +58,6 @@ def worth_it(mapped: int, expected: int | None) -> bool:
 BACKLOG = 4
 
 
-@dataclass(frozen=True)
-class Storage:
-    """Where and how the child stores the snapshots it maps (see ``SideStore.save_snapshots``)."""
-
-    url: str = field(repr=False)  # it may carry the database's password
-    sync: str
-    entity: str
-    side: str
-    run_id: int
-    levels: list[list[str]]
-    #: records stored per transaction
-    every: int
-
-
-#: lets the child commit: the parent has stored every page it mapped itself before the
-#: child's first (snapshots are committed in the order their pages were read)
-_RELEASE = b"release"
-#: asks the child to commit what it holds and say so (an empty message asks it to leave)
-_FLUSH = b"flush"
-
-
 class WorkerGone(Exception):
     """The child stopped answering (killed, out of memory): map the rest inline."""
 
@@ -100,12 +74,7 @@ class MapWorker:
     each page as soon as it has it); results come back in submission order.
     """
 
-    def __init__(
-        self, connection: Connection, entity: str, storage: Storage | None = None
-    ) -> None:
-        self.storage = storage
-        #: pages (in submission order) whose snapshots the child has committed
-        self.stored = 0
+    def __init__(self, connection: Connection, entity: str) -> None:
         self._pipe, child = Pipe(duplex=True)
         with warnings.catch_warnings():
             # Python 3.12+ warns of forking beside other threads: the child runs none of
@@ -119,7 +88,7 @@ class MapWorker:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 self._pipe.close()
-                _serve(child, connection, entity, storage)
+                _serve(child, connection, entity)
             finally:
                 os._exit(0)
         self._pid = pid
@@ -150,32 +119,13 @@ class MapWorker:
         return True
 
     def result(self) -> Any:
-        """The next page's :class:`~syncbridge.engine.read.Mapped` (without its rows when
-        the child stores them), or its error raised."""
-        payload = self._answer()
-        with self._count_lock:
-            self._waiting -= 1
-        return payload
-
-    def release(self) -> None:
-        """Let the child commit from now on (see ``_RELEASE``); no answer comes back."""
-        with suppress(OSError), self._send_lock:  # a dead child is found out by result()
-            self._pipe.send_bytes(_RELEASE)
-
-    def flush(self) -> None:
-        """Have the child commit every snapshot it holds; call after the last result."""
-        with self._send_lock:
-            try:
-                self._pipe.send_bytes(_FLUSH)
-            except OSError as error:
-                raise WorkerGone(str(error) or "the mapping worker is gone") from None
-        self._answer()
-
-    def _answer(self) -> Any:
+        """The next page's :class:`~syncbridge.engine.read.Mapped`, or its error raised."""
         try:
-            kind, payload, self.stored = pickle.loads(self._pipe.recv_bytes())
+            kind, payload = pickle.loads(self._pipe.recv_bytes())
         except (EOFError, OSError) as error:
             raise WorkerGone(str(error) or "the mapping worker is gone") from None
+        with self._count_lock:
+            self._waiting -= 1
         if kind == "error":
             raise payload
         return payload
@@ -200,47 +150,12 @@ class MapWorker:
             os.waitpid(self._pid, 0)
 
 
-class _ChildStore:
-    """The child's side of :class:`Storage`: snapshots held, then committed in bulk."""
-
-    def __init__(self, storage: Storage) -> None:
-        from syncbridge.engine.db import SideStore
-        from syncbridge.state.store import create_state_engine
-
-        self.storage = storage
-        # an engine of its own: nothing of the parent's pool is touched in the child
-        self.engine = create_state_engine(storage.url)
-        self.side = SideStore(storage.sync, storage.entity, storage.side)
-        self.rows: list[Any] = []
-        self.pages = 0  # pages whose rows are held
-        self.stored = 0  # pages whose rows are committed
-        self.released = False
-
-    def add(self, rows: list[Any]) -> None:
-        self.rows.extend(rows)
-        self.pages += 1
-        if self.released and len(self.rows) >= self.storage.every:
-            self.commit()
-
-    def commit(self) -> None:
-        if self.rows:
-            with self.engine.begin() as db:
-                self.side.save_snapshots(
-                    db, self.rows, self.storage.run_id, self.storage.levels
-                )
-            self.rows = []
-        self.stored = self.pages
-
-
-def _serve(
-    pipe: PipeEnd, connection: Connection, entity: str, storage: Storage | None
-) -> None:
+def _serve(pipe: PipeEnd, connection: Connection, entity: str) -> None:
     from syncbridge.engine.read import map_records
 
     # mapping leaves no reference cycles worth a collection, and the child lives for one
     # read: without the collector it spends its time on the records alone
     gc.disable()
-    store = _ChildStore(storage) if storage is not None else None
 
     while True:
         try:
@@ -250,28 +165,13 @@ def _serve(
         if not data:
             return
         reply: tuple[str, Any]
-        if data == _RELEASE:
-            if store is not None:
-                store.released = True
-            continue
         try:
-            if data == _FLUSH:
-                if store is not None:
-                    store.commit()
-                reply = ("flushed", None)
-            else:
-                mapped = map_records(connection, entity, pickle.loads(data))
-                if store is not None:
-                    store.add(mapped.rows)
-                    mapped.rows = []  # stored here, not sent back
-                reply = ("ok", mapped)
+            reply = ("ok", map_records(connection, entity, pickle.loads(data)))
         except BaseException as error:
             reply = ("error", error)
-        stored = store.stored if store is not None else 0
         try:
-            payload = pickle.dumps((*reply, stored), protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # an exception that does not pickle: its text does
             failed = reply[1]
-            plain = ConnectorError(f"{type(failed).__name__}: {failed}")
-            payload = pickle.dumps(("error", plain, stored))
+            payload = pickle.dumps(("error", ConnectorError(f"{type(failed).__name__}: {failed}")))
         pipe.send_bytes(payload)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator
 from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +17,7 @@ from syncbridge.connection import Connection
 from syncbridge.engine import mapworker
 from syncbridge.engine.context import EntityContext, Side
 from syncbridge.engine.db import SNAPSHOT, SnapshotRow, chunks
-from syncbridge.engine.mapworker import MapWorker, Storage, WorkerGone
+from syncbridge.engine.mapworker import MapWorker, WorkerGone
 from syncbridge.engine.prefetch import ahead
 from syncbridge.engine.report import Item
 from syncbridge.errors import ConnectorError, SkipRecord
@@ -150,11 +150,8 @@ def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> R
         pending_failures.clear()
 
     # closed on the way out, error or not: the fetching thread and any worker stop then
-    with closing(_pages(ctx, side, since, query, store_now=save)) as pages:
+    with closing(_pages(ctx, side, since, query)) as pages:
         for page, mapped in pages:
-            if page is None:  # a page the worker answered for but died before storing
-                pending_rows.extend(mapped.rows)
-                continue
             record_skips(ctx, side, mapped.skipped)
             pending_rows.extend(mapped.rows)
             pending_failures.extend(mapped.failures)
@@ -172,52 +169,30 @@ def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> R
 
 
 def _pages(
-    ctx: EntityContext,
-    side: Side,
-    since: str | None,
-    query: dict[str, Any],
-    store_now: Callable[[], None],
-) -> Generator[tuple[Page | None, Mapped], None, None]:
+    ctx: EntityContext, side: Side, since: str | None, query: dict[str, Any]
+) -> Generator[tuple[Page, Mapped], None, None]:
     """Each page fetched with its mapping, the next page fetched meanwhile.
 
     Pages are mapped here until the read proves long enough for a worker to pay off (see
     :func:`syncbridge.engine.mapworker.worth_it`); from then on, where a worker may be
-    forked, pages fetched later are mapped by it while this process fetches (see
-    :mod:`syncbridge.engine.mapworker`). A page is mapped here whenever the worker is gone,
-    or behind when it does not store.
-
-    A worker that stores its pages' snapshots answers without their rows. Snapshots are
-    committed in the order their pages were read (a record read twice keeps its later
-    version): the worker commits nothing until every page mapped here before its first has
-    been stored (``store_now``), and a page mapped here while it stores is stored at once.
-    If it dies before committing pages it answered for, they come again as
-    ``(None, mapped)``: their rows, mapped here, for the caller to store (the rest was
-    counted already).
+    forked, pages fetched later are mapped by it while this process fetches and stores
+    (see :mod:`syncbridge.engine.mapworker`). A page is mapped here whenever the worker is
+    behind or gone.
     """
     connection = ctx.connections[side]
     worker: MapWorker | None = None
     gone = False
     #: for each page in fetch order: whether the worker maps it
     routes: deque[bool] = deque()
-    #: pages a storing worker answered for and has not committed: (answer number, page)
-    unstored: deque[tuple[int, Page]] = deque()
-    answered = 0
-    released = False
 
     def hand_on(page: Page) -> None:  # in the fetching thread, as soon as a page is in
         live = worker
         routes.append(
             live is not None
             and not gone
-            # a storing worker takes every page: its commits must keep the pages' order
-            and (live.storage is not None or live.backlog < mapworker.BACKLOG)
+            and live.backlog < mapworker.BACKLOG
             and live.submit(page.records)
         )
-
-    def replay() -> Iterator[tuple[None, Mapped]]:
-        while unstored:
-            _answer, page = unstored.popleft()
-            yield None, map_records(connection, ctx.entity, page.records)
 
     mapped_here = 0
     expected: int | None = None  # the read's size, if the first page told
@@ -226,70 +201,25 @@ def _pages(
         with closing(pages):
             for page in pages:
                 if routes.popleft() and worker is not None and not gone:
-                    if worker.storage is not None and not released:
-                        store_now()  # the pages mapped here so far, before any of its own
-                        worker.release()
-                        released = True
                     try:
-                        mapped = worker.result()
+                        yield page, worker.result()
+                        continue
                     except WorkerGone:
                         gone = True
-                        yield from replay()
-                    else:
-                        if worker.storage is not None:
-                            answered += 1
-                            unstored.append((answered, page))
-                            while unstored and unstored[0][0] <= worker.stored:
-                                unstored.popleft()
-                        yield page, mapped
-                        continue
                 yield page, map_records(connection, ctx.entity, page.records)
-                if released and not gone:
-                    store_now()  # not to be committed after the worker's later pages
                 if expected is None and mapped_here == 0:
                     expected = page.total
                 mapped_here += len(page.records)
                 if (
                     worker is None
-                    and not gone
                     and mapworker.worth_it(mapped_here, expected)
                     and mapworker.available()
                 ):
-                    storage = _storage(ctx, side)
                     with suppress(OSError):  # no fork (memory, process limit): map here
-                        worker = MapWorker(connection, ctx.entity, storage)
-            if worker is not None and worker.storage is not None and not gone:
-                try:
-                    if not released:  # it answered for no page: nothing of it to order
-                        worker.release()
-                    worker.flush()
-                    unstored.clear()
-                except WorkerGone:
-                    gone = True
-                yield from replay()
+                        worker = MapWorker(connection, ctx.entity)
     finally:
         if worker is not None:
             worker.close()
-
-
-def _storage(ctx: EntityContext, side: Side) -> Storage | None:
-    """What a worker needs to store this read's snapshots itself, where a second process can
-    write to the state store (a SQLite file, PostgreSQL); else None."""
-    url = ctx.engine.url
-    backend = url.get_backend_name()
-    if backend not in ("sqlite", "postgresql") or (
-        backend == "sqlite" and url.database in (None, "", ":memory:")
-    ):
-        return None
-    return Storage(
-        url=url.render_as_string(hide_password=False),
-        sync=ctx.sync,
-        entity=ctx.entity,
-        side=side,
-        run_id=ctx.recorder.run_id,
-        levels=ctx.keys_of(side),
-        every=SAVE_EVERY,
-    )
 
 
 def retry_pending(ctx: EntityContext, side: Side, read: ReadResult) -> None:
