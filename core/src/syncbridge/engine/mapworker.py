@@ -14,10 +14,12 @@ goes on.
 The child inherits the connection as it is (connector, extensions, settings) and uses
 nothing of it but ``map``. It does not store what it maps: tried, a child opening the state
 store hung for good in ``sqlite3.connect``, on a mutex of SQLite's own that the parent's
-fetching thread (reading a SQL source) held at the moment of the fork. It is forked bare (``os.fork``, not ``multiprocessing``) and
-leaves with ``os._exit``: it never touches the parent's sockets, state store or output
-streams, so no lock another thread of the parent held at the fork (a progress bar's, an
-HTTP pool's) is ever waited on in it, and nothing it inherited is closed or flushed twice.
+fetching thread (reading a SQL source) held at the moment of the fork.
+
+It is forked bare (``os.fork``, not ``multiprocessing``) and leaves with ``os._exit``: it
+never touches the parent's sockets, state store or output streams, so no lock another
+thread of the parent held at the fork (a progress bar's, an HTTP pool's, SQLite's) is ever
+waited on in it, and nothing it inherited is closed or flushed twice.
 """
 
 from __future__ import annotations
