@@ -71,14 +71,20 @@ def test_the_flow_stores_tokens_and_the_realm_id(served: tuple[Protected, str, O
         assert client.get("/me").json() == {"user": "mario.rossi@example.it"}
 
 
+def _expired_consent(app: OAuthApp) -> MemoryCredentials:
+    """Credentials from a consent whose access token has just expired."""
+    credentials = MemoryCredentials()
+    consent(app, credentials)
+    credentials.save({**credentials.load(), "expires_at": time.time() - 5})
+    return credentials
+
+
 def test_an_expired_token_is_refreshed_once_and_the_rotated_refresh_token_kept(
     served: tuple[Protected, str, OAuthApp],
 ) -> None:
     emulator, base_url, app = served
-    credentials = MemoryCredentials()
-    consent(app, credentials)
+    credentials = _expired_consent(app)
     first = credentials.load()
-    credentials.save({**first, "expires_at": time.time() - 5})
     with httpx.Client(base_url=base_url, auth=OAuth2Auth(app, credentials, "fic")) as client:
         for _ in range(3):
             assert client.get("/me").status_code == 200
@@ -155,9 +161,7 @@ def test_a_refresh_goes_through_the_connections_stack_and_its_request_log(
     from syncbridge.settings import HttpSettings
 
     emulator, base_url, app = served
-    credentials = MemoryCredentials()
-    consent(app, credentials)
-    credentials.save({**credentials.load(), "expires_at": time.time() - 5})
+    credentials = _expired_consent(app)
     log: list[LoggedRequest] = []
     client = build_client(
         name="fic", settings=HttpSettings(base_url=base_url),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -87,11 +87,10 @@ class EntityContext:
                 continue
             kept = set(every)
             for connection in self.connections.values():
-                declared = connection.info.entities[self.entity].fields or frozenset()
-                nested = {f.partition(".")[2] for f in declared if f.startswith(name + ".")}
-                if nested:
-                    kept &= nested
-            kept -= {f.partition(".")[2] for f in self.rule.exclude if f.startswith(name + ".")}
+                declared = _items_of(name, connection.info.entities[self.entity].fields or ())
+                if declared:  # none named: the connector maps every field of an item
+                    kept &= declared
+            kept -= _items_of(name, self.rule.exclude)
             if kept != every:
                 narrowed[name] = frozenset(kept)
         return narrowed
@@ -110,3 +109,8 @@ class EntityContext:
             self.lease.renew()
         for connection in self.connections.values():
             connection.flush_log()
+
+
+def _items_of(name: str, paths: Iterable[str]) -> set[str]:
+    """The item fields of list field ``name`` among ``paths`` (``lines.unit`` -> ``unit``)."""
+    return {path.partition(".")[2] for path in paths if path.startswith(name + ".")}

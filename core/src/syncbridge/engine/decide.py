@@ -152,10 +152,7 @@ class Decider:
         projected, missing = self.translator.project(winner, records[winner])
         loser = other(winner)
         loser_id = rid if loser == side else their_id
-        theirs_now = self.translator.comparable(records[loser])
-        diff = differences(projected, theirs_now)
-        if diff and not missing:
-            diff = self._still_different(loser, loser_id, records[loser], projected, diff)
+        diff = self._differing(loser, loser_id, records[loser], projected, missing)
         if not diff:
             return Decision(side, rid, "skipped", "already in step", **base)
         if missing:
@@ -180,14 +177,10 @@ class Decider:
             # the winner's change may be one only its own system makes (a default it fills
             # in, a status it cannot tell from another): in step as the flowing side sees it
             back, back_missing = self.translator.project(loser, records[loser])
-            winner_now = self.translator.comparable(records[winner])
-            back_diff = differences(back, winner_now)
-            if back_diff and not back_missing:
-                winner_id = their_id if loser == side else rid
-                back_diff = self._still_different(
-                    winner, winner_id, records[winner], back, back_diff
-                )
-            if not back_diff and not back_missing:
+            winner_id = their_id if loser == side else rid
+            if not back_missing and not self._differing(
+                winner, winner_id, records[winner], back, back_missing
+            ):
                 return Decision(side, rid, "skipped", "already in step", **base)
             return Decision(
                 side,
@@ -233,23 +226,29 @@ class Decider:
             **{**base, "target_id": loser_id},
         )
 
-    def _still_different(
+    def _differing(
         self,
         loser: Side,
         loser_id: str,
         theirs: dict[str, Any],
         projected: dict[str, Any],
-        diff: frozenset[str],
+        missing: list[str],
     ) -> frozenset[str]:
-        """The fields of ``diff`` that would still differ once the loser held ``projected``.
+        """The fields of ``projected`` that differ from what the loser holds (``theirs``),
+        compared as the loser would hold them.
 
         A system may hold fewer distinct values than the canonical model: Bitrix24 keeps one
         stage for "sent", "issued" and "overdue", so an invoice written as "issued" reads
         back as "sent". Compared as they are, such values differ forever and every full run
         would rewrite the record. What the loser would hold is what its own mapping makes of
         the write and back (``map`` out, then in); when that cannot be worked out offline (a
-        mapping that fails on a partial record), the difference stands.
+        reference not linked yet, a mapping that fails on a partial record), the plain
+        difference stands.
         """
+        theirs_now = self.translator.comparable(theirs)
+        diff = differences(projected, theirs_now)
+        if not diff or missing:
+            return diff
         ctx = self.ctx
         connection = ctx.connections[loser]
         payload = self.translator.merged(theirs, projected)
@@ -262,7 +261,6 @@ class Decider:
         except (ValidationError, ConnectorError, ValueError, TypeError, KeyError):
             return diff
         held_now = self.translator.comparable(held.content())
-        theirs_now = self.translator.comparable(theirs)
         return frozenset(name for name in diff if held_now.get(name) != theirs_now.get(name))
 
     # -- unlinked records -----------------------------------------------------------------
@@ -369,10 +367,7 @@ class Decider:
             if value not in (None, "", []) or records[loser].get(name) in (None, "", [])
         }
         loser_id = rid if loser == side else their_id
-        theirs_now = self.translator.comparable(records[loser])
-        diff = differences(projected, theirs_now)
-        if diff and not missing:
-            diff = self._still_different(loser, loser_id, records[loser], projected, diff)
+        diff = self._differing(loser, loser_id, records[loser], projected, missing)
         how = f"matched {target} {their_id} on {'+'.join(key)}"
         if not diff:
             return Decision(side, rid, "linked", how, target_id=their_id, **base)

@@ -45,6 +45,15 @@ class CanonicalRecord(BaseModel):
             args.extend(get_args(arg))
         return None
 
+    @classmethod
+    def has_field(cls, path: str) -> bool:
+        """Whether ``path`` names a field (``city``) or a field of each item of a list of
+        objects (``lines.unit``)."""
+        head, dot, tail = path.partition(".")
+        if not dot:
+            return head in cls.model_fields
+        return tail in (cls.item_fields(head) or ())
+
     def content(self) -> dict[str, Any]:
         """The comparable content: every field but the identity/meta fields, JSON-ready."""
         return self.model_dump(mode="json", exclude=set(META_FIELDS))

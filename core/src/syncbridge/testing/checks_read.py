@@ -89,13 +89,7 @@ class ReadChecks(ContractHooks):
                 "(the engine would send several items per upsert call)"
             )
         if declared.fields is not None and entity in MODELS:
-            model = MODELS[entity]
-            unknown = {
-                name
-                for name in declared.fields
-                if name not in model.model_fields
-                and name.partition(".")[2] not in (model.item_fields(name.partition(".")[0]) or ())
-            }
+            unknown = {name for name in declared.fields if not MODELS[entity].has_field(name)}
             if unknown:
                 problems.append(f"fields that the canonical model lacks: {_shown(unknown)}")
         assert not problems, f"{info.name}/{entity}: " + "; ".join(problems)
