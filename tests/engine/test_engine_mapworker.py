@@ -159,3 +159,22 @@ def test_a_record_read_twice_keeps_its_later_version(
     [city] = [json.loads(data)["city"] for side, rid, _h, data in _snapshots(bed)
               if side == "left" and rid == str(first)]
     assert city == "Torino"
+
+
+def test_pages_cross_by_marshal_and_anything_else_by_pickle() -> None:
+    """Decoded JSON goes by marshal (the fast path); a SQL source's datetimes and decimals,
+    which marshal refuses, still arrive whole."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from syncbridge.engine.mapworker import _pack, _unpack
+
+    plain = [{"id": 1, "name": "Rossi S.r.l.", "total": 12.5, "tags": ["a"], "ok": True,
+              "notes": None}]
+    typed = [{"id": 2, "updated_at": datetime(2024, 1, 2, 10, 0, tzinfo=UTC),
+              "total": Decimal("12.50")}]
+    assert _pack(plain)[:1] == b"m"
+    assert _pack(typed)[:1] == b"p"
+    assert _unpack(_pack(plain)) == plain
+    assert _unpack(_pack(typed)) == typed
+    assert type(_unpack(_pack(typed))[0]["total"]) is Decimal

@@ -61,6 +61,10 @@ class Mapped:
     failures: list[Failure] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
+    def parts(self) -> tuple[list[SnapshotRow], list[Failure], list[tuple[str, str]]]:
+        """Its fields as plain data, which crosses from a worker process faster."""
+        return self.rows, self.failures, self.skipped
+
 
 def map_records(connection: Connection, entity: str, records: list[dict[str, Any]]) -> Mapped:
     """Map natives in, each to its snapshot row or the reason it is failed or skipped.

@@ -15,7 +15,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
@@ -100,7 +100,34 @@ def _compare(actual: Any, op: str, wanted: str | float) -> bool:
     return bool(left <= right)
 
 
-def select(rows: list[dict[str, Any]], q: str | None, sort: str | None) -> list[dict[str, Any]]:
+class _Tail(Sequence[dict[str, Any]]):
+    """``rows[start:]`` without copying it: a listing is only measured and sliced a page at
+    a time, and copying the rest of a 20k listing for every page cost more than the page."""
+
+    def __init__(self, rows: list[dict[str, Any]], start: int) -> None:
+        self.rows, self.start = rows, start
+
+    def __len__(self) -> int:
+        return len(self.rows) - self.start
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            begin, end, step = index.indices(len(self))
+            return self.rows[self.start + begin : self.start + end : step]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.rows[self.start + index]
+
+
+def select(
+    rows: list[dict[str, Any]], q: str | None, sort: str | None
+) -> Sequence[dict[str, Any]]:
     """The rows of a sorted listing that ``q`` keeps.
 
     A lower bound on the leading sort key (the connector's ``updated_at >= '...'``) is found
@@ -117,7 +144,7 @@ def select(rows: list[dict[str, Any]], q: str | None, sort: str | None) -> list[
         for _field, op, value in conditions:
             finder = bisect.bisect_left if op == ">=" else bisect.bisect_right
             start = max(start, finder(rows, value, key=lambda row: str(row.get(lead) or "")))
-        return rows[start:]
+        return _Tail(rows, start)
     keep = matcher(q)
     return [row for row in rows if keep(row)]
 
