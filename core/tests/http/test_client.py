@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import formatdate
+from importlib.metadata import version
 
 import httpx
 import pytest
@@ -52,6 +53,7 @@ class Hit:
     path: str
     query: str
     at: float
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,7 +90,8 @@ class ScriptedServer:
     async def endpoint(self, request: Request) -> Response:
         path = request.url.path
         with self._lock:
-            self._hits.append(Hit(request.method, path, request.url.query, time.monotonic()))
+            self._hits.append(Hit(request.method, path, request.url.query, time.monotonic(),
+                                  dict(request.headers)))
             script = self._scripts.get(path)
             reply = script.popleft() if script else None
         if path.startswith("/slow/"):
@@ -151,7 +154,9 @@ def connect(server: ScriptedServer) -> Iterator[Connect]:
     ) -> tuple[Client, list[LoggedRequest]]:
         settings.setdefault("base_url", server.base_url)
         settings.setdefault("max_retries", 3)
-        info = ConnectorInfo(name="t", title="T", settings=S, rate_limits=rate_limits)
+        info = ConnectorInfo(
+            name="t", title="T", version="1.2", settings=S, rate_limits=rate_limits
+        )
         log: list[LoggedRequest] = []
         client = build_client(
             name="t",
@@ -166,6 +171,42 @@ def connect(server: ScriptedServer) -> Iterator[Connect]:
     yield make
     for client in clients:
         client.close()
+
+
+# --- identity and cookies ----------------------------------------------------------------
+
+
+def test_requests_name_syncbridge_and_the_connector(
+    server: ScriptedServer, connect: Connect
+) -> None:
+    client, _log = connect()
+
+    client.get("/who")
+
+    expected = f"syncbridge/{version('syncbridge')} t/1.2"
+    assert server.hits("/who")[0].headers["user-agent"] == expected
+
+
+def test_a_cookie_the_api_sets_goes_back_with_later_requests(
+    server: ScriptedServer, connect: Connect
+) -> None:
+    """Cookies are parsed only from responses that set one; those still count."""
+    server.script("/login", Reply(200, {"Set-Cookie": "session=abc123; Path=/"}))
+    client, _log = connect()
+
+    client.get("/before")
+    client.get("/login")
+    client.get("/after")
+    client.cookies = {"extra": "1"}  # replacing the jar keeps working the same way
+    server.script("/again", Reply(200, {"Set-Cookie": "session=def456; Path=/"}))
+    client.get("/again")
+    client.get("/last")
+
+    assert "cookie" not in server.hits("/before")[0].headers
+    assert server.hits("/after")[0].headers["cookie"] == "session=abc123"
+    assert server.hits("/last")[0].headers["cookie"] in (
+        "extra=1; session=def456", "session=def456; extra=1"
+    )
 
 
 # --- retries -------------------------------------------------------------------------------

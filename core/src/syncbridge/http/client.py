@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TypeVar
 
 import httpx
@@ -14,6 +16,30 @@ from syncbridge.http.transports import build_transport
 from syncbridge.settings import ConnectorSettings
 
 T = TypeVar("T")
+
+
+class _Cookies(httpx.Cookies):
+    """Cookies that look at a response only when it sets one.
+
+    httpx hands every response to the standard library's cookie jar, which first builds a
+    ``urllib`` request for it: about 50 us of the 400-450 us a page of a hundred records
+    costs the client, on APIs that set no cookie at all (token-authenticated ones).
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+@cache
+def user_agent(connector: str, connector_version: str) -> str:
+    """``syncbridge/1.2.0 fattureincloud/1.0.0``: who is calling, for the API's own logs and
+    support (several APIs ask integrations to identify themselves)."""
+    try:
+        core = version("syncbridge")
+    except PackageNotFoundError:  # a source tree that was never installed
+        core = "0"
+    return f"syncbridge/{core} {connector}/{connector_version}"
 
 
 class Client(httpx.Client):
@@ -28,6 +54,7 @@ class Client(httpx.Client):
 
     def __init__(self, *, connection: str, settings: ConnectorSettings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._cookies = _Cookies(self._cookies)
         self.connection = connection
         self.settings = settings
         self._resources: dict[str, Any] = {}
@@ -45,6 +72,14 @@ class Client(httpx.Client):
             if callable(closer):
                 closer()
         super().close()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, cookies: httpx._types.CookieTypes) -> None:
+        self._cookies = _Cookies(cookies)
 
 
 def json_of(response: httpx.Response) -> Any:
@@ -84,6 +119,7 @@ def build_client(
         base_url=base_url,
         auth=auth,
         timeout=timeout,
+        headers={"User-Agent": user_agent(info.name, info.version)},
         transport=build_transport(name=name, settings=settings, info=info, request_log=request_log),
     )
     bind = getattr(auth, "bind_transport", None)
