@@ -82,3 +82,19 @@ def test_an_error_that_ends_the_entity_leaves_nothing_to_duplicate(tmp_path: Pat
     right = bed.by("right", "company", "name")  # raises on a duplicate name
     assert sorted(right) == [f"Company {i:04d}" for i in range(COUNT)]
     assert bed.sync().entities[0].counts.get("created", 0) == 0
+
+
+def test_the_first_chunks_are_small_so_the_first_writes_leave_early(tmp_path: Path) -> None:
+    """Nothing is sent while the first chunk is decided: it is a tenth of a chunk, the
+    second two fifths, then chunks are whole (5 here)."""
+    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}})
+    bed.put("left", "company", [company(i) for i in range(COUNT)])
+    sizes: list[int] = []
+
+    def count(items: list[UpsertItem], upsert: Any) -> list[UpsertResult]:
+        sizes.append(len(items))
+        return upsert(items)  # type: ignore[no-any-return]
+
+    run = _run(bed, count)
+    assert bed.outcomes(run.run_id) == {"created": COUNT}
+    assert sizes == [1, 2, 5, 5, 5, 5]

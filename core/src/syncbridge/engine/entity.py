@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -22,6 +23,19 @@ from syncbridge.errors import ConnectorError
 
 #: candidate records decided and applied together
 CHUNK = 500
+
+
+def _chunk_sizes() -> Iterator[int]:
+    """A tenth of :data:`CHUNK`, two fifths, then whole chunks.
+
+    Nothing is being sent while the first chunk is decided and prepared, so a small one
+    gets the first writes out sooner; from then on the next chunk is decided while one is
+    sent.
+    """
+    yield max(1, CHUNK // 10)
+    yield max(1, CHUNK * 2 // 5)
+    while True:
+        yield CHUNK
 
 
 def _keyed_sides(ctx: EntityContext, db: Connection) -> None:
@@ -175,10 +189,11 @@ def _decide_and_apply(ctx: EntityContext, side: Side, claimed: set[tuple[Side, s
     store = ctx.stores[side]
     after = ""
     in_flight: InFlight | None = None
+    sizes = _chunk_sizes()
     with Sender(ctx.entity) as sender:
         while True:
             with ctx.engine.connect() as db:
-                ids = store.candidate_ids(db, ctx.recorder.run_id, after, CHUNK)
+                ids = store.candidate_ids(db, ctx.recorder.run_id, after, next(sizes))
                 decisions = Decider(ctx, db, claimed).chunk(side, ids) if ids else []
             started = start_chunk(ctx, side, decisions, sender) if ids else None
             if in_flight is not None:
