@@ -33,8 +33,8 @@ class _Cookies(httpx.Cookies):
 
 @cache
 def user_agent(connector: str, connector_version: str) -> str:
-    """``syncbridge/1.2.0 fattureincloud/1.0.0``: who is calling, for the API's own logs and
-    support (several APIs ask integrations to identify themselves)."""
+    """``syncbridge/1.2.0 fattureincloud/1.0.0``: who is calling, in the API's own logs, so
+    that its support can tell an integration's requests from a browser's or a script's."""
     try:
         core = version("syncbridge")
     except PackageNotFoundError:  # a source tree that was never installed
