@@ -14,7 +14,10 @@ goes on.
 The child inherits the connection as it is (connector, extensions, settings) and uses
 nothing of it but ``map``. It does not store what it maps: tried, a child opening the state
 store hung for good in ``sqlite3.connect``, on a mutex of SQLite's own that the parent's
-fetching thread (reading a SQL source) held at the moment of the fork.
+fetching thread (reading a SQL source) held at the moment of the fork. Even without that,
+SQLite's lock bookkeeping for a file is process-wide and the fork copies the parent's, while
+the parent has the state file open: SQLite's own advice (howtocorrupt, section 2.6) is to
+use nothing in a child that the parent had open.
 
 It is forked bare (``os.fork``, not ``multiprocessing``) and leaves with ``os._exit``: it
 never touches the parent's sockets, state store or output streams, so no lock another
