@@ -153,3 +153,78 @@ def test_only_a_side_records_are_matched_against_keeps_match_keys(tmp_path: Path
         "Company 0001", "Company 0003"]
     # left: Company 0001 (vat_number, name+city) and 0002 (name+city); right: the same
     assert _key_sides(two_way) == {"left": 3, "right": 3}
+
+
+def test_records_just_written_keep_no_match_keys_until_their_link_goes(tmp_path: Path) -> None:
+    """A created record is linked: matching never looks for it, so its keys are not written
+    (the next read of its side stores them). When a pinned link takes its place before
+    that, it is unlinked, and a new record with its VAT number finds it by keys rebuilt
+    from its snapshot instead of creating a duplicate."""
+    rule = {"direction": "left-to-right", "match": [["vat_number"]]}
+    bed = Bed(tmp_path, {"company": rule})
+    [first] = bed.put("left", "company", [company(1, vat_number="IT00743110157")])
+    bed.sync()
+    [created] = bed.rows("right", "company")
+    assert _key_sides(bed) == {}  # the only right record is linked
+    [spare] = bed.put("right", "company", [company(2)])
+
+    pinned = Bed(tmp_path, {"company": {**rule, "links": {first: spare}}})
+    [newcomer] = pinned.put("left", "company", [company(3, vat_number="IT00743110157")])
+    # just this record (as `syncbridge push` does): the right side is not read again
+    run = pinned.sync(record=("left", newcomer))
+    [item] = pinned.items(run.run_id)
+    assert (item.side, item.record_id, item.action) == ("left", newcomer, "updated")
+    assert item.reason == (
+        f"matched right {created['id']} on vat_number; right updated from the left")
+    assert sorted(row["name"] for row in pinned.rows("right", "company")) == [
+        "Company 0002", "Company 0003"]
+
+
+def test_a_twin_kept_after_a_deletion_is_found_again_by_its_keys(tmp_path: Path) -> None:
+    """The left record goes (reported deleted by an incremental read) and its twin is kept;
+    a new left record with the same VAT number must find the twin, even where the right
+    side's reads never return our own writes (so no read ever stored the twin's keys)."""
+    from collections.abc import Iterator, Mapping
+    from typing import Any
+
+    from syncbridge.engine.runner import run_sync
+    from syncbridge.records import Page
+    from syncbridge.workspace import Workspace
+
+    rule = {"direction": "left-to-right", "match": [["vat_number"]]}
+    bed = Bed(tmp_path, {"company": rule})
+    # a record already on the right: the right side's reads are incremental from the start
+    bed.put("right", "company", [company(9)])
+    [gone] = bed.put("left", "company", [company(1, vat_number="IT00743110157")])
+    bed.sync()
+    [twin] = [row for row in bed.rows("right", "company") if row["name"] == "Company 0001"]
+    [newcomer] = bed.put("left", "company", [company(3, vat_number="IT00743110157")])
+    bed.remove("left", "company", gone)  # after the put: SQLite would reuse its id
+
+    with Workspace.load(bed.config) as workspace:
+        connections = workspace.sync_connections("main")
+        left_fetch, right_fetch = connections["left"].fetch, connections["right"].fetch
+
+        def left(entity: str, since: str | None = None,
+                 query: Mapping[str, Any] | None = None) -> Iterator[Page]:
+            for page in left_fetch(entity, since, query):
+                page.deleted = [gone]  # as a connector with a deletion feed reports it
+                yield page
+
+        def right(entity: str, since: str | None = None,
+                  query: Mapping[str, Any] | None = None) -> Iterator[Page]:
+            for page in right_fetch(entity, since, query):
+                page.records = [r for r in page.records if str(r["id"]) != str(twin["id"])]
+                yield page
+
+        connections["left"].fetch = left  # type: ignore[method-assign]
+        connections["right"].fetch = right  # type: ignore[method-assign]
+        run = run_sync("main", workspace.config.syncs["main"], connections, workspace.store)
+
+    items = {(i.side, i.record_id): i for i in bed.items(run.run_id)}
+    assert items[("left", gone)].action == "missing"
+    assert items[("left", newcomer)].action == "updated"
+    assert items[("left", newcomer)].reason == (
+        f"matched right {twin['id']} on vat_number; right updated from the left")
+    assert sorted(row["name"] for row in bed.rows("right", "company")) == [
+        "Company 0003", "Company 0009"]

@@ -184,15 +184,10 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
                 rehash.append((decision.link_id, *decision.hashes))
         ctx.links.set_hashes_many(db, rehash, now)
         ctx.links.add(db, new_links)
-        created = frozenset(
-            decision.target_id
-            for decision in decisions
-            if decision.write == "create" and decision.target_id is not None
-        )
         for target, rows in stored.items():
-            ctx.stores[target].save_snapshots(
-                db, rows, run_id, ctx.keys_of(target), done=True, new=created
-            )
+            # no match keys: a record just written is linked, and matching looks for
+            # unlinked records only (its keys are rebuilt if the link goes: SideStore.rekey)
+            ctx.stores[target].save_snapshots(db, rows, run_id, [], done=True)
         if creates:
             keys = [item.key for item in creates]
             for part in chunks(keys):

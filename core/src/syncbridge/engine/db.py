@@ -216,15 +216,14 @@ class SideStore:
         match_levels: list[list[str]],
         *,
         done: bool = False,
-        new: frozenset[str] = frozenset(),
     ) -> None:
         """Store rows as seen in ``run_id``, with their keys for each of ``match_levels``.
 
         A record read twice in one batch (changed while it was read) keeps its last version.
-        ``match_levels`` is empty for a side no record is ever matched against (the source
-        of a one-way sync): its keys would never be looked up. ``done`` stores them as
-        handled in this run already (what a write just stored); ``new`` are ids known to
-        have no snapshot yet (records just created), whose old keys need no deleting.
+        ``match_levels`` is empty where the keys would never be looked up: for a side no
+        record is matched against (the source of a one-way sync), and for records just
+        written, which are linked (see :meth:`rekey`). ``done`` stores them as handled in
+        this run already (what a write just stored).
         """
         if not rows:
             return
@@ -239,18 +238,13 @@ class SideStore:
             ("sync", "entity", "side", "record_id"),
         )
         if match_levels:
-            self.save_match_keys(db, rows, match_levels, new)
+            self.save_match_keys(db, rows, match_levels)
 
     def save_match_keys(
-        self,
-        db: Connection,
-        rows: Sequence[SnapshotRow],
-        match_levels: list[list[str]],
-        new: frozenset[str] = frozenset(),
+        self, db: Connection, rows: Sequence[SnapshotRow], match_levels: list[list[str]]
     ) -> None:
         """Replace the match keys of these records (none when ``match_levels`` is empty)."""
-        ids = [row[0] for row in rows if row[0] not in new]
-        for part in chunks(ids):
+        for part in chunks([row[0] for row in rows]):
             db.execute(
                 delete(MATCH_KEY).where(self._where(MATCH_KEY), MATCH_KEY.c.record_id.in_(part))
             )
@@ -264,9 +258,29 @@ class SideStore:
                 value = match_value(content, fields)
                 if value is not None:
                     keys.append((*scope, rid, level, value))
-        # an upsert: a record taken for new may have had keys after all (a create that an
-        # idempotent API answered with the record it already had)
         upsert_values(db, MATCH_KEY, _KEY_COLUMNS, keys, _KEY_COLUMNS[:-1])
+
+    def rekey(self, db: Connection, ids: Sequence[str], match_levels: list[list[str]]) -> None:
+        """Rebuild the match keys of records whose link has just gone, from their snapshots.
+
+        Matching only ever looks for unlinked records, so a record's keys are not kept up
+        to date while it is linked: a write stores the record without them, and a record
+        read while linked may have changed since. Once unlinked (its twin deleted, or a
+        pinned link taking its place) it must be found by its current values again.
+        """
+        if not match_levels or not ids:
+            return
+        rows: list[SnapshotRow] = []
+        for part in chunks(list(ids)):
+            rows.extend(
+                (rid, digest, data)
+                for rid, digest, data in db.execute(
+                    select(SNAPSHOT.c.record_id, SNAPSHOT.c.hash, SNAPSHOT.c.data).where(
+                        self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part)
+                    )
+                ).all()
+            )
+        self.save_match_keys(db, rows, match_levels)
 
     def drop_match_keys(self, db: Connection) -> None:
         db.execute(delete(MATCH_KEY).where(self._where(MATCH_KEY)))

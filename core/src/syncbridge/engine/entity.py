@@ -88,11 +88,20 @@ def _fixed_links(ctx: EntityContext, db: Connection) -> None:
         if left is not None and left.right_id == right_id:
             continue
         stale = [
-            link.id
+            link
             for link in (left, ctx.links.by_side(db, "right", [right_id]).get(right_id))
             if link is not None
         ]
-        ctx.links.remove(db, stale)
+        ctx.links.remove(db, [link.id for link in stale])
+        # their other halves are unlinked now: findable by their keys again
+        ctx.stores["left"].rekey(
+            db, [link.left_id for link in stale if link.left_id != left_id], ctx.keys_of("left")
+        )
+        ctx.stores["right"].rekey(
+            db,
+            [link.right_id for link in stale if link.right_id != right_id],
+            ctx.keys_of("right"),
+        )
         ctx.links.add(
             db,
             [
@@ -177,6 +186,9 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
         ctx.links.remove(db, [link.id for rid, link in links.items() if rid not in failed])
         done = [twins[rid] for rid in twins if deleted.get(rid)]
         ctx.stores[target].forget(db, done)
+        # the twins kept are unlinked now: a record that comes back must find them
+        kept = [twins[rid] for rid in twins if rid not in failed and not deleted.get(rid)]
+        ctx.stores[target].rekey(db, kept, ctx.keys_of(target))
 
 
 def _decide_and_apply(ctx: EntityContext, side: Side, claimed: set[tuple[Side, str]]) -> None:
@@ -213,10 +225,11 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
     try:
         if not ctx.dry_run:
             recover(ctx)
-            with ctx.engine.begin() as db:
-                _fixed_links(ctx, db)
         with ctx.engine.begin() as db:
             _keyed_sides(ctx, db)
+        if not ctx.dry_run:
+            with ctx.engine.begin() as db:
+                _fixed_links(ctx, db)
         reads: dict[Side, ReadResult] = {}
         sides: tuple[Side, ...] = (record[0],) if record else SIDES
         for side in sides:
