@@ -264,9 +264,10 @@ class SideStore:
         """Rebuild the match keys of records whose link has just gone, from their snapshots.
 
         Matching only ever looks for unlinked records, so a record's keys are not kept up
-        to date while it is linked: a write stores the record without them, and a record
-        read while linked may have changed since. Once unlinked (its twin deleted, or a
-        pinned link taking its place) it must be found by its current values again.
+        to date while it is linked: a write stores the record without them, leaving none
+        (a create) or those of its last read, from before the write (an update). Once
+        unlinked (its twin deleted, or a pinned link taking its place) it must be found by
+        its current values again.
         """
         if not match_levels or not ids:
             return
