@@ -269,19 +269,8 @@ class SideStore:
         unlinked (its twin deleted, or a pinned link taking its place) it must be found by
         its current values again.
         """
-        if not match_levels or not ids:
-            return
-        rows: list[SnapshotRow] = []
-        for part in chunks(list(ids)):
-            rows.extend(
-                (rid, digest, data)
-                for rid, digest, data in db.execute(
-                    select(SNAPSHOT.c.record_id, SNAPSHOT.c.hash, SNAPSHOT.c.data).where(
-                        self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part)
-                    )
-                ).all()
-            )
-        self.save_match_keys(db, rows, match_levels)
+        if match_levels and ids:
+            self.save_match_keys(db, self.snapshot_rows(db, ids), match_levels)
 
     def drop_match_keys(self, db: Connection) -> None:
         db.execute(delete(MATCH_KEY).where(self._where(MATCH_KEY)))
@@ -304,7 +293,11 @@ class SideStore:
     def snapshots(
         self, db: Connection, ids: Iterable[str]
     ) -> dict[str, tuple[str, dict[str, Any]]]:
-        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        return {rid: (digest, loads(data)) for rid, digest, data in self.snapshot_rows(db, ids)}
+
+    def snapshot_rows(self, db: Connection, ids: Iterable[str]) -> list[SnapshotRow]:
+        """``(id, hash, JSON)`` of these records' snapshots, those that have one."""
+        found: list[SnapshotRow] = []
         for part in chunks(list(ids)):
             rows = _by_ids(
                 db,
@@ -319,8 +312,7 @@ class SideStore:
                         self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part)
                     )
                 )
-            for rid, digest, data in rows.all():  # one fetch, not one per row
-                found[rid] = (digest, loads(data))
+            found.extend((rid, digest, data) for rid, digest, data in rows.all())
         return found
 
     def candidate_ids(self, db: Connection, run_id: int, after: str, limit: int) -> list[str]:

@@ -138,12 +138,17 @@ def _count(
     statement = sa.select(sa.func.count()).select_from(table.table).where(*conditions)
     stamp = table.updated_at
     if stamp is not None and since_at is not None:
-        lookback = timedelta(seconds=db.settings.lookback_seconds)
         statement = statement.where(
-            sa.or_(stamp.is_(None), stamp >= table.stamp_to_db(since_at - lookback))
+            sa.or_(stamp.is_(None), stamp >= _lower_bound(db, table, since_at))
         )
     with db.engine.connect() as connection:
         return int(connection.execute(statement).scalar_one())
+
+
+def _lower_bound(db: Database, table: TableMap, since_at: datetime) -> Any:
+    """Where an incremental read starts: the cursor less the lookback (see the module
+    docstring), as the database stores the modification time."""
+    return table.stamp_to_db(since_at - timedelta(seconds=db.settings.lookback_seconds))
 
 
 def _run(db: Database, statement: sa.Select[Any]) -> list[Sequence[Any]]:
@@ -172,8 +177,7 @@ def _pages(
 
     statement = base.where(stamp.is_not(None)).order_by(stamp, table.id).limit(size)
     if since_at is not None:
-        lookback = timedelta(seconds=db.settings.lookback_seconds)
-        statement = statement.where(stamp >= table.stamp_to_db(since_at - lookback))
+        statement = statement.where(stamp >= _lower_bound(db, table, since_at))
     cursor = since
     last: tuple[Any, Any] | None = None
     while True:
