@@ -26,6 +26,13 @@ def test_the_http_demo_syncs_the_crm_and_fatture_in_cloud_emulators() -> None:
     # the dry run announces exactly what the run then does
     assert [line.split()[1:] for line in plan.splitlines() if line.startswith("│")] == [
         line.split()[1:] for line in run.splitlines() if line.startswith("│")]
+    # the Fatture in Cloud article without a code is the one product skipped
+    [product] = [line.split("│")[1:-1] for line in run.splitlines() if "│ product" in line]
+    header = [cell.strip() for cell in next(
+        line for line in run.splitlines() if line.startswith("┃")).split("┃")[1:-1]]
+    assert dict(zip(header, (cell.strip() for cell in product), strict=True)) == {
+        "entity": "product", "created": "24", "derived": "0", "updated": "0", "linked": "0",
+        "ambiguous": "0", "skipped": "1", "result": "ok"}
     assert "conflict — changed on both sides; left wins by priority" in out
     assert "city: left 'Bergamo' / right 'Brescia'" in out
     assert "updated — changed on the right" in out

@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.markup import escape
 
 from syncbridge.connection import Connection
@@ -56,6 +57,10 @@ link_field = "quote_id"
 """
 
 
+#: the Fatture in Cloud article the demo adds without a code
+UNCODED = "Sopralluogo tecnico"
+
+
 def available() -> bool:
     return all(system in installed_emulators() for system in SYSTEMS)
 
@@ -74,6 +79,18 @@ def _edit(connector: str, settings: dict[str, Any], name: str, **changes: Any) -
     return ", ".join(f"{k} = {v}" for k, v in changes.items())
 
 
+def _add_uncoded_article(settings: dict[str, Any], name: str) -> None:
+    """An article without a code, entered in Fatture in Cloud as users do for one-off
+    services: seed 000 leaves such articles out of the catalog sync. Posted over the API
+    itself, since the connector refuses to write one."""
+    response = httpx.post(
+        f"{settings['base_url']}/c/{settings['company_id']}/products",
+        json={"data": {"name": name, "net_price": 80.0}},
+        headers={"Authorization": f"Bearer {settings['access_token']}"},
+    )
+    response.raise_for_status()
+
+
 def _companies(connector: str, settings: dict[str, Any]) -> list[str]:
     with Connection("demo", load_connector(connector), settings) as conn:
         return sorted(str(conn.map_in("company", native).content()["name"])
@@ -89,9 +106,11 @@ def run_demo(folder: Path, records: int, say: Callable[[str], None],
                 for system, emulator in emulators.items()}
         crm = emulators["crmincloud"].settings_for(urls["crmincloud"])
         fic = emulators["fattureincloud"].settings_for(urls["fattureincloud"])
+        _add_uncoded_article(fic, UNCODED)
         say(f"[bold]1.[/bold] CRM in Cloud emulator on {urls['crmincloud']}, Fatture in Cloud "
             f"emulator on {urls['fattureincloud']}, each with {records} Italian companies, "
-            "products and quotes (rate limits off for the demo).")
+            f"products and quotes, and in Fatture in Cloud one article without a code "
+            f"({UNCODED!r}); rate limits off for the demo.")
         config = folder / "syncbridge.toml"
         config.write_text('[state]\nurl = "sqlite:///state.db"\n'
                           + connection_toml("crm", "crmincloud", crm)
@@ -105,7 +124,8 @@ def run_demo(folder: Path, records: int, say: Callable[[str], None],
         say("[bold]4.[/bold] syncbridge plan — the dry run: nothing is written.")
         invoke([*args, "plan"])
         say("[bold]5.[/bold] syncbridge run — VAT rates linked by value, companies and products "
-            "both ways (articles without a code are left out), quotes to Fatture in Cloud, "
+            "both ways (the article without a code is left out: skipped, \"no product code\"), "
+            "quotes to Fatture in Cloud, "
             "and the accepted quote turned into an order.")
         code = invoke([*args, "run"])
         say("[bold]6.[/bold] Edits, through each system's API:")

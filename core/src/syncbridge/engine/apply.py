@@ -259,8 +259,9 @@ def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) 
     handled = [h for d in decisions for h in d.handled]
     if handled:
         ctx.stores[other(side)].mark_done(db, handled, run_id)
-    # records identical to their last sync (mostly echoes of our own writes) are counted but
-    # get no report row: a full run over 100k linked records must not write 100k rows
+    # records identical to their last sync (mostly echoes of our own writes) are counted, as
+    # unchanged, but get no report row: a full run over 100k linked records must not write
+    # 100k rows, and a summary counting them as skipped sent readers to rows that are not there
     ctx.recorder.items(
         db,
         [
@@ -270,4 +271,4 @@ def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) 
         ],
     )
     for decision in decisions:
-        ctx.result.counts[decision.outcome] += 1
+        ctx.result.counts["unchanged" if decision.reason == UNCHANGED else decision.outcome] += 1

@@ -32,6 +32,8 @@ OUTCOMES = (
     "missing",
     "filtered",
     "skipped",
+    # counted only, without a report row: identical on both sides to the last sync
+    "unchanged",
 )
 #: outcomes that make `syncbridge run` exit 1
 FAILURES = frozenset({"failed"})
