@@ -7,6 +7,7 @@ hooks are called, so every caller gets the same error handling and the same clie
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -46,6 +47,7 @@ class Connection:
         extensions: list[Any] = [],  # noqa: B006
         credentials: Credentials | None = None,
         request_log: RequestLogSink | None = None,
+        rate_budget: Path | None = None,
     ) -> None:
         self.name = name
         self.pm: pluggy.PluginManager = connection_manager(connector, extensions)
@@ -62,6 +64,8 @@ class Connection:
             self.info = refined
         self.credentials: Credentials = credentials or MemoryCredentials()
         self._request_log = request_log
+        #: where the rate limiter counts requests with other processes (None: this one alone)
+        self.rate_budget = rate_budget
         self._client: Client | None = None
         self._map = self._map_caller()
 
@@ -93,6 +97,7 @@ class Connection:
                 info=self.info,
                 auth=auth,
                 request_log=self._request_log,
+                rate_budget=self.rate_budget,
             )
         return self._client
 

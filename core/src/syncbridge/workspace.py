@@ -41,6 +41,7 @@ class Workspace:
                 extensions=load_extensions(spec.extensions),
                 credentials=self.store.credentials(name),
                 request_log=self.store.request_log(name),
+                rate_budget=self.store.rate_budget,
             )
         return self._connections[name]
 

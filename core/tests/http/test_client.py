@@ -8,6 +8,8 @@ connections, and what ends up in the request log).
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import formatdate
 from importlib.metadata import version
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,7 +32,7 @@ from starlette.routing import Route
 from syncbridge.describe import ConnectorInfo, RateLimit
 from syncbridge.emulator.server import free_port, running
 from syncbridge.http import Client, LoggedRequest, build_client
-from syncbridge.http.ratelimit import RateLimitTransport
+from syncbridge.http.ratelimit import RateLimitTransport, build_limiter
 from syncbridge.http.retry import BACKOFF_ENV
 from syncbridge.http.transports import build_transport, layers
 from syncbridge.settings import ConnectorSettings, HttpSettings
@@ -150,6 +153,7 @@ def connect(server: ScriptedServer) -> Iterator[Connect]:
         *,
         rate_limits: tuple[RateLimit, ...] = (),
         auth: httpx.Auth | None = None,
+        rate_budget: Path | None = None,
         **settings: object,
     ) -> tuple[Client, list[LoggedRequest]]:
         settings.setdefault("base_url", server.base_url)
@@ -164,6 +168,7 @@ def connect(server: ScriptedServer) -> Iterator[Connect]:
             info=info,
             auth=auth,
             request_log=log.append,
+            rate_budget=rate_budget,
         )
         clients.append(client)
         return client, log
@@ -368,6 +373,59 @@ def test_retries_are_rate_limited_too(server: ScriptedServer, connect: Connect) 
 
     first, second = server.hits("/paced")
     assert second.at - first.at >= 0.45
+
+
+def test_a_rate_budget_file_is_spent_by_every_process_that_opens_it(tmp_path: Path) -> None:
+    """The daemon and a run started by hand spend one budget: what one process used, the
+    other no longer has. Each connection (key) has its own budget in the file."""
+    budget = tmp_path / "state.db.rates"
+    spend = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from syncbridge.describe import RateLimit\n"
+        "from syncbridge.http.ratelimit import build_limiter\n"
+        "limiter = build_limiter((RateLimit(requests=2, seconds=3600),),\n"
+        "                        budget=Path(sys.argv[1]), key='fic')\n"
+        "print([limiter.try_acquire('fic') for _ in range(2)])\n"
+        "limiter.close()\n"
+    )
+    other = subprocess.run([sys.executable, "-c", spend, str(budget)],
+                           capture_output=True, text=True, timeout=60)
+    assert other.stdout.strip() == "[True, True]", other.stderr
+
+    limits = (RateLimit(requests=2, seconds=3600),)
+    shared = build_limiter(limits, budget=budget, key="fic")
+    crm = build_limiter(limits, budget=budget, key="crm")
+    alone = build_limiter(limits)
+    assert shared is not None and crm is not None and alone is not None
+    try:
+        # (each waits a second at most: the file lock takes no non-blocking attempt)
+        assert shared.try_acquire("fic", timeout=1) is False  # the other process spent it
+        assert crm.try_acquire("crm", timeout=1) is True  # another connection's budget
+        assert alone.try_acquire("fic", timeout=1) is True  # in memory: this process only
+    finally:
+        for limiter in (shared, crm, alone):
+            limiter.close()
+
+
+def test_clients_on_one_rate_budget_are_paced_together(
+    server: ScriptedServer, connect: Connect, tmp_path: Path
+) -> None:
+    """Two clients of one connection, as two processes build them, each used by several
+    threads, keep to one limit together."""
+    limits = (RateLimit(requests=2, seconds=1),)
+    first, first_log = connect(rate_limits=limits, rate_budget=tmp_path / "state.db.rates")
+    second, second_log = connect(rate_limits=limits, rate_budget=tmp_path / "state.db.rates")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(
+            lambda i: (first if i % 2 else second).get(f"/shared/{i}").status_code, range(6)))
+
+    assert statuses == [200] * 6
+    assert len(first_log) == len(second_log) == 3
+    # where the limiter let each go, both clients together: <= 2 in any second
+    arrivals = sorted(entry.at.timestamp() for entry in first_log + second_log)
+    assert min(arrivals[i + 2] - arrivals[i] for i in range(len(arrivals) - 2)) >= 0.95
 
 
 def test_rate_limit_false_disables_the_limiter(server: ScriptedServer, connect: Connect) -> None:

@@ -280,3 +280,16 @@ def test_stored_credentials_round_trip_per_connection(state_url: str) -> None:
         assert reopened.credentials("fic").load() == {}
     finally:
         reopened.close()
+
+
+def test_the_rate_budget_lives_beside_a_state_file_only(tmp_path: Path) -> None:
+    """Processes share a rate budget through a file next to their SQLite state file; an
+    in-memory store has no file to share it by (see syncbridge.http.ratelimit)."""
+    on_file = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    in_memory = StateStore("sqlite://")
+    try:
+        assert on_file.rate_budget == tmp_path / "state.db.rates"
+        assert in_memory.rate_budget is None
+    finally:
+        on_file.close()
+        in_memory.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -98,13 +99,15 @@ def build_client(
     info: ConnectorInfo,
     auth: httpx.Auth | None = None,
     request_log: RequestLogSink | None = None,
+    rate_budget: Path | None = None,
 ) -> Client:
     """Assemble the client of connection ``name``.
 
     Base URL and timeout come from the settings when it has them (``HttpSettings``); the
     transport stack (retries, rate limiter, request log, connection pool sized to
     ``info.max_concurrency``) is :func:`syncbridge.http.transports.build_transport`'s.
-    ``request_log`` receives every attempt, secrets redacted.
+    ``request_log`` receives every attempt, secrets redacted; ``rate_budget`` is the file
+    where the rate limiter counts requests with other processes (None: in this one alone).
 
     An ``auth`` that makes requests of its own (an OAuth token refresh) and offers
     ``bind_transport`` gets a stack of its own: the same retries and request log, without
@@ -120,7 +123,10 @@ def build_client(
         auth=auth,
         timeout=timeout,
         headers={"User-Agent": user_agent(info.name, info.version)},
-        transport=build_transport(name=name, settings=settings, info=info, request_log=request_log),
+        transport=build_transport(
+            name=name, settings=settings, info=info, request_log=request_log,
+            rate_budget=rate_budget,
+        ),
     )
     bind = getattr(auth, "bind_transport", None)
     if callable(bind):

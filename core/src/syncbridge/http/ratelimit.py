@@ -3,16 +3,25 @@
 Systems answer an exceeded limit with 429 and sometimes a long penalty, so a well-behaved run
 paces itself: every attempt (retries included) waits for a slot in a sliding window for each
 declared :class:`~syncbridge.describe.RateLimit`. The counting is pyrate-limiter's
-(``Limiter`` over an ``InMemoryBucket``, sliding-window log, thread-safe); one limiter belongs
-to one connection's transport, so the budget is shared by every thread using that client.
+(``Limiter``, sliding-window log, thread-safe); one limiter belongs to one connection's
+transport, so the budget is shared by every thread using that client.
+
+A system counts requests per account, not per process: the daemon and a ``syncbridge run``
+or ``push`` started by hand spend one budget. So where the state store is a SQLite file, the
+log of each connection's requests lives beside it (``<state file>.rates``, pyrate-limiter's
+``SQLiteBucket`` under a file lock), and every process opening that state store waits for
+the same slots. Elsewhere (an in-memory or a server state store) each process keeps its own.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import httpx
-from pyrate_limiter import InMemoryBucket, Limiter, Rate
+from pyrate_limiter import AbstractBucket, InMemoryBucket, Limiter, Rate, SQLiteBucket
 
 from syncbridge.describe import RateLimit
 
@@ -50,12 +59,32 @@ def limiter_rates(limits: Iterable[RateLimit]) -> list[Rate]:
     return kept
 
 
-def build_limiter(limits: Iterable[RateLimit]) -> Limiter | None:
-    """A limiter for ``limits``, or None when there is nothing to limit."""
+def budget_table(key: str) -> str:
+    """The table of ``key``'s requests in a shared budget file: readable, and distinct for
+    keys that differ only in characters a table name cannot hold."""
+    digest = hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
+    return f"rates_{re.sub(r'[^A-Za-z0-9_]', '_', key)}_{digest}"
+
+
+def build_limiter(
+    limits: Iterable[RateLimit], *, budget: Path | None = None, key: str = ""
+) -> Limiter | None:
+    """A limiter for ``limits``, or None when there is nothing to limit.
+
+    With ``budget`` (a file), the requests are counted there under ``key`` and shared with
+    every process that builds its limiter on the same file and key; without, in memory.
+    """
     rates = limiter_rates(limits)
     if not rates:
         return None
-    return Limiter(InMemoryBucket(rates), buffer_ms=_BUFFER_MS)
+    bucket: AbstractBucket
+    if budget is None:
+        bucket = InMemoryBucket(rates)
+    else:
+        bucket = SQLiteBucket.init_from_file(
+            rates, table=budget_table(key), db_path=str(budget), use_file_lock=True
+        )
+    return Limiter(bucket, buffer_ms=_BUFFER_MS)
 
 
 class RateLimitTransport(httpx.BaseTransport):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 
 import httpx
 
@@ -45,13 +46,16 @@ def build_transport(
     settings: ConnectorSettings,
     info: ConnectorInfo,
     request_log: RequestLogSink | None,
+    rate_budget: Path | None = None,
 ) -> httpx.BaseTransport:
     """The transport stack of connection ``name`` (see the module docstring).
 
     Retries come from ``settings.max_retries`` (settings without that field, as non-HTTP
     connectors have, get none) with the backoff factor of ``$SYNCBRIDGE_RETRY_BACKOFF``
     (default 0.5 s); the limiter from ``info.rate_limits`` unless ``settings.rate_limit`` is
-    False; secrets to redact from every secret field of ``settings``.
+    False, counting in ``rate_budget`` when given (shared with other processes, see
+    :mod:`syncbridge.http.ratelimit`); secrets to redact from every secret field of
+    ``settings``.
     """
     concurrency = info.max_concurrency
     transport: httpx.BaseTransport = httpx.HTTPTransport(
@@ -60,7 +64,11 @@ def build_transport(
     )
     if request_log is not None:
         transport = RequestLogTransport(transport, request_log, secrets_of(settings))
-    limiter = build_limiter(info.rate_limits) if getattr(settings, "rate_limit", True) else None
+    limiter = (
+        build_limiter(info.rate_limits, budget=rate_budget, key=name)
+        if getattr(settings, "rate_limit", True)
+        else None
+    )
     if limiter is not None:
         transport = RateLimitTransport(transport, limiter, key=name)
     retries = int(getattr(settings, "max_retries", 0))

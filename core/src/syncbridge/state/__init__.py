@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import make_url
 
 from syncbridge.http.requestlog import RequestLogSink
 from syncbridge.state.requestlog import RequestLogWriter
@@ -64,6 +66,16 @@ class StateStore:
         for writer in self._log_writers:
             writer.flush()
         self.engine.dispose()
+
+    @property
+    def rate_budget(self) -> Path | None:
+        """The file where connections count their requests against the APIs' rate limits,
+        shared by every process using this store (see :mod:`syncbridge.http.ratelimit`):
+        beside a SQLite state file, None for any other store."""
+        url = make_url(self.url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(f"{url.database}.rates")
 
     def credentials(self, connection: str) -> StoredCredentials:
         return StoredCredentials(self, connection)
