@@ -10,7 +10,7 @@ from typing import Annotated
 
 import pycountry
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints
 from pydantic_core import PydanticCustomError
 
 
@@ -44,11 +44,11 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def _strip(value: object) -> object:
-    if isinstance(value, str):
-        value = value.strip()
-        return value or None
-    return value
+def _blank_to_none(value: str) -> str | None:
+    """Blank text is no value. Runs on strings only, once pydantic's core has stripped
+    them: a None field costs no Python call, and a record's text fields are mostly None
+    (a full read validates every one of them)."""
+    return value or None
 
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -97,5 +97,9 @@ Percent = Annotated[
     PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json"),
 ]
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-Text = Annotated[str | None, BeforeValidator(_strip)]
+Text = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_blank_to_none)]
+    | None,
+    "text",
+]
 Date = date
