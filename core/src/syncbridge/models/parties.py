@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -29,13 +29,6 @@ class _Party(CanonicalRecord):
     #: the record's id in another system, kept by systems that store one (MiniCRM id, ...)
     external_id: Text = None
     notes: Text = None
-
-    @field_validator("email", mode="before")
-    @classmethod
-    def _blank_email(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return value.strip() or None
-        return value
 
     @field_validator("vat_number")
     @classmethod

@@ -60,13 +60,16 @@ _SPECIAL_USE = tuple(f".{name}" for name in SPECIAL_USE_DOMAIN_NAMES)
 
 
 @lru_cache(maxsize=65_536)
-def _email(value: str) -> str:
+def _email(value: str) -> str | None:
     """email-validator's check and normal form, cached: a run meets each address 2-3 times
-    (read, write, read back) and the check (IDNA on the domain) is the costly part.
+    (read, write, read back) and the check (IDNA on the domain) is the costly part. A blank
+    address (stripped by pydantic's core before this) is no address.
 
     Plain ASCII addresses on an ordinary domain take a fast path with the same result
     (local part kept, domain lower-cased); anything else goes to email-validator.
     """
+    if not value:
+        return None
     plain = _PLAIN_EMAIL.match(value)
     if plain is not None and len(value) <= 254 and len(plain["local"]) <= 64:
         domain = plain["domain"].lower()
@@ -81,7 +84,7 @@ def _email(value: str) -> str:
 
 
 CountryCode = Annotated[str, AfterValidator(_country)]
-Email = Annotated[str, AfterValidator(_email)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_email)]
 CurrencyCode = Annotated[str, AfterValidator(_currency)]
 #: money and quantities as Decimal, serialised as strings so JSON never rounds them
 Money = Annotated[
