@@ -46,8 +46,8 @@ def _aware(value: datetime) -> datetime:
 
 def _blank_to_none(value: str) -> str | None:
     """Blank text is no value. Runs on strings only, once pydantic's core has stripped
-    them: a None field costs no Python call, and a record's text fields are mostly None
-    (a full read validates every one of them)."""
+    them: a None field costs no Python call, and about half of a record's text fields are
+    None (a full read validates every one of them)."""
     return value or None
 
 
@@ -100,9 +100,8 @@ Percent = Annotated[
     PlainSerializer(lambda v: format(v.normalize(), "f"), return_type=str, when_used="json"),
 ]
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-Text = Annotated[
+Text = (
     Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_blank_to_none)]
-    | None,
-    "text",
-]
+    | None
+)
 Date = date
