@@ -79,9 +79,10 @@ def _check(module: ModuleType, number: str) -> str:
     return str(module.validate(number))
 
 
-#: a digit's contribution to a Luhn sum where it is doubled
-_DOUBLED = {str(d): (2 * d) // 10 + (2 * d) % 10 for d in range(10)}
-_DIGIT = {str(d): d for d in range(10)}
+#: each ASCII digit to the byte of its contribution to a Luhn sum where it is doubled
+_DOUBLED = bytes.maketrans(b"0123456789", bytes((2 * d) // 10 + (2 * d) % 10 for d in range(10)))
+#: what the six undoubled ASCII digits of a partita IVA add beyond their values
+_ASCII_ZEROS = 6 * ord("0")
 #: the office codes (digits 8-10) stdnum.it.iva accepts
 _IT_OFFICES = frozenset({f"{n:03d}" for n in range(1, 101)} | {"120", "121", "888", "999"})
 
@@ -101,9 +102,10 @@ def _plain_partita_iva(number: str) -> str | None:
         return None
     if digits[:7] == "0000000" or digits[7:10] not in _IT_OFFICES:
         return None
-    total = sum(map(_DIGIT.__getitem__, digits[0::2])) + sum(
-        map(_DOUBLED.__getitem__, digits[1::2])
-    )
+    # the Luhn sum over the digits' bytes: sums of bytes run in C, digit by digit they did
+    # not (half the cost of checking a number a full read has not met before)
+    ascii_digits = digits.encode()
+    total = sum(ascii_digits[0::2]) - _ASCII_ZEROS + sum(ascii_digits[1::2].translate(_DOUBLED))
     return digits if total % 10 == 0 else None
 
 
