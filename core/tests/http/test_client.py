@@ -392,6 +392,7 @@ def test_a_rate_budget_file_is_spent_by_every_process_that_opens_it(tmp_path: Pa
     other = subprocess.run([sys.executable, "-c", spend, str(budget)],
                            capture_output=True, text=True, timeout=60)
     assert other.stdout.strip() == "[True, True]", other.stderr
+    assert budget.stat().st_mode & 0o777 == 0o600  # private, like the state file
 
     limits = (RateLimit(requests=2, seconds=3600),)
     shared = build_limiter(limits, budget=budget, key="fic")

@@ -81,6 +81,8 @@ def build_limiter(
     if budget is None:
         bucket = InMemoryBucket(rates)
     else:
+        # private like the state file beside it (SQLite gives its WAL the same mode)
+        budget.touch(mode=0o600, exist_ok=True)
         bucket = SQLiteBucket.init_from_file(
             rates, table=budget_table(key), db_path=str(budget), use_file_lock=True
         )
