@@ -6,6 +6,7 @@ hooks are called, so every caller gets the same error handling and the same clie
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class Connection:
         #: where the rate limiter counts requests with other processes (None: this one alone)
         self.rate_budget = rate_budget
         self._client: Client | None = None
+        self._client_lock = threading.Lock()
         self._map = self._map_caller()
 
     def _map_caller(self) -> Any:
@@ -87,19 +89,25 @@ class Connection:
     # -- plumbing -------------------------------------------------------------------------
     @property
     def client(self) -> Client:
-        if self._client is None:
-            auth = self.pm.hook.auth(
-                settings=self.settings, credentials=self.credentials, connection=self.name
-            )
-            self._client = build_client(
-                name=self.name,
-                settings=self.settings,
-                info=self.info,
-                auth=auth,
-                request_log=self._request_log,
-                rate_budget=self.rate_budget,
-            )
-        return self._client
+        """The connection's one client, built on first use (by whichever thread comes
+        first: a second one would have a rate limiter and a connection pool of its own)."""
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                client = self._client
+                if client is None:
+                    auth = self.pm.hook.auth(
+                        settings=self.settings, credentials=self.credentials, connection=self.name
+                    )
+                    client = self._client = build_client(
+                        name=self.name,
+                        settings=self.settings,
+                        info=self.info,
+                        auth=auth,
+                        request_log=self._request_log,
+                        rate_budget=self.rate_budget,
+                    )
+        return client
 
     def close(self) -> None:
         if self._client is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -43,6 +44,9 @@ def user_agent(connector: str, connector_version: str) -> str:
     return f"syncbridge/{core} {connector}/{connector_version}"
 
 
+_MISSING = object()
+
+
 class Client(httpx.Client):
     """An :class:`httpx.Client` bound to one connection.
 
@@ -59,12 +63,22 @@ class Client(httpx.Client):
         self.connection = connection
         self.settings = settings
         self._resources: dict[str, Any] = {}
+        # reentrant: a factory may ask for another resource of the same client
+        self._resources_lock = threading.RLock()
 
     def resource(self, key: str, factory: Callable[[], T]) -> T:
-        """The resource stored under ``key``, made by ``factory`` on first use."""
-        if key not in self._resources:
-            self._resources[key] = factory()
-        return self._resources[key]  # type: ignore[no-any-return]
+        """The resource stored under ``key``, made by ``factory`` on first use.
+
+        Made once even when several threads (a run's senders) ask for it first at the same
+        moment: two category caches, say, would each create the same missing category.
+        """
+        found = self._resources.get(key, _MISSING)
+        if found is _MISSING:
+            with self._resources_lock:
+                found = self._resources.get(key, _MISSING)
+                if found is _MISSING:
+                    found = self._resources[key] = factory()
+        return found  # type: ignore[no-any-return]
 
     def close(self) -> None:
         resources, self._resources = self._resources, {}

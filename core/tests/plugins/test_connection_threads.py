@@ -1,0 +1,67 @@
+"""A connection used from several threads at once (a run's senders, its fetching thread) has
+one client and one of each per-connection resource, whoever asks first."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import syncbridge.connection
+from syncbridge.connection import Connection
+from syncbridge.plugins import load_connector
+
+THREADS = 8
+
+
+def _all_at_once(call: Any) -> list[Any]:
+    """``call()`` from THREADS threads released together."""
+    start = threading.Barrier(THREADS)
+
+    def one(_: int) -> Any:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        return list(pool.map(one, range(THREADS)))
+
+
+def test_threads_asking_for_the_client_first_get_one_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = []
+    real = syncbridge.connection.build_client
+
+    def slow_build(**kwargs: Any) -> Any:  # widens the moment two threads could both build
+        time.sleep(0.05)
+        client = real(**kwargs)
+        built.append(client)
+        return client
+
+    monkeypatch.setattr(syncbridge.connection, "build_client", slow_build)
+    with Connection("erp", load_connector("sql"), {"url": f"sqlite:///{tmp_path}/x.db"}) as erp:
+        clients = _all_at_once(lambda: erp.client)
+        assert len(built) == 1
+        assert all(client is built[0] for client in clients)
+
+
+def test_threads_asking_for_a_resource_first_get_one_resource(tmp_path: Path) -> None:
+    made = []
+
+    def slow_factory() -> object:
+        time.sleep(0.05)
+        made.append(object())
+        return made[-1]
+
+    with Connection("erp", load_connector("sql"), {"url": f"sqlite:///{tmp_path}/x.db"}) as erp:
+        client = erp.client
+        resources = _all_at_once(lambda: client.resource("test.cache", slow_factory))
+        assert len(made) == 1
+        assert all(resource is made[0] for resource in resources)
+        # a factory may ask for another resource of the same client
+        nested = client.resource("test.outer", lambda: client.resource("test.cache", object))
+        assert nested is made[0]
