@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from syncbridge import config as config_module
@@ -21,6 +22,8 @@ class Workspace:
         self.path = path
         self.store = StateStore(config.state.url)
         self._connections: dict[str, Connection] = {}
+        # one connection per name, also for callers in several threads
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Workspace:
@@ -28,22 +31,26 @@ class Workspace:
         return cls(config, Path(path) if path else None)
 
     def connection(self, name: str) -> Connection:
-        if name not in self._connections:
-            if name not in self.config.connections:
-                known = ", ".join(sorted(self.config.connections)) or "none"
-                raise ConfigError(f"no connection named {name!r} (connections: {known})")
-            spec = self.config.connections[name]
-            connector = load_connector(spec.connector)
-            self._connections[name] = Connection(
-                name,
-                connector,
-                spec.settings,
-                extensions=load_extensions(spec.extensions),
-                credentials=self.store.credentials(name),
-                request_log=self.store.request_log(name),
-                rate_budget=self.store.rate_budget,
-            )
-        return self._connections[name]
+        """Connection ``name``, opened once and shared by whoever asks (threads included)."""
+        with self._lock:
+            if name not in self._connections:
+                self._connections[name] = self._open(name)
+            return self._connections[name]
+
+    def _open(self, name: str) -> Connection:
+        if name not in self.config.connections:
+            known = ", ".join(sorted(self.config.connections)) or "none"
+            raise ConfigError(f"no connection named {name!r} (connections: {known})")
+        spec = self.config.connections[name]
+        return Connection(
+            name,
+            load_connector(spec.connector),
+            spec.settings,
+            extensions=load_extensions(spec.extensions),
+            credentials=self.store.credentials(name),
+            request_log=self.store.request_log(name),
+            rate_budget=self.store.rate_budget,
+        )
 
     def sync_connections(self, sync_name: str) -> dict[Side, Connection]:
         """Both connections of a sync, checked against what the sync asks of them."""

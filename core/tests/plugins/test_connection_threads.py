@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 import syncbridge.connection
+import syncbridge.workspace
 from syncbridge.connection import Connection
 from syncbridge.plugins import load_connector
+from syncbridge.workspace import Workspace
 
 THREADS = 8
 
@@ -65,3 +67,28 @@ def test_threads_asking_for_a_resource_first_get_one_resource(tmp_path: Path) ->
         # a factory may ask for another resource of the same client
         nested = client.resource("test.outer", lambda: client.resource("test.cache", object))
         assert nested is made[0]
+
+
+def test_threads_opening_a_workspace_connection_at_once_share_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An application running syncs from its own threads gets one connection per name:
+    two would mean two clients and two rate budgets for one account."""
+    config = tmp_path / "syncbridge.toml"
+    state, erp = tmp_path / "state.db", tmp_path / "erp.db"
+    config.write_text(f'[state]\nurl = "sqlite:///{state}"\n[connections.erp]\n'
+                      f'connector = "sql"\n[connections.erp.settings]\nurl = "sqlite:///{erp}"\n',
+                      "utf-8")
+    opened = []
+    real = syncbridge.workspace.Connection
+
+    def slow_open(*args: Any, **kwargs: Any) -> Any:  # widens the moment of the race
+        time.sleep(0.05)
+        opened.append(real(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(syncbridge.workspace, "Connection", slow_open)
+    with Workspace.load(config) as workspace:
+        connections = _all_at_once(lambda: workspace.connection("erp"))
+        assert len(opened) == 1
+        assert all(connection is opened[0] for connection in connections)
