@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.engine import make_url
 
 from syncbridge.http.requestlog import RequestLogSink
 from syncbridge.state.requestlog import RequestLogWriter
-from syncbridge.state.store import create_state_engine, migrate
+from syncbridge.state.store import create_state_engine, migrate, sqlite_file
 from syncbridge.state.tables import Credential, RequestLog, table
 
 REQUEST_LOG_SIZE = 50
@@ -72,10 +71,8 @@ class StateStore:
         """The file where connections count their requests against the APIs' rate limits,
         shared by every process using this store (see :mod:`syncbridge.http.ratelimit`):
         beside a SQLite state file, None for any other store."""
-        url = make_url(self.url)
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-            return None
-        return Path(f"{url.database}.rates")
+        database = sqlite_file(self.engine.url)
+        return None if database is None else Path(f"{database}.rates")
 
     def credentials(self, connection: str) -> StoredCredentials:
         return StoredCredentials(self, connection)

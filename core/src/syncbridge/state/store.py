@@ -15,7 +15,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from syncbridge.errors import ConfigError
 
@@ -52,15 +52,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_state_engine(url: str) -> Engine:
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite state store, None for an in-memory or a server one."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            _prepare_sqlite_file(Path(database))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def create_state_engine(url: str) -> Engine:
+    if make_url(url).get_backend_name() == "sqlite":
+        database = sqlite_file(url)
+        if database is not None:
+            _prepare_sqlite_file(database)
             # the WAL and shared-memory files hold the same data: same mode
             for suffix in ("-wal", "-shm"):
-                extra = Path(database + suffix)
+                extra = Path(f"{database}{suffix}")
                 if extra.exists():
                     os.chmod(extra, 0o600)
         engine = create_engine(url)
