@@ -112,9 +112,15 @@ def test_deletions_propagate_only_when_enabled(tmp_path: Path, deletes: bool) ->
         assert names == ["Company 0000", "Company 0002"]
     else:
         assert item.action == "missing"
-        assert "kept (deletions are not propagated: set deletes = true)" in item.reason
+        assert item.reason == (
+            f"deleted on the left, kept on the right ({item.target_id}); it is not created "
+            "again (deletions are not propagated: set deletes = true)"
+        )
         assert names == ["Company 0000", "Company 0001", "Company 0002"]
-    assert bed.sync(full=True).writes == 0
+    again = bed.sync(full=True)
+    assert again.writes == 0
+    assert bed.items(again.run_id) == []  # reported once
+    assert len(bed.rows("left", "company")) == 2  # and never created again where it went
 
 
 def test_a_second_run_of_the_same_entity_is_refused_while_the_lease_is_held(tmp_path: Path) -> None:

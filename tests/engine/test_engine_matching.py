@@ -113,10 +113,14 @@ def test_a_first_link_never_erases_values_with_blanks_of_the_winning_side(
     bed.put("left", "company", [{"name": "Gamma", "city": "Roma",
                                  "email": "new@gamma.example"}])
     run = bed.sync()
-    assert bed.outcomes(run.run_id) == {"updated": 1}
+    # both e-mails set and different: a conflict the priority side wins
+    assert bed.outcomes(run.run_id) == {"conflict": 1}
     [right] = bed.rows("right", "company")
     assert right["email"] == "new@gamma.example"  # the priority side's value wins
     assert right["phone"] == "+39 06 5550101"  # its blank does not erase
+    [left] = bed.rows("left", "company")
+    assert left["phone"] == "+39 06 5550101"  # and the union fills it in on the left
+    assert bed.sync(full=True).writes == 0
 
 
 def _key_sides(bed: Bed) -> dict[str, int]:
@@ -147,8 +151,9 @@ def test_only_a_side_records_are_matched_against_keeps_match_keys(tmp_path: Path
     run = two_way.sync()
     [item] = two_way.items(run.run_id)  # the left records are not re-read: unchanged
     # the new right record found left's Company 0001 through the keys built for the left
-    assert (item.side, item.action) == ("right", "updated")
-    assert item.reason == "matched left 1 on vat_number; right updated from the left"
+    # e-mail and address set on both and different: the priority side's values are kept
+    assert (item.side, item.action) == ("right", "conflict")
+    assert item.reason == "matched left 1 on vat_number; values differ, the left's kept"
     assert sorted(row["name"] for row in two_way.rows("right", "company")) == [
         "Company 0001", "Company 0003"]
     # left: Company 0001 (vat_number, name+city) and 0002 (name+city); right: the same

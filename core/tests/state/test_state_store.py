@@ -87,7 +87,7 @@ def test_the_sqlite_state_uses_wal_journaling(tmp_path: Path) -> None:
 
 # -- migrations (SQLite and PostgreSQL) ----------------------------------------------------------
 def test_a_fresh_store_is_at_head_with_every_table(state_url: str) -> None:
-    assert head_revision() == "0003"
+    assert head_revision() == "0005"
     store = StateStore(state_url)
     try:
         assert current_revision(store.engine) == head_revision()

@@ -167,7 +167,9 @@ def test_vat_rate_in() -> None:
         {"taxCode": "N4", "taxValue": 0, "taxDescription": "Esente art. 10", "active": 1},
     )
 
-    assert rate == VatRate(id="N4", rate=Decimal(0), name="Esente art. 10")
+    assert rate == VatRate(
+        id="N4", rate=Decimal(0), name="Esente art. 10", description="Esente art. 10"
+    )
 
 
 def test_quote_in_with_dotnet_dates_and_rows() -> None:

@@ -8,6 +8,7 @@ from syncbridge.cli.common import EXIT_FAILURES, handle_errors, open_workspace
 from syncbridge.cli.progress import progress_output
 from syncbridge.cli.render import summary_table
 from syncbridge.engine.push import push as push_record
+from syncbridge.errors import ConfigError
 
 
 @click.command()
@@ -32,8 +33,14 @@ def push(
     The records it references (its company, contact, products) are pushed first when they
     are not linked yet. Example, the "Create invoice" button of a CRM:
     `syncbridge push qbo_b24 invoice --from right --record 42`.
+
+    Exit code 1 when the record (or one it references) does not exist on that side, or
+    failed; 2 for a sync or entity that is not configured.
     """
     workspace = open_workspace(ctx)
+    if sync not in workspace.config.syncs:
+        known = ", ".join(sorted(workspace.config.syncs)) or "none"
+        raise ConfigError(f"SYNC: no sync named {sync!r} (syncs: {known})")
     connections = workspace.sync_connections(sync)
     with progress_output(quiet) as progress:
         summaries = push_record(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from typing import Any
 
 import click
 from rich.table import Table
 from sqlalchemy import select
 
 from syncbridge.cli.common import console, handle_errors, open_workspace
-from syncbridge.engine.report import RUN, RUN_ITEM
+from syncbridge.engine.report import KILLED, KILLED_MESSAGE, RUN, RUN_ITEM, settle_runs
 from syncbridge.errors import ConfigError
 
 _LEGEND = {
@@ -47,6 +48,7 @@ def report(
 ) -> None:
     """Per-record outcome of RUN (default: the latest run)."""
     workspace = open_workspace(ctx)
+    dead = settle_runs(workspace.store.engine)  # a run whose process died says so
     with workspace.store.engine.connect() as db:
         if run_id is None:
             run_id = db.execute(select(RUN.c.id).order_by(RUN.c.id.desc()).limit(1)).scalar()
@@ -93,19 +95,14 @@ def report(
                 }
             )
         return
-    table = Table(title=f"{run.mode.capitalize()} #{run_id} of {run.sync} — {run.status}")
+    status = KILLED if run.status == "running" and run_id in dead else run.status
+    table = Table(title=f"{run.mode.capitalize()} #{run_id} of {run.sync} — {status}")
     for column in ("entity", "side", "record", "target", "outcome", "reason"):
         table.add_column(column)
     for record in records:
         colour = _LEGEND.get(record["outcome"], "white")
         reason = record["reason"]
-        detail = record["detail"]
-        if isinstance(detail, dict) and record["outcome"] == "conflict":
-            reason += "".join(
-                f"\n{field}: " + " / ".join(f"{side} {value!r}" for side, value in values.items())
-                for field, values in detail.items()
-                if isinstance(values, dict)
-            )
+        reason += "".join(f"\n{line}" for line in detail_lines(record["detail"]))
         table.add_row(
             record["entity"],
             record["side"],
@@ -116,4 +113,27 @@ def report(
             end_section=False,
         )
     console.print(table)
+    if status == KILLED:
+        console.print(f"{run.mode.capitalize()} #{run_id} {KILLED_MESSAGE}.")
     console.print("legend: " + "  ".join(f"[{c}]{o}[/{c}]" for o, c in _LEGEND.items()))
+
+
+def detail_lines(detail: Any) -> list[str]:
+    """A report row's fields, one line each: what was written where, before and after, and
+    both values of a conflict (``city: left 'Bergamo' / right 'Brescia', left wins``)."""
+    if not isinstance(detail, dict):
+        return []
+    lines = []
+    for name, values in detail.items():
+        if not isinstance(values, dict) or "to" not in values:
+            continue
+        if "winner" in values:
+            lines.append(
+                f"{name}: left {values.get('left')!r} / right {values.get('right')!r}, "
+                f"{values['winner']} wins"
+            )
+        else:
+            lines.append(
+                f"{name} -> {values['to']}: {values.get('before')!r} -> {values.get('after')!r}"
+            )
+    return lines

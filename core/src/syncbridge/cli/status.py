@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from syncbridge.cli.common import console, handle_errors, open_workspace
-from syncbridge.engine.report import ENTITY_RUN, RUN
+from syncbridge.engine.report import ENTITY_RUN, KILLED, KILLED_MESSAGE, RUN, settle_runs
 
 
 @click.command()
@@ -20,6 +20,7 @@ from syncbridge.engine.report import ENTITY_RUN, RUN
 def status(ctx: click.Context, as_json: bool) -> None:
     """Last run, result, counts and next due time of every sync/entity."""
     workspace = open_workspace(ctx)
+    dead = settle_runs(workspace.store.engine)  # a run whose process died says so
     rows = []
     with workspace.store.engine.connect() as db:
         for sync_name, sync in sorted(workspace.config.syncs.items()):
@@ -48,16 +49,20 @@ def status(ctx: click.Context, as_json: bool) -> None:
                         else (finished + interval).isoformat(timespec="seconds")
                     )
                 )
+                result = last.result if last is not None else "never run"
+                message = last.message if last is not None else None
+                if last is not None and result == "running" and last.run_id in dead:
+                    result, message = KILLED, KILLED_MESSAGE  # the store could not be written
                 rows.append(
                     {
                         "sync": sync_name,
                         "entity": entity,
                         "last_run": last.run_id if last is not None else None,
                         "finished": finished.isoformat(timespec="seconds") if finished else None,
-                        "result": (last.result if last is not None else "never run"),
+                        "result": result,
                         "counts": json.loads(last.counts) if last is not None else {},
                         "next_due": due,
-                        "message": last.message if last is not None else None,
+                        "message": message,
                     }
                 )
     if as_json:
@@ -78,3 +83,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
             row["next_due"],
         )
     console.print(table)
+    for row in rows:
+        if row["result"] == KILLED:
+            console.print(
+                f"{row['sync']} {row['entity']}: run #{row['last_run']} {row['message']}"
+            )

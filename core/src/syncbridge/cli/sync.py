@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from syncbridge.cli.common import EXIT_FAILURES, console, handle_errors, open_workspace
 from syncbridge.cli.progress import progress_output
 from syncbridge.cli.render import summary_table
+from syncbridge.cli.report import detail_lines
 from syncbridge.engine.report import FAILURES
 from syncbridge.engine.runner import RunSummary, run_sync
 from syncbridge.errors import ConfigError
@@ -37,11 +40,15 @@ def _verbose(workspace: Workspace, summary: RunSummary) -> None:
             .order_by(RUN_ITEM.c.id)
         ).all()
     for row in rows:
-        target = f" -> {row.target_id}" if row.target_id else ""
+        twin = "right" if row.side == "left" else "left"
+        target = f" -> {twin} {row.target_id}" if row.target_id else ""
         console.print(
             f"  {row.entity} {row.side} {row.record_id}{target}: {row.action}"
-            f"{' — ' + row.reason if row.reason else ''}"
+            f"{' — ' + row.reason if row.reason else ''}",
+            markup=False,
         )
+        for line in detail_lines(json.loads(row.detail) if row.detail else None):
+            console.print(f"      {line}", markup=False)
 
 
 def _execute(
@@ -139,7 +146,11 @@ def _plan(
     is_flag=True,
     help="Sync all: ignore cursors, re-compare everything, write only what differs.",
 )
-@click.option("--record", help="Sync only this record id (with --side and --sync).")
+@click.option(
+    "--record",
+    help="Sync only this record id (with --side; --sync if there are several syncs; --entity "
+    "if several entities have that id).",
+)
 @click.option("--side", type=click.Choice(["left", "right"]), help="The side --record is on.")
 @click.option(
     "--wait",
@@ -162,7 +173,8 @@ def _run(
 ) -> None:
     """Sync: read changes on both sides, reconcile, write, and report.
 
-    Exit code 1 when a record failed (it is reported and retried by the next run).
+    Exit code 1 when a record failed (it is reported and retried by the next run), or
+    when --record names an id that its side does not have.
     """
     _execute(
         ctx,

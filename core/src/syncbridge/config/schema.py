@@ -24,7 +24,8 @@ DEFAULT_MATCH: dict[str, list[list[str]]] = {
     "company": [["vat_number"], ["tax_code"], ["name", "city"]],
     "contact": [["email"], ["first_name", "last_name", "phone"]],
     "product": [["code"]],
-    "vat_rate": [["rate", "name"], ["rate"]],
+    # several rates share 0% (exemptions): their label tells them apart
+    "vat_rate": [["rate", "name"], ["rate", "description"], ["rate"]],
     "currency": [["code"]],
     "payment_method": [["name"]],
     "unit": [["name"]],

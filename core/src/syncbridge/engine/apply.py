@@ -11,66 +11,90 @@ from __future__ import annotations
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import delete
 
 from syncbridge.engine.context import SIDES, EntityContext, Side, other
-from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks, insert_rows
-from syncbridge.engine.decide import UNCHANGED, Decision
+from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks
+from syncbridge.engine.decide import IN_STEP, UNCHANGED, Decision, Write
+from syncbridge.engine.invariants import check_write
+from syncbridge.engine.outbox import commit_intents, held_creates, intent
 from syncbridge.engine.read import describe_error
 from syncbridge.engine.report import Item
 from syncbridge.engine.send import Sender
+from syncbridge.engine.translate import PLANNED
 from syncbridge.engine.values import idempotency_key
-from syncbridge.errors import ConnectorError, SkipRecord
+from syncbridge.errors import SkipRecord
 from syncbridge.records import UpsertItem, UpsertResult
 
 
-def _prepare(ctx: EntityContext, decision: Decision) -> UpsertItem | None:
-    """Validate and map out a write; on failure mark the decision failed and return None."""
-    assert decision.winner is not None and decision.payload is not None
-    target = other(decision.winner)
+def _prepare(ctx: EntityContext, decision: Decision, write: Write) -> UpsertItem | None:
+    """Validate and map out a write; on failure mark the decision failed and return None.
+
+    ``plan`` calls it too (and sends nothing), so a record the target's mapping refuses is
+    skipped or failed in the plan exactly as in the run.
+    """
+    target = write.target
     try:
-        record = ctx.model.model_validate({**decision.payload, "id": decision.target_id})
+        record = ctx.model.model_validate({**write.payload, "id": write.target_id})
         native = ctx.connections[target].map_out(ctx.entity, record)
     except SkipRecord as skip:
-        decision.outcome, decision.reason, decision.write = "skipped", str(skip), None
+        decision.outcome, decision.reason, decision.writes = "skipped", str(skip), []
+        decision.pending = None
         return None
-    except (ValidationError, ConnectorError, ValueError, TypeError) as error:
+    except Exception as error:
         _fail(decision, f"cannot be written to the {target}: {describe_error(error)}")
         return None
-    if decision.write == "create":
+    # document totals are invariants: what the target's mapping cannot carry is not written
+    lost = check_write(ctx.connections[target], ctx.entity, record, native, target, write.target_id)
+    if lost is not None:
+        _fail(decision, lost)
+        return None
+    if write.kind == "create":
         key = idempotency_key(ctx.sync, ctx.entity, decision.side, decision.record_id)
-        return UpsertItem(key=key, record=native, id=None, changed=decision.changed)
+        return UpsertItem(key=key, record=native, id=None, changed=write.changed)
     return UpsertItem(
-        key=f"update-{decision.target_id}",
+        key=f"update-{target}-{write.target_id}",
         record=native,
-        id=decision.target_id,
-        changed=decision.changed,
+        id=write.target_id,
+        changed=write.changed,
     )
 
 
 def _fail(decision: Decision, reason: str) -> None:
     decision.outcome = "failed"
     decision.reason = reason
-    decision.write = None
+    decision.writes = []
+    decision.new_link = None
+    decision.settle = False
     decision.pending = ("failed", reason)
 
 
-def _stored(
-    ctx: EntityContext, target: Side, decision: Decision, result: UpsertResult
-) -> SnapshotRow:
-    """(id, hash, JSON) of the record as the target now holds it."""
+def _hold(decision: Decision, reason: str) -> None:
+    """A create held by the outbox: written nothing, reported unknown and kept pending, so
+    it is reported again every run until settled (see :mod:`syncbridge.engine.outbox`)."""
+    _fail(decision, reason)
+    decision.outcome = "unknown"
+    decision.pending = ("unknown", reason)
+
+
+def _stored(ctx: EntityContext, write: Write, result: UpsertResult) -> SnapshotRow:
+    """(id, hash, JSON) of the record as the target now holds it.
+
+    The record the target returned, mapped in, is what its next read will show (its own
+    defaults and normalisation included), so it is both the snapshot and the new merge base
+    of that side: our own write then reads back as unchanged, never as a foreign change.
+    """
     assert result.id is not None
     if result.record is not None:
         try:
-            record = ctx.connections[target].map_in(ctx.entity, result.record)
+            record = ctx.connections[write.target].map_in(ctx.entity, result.record)
             return (result.id, *record.snapshot())
-        except (ValidationError, ConnectorError, ValueError, TypeError):
-            pass  # fall back to what we sent
-    assert decision.payload is not None
-    record = ctx.model.model_validate({**decision.payload, "id": result.id})
+        except Exception:
+            pass
+    record = ctx.model.model_validate({**write.payload, "id": result.id})
     return (result.id, *record.snapshot())
 
 
@@ -80,11 +104,42 @@ class InFlight:
 
     side: Side
     decisions: list[Decision]
-    items: dict[int, UpsertItem]
+    #: (decision index, write index) -> the item sent
+    items: dict[tuple[int, int], UpsertItem]
     futures: list[Future[list[UpsertResult]]]
     now: datetime
     #: already recorded (a dry run has nothing to wait for)
     recorded: bool = False
+
+
+def _prepare_all(
+    ctx: EntityContext, decisions: list[Decision]
+) -> dict[tuple[int, int], UpsertItem]:
+    """Map out every write of the chunk; a decision any of whose writes fails writes nothing."""
+    items: dict[tuple[int, int], UpsertItem] = {}
+    for index, decision in enumerate(decisions):
+        prepared: dict[tuple[int, int], UpsertItem] = {}
+        for number, write in enumerate(list(decision.writes)):
+            if ctx.dry_run and _planned(write.payload):
+                # it references a record the plan only means to create: there is no id to
+                # map out yet, and the run will have one
+                continue
+            item = _prepare(ctx, decision, write)
+            if item is None:
+                prepared = {}
+                break
+            prepared[(index, number)] = item
+        items.update(prepared)
+    return items
+
+
+def _planned(value: Any) -> bool:
+    """Whether ``value`` holds a reference a dry run gave to a record it plans to create."""
+    if isinstance(value, dict):
+        return any(_planned(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_planned(item) for item in value)
+    return isinstance(value, str) and value == PLANNED
 
 
 def start_chunk(
@@ -92,47 +147,47 @@ def start_chunk(
 ) -> InFlight:
     """Prepare the chunk's writes, commit the intents of its creates, start sending.
 
-    A dry run only records the decisions (here, at once).
+    A dry run prepares the writes too (so the plan meets what the run would meet), then only
+    records the decisions (here, at once).
     """
     now = datetime.now(UTC)
+    items = _prepare_all(ctx, decisions)
     if ctx.dry_run:
         for decision in decisions:
-            if decision.write == "create" or decision.new_link is not None:
+            if decision.new_link is not None or any(
+                write.kind == "create" for write in decision.writes
+            ):
                 ctx.planned.add((ctx.entity, decision.side, decision.record_id))
                 if decision.target_id is not None:
                     ctx.planned.add((ctx.entity, other(decision.side), decision.target_id))
         with ctx.engine.begin() as db:
             _record(ctx, db, side, decisions)
         return InFlight(side, decisions, {}, [], now, recorded=True)
-    items: dict[int, UpsertItem] = {}
-    for index, decision in enumerate(decisions):
-        if decision.write is not None:
-            item = _prepare(ctx, decision)
-            if item is not None:
-                items[index] = item
-    creates = [(i, item) for i, item in items.items() if item.is_create]
-    if creates:
-        with ctx.engine.begin() as db:
-            insert_rows(
-                db,
-                OUTBOX,
-                [
-                    {
-                        "key": item.key,
-                        "sync": ctx.sync,
-                        "entity": ctx.entity,
-                        "target_side": other(decisions[i].winner or side),
-                        "source_id": decisions[i].record_id,
-                        "created_at": now,
-                    }
-                    for i, item in creates
-                ],
-            )
+    creates = [(key, item) for key, item in items.items() if item.is_create]
+    # a create an interrupted run may have made is not sent again until that is settled
+    held = held_creates(ctx, [item.key for _at, item in creates]) if creates else {}
+    for (i, _n), item in creates:
+        if item.key in held:
+            _hold(decisions[i], held[item.key])
+    items = {at: item for at, item in items.items() if decisions[at[0]].outcome != "unknown"}
+    # each intent is committed right before its batch is handed to the connector
+    intents = {
+        item.key: intent(
+            ctx, item.key, decisions[i].writes[n].target, decisions[i].record_id,
+            decisions[i].writes[n].payload,
+        )
+        for (i, n), item in creates
+        if item.key not in held
+    }
     futures: list[Future[list[UpsertResult]]] = []
     for target in SIDES:
-        batch = [item for i, item in items.items() if other(decisions[i].winner or side) == target]
+        batch = [
+            item for (i, n), item in items.items() if decisions[i].writes[n].target == target
+        ]
         if batch:
-            futures += sender.submit(ctx.connections[target], batch)
+            futures += sender.submit(
+                ctx.connections[target], batch, partial(commit_intents, ctx, intents)
+            )
             ctx.result.writes += len(batch)
     return InFlight(side, decisions, items, futures, now)
 
@@ -148,41 +203,22 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
     with ctx.engine.begin() as db:
         new_links: list[dict[str, Any]] = []
         stored: dict[Side, list[SnapshotRow]] = {}
-        rehash: list[tuple[int, str, str]] = []
+        settled: list[tuple[int, str, str, str | None, str | None]] = []
+        revived: list[int] = []
         for index, decision in enumerate(decisions):
-            item = items.get(index)
-            if item is not None:
-                result = results.get(item.key)
-                if result is None or not result.ok or result.id is None:
-                    message = (
-                        result.error
-                        if result is not None and result.error
-                        else "the connector returned no result for this record"
-                    )
-                    target = other(decision.winner or side)
-                    _fail(decision, f"the {target} rejected it: {message}")
-                else:
-                    _commit_write(ctx, decision, result, new_links, stored, rehash, now)
-            elif decision.new_link is not None and decision.outcome == "linked":
-                assert decision.hashes is not None
-                left_id, right_id = decision.new_link
-                new_links.append(
-                    {
-                        "left_id": left_id,
-                        "right_id": right_id,
-                        "left_hash": decision.hashes[0],
-                        "right_hash": decision.hashes[1],
-                        "synced_at": now,
-                    }
+            if not decision.writes:
+                _settle(decision, new_links, settled, now)
+            else:
+                _commit_writes(
+                    ctx, index, decision, items, results, stored, new_links, settled, now
                 )
-            elif (
-                decision.outcome == "skipped"
-                and decision.link_id is not None
-                and decision.hashes is not None
-                and decision.reason == "already in step"
-            ):
-                rehash.append((decision.link_id, *decision.hashes))
-        ctx.links.set_hashes_many(db, rehash, now)
+            if decision.revive and decision.link_id is not None and decision.outcome != "failed":
+                revived.append(decision.link_id)
+        ctx.links.settle_many(db, settled, now)
+        ctx.links.revive(db, revived)
+        ctx.links.drop_tombstones(
+            db, [row["left_id"] for row in new_links], [row["right_id"] for row in new_links]
+        )
         ctx.links.add(db, new_links)
         for target, rows in stored.items():
             # no match keys: a record just written is linked, and matching looks for
@@ -206,51 +242,98 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
         )
 
 
-def _commit_write(
-    ctx: EntityContext,
+def _link_row(
+    pair: tuple[str, str],
+    hashes: tuple[str, str],
+    bases: tuple[str | None, str | None],
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "left_id": pair[0],
+        "right_id": pair[1],
+        "left_hash": hashes[0],
+        "right_hash": hashes[1],
+        "synced_at": now,
+        "left_base": bases[0],
+        "right_base": bases[1],
+    }
+
+
+def _settle(
     decision: Decision,
-    result: UpsertResult,
     new_links: list[dict[str, Any]],
-    stored: dict[Side, list[SnapshotRow]],
-    rehash: list[tuple[int, str, str]],
+    settled: list[tuple[int, str, str, str | None, str | None]],
     now: datetime,
 ) -> None:
-    """Collect the link and target snapshot of one successful write (stored in bulk)."""
-    assert decision.winner is not None and decision.hashes is not None
-    target = other(decision.winner)
-    row = _stored(ctx, target, decision, result)
-    stored.setdefault(target, []).append(row)
-    stored_id, stored_hash = row[0], row[1]
-    decision.target_id = stored_id
-    left_hash, right_hash = decision.hashes
-    if target == "left":
-        left_hash = stored_hash
-    else:
-        right_hash = stored_hash
-    if decision.write == "create":
-        source_id = decision.record_id
-        pair = (source_id, stored_id) if decision.side == "left" else (stored_id, source_id)
-        new_links.append(
-            {
-                "left_id": pair[0],
-                "right_id": pair[1],
-                "left_hash": left_hash,
-                "right_hash": right_hash,
-                "synced_at": now,
-            }
-        )
+    """A decision without writes: link a match, or record a pair found in step as it is."""
+    if decision.outcome == "failed" or decision.hashes is None or decision.bases is None:
+        return
+    if decision.new_link is not None and decision.outcome == "linked":
+        new_links.append(_link_row(decision.new_link, decision.hashes, decision.bases, now))
+    elif decision.settle and decision.link_id is not None:
+        settled.append((decision.link_id, *decision.hashes, *decision.bases))
+
+
+def _commit_writes(
+    ctx: EntityContext,
+    index: int,
+    decision: Decision,
+    items: dict[tuple[int, int], UpsertItem],
+    results: dict[str, UpsertResult],
+    stored: dict[Side, list[SnapshotRow]],
+    new_links: list[dict[str, Any]],
+    settled: list[tuple[int, str, str, str | None, str | None]],
+    now: datetime,
+) -> None:
+    """Collect the link, snapshots and merge bases of a decision's writes (stored in bulk).
+
+    A decision any of whose writes failed is failed as a whole and keeps its old base: the
+    writes that did go through are echoes next run (in step), the failed one is decided
+    again.
+    """
+    if decision.outcome == "failed" or decision.hashes is None or decision.bases is None:
+        return
+    hashes = list(decision.hashes)
+    bases = list(decision.bases)
+    ids: dict[Side, str] = {}
+    rows: list[tuple[Side, SnapshotRow]] = []
+    problems: list[str] = []
+    for number, write in enumerate(decision.writes):
+        item = items.get((index, number))
+        result = results.get(item.key) if item is not None else None
+        if result is None or not result.ok or result.id is None:
+            message = (
+                result.error
+                if result is not None and result.error
+                else "the connector returned no result for this record"
+            )
+            problems.append(f"the {write.target} rejected it: {message}")
+            continue
+        row = _stored(ctx, write, result)
+        rows.append((write.target, row))
+        at = 0 if write.target == "left" else 1
+        ids[write.target] = row[0]
+        hashes[at], bases[at] = row[1], row[2]
+    for target, row in rows:  # what went through is stored either way: it is there
+        stored.setdefault(target, []).append(row)
+    if problems:
+        _fail(decision, "; ".join(problems))
+        return
+    pair_hashes = (hashes[0], hashes[1])
+    pair_bases = (bases[0], bases[1])
+    create = next((w for w in decision.writes if w.kind == "create"), None)
+    if create is not None:
+        decision.target_id = ids[create.target]
+        pair = _pair_ids(decision.side, decision.record_id, ids[create.target])
+        new_links.append(_link_row(pair, pair_hashes, pair_bases, now))
     elif decision.new_link is not None:
-        new_links.append(
-            {
-                "left_id": decision.new_link[0],
-                "right_id": decision.new_link[1],
-                "left_hash": left_hash,
-                "right_hash": right_hash,
-                "synced_at": now,
-            }
-        )
+        new_links.append(_link_row(decision.new_link, pair_hashes, pair_bases, now))
     elif decision.link_id is not None:
-        rehash.append((decision.link_id, left_hash, right_hash))
+        settled.append((decision.link_id, *pair_hashes, *pair_bases))
+
+
+def _pair_ids(side: Side, mine: str, theirs: str) -> tuple[str, str]:
+    return (mine, theirs) if side == "left" else (theirs, mine)
 
 
 def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) -> None:
@@ -262,6 +345,12 @@ def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) 
     # records identical to their last sync (mostly echoes of our own writes) are counted, as
     # unchanged, but get no report row: a full run over 100k linked records must not write
     # 100k rows, and a summary counting them as skipped sent readers to rows that are not there
+    # a pair the outbox recovered in this run was reported and counted as created then
+    decisions = [
+        d
+        for d in decisions
+        if not (d.reason in (UNCHANGED, IN_STEP) and (side, d.record_id) in ctx.recovered)
+    ]
     ctx.recorder.items(
         db,
         [

@@ -13,7 +13,7 @@ from itertools import chain
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from syncbridge.engine.values import match_value
@@ -363,8 +363,13 @@ class SideStore:
                 db.execute(delete(tab).where(self._where(tab), tab.c.record_id.in_(part)))
 
     def find_matches(self, db: Connection, level: int, values: list[str]) -> dict[str, list[str]]:
-        """Unlinked records of this side per match-key value at ``level``."""
+        """Unlinked records of this side per match-key value at ``level``.
+
+        A record whose twin was deleted on the other side (a tombstone) counts as unlinked:
+        a record entered again there after the deletion is linked to it, not duplicated.
+        """
         id_column = LINK.c.left_id if self.side == "left" else LINK.c.right_id
+        twin_side = "right" if self.side == "left" else "left"
         found: dict[str, list[str]] = {}
         for part in chunks(values):
             query = (
@@ -383,7 +388,7 @@ class SideStore:
                     self._where(MATCH_KEY),
                     MATCH_KEY.c.level == level,
                     MATCH_KEY.c.value.in_(part),
-                    LINK.c.id.is_(None),
+                    or_(LINK.c.id.is_(None), LINK.c.deleted == twin_side),
                 )
             )
             for value, rid in db.execute(query).all():  # one fetch, not one per row
@@ -478,16 +483,50 @@ class LinkStore:
             .values(left_hash=left_hash, right_hash=right_hash, synced_at=now)
         )
 
-    def set_hashes_many(
-        self, db: Connection, rows: list[tuple[int, str, str]], now: datetime
+    def settle_many(
+        self,
+        db: Connection,
+        rows: list[tuple[int, str, str, str | None, str | None]],
+        now: datetime,
     ) -> None:
-        """Record that these linked pairs were found in step, in one statement."""
+        """Record these pairs as synced now: ``(link id, left hash, right hash, left base,
+        right base)``, in one statement."""
         if rows:
             db.execute(
-                update(LINK).where(LINK.c.id == bindparam("link_id"))
-                .values(left_hash=bindparam("lh"), right_hash=bindparam("rh"), synced_at=now),
-                [{"link_id": i, "lh": lh, "rh": rh} for i, lh, rh in rows],
+                update(LINK)
+                .where(LINK.c.id == bindparam("link_id"))
+                .values(
+                    left_hash=bindparam("lh"),
+                    right_hash=bindparam("rh"),
+                    left_base=bindparam("lb"),
+                    right_base=bindparam("rb"),
+                    synced_at=now,
+                ),
+                [
+                    {"link_id": i, "lh": lh, "rh": rh, "lb": lb, "rb": rb}
+                    for i, lh, rh, lb, rb in rows
+                ],
             )
+
+    def tombstone(self, db: Connection, link_ids: list[int], side: str) -> None:
+        """Mark these links' records as deleted on ``side`` (their twins are kept)."""
+        for part in chunks(link_ids):
+            db.execute(update(LINK).where(LINK.c.id.in_(part)).values(deleted=side))
+
+    def drop_tombstones(self, db: Connection, left_ids: list[str], right_ids: list[str]) -> None:
+        """Remove the tombstones of records about to be linked anew."""
+        for column, ids in ((LINK.c.left_id, left_ids), (LINK.c.right_id, right_ids)):
+            for part in chunks(ids):
+                db.execute(
+                    delete(LINK).where(
+                        self._where(), column.in_(part), LINK.c.deleted.is_not(None)
+                    )
+                )
+
+    def revive(self, db: Connection, link_ids: list[int]) -> None:
+        """A tombstoned record is back: its link is live again."""
+        for part in chunks(link_ids):
+            db.execute(update(LINK).where(LINK.c.id.in_(part)).values(deleted=None))
 
     def remove(self, db: Connection, link_ids: list[int]) -> None:
         for part in chunks(link_ids):

@@ -1,45 +1,67 @@
 """Stage 2: decide what to do with each changed record (the plan).
 
-Pure decisions over snapshots and links: nothing here writes to either side. ``plan`` prints
-these decisions; ``run`` hands them to :mod:`syncbridge.engine.apply`.
+Pure decisions over snapshots, links and their merge bases: nothing here writes to either
+side. ``plan`` records these decisions; ``run`` hands them to :mod:`syncbridge.engine.apply`.
+The rule for each field is :func:`syncbridge.engine.merge.merge_fields`, the model written in
+docs/concepts/merge.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from pydantic import ValidationError
+import orjson
 from sqlalchemy import Connection
 
 from syncbridge.describe import Capability
 from syncbridge.engine.context import EntityContext, Side, other
+from syncbridge.engine.db import loads
+from syncbridge.engine.merge import FieldMerge, merge_fields
 from syncbridge.engine.translate import Translator, differences
 from syncbridge.engine.values import match_value, matches_filter
-from syncbridge.errors import ConnectorError
 
 UNCHANGED = "unchanged since the last sync"
+IN_STEP = "already in step"
+
+
+@dataclass
+class Write:
+    """One write a decision makes: a create or an update of one record on ``target``."""
+
+    target: Side
+    kind: Literal["create", "update"]
+    #: the record updated (None for a create)
+    target_id: str | None
+    #: the canonical record to write, whole (validated and mapped out by apply)
+    payload: dict[str, Any]
+    changed: frozenset[str]
 
 
 @dataclass
 class Decision:
-    """What happens to one record: the outcome reported, and the write that achieves it."""
+    """What happens to one record: the outcome reported, and the writes that achieve it."""
 
     side: Side
     record_id: str
     outcome: str
     reason: str = ""
-    #: "create", "update" or None; the write goes to the other side of ``writer``
-    write: str | None = None
-    #: the side whose values win (the write goes to ``other(winner)``)
-    winner: Side | None = None
+    writes: list[Write] = field(default_factory=list)
+    #: the twin on the other side (for the report), once known
     target_id: str | None = None
-    payload: dict[str, Any] | None = None
-    changed: frozenset[str] = frozenset()
     link_id: int | None = None
     #: (left_id, right_id) of a link made by matching, stored when the decision is applied
     new_link: tuple[str, str] | None = None
+    #: (left, right) fingerprints of the pair as read; a written side's is replaced by
+    #: what the write stored
     hashes: tuple[str, str] | None = None
+    #: (left, right) canonical JSON of the pair as read: the new merge base, likewise
+    bases: tuple[str | None, str | None] | None = None
+    #: store hashes and bases although nothing is written: the pair is in step as it is
+    settle: bool = False
+    #: the link was a tombstone of this record, which is back: make it live again
+    revive: bool = False
     detail: dict[str, Any] | None = None
     #: ("failed" | "waiting", reason) to retry this record next run
     pending: tuple[str, str] | None = None
@@ -47,17 +69,32 @@ class Decision:
     handled: tuple[str, ...] = ()
 
 
-def _pair(side: Side, mine: str, theirs: str) -> tuple[str, str]:
+def _pair(side: Side, mine: Any, theirs: Any) -> tuple[Any, Any]:
     return (mine, theirs) if side == "left" else (theirs, mine)
 
 
-def _source_of_truth(ctx: EntityContext) -> Side:
-    """Who wins when both sides changed: the only source of a one-way sync, else priority."""
+def _json(content: dict[str, Any]) -> str:
+    return orjson.dumps(content).decode()
+
+
+def winner_of(ctx: EntityContext) -> Side:
+    """Who wins a disagreement: the only source of a one-way sync, else priority."""
     if ctx.rule.direction == "left-to-right":
         return "left"
     if ctx.rule.direction == "right-to-left":
         return "right"
     return ctx.rule.priority
+
+
+def sources_of(ctx: EntityContext) -> frozenset[Side]:
+    """The sides whose changes may flow."""
+    return frozenset(side for side in ("left", "right") if ctx.rule.allows(side))  # type: ignore[misc]
+
+
+def failed(side: Side, rid: str, error: Exception) -> Decision:
+    """Anything raised while one record is decided fails that record, not the run."""
+    reason = f"{type(error).__name__}: {error}"
+    return Decision(side, rid, "failed", reason, pending=("failed", reason))
 
 
 class Decider:
@@ -78,38 +115,58 @@ class Decider:
         theirs_ids = [link.right_id if side == "left" else link.left_id for link in links.values()]
         theirs = ctx.stores[target].snapshots(db, theirs_ids)
         self.translator.prefetch(side, [content for _h, content in mine.values()])
+        self.translator.prefetch(target, [content for _h, content in theirs.values()])
         unlinked = [rid for rid in ids if rid in mine and rid not in links]
-        matches = self._match(side, {rid: mine[rid][1] for rid in unlinked})
+        try:
+            matches = self._match(side, {rid: mine[rid][1] for rid in unlinked})
+        except Exception as error:
+            return [failed(side, rid, error) for rid in ids if rid in mine]
         # the candidates matching found, read in one query rather than one per record
         self._candidates = ctx.stores[target].snapshots(
             db, [found[1] for found in matches.values() if found[0] == "one"]
         )
+        self.translator.prefetch(target, [content for _h, content in self._candidates.values()])
         decisions = []
         for rid in ids:
             if rid not in mine:
                 continue
             digest, content = mine[rid]
-            link = links.get(rid)
-            if link is not None:
-                their_id = link.right_id if side == "left" else link.left_id
-                found = theirs.get(their_id)
-                if found is None:
-                    decisions.append(
-                        Decision(
-                            side,
-                            rid,
-                            "missing",
-                            target_id=their_id,
-                            reason=f"linked {target} record {their_id} is gone",
-                        )
-                    )
-                    continue
-                decisions.append(self._linked(side, rid, digest, content, link, their_id, found))
-            else:
-                decision = self._unlinked(side, rid, digest, content, matches.get(rid))
-                if decision is not None:
-                    decisions.append(decision)
+            try:
+                decision = self._decide(
+                    side, rid, digest, content, links.get(rid), theirs, matches.get(rid)
+                )
+            except Exception as error:
+                decision = failed(side, rid, error)
+            if decision is not None:
+                decisions.append(decision)
         return decisions
+
+    def _decide(
+        self,
+        side: Side,
+        rid: str,
+        digest: str,
+        content: dict[str, Any],
+        link: Any,
+        theirs: dict[str, tuple[str, dict[str, Any]]],
+        match: Any,
+    ) -> Decision | None:
+        target = other(side)
+        if link is None:
+            return self._unlinked(side, rid, digest, content, match)
+        their_id = link.right_id if side == "left" else link.left_id
+        if link.deleted == target:
+            return self._kept(side, rid, digest, content, link, their_id)
+        found = theirs.get(their_id)
+        if found is None:
+            return Decision(
+                side,
+                rid,
+                "missing",
+                target_id=their_id,
+                reason=f"linked {target} record {their_id} is gone",
+            )
+        return self._linked(side, rid, digest, content, link, their_id, found)
 
     # -- linked records -------------------------------------------------------------------
     def _linked(
@@ -123,108 +180,254 @@ class Decider:
         found: tuple[str, dict[str, Any]],
     ) -> Decision:
         ctx = self.ctx
-        target = other(side)
-        their_digest, their_content = found
+        their_digest = found[0]
         my_link_hash = link.left_hash if side == "left" else link.right_hash
         their_link_hash = link.right_hash if side == "left" else link.left_hash
-        changed_mine = digest != my_link_hash
-        changed_theirs = their_digest != their_link_hash
-        hashes = _pair(side, digest, their_digest)
+        revive = link.deleted == side
+        if not (digest != my_link_hash or their_digest != their_link_hash or ctx.full or revive):
+            return Decision(
+                side, rid, "skipped", UNCHANGED, target_id=their_id, link_id=link.id,
+                handled=(their_id,),
+            )
+        bases = None
+        if link.left_base is not None and link.right_base is not None:
+            bases = (loads(link.left_base), loads(link.right_base))
+        decision = self._merge(
+            side, rid, (digest, content), their_id, found, bases, how=None
+        )
+        decision.link_id = link.id
+        decision.revive = revive
+        if decision.outcome == "skipped" and decision.reason == IN_STEP and (
+            digest == my_link_hash and their_digest == their_link_hash and bases is not None
+        ):
+            decision.reason = UNCHANGED  # a full run over a pair in step: nothing to report
+        return decision
+
+    def _kept(
+        self, side: Side, rid: str, digest: str, content: dict[str, Any], link: Any, their_id: str
+    ) -> Decision:
+        """A record whose twin was deleted on the other side and kept here (a tombstone)."""
+        target = other(side)
+        my_hash = link.left_hash if side == "left" else link.right_hash
+        their_hash = link.right_hash if side == "left" else link.left_hash
+        their_base = link.right_base if side == "left" else link.left_base
+        reason = UNCHANGED
+        if digest != my_hash:
+            reason = (
+                f"its {target} twin {their_id} was deleted there; kept here and not created "
+                "again (deletions are not propagated)"
+            )
+        return Decision(
+            side,
+            rid,
+            "skipped",
+            reason,
+            target_id=their_id,
+            link_id=link.id,
+            hashes=_pair(side, digest, their_hash),
+            bases=_pair(side, _json(content), their_base),
+            settle=digest != my_hash,
+            handled=(their_id,),
+        )
+
+    def _merge(
+        self,
+        side: Side,
+        rid: str,
+        mine: tuple[str, dict[str, Any]],
+        their_id: str,
+        theirs: tuple[str, dict[str, Any]],
+        bases: tuple[dict[str, Any], dict[str, Any]] | None,
+        how: str | None,
+    ) -> Decision:
+        """Merge a pair (linked, or just matched when ``how`` says on what) per field."""
+        ctx = self.ctx
+        target = other(side)
+        contents = _pair(side, mine[1], theirs[1])
+        ids = _pair(side, rid, their_id)
+        left, right = contents
+        left_as_right, missing_left = self.translator.project("left", left)
+        right_as_left, missing_right = self.translator.project("right", right)
+        pairs = [(ctx.rule.fields.get(name, name), name) for name in left_as_right]
+        winner = winner_of(ctx)
+        merged = merge_fields(
+            pairs,
+            left,
+            right,
+            left_as_right,
+            right_as_left,
+            self.translator.comparable(right),
+            bases,
+            sources_of(ctx),
+            winner,
+            ctx.full or bases is None,
+        )
         base: dict[str, Any] = {
-            "link_id": link.id,
             "target_id": their_id,
             "handled": (their_id,),
-            "hashes": hashes,
+            "hashes": _pair(side, mine[0], theirs[0]),
+            "bases": (_json(left), _json(right)),
+            "new_link": ids if how is not None else None,
         }
-        if not (changed_mine or changed_theirs or ctx.full):
-            return Decision(side, rid, "skipped", UNCHANGED, **base)
-        if changed_mine and changed_theirs:
-            winner = _source_of_truth(ctx)
-        elif changed_mine:
-            winner = side
-        elif changed_theirs:
-            winner = target
-        else:
-            winner = _source_of_truth(ctx)
-        records = {side: content, target: their_content}
-        if not matches_filter(records[winner], ctx.rule.filter):
-            return Decision(side, rid, "filtered", "outside the entity's filter", **base)
-        projected, missing = self.translator.project(winner, records[winner])
-        loser = other(winner)
-        loser_id = rid if loser == side else their_id
-        diff = self._differing(loser, loser_id, records[loser], projected, missing)
-        if not diff:
-            return Decision(side, rid, "skipped", "already in step", **base)
-        if missing:
-            return Decision(
-                side,
-                rid,
-                "waiting",
-                pending=("waiting", _waiting(missing, winner)),
-                reason=_waiting(missing, winner),
-                **base,
+        proposed: dict[Side, dict[str, Any]] = {"left": merged.to_left, "right": merged.to_right}
+        missing: dict[Side, list[str]] = {"left": missing_right, "right": missing_left}
+        sources: dict[Side, dict[str, Any]] = {"left": right, "right": left}  # by side written
+        blocked: list[str] = []
+        filtered = False
+        written: Side
+        for written in ("left", "right"):
+            values = proposed[written]
+            if not values:
+                continue
+            if not matches_filter(sources[written], ctx.rule.filter):
+                proposed[written], filtered = {}, True
+                continue
+            if missing[written]:
+                reason = _waiting(missing[written], other(written))
+                return Decision(
+                    side, rid, "waiting", reason, pending=("waiting", reason),
+                    **{**base, "new_link": None},
+                )
+            index = 0 if written == "left" else 1
+            proposed[written] = self._differing(
+                written, ids[index], contents[index], values
             )
-        both = changed_mine and changed_theirs
-        detail = (
-            {
-                name: {side: content.get(name), target: their_content.get(name)}
-                for name in sorted(diff)
-            }
-            if both
-            else None
-        )
-        if not ctx.rule.allows(winner):
-            # the winner's change may be one only its own system makes (a default it fills
-            # in, a status it cannot tell from another): in step as the flowing side sees it
-            back, back_missing = self.translator.project(loser, records[loser])
-            winner_id = their_id if loser == side else rid
-            if not back_missing and not self._differing(
-                winner, winner_id, records[winner], back, back_missing
+            if proposed[written] and (
+                not ctx.may_update or not ctx.connections[written].can(
+                    ctx.entity, Capability.UPDATE
+                )
             ):
-                return Decision(side, rid, "skipped", "already in step", **base)
+                blocked.append(f"updating the {written} is off")
+                proposed[written] = {}
+            elif proposed[written] and contents[index].get("locked"):
+                blocked.append(
+                    f"the {written} record is locked (issued); not overwritten, change it "
+                    "there by the system's own rules (e.g. a credit note)"
+                )
+                locked = proposed[written]
+                proposed[written] = {}
+                return Decision(
+                    side,
+                    rid,
+                    "conflict",
+                    blocked[-1],
+                    detail=self._detail(merged, {written: locked}, contents),
+                    **{**base, "bases": None},
+                )
+        writes = [
+            Write(
+                written,
+                "update",
+                ids[0 if written == "left" else 1],
+                self.translator.merged(contents[0 if written == "left" else 1], values),
+                frozenset(values),
+            )
+            for written, values in proposed.items()
+            if values
+        ]
+        detail = self._detail(merged, proposed, contents)
+        matched = f"matched {target} {their_id} on {'+'.join(how)}" if how is not None else ""
+        conflicts = [name for name in merged.conflicts if detail and name in detail]
+        if writes:
+            targets = sorted(w.target for w in writes)
+            if conflicts:
+                outcome = "conflict"
+                reason = (
+                    f"changed on both sides; {winner} wins by priority"
+                    if how is None
+                    else f"{matched}; values differ, the {winner}'s kept"
+                )
+            else:
+                outcome = "updated"
+                if how is not None:
+                    reason = f"{matched}; " + " and ".join(
+                        f"{t} updated from the {other(t)}" for t in targets
+                    )
+                elif len(targets) == 2:
+                    reason = "changed on both sides, in different fields"
+                else:
+                    reason = f"changed on the {other(targets[0])}"
+            return Decision(side, rid, outcome, reason, writes=writes, detail=detail, **base)
+        if how is not None:
+            reason = matched
+            if blocked:
+                reason += f"; values differ but {' and '.join(blocked)}"
+            return Decision(side, rid, "linked", reason, **base)
+        if blocked:
+            return Decision(
+                side, rid, "skipped", f"differs, but {' and '.join(blocked)}",
+                **{**base, "bases": None},
+            )
+        if filtered:
+            return Decision(
+                side, rid, "filtered", "outside the entity's filter", **{**base, "bases": None}
+            )
+        if merged.held and self._held_differs(merged, ids, contents, left_as_right, right_as_left):
+            held_side = merged.held[0][0]
             return Decision(
                 side,
                 rid,
                 "skipped",
-                f"changed on the {winner} only; direction is {ctx.rule.direction}",
+                f"changed on the {held_side} only; direction is {ctx.rule.direction}",
+                settle=True,
                 **base,
             )
-        if records[loser].get("locked"):
-            return Decision(
-                side,
-                rid,
-                "conflict",
-                f"the {loser} record is locked (issued); not overwritten, change it there by "
-                "the system's own rules (e.g. a credit note)",
-                detail={
-                    name: {winner: projected.get(name), loser: records[loser].get(name)}
-                    for name in sorted(diff)
-                },
-                **base,
-            )
-        if not ctx.may_update or not ctx.connections[loser].can(ctx.entity, Capability.UPDATE):
-            return Decision(
-                side, rid, "skipped", f"differs, but updating the {loser} is off", **base
-            )
-        payload = self.translator.merged(records[loser], projected)
-        outcome = "conflict" if both else "updated"
-        reason = (
-            f"changed on both sides; {winner} wins by priority"
-            if both
-            else f"changed on the {winner}"
+        return Decision(side, rid, "skipped", IN_STEP, settle=True, **base)
+
+    def _held_differs(
+        self,
+        merged: FieldMerge,
+        ids: tuple[str, str],
+        contents: tuple[dict[str, Any], dict[str, Any]],
+        left_as_right: dict[str, Any],
+        right_as_left: dict[str, Any],
+    ) -> bool:
+        """Whether a change on a side that does not flow differs as the source would hold it.
+
+        The change may be one only that side's own system makes (a default it fills in, a
+        stage it cannot tell from another): mapped into the source's terms it is what the
+        source already holds, so the pair is in step as the flowing side sees it.
+        """
+        fields = self.ctx.rule.fields
+        to_left = {
+            fields.get(name, name): right_as_left.get(fields.get(name, name))
+            for side, name in merged.held
+            if side == "right"
+        }
+        to_right = {
+            self._right_name(name): left_as_right.get(self._right_name(name))
+            for side, name in merged.held
+            if side == "left"
+        }
+        return bool(
+            (to_left and self._differing("left", ids[0], contents[0], to_left))
+            or (to_right and self._differing("right", ids[1], contents[1], to_right))
         )
-        return Decision(
-            side,
-            rid,
-            outcome,
-            reason,
-            write="update",
-            winner=winner,
-            payload=payload,
-            changed=diff,
-            detail=detail,
-            **{**base, "target_id": loser_id},
-        )
+
+    def _detail(
+        self,
+        merged: FieldMerge,
+        proposed: dict[Side, dict[str, Any]],
+        contents: tuple[dict[str, Any], dict[str, Any]],
+    ) -> dict[str, Any] | None:
+        """Each field written, with its before and after, and both values of a conflict."""
+        detail: dict[str, Any] = {}
+        for written, values in proposed.items():
+            held = contents[0 if written == "left" else 1]
+            for name, value in sorted(values.items()):
+                row: dict[str, Any] = {"to": written, "before": held.get(name), "after": value}
+                right_name = name if written == "right" else self._right_name(name)
+                conflict = merged.conflicts.get(right_name)
+                if conflict is not None:
+                    row.update(conflict)
+                detail[name] = row
+        return detail or None
+
+    def _right_name(self, left_name: str) -> str:
+        for right_name, source in self.ctx.rule.fields.items():
+            if source == left_name:
+                return right_name
+        return left_name
 
     def _differing(
         self,
@@ -232,23 +435,21 @@ class Decider:
         loser_id: str,
         theirs: dict[str, Any],
         projected: dict[str, Any],
-        missing: list[str],
-    ) -> frozenset[str]:
-        """The fields of ``projected`` that differ from what the loser holds (``theirs``),
-        compared as the loser would hold them.
+    ) -> dict[str, Any]:
+        """The part of ``projected`` that differs from what ``loser`` holds (``theirs``),
+        compared as the loser would hold it.
 
         A system may hold fewer distinct values than the canonical model: Bitrix24 keeps one
         stage for "sent", "issued" and "overdue", so an invoice written as "issued" reads
         back as "sent". Compared as they are, such values differ forever and every full run
         would rewrite the record. What the loser would hold is what its own mapping makes of
         the write and back (``map`` out, then in); when that cannot be worked out offline (a
-        reference not linked yet, a mapping that fails on a partial record), the plain
-        difference stands.
+        mapping that fails on a partial record), the plain difference stands.
         """
         theirs_now = self.translator.comparable(theirs)
         diff = differences(projected, theirs_now)
-        if not diff or missing:
-            return diff
+        if not diff:
+            return {}
         ctx = self.ctx
         connection = ctx.connections[loser]
         payload = self.translator.merged(theirs, projected)
@@ -258,18 +459,29 @@ class Decider:
             # as a read would give it: with its id, which map(out) leaves to the write
             native.setdefault(connection.info.entities[ctx.entity].id_field, loser_id)
             held = connection.map_in(ctx.entity, native)
-        except (ValidationError, ConnectorError, ValueError, TypeError, KeyError):
-            return diff
+        except Exception:
+            return {name: projected[name] for name in sorted(diff)}
         held_now = self.translator.comparable(held.content())
-        return frozenset(name for name in diff if held_now.get(name) != theirs_now.get(name))
+        return {
+            name: projected[name]
+            for name in sorted(diff)
+            if held_now.get(name) != theirs_now.get(name)
+        }
 
     # -- unlinked records -----------------------------------------------------------------
     def _match(self, side: Side, contents: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        """For each unlinked record: ("one", id, level) / ("many", ids, level) / None."""
+        """For each unlinked record: ("one", id, key) / ("many", ids, key, group) / None.
+
+        Ambiguity belongs to the group: a record with one candidate is still ambiguous when
+        other unlinked records of its own side share the key (they would compete for the
+        same candidate), so that nobody in the group is linked or created from either side.
+        """
         ctx = self.ctx
         if not contents or not ctx.rule.allows(side):
             return {}
-        target_store = ctx.stores[other(side)]
+        target = other(side)
+        target_store = ctx.stores[target]
+        own_store = ctx.stores[side]
         found: dict[str, Any] = {}
         remaining = dict(contents)
         for level, fields in enumerate(ctx.match_levels):
@@ -278,14 +490,24 @@ class Decider:
             if not wanted:
                 continue
             candidates = target_store.find_matches(self.db, level, wanted)
+            peers: dict[str, list[str]] = {}
+            if side in ctx.keyed:
+                peers = own_store.find_matches(self.db, level, wanted)
+            local = Counter(value for value in values.values() if value is not None)
             for rid, value in values.items():
-                if value is None:
+                # linked by matching earlier in this run: as good as linked (a plan does
+                # not store its links, and a run's last chunk may not be committed yet)
+                every = candidates.get(value or "", [])
+                ids = [c for c in every if (target, c) not in self.claimed]
+                if not ids:
                     continue
-                ids = [c for c in candidates.get(value, []) if (other(side), c) not in self.claimed]
-                if len(ids) == 1:
+                group = {p for p in peers.get(value or "", []) if (side, p) not in self.claimed}
+                group.add(rid)
+                crowded = len(group) > 1 or (side not in ctx.keyed and local[value or ""] > 1)
+                if len(ids) == 1 and not crowded:
                     found[rid] = ("one", ids[0], fields)
-                elif len(ids) > 1:
-                    found[rid] = ("many", sorted(ids), fields)
+                else:  # several candidates, or competitors for the one there is
+                    found[rid] = ("many", sorted(ids), fields, sorted(group))
             remaining = {rid: c for rid, c in remaining.items() if rid not in found}
             if not remaining:
                 break
@@ -301,22 +523,31 @@ class Decider:
         if not matches_filter(content, ctx.rule.filter):
             return Decision(side, rid, "filtered", "outside the entity's filter")
         if match is not None and match[0] == "many":
+            candidates, key, group = match[1], match[2], match[3]
+            peers = [p for p in group if p != rid]
+            verb = "records match" if len(candidates) > 1 else "record matches"
+            reason = (
+                f"{len(candidates)} {target} {verb} on {'+'.join(key)}: {', '.join(candidates)}"
+            )
+            if peers:
+                reason += f", as do {side} {', '.join(peers)}"
+            reason += "; link one in the config (links) or make the records distinguishable"
             return Decision(
                 side,
                 rid,
                 "ambiguous",
-                f"{len(match[1])} {target} records match on "
-                f"{'+'.join(match[2])}: {', '.join(match[1])}; link one in the "
-                "config or make the records distinguishable",
-                detail={"candidates": match[1], "key": match[2]},
+                reason,
+                detail={"candidates": candidates, "key": key, "group": group},
+                pending=("waiting", reason),
             )
         if match is not None:
             their_id = match[1]
-            if (target, their_id) in self.claimed:
-                match = None
-            else:
-                self.claimed.add((target, their_id))
-                return self._matched(side, rid, digest, content, their_id, match[2])
+            self.claimed.add((target, their_id))
+            self.claimed.add((side, rid))
+            return self._merge(
+                side, rid, (digest, content), their_id, self._candidates[their_id], None,
+                how=match[2],
+            )
         projected, missing = self.translator.project(side, content)
         if missing:
             reason = _waiting(missing, side)
@@ -332,74 +563,9 @@ class Decider:
             rid,
             "created",
             f"new on the {side}",
-            write="create",
-            winner=side,
-            payload=projected,
-            changed=frozenset(projected),
+            writes=[Write(target, "create", None, projected, frozenset(projected))],
             hashes=_pair(side, digest, ""),
-        )
-
-    def _matched(
-        self,
-        side: Side,
-        rid: str,
-        digest: str,
-        content: dict[str, Any],
-        their_id: str,
-        key: list[str],
-    ) -> Decision:
-        """A new link found by the cascade: link, and align values if they differ."""
-        ctx = self.ctx
-        target = other(side)
-        their_digest, their_content = self._candidates[their_id]
-        pair = _pair(side, rid, their_id)
-        hashes = _pair(side, digest, their_digest)
-        base: dict[str, Any] = {"new_link": pair, "handled": (their_id,), "hashes": hashes}
-        winner = side if ctx.rule.direction != "both" else ctx.rule.priority
-        records = {side: content, target: their_content}
-        self.translator.prefetch(winner, [records[winner]])
-        projected, missing = self.translator.project(winner, records[winner])
-        loser = other(winner)
-        # a first link merges: the winner's values prevail, but its blanks never erase what
-        # the other side knows (an ERP without phone numbers must not wipe the CRM's)
-        projected = {
-            name: value for name, value in projected.items()
-            if value not in (None, "", []) or records[loser].get(name) in (None, "", [])
-        }
-        loser_id = rid if loser == side else their_id
-        diff = self._differing(loser, loser_id, records[loser], projected, missing)
-        how = f"matched {target} {their_id} on {'+'.join(key)}"
-        if not diff:
-            return Decision(side, rid, "linked", how, target_id=their_id, **base)
-        if missing:
-            reason = _waiting(missing, winner)
-            return Decision(
-                side, rid, "waiting", reason, target_id=their_id, pending=("waiting", reason)
-            )
-        if (
-            records[loser].get("locked")
-            or not ctx.may_update
-            or not ctx.connections[loser].can(ctx.entity, Capability.UPDATE)
-        ):
-            return Decision(
-                side,
-                rid,
-                "linked",
-                f"{how}; values differ but the {loser} is not updated (locked or updates off)",
-                target_id=their_id,
-                **base,
-            )
-        return Decision(
-            side,
-            rid,
-            "updated",
-            f"{how}; {loser} updated from the {winner}",
-            write="update",
-            winner=winner,
-            target_id=loser_id,
-            payload=self.translator.merged(records[loser], projected),
-            changed=diff,
-            **base,
+            bases=_pair(side, _json(content), None),
         )
 
 

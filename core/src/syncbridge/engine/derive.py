@@ -11,18 +11,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import ValidationError
+import orjson
 from sqlalchemy import insert, select
 
 from syncbridge.config import DeriveRule
 from syncbridge.engine.context import EntityContext, Side, other
 from syncbridge.engine.db import OUTBOX, SNAPSHOT, LinkStore, chunks
-from syncbridge.engine.outbox import recover
+from syncbridge.engine.outbox import held_creates, recover
 from syncbridge.engine.read import describe_error
 from syncbridge.engine.report import Item
 from syncbridge.engine.translate import Translator
 from syncbridge.engine.values import idempotency_key, matches_filter
-from syncbridge.errors import ConnectorError
 from syncbridge.models import model_for
 from syncbridge.records import UpsertItem
 
@@ -51,7 +50,14 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
     links = LinkStore(ctx.sync, name)
     connection = ctx.connections[target]
     if not ctx.dry_run:
-        recover(ctx, stored=name, native=rule.create, links=links)
+        recover(
+            ctx,
+            stored=name,
+            native=rule.create,
+            links=links,
+            reason=lambda rid: f"derived from {ctx.entity} {rid} ({_when(rule)})",
+            counted="derived",
+        )
     run_id = ctx.recorder.run_id
     with ctx.engine.connect() as db:
         ids = list(
@@ -106,7 +112,7 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
                     record = model.model_validate(data)
                     # a dry run's references may be planned, not real ids: no native form
                     native = {} if ctx.dry_run else connection.map_out(rule.create, record)
-                except (ValidationError, ConnectorError, ValueError) as error:
+                except Exception as error:  # one record fails, the run goes on
                     items.append(
                         Item(
                             rule.create,
@@ -120,6 +126,15 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
                     continue
                 key = idempotency_key(ctx.sync, name, source, rid)
                 writes.append((rid, UpsertItem(key=key, record=native), data))
+        if not ctx.dry_run and writes:
+            # one an interrupted run may have made is not made again until that is settled
+            held = held_creates(ctx, [item.key for _rid, item, _data in writes])
+            items += [
+                Item(rule.create, source, rid, "unknown", held[item.key])
+                for rid, item, _data in writes
+                if item.key in held
+            ]
+            writes = [write for write in writes if write[1].key not in held]
         if not ctx.dry_run and writes:
             _create(ctx, rule, source, name, links, writes, items)
         elif writes:
@@ -165,8 +180,9 @@ def _create(
                     "target_side": target,
                     "source_id": rid,
                     "created_at": now,
+                    "content": orjson.dumps(data, default=str).decode(),
                 }
-                for rid, item, _data in writes
+                for rid, item, data in writes
             ],
         )
     results = {

@@ -117,7 +117,14 @@ def _fixed_links(ctx: EntityContext, db: Connection) -> None:
 
 
 def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
-    """Records that disappeared from ``side``: delete the linked twin only if configured."""
+    """Records that disappeared from ``side``: delete the linked twin, or keep a tombstone.
+
+    With ``deletes = true`` (and a target that can delete) the twin is deleted and the link
+    goes. Otherwise the twin is kept and the link stays as a tombstone naming ``side``: the
+    kept twin is then neither created again where it was deleted nor matched to another
+    record (docs/concepts/merge.md, Deletions). A twin of a tombstone that goes too takes the
+    link with it.
+    """
     if not ids:
         return
     target = other(side)
@@ -129,8 +136,12 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
     )
     items: list[Item] = []
     deleted: dict[str, bool] = {}
+    # both records of a tombstone gone: nothing left to keep in step
+    both_gone = {rid for rid, link in links.items() if link.deleted == target}
     twins = {
-        rid: (link.right_id if side == "left" else link.left_id) for rid, link in links.items()
+        rid: (link.right_id if side == "left" else link.left_id)
+        for rid, link in links.items()
+        if rid not in both_gone and link.deleted != side
     }
     if propagate and twins and not ctx.dry_run:
         results = {r.key: r for r in connection.delete(ctx.entity, list(twins.values()))}
@@ -169,8 +180,8 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
                     side,
                     rid,
                     "missing",
-                    f"deleted on the {side}; {target} {twin} kept "
-                    "(deletions are not propagated: set deletes = true)",
+                    f"deleted on the {side}, kept on the {target} ({twin}); it is not created "
+                    "again (deletions are not propagated: set deletes = true)",
                     twin,
                 )
             )
@@ -183,12 +194,14 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
         ctx.stores[side].forget(db, ids)
         ctx.stores[side].clear_pending(db, ids)
         failed = {item.record_id for item in items if item.action == "failed"}
-        ctx.links.remove(db, [link.id for rid, link in links.items() if rid not in failed])
-        done = [twins[rid] for rid in twins if deleted.get(rid)]
-        ctx.stores[target].forget(db, done)
-        # the twins kept are unlinked now: a record that comes back must find them
-        kept = [twins[rid] for rid in twins if rid not in failed and not deleted.get(rid)]
-        ctx.stores[target].rekey(db, kept, ctx.keys_of(target))
+        done = [rid for rid in twins if deleted.get(rid)]
+        ctx.links.remove(db, [links[rid].id for rid in [*done, *both_gone]])
+        ctx.stores[target].forget(db, [twins[rid] for rid in done])
+        kept = [rid for rid in twins if rid not in failed and not deleted.get(rid)]
+        ctx.links.tombstone(db, [links[rid].id for rid in kept], side)
+        # a kept twin is a match candidate again (see SideStore.find_matches): its keys
+        # were not kept while it was linked
+        ctx.stores[target].rekey(db, [twins[rid] for rid in kept], ctx.keys_of(target))
 
 
 def _decide_and_apply(ctx: EntityContext, side: Side, claimed: set[tuple[Side, str]]) -> None:

@@ -24,14 +24,27 @@ LEASE = table(Lease)
 TTL = timedelta(seconds=60)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host still runs (meaningless for another host's pid).
+
+    A process killed but not yet reaped by its parent (a zombie) still answers ``kill(pid,
+    0)``; it runs no code any more, so on Linux, where ``/proc`` tells, it counts as dead.
+    """
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # someone else's process: it exists
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            # "pid (command) state ...": the command may hold spaces and parentheses
+            state = stat.read().rpartition(b")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in (b"Z", b"X")
 
 
 class EntityLease:
@@ -56,7 +69,7 @@ class EntityLease:
                 expires = (
                     row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
                 )
-                dead = row.host == self.host and not _pid_alive(row.pid)
+                dead = row.host == self.host and not pid_alive(row.pid)
                 if expires > now and not dead:
                     return f"{row.host} pid {row.pid} since {row.acquired_at:%Y-%m-%d %H:%M:%S}"
                 db.execute(delete(LEASE).where(self._key(), LEASE.c.holder == row.holder))

@@ -84,7 +84,7 @@ def map_records(connection: Connection, entity: str, records: list[dict[str, Any
         except SkipRecord as skip:
             out.skipped.append((_id_of(native, id_field), str(skip)))
             continue
-        except (ValidationError, ConnectorError, ValueError, TypeError) as error:
+        except Exception as error:  # whatever one record raises fails that record only
             out.failures.append((_id_of(native, id_field), describe_error(error), native))
             continue
         out.rows.append((rid, *record.snapshot()))

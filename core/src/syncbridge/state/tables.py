@@ -48,7 +48,12 @@ class MatchKey(SQLModel, table=True):
 
 
 class Link(SQLModel, table=True):
-    """Left record <-> right record, with the hashes of both at the last sync."""
+    """Left record <-> right record, with the hashes and content of both at the last sync.
+
+    ``left_base``/``right_base`` are the merge base (canonical JSON, see
+    docs/concepts/merge.md); ``deleted`` names the side a linked record was deleted on while
+    its twin was kept: a tombstone, so the twin is never created again.
+    """
 
     __tablename__ = "link"
 
@@ -60,6 +65,9 @@ class Link(SQLModel, table=True):
     left_hash: str = Field(default="", max_length=32)
     right_hash: str = Field(default="", max_length=32)
     synced_at: datetime
+    left_base: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    right_base: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    deleted: str | None = Field(default=None, max_length=5)
 
     __table_args__ = (
         UniqueConstraint("sync", "entity", "left_id", name="uq_link_left"),
@@ -89,6 +97,8 @@ class Outbox(SQLModel, table=True):
     target_side: str = Field(max_length=5)
     source_id: str = Field(max_length=200)
     created_at: datetime
+    #: the canonical content sent (JSON): how a lost create is recognised on the target
+    content: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Pending(SQLModel, table=True):
@@ -107,6 +117,9 @@ class Pending(SQLModel, table=True):
 
 
 class Run(SQLModel, table=True):
+    """One run or plan. ``host`` and ``pid`` say which process runs it, ``alive_at`` when it
+    last showed it was alive: how a run whose process died is told from a running one."""
+
     __tablename__ = "run"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -116,6 +129,8 @@ class Run(SQLModel, table=True):
     finished_at: datetime | None = None
     status: str = Field(default="running", max_length=20)
     pid: int = 0
+    host: str | None = Field(default=None, max_length=200)
+    alive_at: datetime | None = None
 
 
 class EntityRun(SQLModel, table=True):

@@ -52,7 +52,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "company": _PARTY_FIELDS | {"name", "website", "notes"},
     "contact": _PARTY_FIELDS | {"first_name", "last_name", "company_id"},
     "product": frozenset({"name", "code", "description", "category", "price", "vat_rate_id"}),
-    "vat_rate": frozenset({"rate", "name"}),
+    "vat_rate": frozenset({"rate", "name", "description"}),
     "quote": frozenset(
         [
             "number",
@@ -143,6 +143,10 @@ def _vat_rate_in(native: NativeRecord) -> VatRate:
             "id": text(native.get("taxCode")),
             "rate": native.get("taxValue"),
             "name": native.get("taxDescription"),
+            # the same text is the rate's description, which is how invoicing systems label
+            # their zero rates ("Esente art. 10 DPR 633/72"): several share 0%, and only
+            # the label tells them apart when they are matched
+            "description": native.get("taxDescription"),
         }
     )
 
@@ -249,7 +253,7 @@ def _vat_rate_out(record: CanonicalRecord) -> NativeRecord:
     return {
         "taxCode": record.id,
         "taxValue": record.rate,
-        "taxDescription": record.name,
+        "taxDescription": record.name or record.description,
         "active": 1,
     }
 
