@@ -141,3 +141,52 @@ def test_a_second_run_of_the_same_entity_is_refused_while_the_lease_is_held(tmp_
             holder.release()
     assert bed.cli("run", "-q").exit_code == 0
     assert len(bed.rows("right", "company")) == 1
+
+
+#: an extension whose mapping raises KeyError for one record, as a connector bug would
+KEYERROR_IN = """
+from syncbridge.hookspecs import hookimpl
+
+BROKEN = {"Company 0001"}
+
+@hookimpl(wrapper=True)
+def map(entity, record, direction, settings):
+    if direction == "in" and entity == "company" and record.get("name") in BROKEN:
+        raise KeyError("vat_code")
+    return (yield)
+"""
+
+
+def test_any_exception_a_mapping_raises_fails_that_record_only_and_it_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    folder = tmp_path / "extensions"
+    folder.mkdir()
+    (folder / "keyerror_in.py").write_text(KEYERROR_IN)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "keyerror_in", raising=False)
+    bed = Bed(tmp_path, {"company": {"direction": "left-to-right"}})
+    text = bed.config.read_text()
+    bed.config.write_text(
+        text.replace(
+            '[connections.left]\nconnector = "sql"\n',
+            '[connections.left]\nconnector = "sql"\nextensions = ["keyerror_in"]\n',
+        )
+    )
+    ids = bed.put("left", "company", [company(i) for i in range(3)])
+
+    run = bed.sync()
+    [failed] = [i for i in bed.items(run.run_id) if i.action == "failed"]
+    assert (failed.side, failed.record_id, failed.reason) == ("left", ids[1], "KeyError: 'vat_code'")
+    assert sorted(r["name"] for r in bed.rows("right", "company")) == [
+        "Company 0000", "Company 0002"]
+
+    import keyerror_in  # the mapping is fixed: the next run takes the record through
+
+    keyerror_in.BROKEN.clear()
+    again = bed.sync()
+    assert bed.outcomes(again.run_id) == {"created": 1}
+    assert sorted(r["name"] for r in bed.rows("right", "company")) == [
+        "Company 0000", "Company 0001", "Company 0002"]
