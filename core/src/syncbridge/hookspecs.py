@@ -156,11 +156,25 @@ def lookup(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
 
     :param client: the connection's client.
     :param entity: the canonical entity name.
-    :param keys: ``UpsertItem.key`` values of creates whose outcome is unknown.
+    :param keys: ``UpsertItem.key`` values of creates a killed run handed to the connector
+        without their outcome being recorded; all of an entity's at once (up to a few
+        thousand after a big run), so ask for many per request where the API can.
 
-    Used after a crash to reconcile creates whose response was never recorded. Implement it
-    (and declare ``Capability.LOOKUP``) when the connector writes ``UpsertItem.key`` to the
-    record, e.g. in a reference field. Keys not found are simply absent from the result.
+    Used after a crash, before anything else: a key found links its record as the create's
+    outcome; **a key left out of the result is taken as a create that made nothing**, and
+    the record is created again. So:
+
+    - Implement it, and declare ``Capability.LOOKUP``, only where every create writes
+      ``UpsertItem.key`` into the record in the same request (an external-id field, a
+      reference column, a custom field). If a setting can turn that off, drop ``LOOKUP`` in
+      :func:`configure` for such connections rather than answering with nothing.
+    - Return ids only of records that exist now, whatever their other values.
+    - If the system cannot be asked (an error, a timeout), raise ``ConnectorError``: never
+      return a partial answer. The engine then holds those creates and asks again next run.
+
+    Without ``LOOKUP`` the engine recognises the record by its content instead (the target's
+    new records that hold exactly what the create sent), which cannot tell identical records
+    apart: where the system has a place for a reference, prefer writing the key there.
     """
 
 
@@ -197,6 +211,14 @@ def map(
 
     ``direction="out"``: canonical model -> native dict ready for ``upsert``. References
     (``company_id``, ``vat_rate_id``, ...) arrive already translated to this system's ids.
+
+    Errors are per record. Raise ``syncbridge.errors.SkipRecord("reason")`` for a record the
+    integration leaves out on purpose (reported ``skipped``, in ``plan`` as in ``run``), and
+    ``syncbridge.errors.RecordError("field: what is wrong and the fix")`` for one that cannot
+    be mapped; anything else a mapping raises (a ``KeyError`` on a missing key, say) also
+    fails only that record, reported with the exception's type and message, and retried on
+    the next run. Only ``AuthError``/``ConnectorError`` raised by ``fetch`` or ``upsert`` as a
+    whole stop an entity.
     """
 
 

@@ -126,7 +126,9 @@ def test_map_round_trips(connection: Connection) -> None:
         ],
     )
     out = connection.map_out("invoice", invoice)
-    assert out["_status"] == "paid" and out["productRows"][0]["price"] == "291.66375"
+    # a row's price is after the discount and with tax: 333.33 less 12.5 % plus 7 % VAT
+    assert out["_status"] == "paid" and out["productRows"][0]["price"] == "312.0802125"
+    assert out["productRows"][0]["taxRate"] == "7"
     _round_trip(connection, "invoice", invoice, id=5, begindate="2025-01-31T00:00:00+01:00")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -132,3 +133,42 @@ def test_oauth_refresh_rotates_the_refresh_token(portal: Callable[..., Portal]) 
     emulator.access_tokens[fresh["access_token"]] = 0
     expired = httpx.get(f"{handle.url}/rest/scope.json", params={"auth": fresh["access_token"]})
     assert expired.status_code == 401 and expired.json()["error"] == "expired_token"
+
+
+def test_a_rows_price_is_with_tax_and_the_portal_computes_the_rest(
+    rest: tuple[Portal, httpx.Client],
+) -> None:
+    """The example of ``crm-item-productrow-add.md``: price 80000 after a 20 % discount and
+    with 20 % tax (taxIncluded Y) stores priceExclusive 66666.66666667, priceNetto
+    83333.33333333, priceBrutto 100000 and discountSum 16666.66666667; and a price is with
+    tax whatever taxIncluded says (``crm.lead.productrows.get``: TAX_INCLUDED N, TAX_RATE
+    12, PRICE 22175.328 = PRICE_EXCLUSIVE 19799.4 x 1.12)."""
+    handle, client = rest
+    invoice = handle.call("crm.item.add", entityTypeId=31, fields={"title": "Preise"})["item"]
+    rows = [
+        {"productName": "iphone 14", "price": 80000, "quantity": 2, "discountTypeId": 2,
+         "discountRate": 20, "taxRate": 20, "taxIncluded": "Y", "sort": 10},
+        {"productName": "Product #2", "price": "22175.328", "discountTypeId": 2,
+         "discountRate": 40, "taxRate": 12, "taxIncluded": "N", "sort": 20},
+        {"productName": "Rabatt", "price": 90, "discountTypeId": 1, "discountSum": 10,
+         "taxRate": None, "sort": 30},
+    ]
+    reply = client.post("crm.item.productrow.set", json={
+        "ownerType": "SI", "ownerId": invoice["id"], "productRows": rows}).json()
+    stored = reply["result"]["productRows"]
+    keys = ("price", "discountRate", "discountSum", "priceExclusive", "priceNetto",
+            "priceBrutto", "taxRate", "taxIncluded")
+    assert [{key: row[key] for key in keys} for row in stored] == [
+        {"price": 80000, "discountRate": 20, "discountSum": 16666.66666667,
+         "priceExclusive": 66666.66666667, "priceNetto": 83333.33333333,
+         "priceBrutto": 100000, "taxRate": 20, "taxIncluded": "Y"},
+        {"price": 22175.328, "discountRate": 40, "discountSum": 13199.6,
+         "priceExclusive": 19799.4, "priceNetto": 32999, "priceBrutto": 36958.88,
+         "taxRate": 12, "taxIncluded": "N"},
+        {"price": 90, "discountRate": 10, "discountSum": 10, "priceExclusive": 90,
+         "priceNetto": 100, "priceBrutto": 100, "taxRate": None, "taxIncluded": "N"},
+    ]
+    # the invoice sums the prices as they are (with tax), and the tax in them
+    item = handle.call("crm.item.get", entityTypeId=31, id=invoice["id"])["item"]
+    assert (item["opportunity"], item["taxValue"]) == (Decimal("182265.33"),
+                                                       Decimal("29042.59"))

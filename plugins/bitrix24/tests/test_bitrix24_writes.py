@@ -260,3 +260,41 @@ def test_reference_data_writes(portal: Callable[..., Portal]) -> None:
         for record in page.records
     }
     assert currencies["DKK"].exchange_rate == Decimal("0.134")
+
+
+def test_a_written_invoice_comes_back_as_the_portal_stored_it(
+    portal: Callable[..., Portal],
+) -> None:
+    """The portal fills in what it was not given (a title, a row's name from the catalog:
+    ``crm.item.productrow.add``); the result carries the invoice as a read gives it, so the
+    engine recognises its own write."""
+    handle = portal(records=3)
+    connection = handle.connect()
+    product = handle.call("crm.product.get", id=2)
+    invoice = _invoice(subject=None, lines=[
+        DocumentLine(description="", quantity=Decimal(3), unit_price=Decimal("100"),
+                     vat_percent=Decimal(19), product_id="2"),
+    ])
+    sent = connection.map_out("invoice", invoice)
+    assert sent["title"] is None and sent["productRows"][0]["productName"] == ""
+    [result] = connection.upsert("invoice", [UpsertItem(key="sb-stored", record=sent)])
+    assert result.ok and result.record is not None, result.error
+    [read] = [
+        r for page in connection.fetch("invoice", query={"ids": [result.id]}) for r in page.records
+    ]
+    stored = connection.map_in("invoice", result.record)
+    assert stored == connection.map_in("invoice", read)
+    assert stored.subject == f"Rechnung #{result.id}"
+    assert stored.lines == [invoice.lines[0].model_copy(update={"description": product["NAME"]})]
+    assert (read["opportunity"], read["taxValue"]) == (357, 57)
+
+    # an update that leaves the rows alone is read back whole
+    batches = len(_batches(handle))
+    [again] = connection.upsert("invoice", [UpsertItem(
+        key="u", id=result.id, changed=frozenset({"notes"}),
+        record=connection.map_out("invoice", invoice.model_copy(update={"notes": "Danke"})))])
+    assert again.ok and again.record is not None, again.error
+    assert connection.map_in("invoice", again.record) == stored.model_copy(
+        update={"notes": "Danke", "updated_at": connection.map_in("invoice", again.record)
+                .updated_at})
+    assert len(_batches(handle)) == batches + 2  # the write, then the rows of the read

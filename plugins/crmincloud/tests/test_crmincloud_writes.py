@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from syncbridge.connection import Connection
+from syncbridge.describe import Capability
 from syncbridge.models import Company, Contact, DocumentLine, Product, Quote
 from syncbridge.records import UpsertItem
 
@@ -103,6 +104,31 @@ def test_lookup_finds_creates_by_their_key(conn: Connection) -> None:
     found = conn.lookup("contact", ["sb-contact-0", "sb-contact-2", "sb-never-written"])
 
     assert found == {"sb-contact-0": results[0].id, "sb-contact-2": results[2].id}
+
+
+def test_lookup_asks_for_many_keys_a_request(crm: Crm) -> None:
+    conn = crm.connect()
+    keys = [f"sb-many-{n}" for n in range(45)]
+    results = conn.upsert(
+        "company",
+        [
+            UpsertItem(key=key, record=conn.map_out("company", _company(name=f"Many {n}")))
+            for n, key in enumerate(keys)
+        ],
+    )
+    before = len(crm.log)
+
+    found = conn.lookup("company", [*keys, "sb-never-written"])
+
+    assert found == {key: result.id for key, result in zip(keys, results, strict=True)}
+    assert len(crm.log) - before == 2  # 40 keys, then 5: not one request per key
+
+
+def test_without_the_key_field_the_connection_declares_no_lookup(crm: Crm) -> None:
+    """A key lookup does not find is taken for a create that made nothing: a connection
+    that writes no key must not offer lookup at all (crash recovery goes by content)."""
+    assert crm.connect().can("company", Capability.LOOKUP)
+    assert not crm.connect(key_field="").can("company", Capability.LOOKUP)
 
 
 def test_keys_with_quotes_are_escaped_in_the_filter(conn: Connection) -> None:

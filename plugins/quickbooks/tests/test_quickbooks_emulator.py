@@ -224,3 +224,24 @@ def test_seeded_books_are_realistic_and_reproducible() -> None:
     assert len(statuses) >= 3
     german = next(i for i in one.books.rendered("Invoice") if i["CurrencyRef"]["value"] == "EUR")
     assert german["TxnTaxDetail"]["TotalTax"] > 0
+
+
+def test_a_lines_item_reference_comes_back_with_the_items_name(
+    served: Served, http: httpx.Client
+) -> None:
+    """QuickBooks fills a reference's name from the object it points at (ReferenceType:
+    "derived from the field that holds the common name of that object"), whatever the
+    request sent, so a line without Description still says what it sells."""
+    item = served.emulator.books.rendered("Item")[0]
+    customer = next(c for c in served.emulator.books.rendered("Customer")
+                    if c["CurrencyRef"]["value"] == "USD")
+    response = http.post("/invoice", json={
+        "CustomerRef": {"value": customer["Id"]},
+        "Line": [{"DetailType": "SalesItemLineDetail", "Amount": 10,
+                  "SalesItemLineDetail": {"ItemRef": {"value": item["Id"], "name": "stale"},
+                                          "Qty": 1, "UnitPrice": 10}}],
+    })
+    assert response.status_code == 200, response.text
+    [line, _subtotal] = response.json()["Invoice"]["Line"]
+    assert "Description" not in line
+    assert line["SalesItemLineDetail"]["ItemRef"] == {"value": item["Id"], "name": item["Name"]}

@@ -208,3 +208,59 @@ def test_sparse_properties_cover_every_mapped_field() -> None:
         top_level = {name for name in mapping.FIELDS[entity] if "." not in name}
         assert top_level == set(spec.fields), entity
     assert mapping.SPECS["contact"].owned.isdisjoint({"ParentRef", "Job"})
+
+
+def _taxed(code: str | None, **extra: Any) -> dict[str, Any]:
+    detail: dict[str, Any] = {"ItemRef": {"value": "4", "name": "Bolt"}, "Qty": 2,
+                              "UnitPrice": Decimal("10.00")}
+    if code is not None:
+        detail["TaxCodeRef"] = {"value": code}
+    return {"DetailType": "SalesItemLineDetail", "Amount": Decimal("20.00"),
+            "SalesItemLineDetail": detail, **extra}
+
+
+def test_a_line_carries_its_tax_code_and_the_codes_percentage() -> None:
+    """A line names its VAT only by tax code; fetch notes each code's percentage."""
+    record = {
+        "Line": [_taxed("3"), _taxed("4"), _taxed("NON"), _taxed("TAX"), _taxed(None),
+                 _taxed("9")],
+        "TxnTaxDetail": {"TxnTaxCodeRef": {"value": "2"}},
+        NOTES: {"tax_rates": {"2": "7.25", "3": "19", "4": "7"}},
+    }
+    assert [(x.vat_rate_id, x.vat_percent) for x in documents.lines_in(record)] == [
+        ("3", Decimal(19)),
+        ("4", Decimal(7)),
+        (None, Decimal(0)),  # NON: not taxable
+        (None, Decimal("7.25")),  # TAX: US sales tax at the transaction's code
+        (None, None),  # no code: nothing said about VAT
+        ("9", None),  # a code fetch did not note
+    ]
+    # US sales tax without a transaction code: the location's rates QuickBooks charged
+    us = {"Line": [_taxed("TAX"), _taxed("NON")], "TxnTaxDetail": {"TotalTax": Decimal("1.78"),
+          "TaxLine": [{"DetailType": "TaxLineDetail", "Amount": Decimal("1.20"),
+                       "TaxLineDetail": {"TaxPercent": Decimal(6)}},
+                      {"DetailType": "TaxLineDetail", "Amount": Decimal("0.58"),
+                       "TaxLineDetail": {"TaxPercent": Decimal("2.875")}}]}}
+    assert [x.vat_percent for x in documents.lines_in(us)] == [Decimal("8.875"), Decimal(0)]
+
+
+def test_a_lines_percentage_survives_map_out_and_in() -> None:
+    """map(out) notes the percentages by position for upsert (which writes each line with
+    its percentage's tax code), and map(in) reads them back: the round trip keeps VAT."""
+    invoice = documents.invoice_in({
+        "Id": "7", "TxnDate": "2026-11-23", "CurrencyRef": {"value": "EUR"},
+        "CustomerRef": {"value": "58"}, NOTES: {"customer": "company"}, **META,
+        "Line": [_taxed("3", Description="Braugerste"), _taxed(None, Description="Hopfen"),
+                 {"DetailType": "DescriptionOnly", "Description": "Prost"}],
+    })
+    lines = [invoice.lines[0].model_copy(update={"vat_percent": Decimal(19)}),
+             invoice.lines[1].model_copy(update={"vat_percent": Decimal(7)}), invoice.lines[2]]
+    invoice = invoice.model_copy(update={"lines": lines})
+    native = documents.invoice_out(invoice)
+    assert native[NOTES] == {"customer": "company", "vat_percents": ["19", "7", None]}
+    assert "TaxCodeRef" not in native["Line"][1]["SalesItemLineDetail"]  # upsert picks it
+    back = documents.invoice_in({**native, "Id": "7"})
+    assert [(x.vat_rate_id, x.vat_percent) for x in back.lines] == [
+        ("3", Decimal(19)), (None, Decimal(7)), (None, None)]
+    assert back.tax_total == invoice.tax_total == Decimal("5.20")
+    assert mapping.FIELDS["invoice"] >= {"lines.vat_rate_id", "lines.vat_percent"}

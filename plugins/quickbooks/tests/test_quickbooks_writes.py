@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from syncbridge.connection import Connection
 from syncbridge.models import Company, DocumentLine, Invoice, Payment, Product
 from syncbridge.records import UpsertItem
+from syncbridge_quickbooks.native import NOTES
 
 if TYPE_CHECKING:
     from conftest import Served
@@ -83,8 +84,13 @@ def test_an_invoice_with_lines_round_trips_and_its_status_follows_quickbooks(
 
     stored = read(conn, "invoice", invoice_id)
     assert isinstance(stored, Invoice)
-    for name in ("number", "date", "due_date", "currency", "company_id", "notes", "lines"):
+    for name in ("number", "date", "due_date", "currency", "company_id", "notes"):
         assert getattr(stored, name) == getattr(invoice, name), name
+    # each taxed line reads back with its tax code's percentage too (USt 19%)
+    assert stored.lines == [
+        line.model_copy(update={"vat_percent": Decimal(19)}) if line.vat_rate_id else line
+        for line in invoice.lines
+    ]
     # 680 + 60 = 740 net of VAT 19 % = 140.60, less the 50 discount: QuickBooks' arithmetic
     assert stored.total == Decimal("830.60")
     assert stored.balance == Decimal("830.60")
@@ -343,3 +349,54 @@ def test_a_stale_item_in_a_batch_is_retried_alone(served: Served, qbo: Connectio
     assert served.count("GET", f"/item/{second}") == 1 and served.count("POST", "/item") == 1
     assert books.read("Item", second)["Sku"] == "MOVED-1"  # the other change survives
     assert {books.read("Item", id)["UnitPrice"] for id in (first, second)} == {Decimal("9.99")}
+
+
+def test_lines_with_a_vat_percentage_are_written_with_its_tax_code(
+    serve: Callable[..., Served],
+) -> None:
+    """A line from a system that knows VAT only by percentage (a Bitrix24 row's taxRate) gets
+    the tax code of that percentage; one whose code charges another, or a percentage no code
+    has, is refused with the reason and nothing is written."""
+    served = serve(records=0)
+    conn = served.connect()
+    customer = create(conn, "company", Company(name="Brauhaus Ansbach GmbH", currency="EUR",
+                                               country="DE"), "c-1")
+
+    def invoice(number: str, *lines: tuple[str, str, str | None, str | None]) -> Invoice:
+        return Invoice(number=number, date=date(2026, 11, 23), currency="EUR",
+                       company_id=customer, lines=[
+                           DocumentLine(description=text, quantity=Decimal(2),
+                                        unit_price=Decimal(price), vat_rate_id=code,
+                                        vat_percent=None if percent is None else Decimal(percent))
+                           for text, price, code, percent in lines])
+
+    wanted = invoice("1121", ("Braugerste", "3963.43", None, "19"),
+                     ("Hopfen", "2716.19", None, "7"), ("Pfand", "5.00", None, "0"),
+                     ("Versand", "10.00", "3", "19"))
+    [result] = conn.upsert("invoice", [UpsertItem(key="i-1", record=conn.map_out("invoice",
+                                                                                wanted))])
+    assert result.ok and result.record is not None, result.error
+    assert [line["SalesItemLineDetail"]["TaxCodeRef"] for line in result.record["Line"][:4]] == [
+        {"value": "3"}, {"value": "4"}, {"value": "5"}, {"value": "3"}]  # USt 19/7 %, Steuerfrei
+    assert result.record["TxnTaxDetail"]["TotalTax"] == Decimal("1890.17")
+    assert result.record[NOTES] == {"customer": "company",
+                                    "tax_rates": {"3": "19", "4": "7", "5": "0"}}
+    stored = conn.map_in("invoice", result.record)
+    assert stored == read(conn, "invoice", result.id)  # what the next read gives
+    assert [(x.vat_rate_id, x.vat_percent) for x in stored.lines] == [
+        ("3", 19), ("4", 7), ("5", 0), ("3", 19)]
+    assert (stored.tax_total, stored.total) == (Decimal("1890.1700"), Decimal("15279.41"))
+
+    before = served.count("POST", "/invoice") + served.count("POST", "/batch")
+    refused = [
+        (invoice("1122", ("Hopfen", "2716.19", "4", "19")),
+         "line 1: QuickBooks tax code 4 (USt 7%) is 7 %, the line carries 19 %"),
+        (invoice("1123", ("Wein", "8.00", None, "5.5")),
+         "line 1: QuickBooks has no active sales tax code of 5.5 %; add one there, or change "
+         "the line's VAT"),
+    ]
+    results = conn.upsert("invoice", [
+        UpsertItem(key=f"r-{n}", record=conn.map_out("invoice", record))
+        for n, (record, _why) in enumerate(refused)])
+    assert [(r.ok, r.error) for r in results] == [(False, why) for _record, why in refused]
+    assert served.count("POST", "/invoice") + served.count("POST", "/batch") == before

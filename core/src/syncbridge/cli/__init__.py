@@ -14,6 +14,7 @@ COMMANDS = {
     "init": "syncbridge.cli.init:init",
     "log": "syncbridge.cli.log:log",
     "emulate": "syncbridge.cli.emulate:emulate",
+    "held": "syncbridge.cli.held:held",
     "plan": "syncbridge.cli.sync:plan",
     "push": "syncbridge.cli.push:push",
     "run": "syncbridge.cli.sync:run",

@@ -27,6 +27,7 @@ _LEGEND = {
     "waiting": "yellow",
     "missing": "yellow",
     "failed": "red",
+    "unknown": "red",
 }
 
 

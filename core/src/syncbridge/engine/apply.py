@@ -152,6 +152,14 @@ def start_chunk(
     """
     now = datetime.now(UTC)
     items = _prepare_all(ctx, decisions)
+    creates = [(key, item) for key, item in items.items() if item.is_create]
+    # a create an interrupted run may have made is not sent again until that is settled
+    held = held_creates(ctx, [item.key for _at, item in creates]) if creates else {}
+    for (i, _n), item in creates:
+        suspect = ctx.suspects.get((decisions[i].side, decisions[i].record_id))
+        if item.key in held or suspect is not None:
+            _hold(decisions[i], held.get(item.key) or suspect or "")
+    items = {at: item for at, item in items.items() if decisions[at[0]].outcome != "unknown"}
     if ctx.dry_run:
         for decision in decisions:
             if decision.new_link is not None or any(
@@ -163,21 +171,17 @@ def start_chunk(
         with ctx.engine.begin() as db:
             _record(ctx, db, side, decisions)
         return InFlight(side, decisions, {}, [], now, recorded=True)
-    creates = [(key, item) for key, item in items.items() if item.is_create]
-    # a create an interrupted run may have made is not sent again until that is settled
-    held = held_creates(ctx, [item.key for _at, item in creates]) if creates else {}
-    for (i, _n), item in creates:
-        if item.key in held:
-            _hold(decisions[i], held[item.key])
-    items = {at: item for at, item in items.items() if decisions[at[0]].outcome != "unknown"}
     # each intent is committed right before its batch is handed to the connector
     intents = {
         item.key: intent(
-            ctx, item.key, decisions[i].writes[n].target, decisions[i].record_id,
+            ctx,
+            item.key,
+            decisions[i].writes[n].target,
+            decisions[i].record_id,
             decisions[i].writes[n].payload,
         )
         for (i, n), item in creates
-        if item.key not in held
+        if (i, n) in items
     }
     futures: list[Future[list[UpsertResult]]] = []
     for target in SIDES:
@@ -342,15 +346,15 @@ def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) 
     handled = [h for d in decisions for h in d.handled]
     if handled:
         ctx.stores[other(side)].mark_done(db, handled, run_id)
-    # records identical to their last sync (mostly echoes of our own writes) are counted, as
-    # unchanged, but get no report row: a full run over 100k linked records must not write
-    # 100k rows, and a summary counting them as skipped sent readers to rows that are not there
     # a pair the outbox recovered in this run was reported and counted as created then
     decisions = [
         d
         for d in decisions
         if not (d.reason in (UNCHANGED, IN_STEP) and (side, d.record_id) in ctx.recovered)
     ]
+    # records identical to their last sync (mostly echoes of our own writes) are counted, as
+    # unchanged, but get no report row: a full run over 100k linked records must not write
+    # 100k rows, and a summary counting them as skipped sent readers to rows that are not there
     ctx.recorder.items(
         db,
         [

@@ -40,6 +40,15 @@ class EntityContext:
     #: (entity, side, id) a dry run plans to create or link: what later entities may
     #: reference as if it were linked already, so the plan shows what the run would do
     planned: set[tuple[str, str, str]] = field(default_factory=set)
+    #: (side, id) of both records of each pair the outbox recovered in this run: reported and
+    #: counted as created there, so not again when the pair is read back as in step
+    recovered: set[tuple[Side, str]] = field(default_factory=set)
+    #: idempotency key -> why: creates recovery could not settle, never sent again until the
+    #: user says (see :mod:`syncbridge.engine.outbox`)
+    held: dict[str, str] = field(default_factory=dict)
+    #: (side, id) -> why: records a held create may have made, not created back on the other
+    #: side (a two-way sync) while it is held
+    suspects: dict[tuple[Side, str], str] = field(default_factory=dict)
     result: EntityResult = field(init=False)
     model: type[CanonicalRecord] = field(init=False)
     stores: dict[Side, SideStore] = field(init=False)

@@ -10,7 +10,7 @@ worker, not the rest.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from syncbridge.connection import Connection
@@ -26,9 +26,17 @@ class Sender:
         self._stop = threading.Event()
 
     def submit(
-        self, connection: Connection, items: Sequence[UpsertItem]
+        self,
+        connection: Connection,
+        items: Sequence[UpsertItem],
+        before: Callable[[list[UpsertItem]], None] | None = None,
     ) -> list[Future[list[UpsertResult]]]:
-        """Start upserting ``items`` in the target's batch size; one future per worker."""
+        """Start upserting ``items`` in the target's batch size; one future per worker.
+
+        ``before`` is called with each batch just before the connector gets it, in the
+        sending thread: the outbox commits the intents of its creates there, so that a batch
+        never handed over leaves none behind (:func:`syncbridge.engine.outbox.commit_intents`).
+        """
         size = connection.info.entities[self.entity].batch_size
         batches = [list(items[start : start + size]) for start in range(0, len(items), size)]
         workers = min(connection.info.max_concurrency, len(batches))
@@ -53,6 +61,8 @@ class Sender:
         def drain() -> list[UpsertResult]:
             results: list[UpsertResult] = []
             for batch in next_batch():
+                if before is not None:
+                    before(batch)
                 results.extend(connection.upsert(self.entity, batch))
             return results
 
@@ -63,8 +73,8 @@ class Sender:
 
     def __exit__(self, exc_type: object, *_rest: object) -> None:
         if exc_type is not None:
-            # a failed pass: batches not started yet stay unsent (their outbox rows let the
-            # next run find out what happened to the ones in flight)
+            # a failed pass: batches not started yet stay unsent, without outbox rows; those
+            # in flight have theirs, and the next run finds out what they made
             self._stop.set()
         for pool in self._pools.values():
             pool.shutdown(wait=True, cancel_futures=exc_type is not None)

@@ -40,6 +40,24 @@ class DocumentLine(BaseModel):
         gross = self.quantity * self.unit_price
         return gross - gross * self.discount_percent / 100
 
+    @property
+    def tax_amount(self) -> Decimal:
+        """The line's VAT at its ``vat_percent``, unrounded: 0 when it carries no percentage.
+
+        A line that names only its VAT rate (``vat_rate_id``) says nothing about the amount
+        here: a connector that knows the rate's percentage fills ``vat_percent`` too, so
+        that document totals can be compared across systems (see
+        :mod:`syncbridge.engine.invariants`).
+        """
+        if self.vat_percent is None:
+            return Decimal(0)
+        return self.net_amount * self.vat_percent / 100
+
+    @property
+    def gross_amount(self) -> Decimal:
+        """Net amount plus VAT, unrounded."""
+        return self.net_amount + self.tax_amount
+
 
 class DocumentStatus(StrEnum):
     DRAFT = "draft"
@@ -84,6 +102,16 @@ class _Document(CanonicalRecord):
     @property
     def net_total(self) -> Decimal:
         return sum((line.net_amount for line in self.lines), Decimal(0))
+
+    @property
+    def tax_total(self) -> Decimal:
+        """The VAT of every line at its percentage, unrounded (each system rounds its own way)."""
+        return sum((line.tax_amount for line in self.lines), Decimal(0))
+
+    @property
+    def gross_total(self) -> Decimal:
+        """What the document comes to: net plus VAT, unrounded."""
+        return self.net_total + self.tax_total
 
 
 class Quote(_Document):

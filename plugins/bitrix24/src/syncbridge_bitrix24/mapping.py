@@ -44,6 +44,8 @@ STATUS_KEY = "_status"
 ROWS_KEY = "productRows"
 
 _MONEY = Decimal("0.000001")
+#: what a row's price is written to: ten places, about what a double keeps of it
+_PRICE = Decimal("1E-10")
 _PERCENT = Decimal("0.0001")
 _HUNDRED = Decimal(100)
 
@@ -310,22 +312,29 @@ def unit_out(record: Unit) -> NativeRecord:
 
 
 # -- invoices (smart invoices, crm.item with entityTypeId 31) --------------------------------
+# A product row's ``price`` is per unit after the discount *and with tax*, whatever
+# ``taxIncluded`` says: "Price per unit of the product row, including discounts and taxes"
+# (``crm.item.productrow.add``, ``crm_item_product_row`` in ``api-reference/crm/data-types.md``),
+# as a row read back shows: TAX_INCLUDED N, TAX_RATE 12, DISCOUNT_RATE 40 gives PRICE_NETTO
+# 32999, PRICE_EXCLUSIVE 19799.4 (after the discount, before tax) and PRICE 22175.328 =
+# 19799.4 x 1.12 (``crm.lead.productrows.get``). ``taxIncluded`` only says whether the price
+# was entered with its tax. A canonical line is net of VAT, so the VAT travels as ``taxRate``
+# and in the price: a row written without it would total its net amount, and one read without
+# it would take the VAT for part of the price.
 def _row_in(row: Mapping[str, Any]) -> DocumentLine:
-    """A product row as a line. ``price`` is per unit after the discount, before tax
-    (``taxIncluded`` N), so the list price is ``price + discountSum``."""
-    price = decimal(row.get("price")) or Decimal(0)
-    discount_sum = decimal(row.get("discountSum"))
-    rate = decimal(row.get("discountRate")) or Decimal(0)
-    if discount_sum is not None:
-        unit_price = price + discount_sum
-    elif rate < _HUNDRED:
-        unit_price = price / (1 - rate / _HUNDRED)
-    else:
-        unit_price = price
-    percent = rate
-    if str(row.get("discountTypeId") or "2") == "1":  # a fixed amount: express it in percent
-        percent = (discount_sum or Decimal(0)) * _HUNDRED / unit_price if unit_price else rate
+    """A product row as a line: the list price before discount and tax (``priceNetto``), the
+    discount as a percentage of it, the VAT percentage (``taxRate``, null for "no VAT")."""
     tax = decimal(row.get("taxRate"))
+    price = decimal(row.get("price")) or Decimal(0)
+    exclusive = price / (1 + tax / _HUNDRED) if tax else price  # priceExclusive, unrounded
+    rate = decimal(row.get("discountRate")) or Decimal(0)
+    if str(row.get("discountTypeId") or "2") == "1":  # an amount off the net price
+        unit_price = exclusive + (decimal(row.get("discountSum")) or Decimal(0))
+        percent = (unit_price - exclusive) * _HUNDRED / unit_price if unit_price else rate
+    elif rate < _HUNDRED:
+        unit_price, percent = exclusive / (1 - rate / _HUNDRED), rate
+    else:  # all of it off: only priceNetto still knows the list price
+        unit_price, percent = decimal(row.get("priceNetto")) or exclusive, rate
     return DocumentLine(
         description=text(row.get("productName")) or "",
         quantity=decimal(row.get("quantity")) or Decimal(0),
@@ -337,17 +346,22 @@ def _row_in(row: Mapping[str, Any]) -> DocumentLine:
 
 
 def _row_out(line: DocumentLine, position: int) -> dict[str, Any]:
-    discounted = _money(line.unit_price * (1 - line.discount_percent / _HUNDRED))
+    # exact products of the canonical decimals, cut only where a double stops: rounded to
+    # the cent or to six places, a discounted price with tax no longer gives back the list
+    # price it came from (333.33 less 12.5 % plus 7 % would read back as 333.330001)
+    discounted = line.unit_price * (1 - line.discount_percent / _HUNDRED)
+    tax = line.vat_percent
+    price = discounted * (1 + tax / _HUNDRED) if tax else discounted
     return {
         "productId": line.product_id or 0,
         "productName": line.description,
-        "price": _plain(discounted),
+        "price": _plain(price.quantize(_PRICE, rounding=ROUND_HALF_UP)),
         "quantity": _plain(line.quantity),
         "discountTypeId": 2,  # a percentage
         "discountRate": _plain(line.discount_percent),
-        "discountSum": _plain(line.unit_price - discounted),
-        "taxRate": _plain(line.vat_percent),
-        "taxIncluded": "N",
+        "discountSum": _plain((line.unit_price - discounted).quantize(_PRICE)),
+        "taxRate": _plain(tax),
+        "taxIncluded": "N",  # canonical prices are net: shown net, the tax added on top
         "sort": (position + 1) * 10,
     }
 

@@ -97,7 +97,7 @@ def fetch_pages(
         filter[f">={spec.modified}"] = since
     newest: tuple[datetime, str] | None = None
     began: tuple[datetime, str] | None = None
-    stages = _Stages(client, settings)
+    stages = Stages(client, settings)
     for rows, reply in list_all(client, spec, filter):
         if began is None:
             began = _instant(reply.time.get("date_start"))
@@ -148,23 +148,23 @@ def _attach_rows(client: Client, invoices: list[NativeRecord]) -> None:
             invoice[STATUS_KEY] = None
             invoice[ERROR_KEY] = f"its product rows could not be read: {error}"
             continue
-        rows = _product_rows(outcome.results[command.key])
+        rows = product_rows(outcome.results[command.key])
         start = outcome.nexts.get(command.key)
         while start is not None:
             reply = rest.call(
                 client, "crm.item.productrow.list", {**command.params, "start": start}
             )
-            rows.extend(_product_rows(reply.result))
+            rows.extend(product_rows(reply.result))
             start = reply.next if reply.next is not None and reply.next > start else None
         invoice[ROWS_KEY] = rows
 
 
-def _product_rows(result: Any) -> list[dict[str, Any]]:
+def product_rows(result: Any) -> list[dict[str, Any]]:
     rows = result.get("productRows") if isinstance(result, dict) else result
     return [row for row in rows or [] if isinstance(row, dict)]
 
 
-class _Stages:
+class Stages:
     """Stage id -> canonical status: the stage map, else the stage's semantics on the portal."""
 
     def __init__(self, client: Client, settings: Bitrix24Settings) -> None:

@@ -10,12 +10,24 @@ contacts and companies and in ``xmlId`` for invoices, so that :func:`reads.looku
 it after a crash. Updates send only the fields that changed (the portal has no concurrency
 token, so a full write could undo someone's concurrent edit of another field), and rewrite
 multi-field entries by their ``ID`` instead of appending new ones.
+
+What the portal stored: an invoice comes back as the portal keeps it, not as it was sent. The
+portal fills in what it was not given (a title ``Rechnung #12`` and the number, a row's product
+name and unit from the catalog: "If productName is not provided, but productId is given, the
+product name from the product catalog is used", ``crm.item.productrow.add``) and computes the
+rest. Each written invoice's result therefore carries the stored record, read as ``fetch``
+reads it, so that the engine's snapshot of our own write is what the next read shows and the
+write is recognised as ours instead of a change made in Bitrix24. The batch already holds it
+(``crm.item.add``/``update`` answer the item, ``crm.item.productrow.set`` the rows "as
+crm.item.productrow.list would"); only an invoice whose rows were not rewritten is read again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+import httpx
 
 from syncbridge.describe import Capability
 from syncbridge.errors import ConnectorError
@@ -25,7 +37,7 @@ from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
 from syncbridge_bitrix24 import batch, rest
 from syncbridge_bitrix24.entities import INVOICE_OWNER, Spec, spec_for
 from syncbridge_bitrix24.mapping import ROWS_KEY, STATUS_KEY, multi_update, sparse
-from syncbridge_bitrix24.reads import list_all
+from syncbridge_bitrix24.reads import Stages, fetch_pages, list_all, product_rows
 from syncbridge_bitrix24.settings import Bitrix24Settings, stage_category
 
 _MULTI = ("EMAIL", "PHONE", "WEB")
@@ -68,7 +80,9 @@ def _upsert_batch(client: Client, spec: Spec, items: list[UpsertItem]) -> list[U
             continue
         rows_error = outcome.error_of(f"{key}rows") if f"{key}rows" in sent else None
         if rows_error is None:
-            results[index] = UpsertResult(key=item.key, id=record_id)
+            results[index] = UpsertResult(
+                key=item.key, id=record_id, record=_stored(spec, outcome, key, sent)
+            )
         elif item.is_create:
             half_written[index] = (record_id, rows_error)
         else:
@@ -88,7 +102,51 @@ def _upsert_batch(client: Client, spec: Spec, items: list[UpsertItem]) -> list[U
             results[index] = UpsertResult.failed(
                 items[index].key, message, id=None if why is None else record_id
             )
+    if spec.entity == "invoice":
+        _complete_stored(client, settings, list(results.values()))
     return [results[index] for index in range(len(items))]
+
+
+def _stored(spec: Spec, outcome: batch.Outcome, key: str, sent: set[str]) -> NativeRecord | None:
+    """The invoice as the portal stored it, from the batch's own answers: the item, and its
+    rows when they were rewritten (all of them: no page left). None when either is missing
+    (or for other entities, whose add answers only an id)."""
+    if spec.entity != "invoice" or f"{key}rows" not in sent or f"{key}rows" in outcome.nexts:
+        return None
+    item = outcome.results.get(key)
+    item = item.get("item") if isinstance(item, dict) else None
+    rows = outcome.results.get(f"{key}rows")
+    if not isinstance(item, dict) or not isinstance(rows, dict | list):
+        return None
+    return {**item, ROWS_KEY: product_rows(rows)}
+
+
+def _complete_stored(
+    client: Client, settings: Bitrix24Settings, results: list[UpsertResult]
+) -> None:
+    """Give every written invoice its stored record: the status of its stage on those the
+    batch answered, a read for the others. A read that fails leaves the result without one
+    (the write itself went through; the engine then keeps what it sent)."""
+    stages = Stages(client, settings)
+    missing: dict[str, UpsertResult] = {}
+    for result in results:
+        if not result.ok or result.id is None:
+            continue
+        if result.record is None:
+            missing[result.id] = result
+            continue
+        result.record[STATUS_KEY] = stages.status_of(str(result.record.get("stageId") or ""))
+    if not missing:
+        return
+    try:
+        for page in fetch_pages(client, "invoice", None, {"ids": list(missing)}):
+            for record in page.records:
+                found = missing.get(str(record.get("id")))
+                if found is not None:
+                    found.record = record
+    except (ConnectorError, httpx.HTTPError):
+        for result in missing.values():
+            result.record = None
 
 
 def _commands(

@@ -109,6 +109,23 @@ def describe() -> ConnectorInfo:
 
 
 @hookimpl
+def configure(info: ConnectorInfo, settings: ConnectorSettings) -> ConnectorInfo | None:
+    """Without the key custom field (``key_field = ""``) creates carry no key: no ``lookup``.
+
+    The engine takes a key ``lookup`` does not find for a create that made nothing and
+    creates the record again, so a connection that writes no key must not claim to find
+    them; its interrupted creates are recognised by their content instead.
+    """
+    if not isinstance(settings, CrmInCloudSettings) or settings.key_field is not None:
+        return None
+    entities = {
+        name: entity.model_copy(update={"capabilities": entity.capabilities - {Capability.LOOKUP}})
+        for name, entity in info.entities.items()
+    }
+    return info.model_copy(update={"entities": entities})
+
+
+@hookimpl
 def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | None:
     # nothing is stored: a JWT lives 20 minutes and a new one is one login away
     if not isinstance(settings, CrmInCloudSettings):

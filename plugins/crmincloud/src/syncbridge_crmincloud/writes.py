@@ -84,18 +84,34 @@ def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterat
     return _upsert(client, entity, items)
 
 
+#: keys asked per search: ``k eq 'a' or k eq 'b' ...`` stays a short URL (about 2 KB)
+LOOKUP_KEYS = 40
+
+
 def lookup_keys(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
-    """The ``lookup`` hook: a search on the key custom field per key (crash recovery only)."""
+    """The ``lookup`` hook: searches on the key custom field, :data:`LOOKUP_KEYS` keys a
+    request (crash recovery after a big run may ask for a thousand keys, at 40 requests a
+    minute). Errors propagate: an unanswered key must not read as a create that made nothing.
+    """
     key_field = settings_of(client).key_field
     if key_field is None or entity not in api.ENDPOINTS:
         return {}
     endpoints = api.endpoints_for(entity)
+    wanted = list(dict.fromkeys(keys))
     found: dict[str, str] = {}
-    for key in keys:
-        records = api.search(client, endpoints, f"{key_field} eq {api.odata_string(key)}", top=2)
-        ids = sorted(int(record["id"]) for record in records if record.get("id"))
-        if ids:
-            found[key] = str(ids[0])
+    for start in range(0, len(wanted), LOOKUP_KEYS):
+        part = wanted[start : start + LOOKUP_KEYS]
+        filter_ = " or ".join(f"{key_field} eq {api.odata_string(key)}" for key in part)
+        skip = 0
+        while True:  # a key is unique, but page anyway: never miss one
+            records = api.search(client, endpoints, filter_, top=100, skip=skip)
+            for record in records:
+                key, rid = record.get(key_field), record.get("id")
+                if key in part and rid and (key not in found or int(rid) < int(found[key])):
+                    found[key] = str(rid)
+            if len(records) < 100:
+                break
+            skip += len(records)
     return found
 
 

@@ -12,7 +12,8 @@ layer adds what is QuickBooks' own:
   :class:`QboFault` (401/403 as :class:`~syncbridge.errors.AuthError`, with the fix);
 * a write carrying a ``requestid`` is re-sent, unchanged, when its answer is lost (a dropped
   connection, a 5xx): QuickBooks answers a repeated ``requestid`` with the first response, so
-  the retry cannot write twice. The core retry layer cannot do this for a POST on its own.
+  the retry cannot write twice. The core retry layer cannot do this for a POST on its own;
+* the company's tax codes as VAT percentages (:mod:`~syncbridge_quickbooks.taxes`), read once.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from syncbridge.http.ratelimit import build_limiter
 from syncbridge.http.retry import backoff_from_env
 from syncbridge.oauth import OAuth2Auth
 from syncbridge_quickbooks import query as q
+from syncbridge_quickbooks import taxes
 from syncbridge_quickbooks.entities import ACCOUNT, CUSTOMER, QboEntity
 from syncbridge_quickbooks.parties import Kind, customer_kind
 from syncbridge_quickbooks.settings import QuickBooksSettings
@@ -134,6 +136,7 @@ class QuickBooksApi:
         self._lock = threading.Lock()
         self._tokens: dict[tuple[str, str], str] = {}
         self._kinds: dict[str, Kind] = {}
+        self._tax_codes: dict[str, taxes.TaxCode] | None = None
         self._income_account: str | None = settings.income_account_id
         self._batches = build_limiter([BATCH_LIMIT]) if settings.rate_limit else None
 
@@ -364,6 +367,17 @@ class QuickBooksApi:
             self.by_ids(CUSTOMER, unknown)
         with self._lock:
             return {i: self._kinds[i] for i in wanted if i in self._kinds}
+
+    def tax_codes(self, wanted: Iterable[str] = ()) -> dict[str, taxes.TaxCode]:
+        """Every tax code with its percentage: read once per connection, and again when a
+        code in ``wanted`` is not known yet (one created since)."""
+        with self._lock:
+            known = self._tax_codes
+        if known is None or any(code not in known for code in wanted):
+            known = taxes.load(self)
+            with self._lock:
+                self._tax_codes = known
+        return known
 
     def income_account(self) -> str:
         """``IncomeAccountRef`` of new items: the setting, else the first Income account."""

@@ -66,8 +66,9 @@ _NOTES = {
     "company": "customers with a CompanyName, and jobs/projects (named Parent:Job)",
     "contact": "customers that are persons; a person under a company has its company_id",
     "product": "items; new items get Type and IncomeAccountRef from the settings",
-    "invoice": "status from Balance and EmailStatus; total and balance are computed",
-    "quote": "estimates; status from TxnStatus",
+    "invoice": "status from Balance and EmailStatus; total and balance are computed; lines "
+    "carry their tax code and its rate (a line with a rate only gets the code of that rate)",
+    "quote": "estimates; status from TxnStatus; lines carry tax code and rate as invoices do",
     "payment": "one invoice per payment (LinkedTxn); payments over several invoices fail",
     "payment_method": "payment methods",
     "vat_rate": "tax codes with their summed sales rates; read-only",

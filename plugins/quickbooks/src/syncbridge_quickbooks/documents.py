@@ -18,6 +18,16 @@ or ``rejected``; a pending one is ``sent`` once e-mailed, else ``draft``.
 
 Which customer a document belongs to (``CustomerRef``) becomes ``company_id`` or
 ``contact_id`` by the customer's kind, which ``fetch`` notes in the ``_sb`` annotations.
+
+VAT: a sales line's ``TaxCodeRef`` is its ``vat_rate_id`` and the code's percentage, which
+``fetch`` notes as ``tax_rates``, its ``vat_percent`` (``NON``, not taxable, is 0 %; ``TAX``, US
+sales tax, is the percentage of the transaction's ``TxnTaxCodeRef``, else the sum of its tax
+lines' ``TaxPercent``: what QuickBooks charged for the customer's location). Both
+travel: a system that knows VAT only by percentage (Bitrix24) gets the percentage, and a line
+coming from one is written with the tax code of its percentage, which ``upsert`` looks up
+(:mod:`~syncbridge_quickbooks.taxes`); ``map`` out notes each line's percentage as
+``vat_percents`` for that, and ``map`` in reads a note it finds there back the same way, so a
+record mapped out and in again keeps its VAT.
 """
 
 from __future__ import annotations
@@ -38,9 +48,8 @@ from syncbridge_quickbooks.native import (
     ref,
     updated_at,
 )
+from syncbridge_quickbooks.taxes import PSEUDO_TAX_CODES, percent_text
 
-#: US sales-tax pseudo codes on lines: not TaxCode objects, so no VAT rate to link
-PSEUDO_TAX_CODES = frozenset({"TAX", "NON"})
 _CENT = Decimal("0.01")
 _PRECISION = Decimal("0.000001")
 
@@ -49,14 +58,77 @@ def _amount(value: Decimal) -> Decimal:
     return value.quantize(_CENT, ROUND_HALF_UP)
 
 
-#: what a sales line holds: a tax code but no VAT percentage, no product code or unit
+#: what a sales line holds: a tax code and its percentage, no product code or unit
 LINE_FIELDS = item_fields(
     "lines", "description", "quantity", "unit_price", "discount_percent", "product_id",
-    "vat_rate_id",
+    "vat_rate_id", "vat_percent",
 )
 
 
-def _sales_line(line: Mapping[str, Any]) -> DocumentLine:
+class _Vat:
+    """What tells a document's line percentages: the notes of ``fetch`` or ``map`` out."""
+
+    def __init__(self, record: Mapping[str, Any]) -> None:
+        noted = notes(record)
+        rates = noted.get("tax_rates")
+        self.rates: dict[str, Decimal] = (
+            {str(code): Decimal(str(rate)) for code, rate in rates.items()}
+            if isinstance(rates, Mapping)
+            else {}
+        )
+        wanted = noted.get("vat_percents")
+        self.wanted: list[Decimal | None] = (
+            [None if p is None else Decimal(str(p)) for p in wanted]
+            if isinstance(wanted, list)
+            else []
+        )
+        tax = record.get("TxnTaxDetail")
+        self.transaction = ref(tax.get("TxnTaxCodeRef")) if isinstance(tax, Mapping) else None
+        #: US sales tax worked out by QuickBooks for the customer's location: the rates of
+        #: the transaction's tax lines, all charged on each taxable (TAX) line; unknown when
+        #: the lines also name tax codes, whose rates are among them
+        self.sales_tax: Decimal | None = None
+        if isinstance(tax, Mapping) and not _codes_named(record.get("Line")):
+            self.sales_tax = sum(
+                (
+                    decimal((line.get("TaxLineDetail") or {}).get("TaxPercent")) or Decimal(0)
+                    for line in tax.get("TaxLine") or []
+                    if isinstance(line, Mapping)
+                ),
+                Decimal(0),
+            )
+
+    def percent(self, code: str | None, position: int | None) -> Decimal | None:
+        if code is not None and code in self.rates:
+            return self.rates[code]
+        if position is not None and position < len(self.wanted):
+            return self.wanted[position]  # asked for by map(out), looked up by upsert
+        if code == "NON":
+            return Decimal(0)
+        if code == "TAX":
+            if self.transaction is not None:
+                return self.rates.get(self.transaction)
+            return self.sales_tax
+        return None
+
+
+def _codes_named(lines: Any) -> bool:
+    """Whether any sales line (in a bundle too) names a tax code other than TAX/NON."""
+    for line in lines or []:
+        if not isinstance(line, Mapping):
+            continue
+        detail = line.get("SalesItemLineDetail")
+        if isinstance(detail, Mapping):
+            code = ref(detail.get("TaxCodeRef"))
+            if code is not None and code not in PSEUDO_TAX_CODES:
+                return True
+        group = line.get("GroupLineDetail")
+        if isinstance(group, Mapping) and _codes_named(group.get("Line")):
+            return True
+    return False
+
+
+def _sales_line(line: Mapping[str, Any], vat: _Vat, position: int | None) -> DocumentLine:
     detail = line.get("SalesItemLineDetail") or {}
     amount = decimal(line.get("Amount")) or Decimal(0)
     quantity = decimal(detail.get("Qty"))
@@ -76,18 +148,19 @@ def _sales_line(line: Mapping[str, Any]) -> DocumentLine:
         discount_percent=decimal(detail.get("DiscountRate")) or Decimal(0),
         product_id=ref(item),
         vat_rate_id=None if code in PSEUDO_TAX_CODES else code,
+        vat_percent=vat.percent(code, position),
     )
 
 
-def _lines_of(lines: Any) -> Iterator[DocumentLine]:
-    for line in lines or []:
+def _lines_of(lines: Any, vat: _Vat, top: bool = True) -> Iterator[DocumentLine]:
+    for position, line in enumerate(lines or []):
         if not isinstance(line, Mapping):
             continue
         kind = line.get("DetailType")
         if kind == "SalesItemLineDetail":
-            yield _sales_line(line)
+            yield _sales_line(line, vat, position if top else None)
         elif kind == "GroupLineDetail":
-            yield from _lines_of((line.get("GroupLineDetail") or {}).get("Line"))
+            yield from _lines_of((line.get("GroupLineDetail") or {}).get("Line"), vat, False)
         elif kind == "DiscountLineDetail":
             amount = decimal(line.get("Amount")) or Decimal(0)
             yield DocumentLine(
@@ -104,7 +177,7 @@ def _lines_of(lines: Any) -> Iterator[DocumentLine]:
 
 
 def lines_in(record: Mapping[str, Any]) -> list[DocumentLine]:
-    return list(_lines_of(record.get("Line")))
+    return list(_lines_of(record.get("Line"), _Vat(record)))
 
 
 def line_out(line: DocumentLine) -> dict[str, Any]:
@@ -213,7 +286,7 @@ def invoice_in(record: Mapping[str, Any]) -> Invoice:
 
 
 def _document_out(document: Invoice | Quote) -> dict[str, Any]:
-    return compact(
+    native = compact(
         {
             "DocNumber": document.number,
             "TxnDate": document.date.isoformat(),
@@ -224,6 +297,15 @@ def _document_out(document: Invoice | Quote) -> dict[str, Any]:
             **party_out(document.company_id, document.contact_id),
         }
     )
+    percents = [
+        None if line.vat_percent is None else percent_text(line.vat_percent)
+        for line in document.lines
+    ]
+    if any(p is not None for p in percents):
+        # by position in Line: upsert writes each sales line with the tax code of its
+        # percentage (or refuses one whose code charges another), map(in) reads it back
+        native[NOTES] = {**native.get(NOTES, {}), "vat_percents": percents}
+    return native
 
 
 def invoice_out(invoice: Invoice) -> dict[str, Any]:

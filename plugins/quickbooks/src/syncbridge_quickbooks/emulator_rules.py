@@ -319,7 +319,14 @@ class Rules:
                 f"Amount is not equal to UnitPrice * Qty. Supplied value:{amount}", code="6070"
             )
         if detail.get("ItemRef") is not None:
-            detail["ItemRef"] = {"value": self._exists("Item", "ItemRef", detail["ItemRef"])}
+            # QuickBooks fills a reference's name from the referenced object ("name: an
+            # identifying name for the object being referenced by value that is derived from
+            # the field that holds the common name of that object", ReferenceType in the
+            # Accounting API docs; an invoice's sample response shows
+            # <ItemRef name="Rock Fountain">5</ItemRef>), whatever name the request sent
+            item_id = self._exists("Item", "ItemRef", detail["ItemRef"])
+            item = self.books.row("Item", item_id)
+            detail["ItemRef"] = {"value": item_id, "name": str((item or {}).get("Name") or "")}
         code = ref(detail.get("TaxCodeRef"))
         if code is not None:
             if code not in _PSEUDO_TAX_CODES:

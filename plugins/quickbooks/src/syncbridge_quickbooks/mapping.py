@@ -20,6 +20,7 @@ from syncbridge.models import CanonicalRecord, Currency, PaymentMethod, Product,
 from syncbridge.records import NativeRecord
 from syncbridge_quickbooks import documents, parties
 from syncbridge_quickbooks.native import compact, decimal, make_ref, notes, ref, updated_at
+from syncbridge_quickbooks.taxes import PSEUDO_TAX_CODES
 
 #: PaymentMethod.Type values; anything else a canonical ``type`` holds is not written
 _PAYMENT_TYPES = frozenset({"CREDIT_CARD", "NON_CREDIT_CARD"})
@@ -35,7 +36,7 @@ def product_in(record: Mapping[str, Any]) -> Product:
         description=text(record.get("Description")),
         price=decimal(record.get("UnitPrice")),
         cost=decimal(record.get("PurchaseCost")),
-        vat_rate_id=None if code in documents.PSEUDO_TAX_CODES else code,
+        vat_rate_id=None if code in PSEUDO_TAX_CODES else code,
     )
 
 

@@ -34,6 +34,7 @@ from syncbridge_quickbooks.api import QuickBooksApi
 from syncbridge_quickbooks.entities import DOCUMENTS, ENTITIES, PARTIES, TAX_RATE
 from syncbridge_quickbooks.native import NOTES, instant, ref, updated_at
 from syncbridge_quickbooks.parties import customer_kind
+from syncbridge_quickbooks.taxes import PSEUDO_TAX_CODES, percent_text, rate_ids, sales_rate
 
 #: start the fallback a little before CDC's 30 days run out, for clock skew
 _CDC_MARGIN = timedelta(hours=1)
@@ -132,17 +133,20 @@ class Reader:
         for rows, at in self.api.pages(self.qbo, []):
             cursor = cursor or cursor_of(at, None)
             for row in rows:
-                sales = _rate_ids(row.get("SalesTaxRateList"))
-                if not sales and _rate_ids(row.get("PurchaseTaxRateList")):
+                sales = rate_ids(row.get("SalesTaxRateList"))
+                if not sales and rate_ids(row.get("PurchaseTaxRateList")):
                     continue  # a purchase-only code is no VAT rate a sale can carry
-                total = sum((rates.get(id, Decimal(0)) for id in sales), Decimal(0))
-                _note(row, rate=format(total.normalize(), "f"))
+                _note(row, rate=percent_text(sales_rate(row, rates)))
                 records.append(row)
         return Page(records=records, cursor=cursor)
 
 
 def annotate(api: QuickBooksApi, entity: str, records: list[dict[str, Any]]) -> None:
-    """Note whether each record's parent (contacts) or customer (documents) is a company."""
+    """Note whether each record's parent (contacts) or customer (documents) is a company,
+    and the percentage of each tax code a document's lines name (see
+    :mod:`~syncbridge_quickbooks.taxes`)."""
+    if entity in ("invoice", "quote"):
+        _note_tax_rates(api, records)
     if entity == "contact":
         key, fact = "ParentRef", "parent"
     elif entity in DOCUMENTS:
@@ -156,9 +160,43 @@ def annotate(api: QuickBooksApi, entity: str, records: list[dict[str, Any]]) -> 
             _note(record, **{fact: kinds[target]})
 
 
-def _rate_ids(rate_list: Any) -> list[str]:
-    details = rate_list.get("TaxRateDetail") if isinstance(rate_list, Mapping) else None
-    return [id for d in details or [] if (id := ref(d.get("TaxRateRef"))) is not None]
+def _note_tax_rates(api: QuickBooksApi, records: list[dict[str, Any]]) -> None:
+    """``tax_rates``: ``{tax code id: percent}`` of the codes each document names."""
+    used = {id(record): tax_codes_of(record) for record in records}
+    wanted = {code for codes in used.values() for code in codes}
+    if not wanted:
+        return
+    known = api.tax_codes(wanted)
+    for record in records:
+        found = {
+            code: percent_text(known[code].rate) for code in used[id(record)] if code in known
+        }
+        if found:
+            _note(record, tax_rates=found)
+
+
+def tax_codes_of(record: Mapping[str, Any]) -> set[str]:
+    """The tax codes (not the US pseudo codes) a document's lines and tax detail name."""
+    found: set[str] = set()
+
+    def walk(lines: Any) -> None:
+        for line in lines or []:
+            if not isinstance(line, Mapping):
+                continue
+            detail = line.get("SalesItemLineDetail")
+            if isinstance(detail, Mapping):
+                code = ref(detail.get("TaxCodeRef"))
+                if code is not None:
+                    found.add(code)
+            group = line.get("GroupLineDetail")
+            if isinstance(group, Mapping):
+                walk(group.get("Line"))
+
+    walk(record.get("Line"))
+    tax = record.get("TxnTaxDetail")
+    if isinstance(tax, Mapping) and (code := ref(tax.get("TxnTaxCodeRef"))) is not None:
+        found.add(code)
+    return found - PSEUDO_TAX_CODES
 
 
 def _note(record: dict[str, Any], **facts: Any) -> None:

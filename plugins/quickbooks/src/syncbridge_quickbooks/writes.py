@@ -16,19 +16,25 @@
 * **Batches**: more than one item goes through ``POST /batch``, 30 to a request, with the
   batch's ``requestid`` derived from its items'; a ``Fault`` in one item's answer fails only
   that item (a 5010 there is retried alone, as above).
+* **VAT of document lines**: a sales line that carries a percentage (``vat_percents``, noted
+  by ``map`` out) is written with the tax code of that percentage when it names none, and
+  refused when the code it names charges another (:func:`taxes.code_for`): QuickBooks would
+  otherwise book it at no or at the wrong rate, and the document's total would change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from syncbridge.records import UpsertItem, UpsertResult
+from syncbridge_quickbooks import taxes
 from syncbridge_quickbooks.api import NoAnswer, QboFault, QuickBooksApi, dumps, request_id
 from syncbridge_quickbooks.entities import ENTITIES, INVOICE
 from syncbridge_quickbooks.mapping import SPECS, WriteSpec
-from syncbridge_quickbooks.native import NOTES, ref, split
+from syncbridge_quickbooks.native import NOTES, make_ref, ref, split
 from syncbridge_quickbooks.reads import annotate
 
 #: items per ``POST /batch``
@@ -231,6 +237,7 @@ class Writer:
         body, notes = split(item.record)
         body.pop("Id", None)
         body.pop("SyncToken", None)
+        self.tax_codes(body, notes)
         if item.is_create:
             self.complete(body, notes)
             return Write(item, body, "create", request_id(item.key), notes)
@@ -294,6 +301,33 @@ class Writer:
                     "of the sync"
                 )
 
+    def tax_codes(self, body: dict[str, Any], notes: Mapping[str, Any]) -> None:
+        """Give each sales line that carries a VAT percentage the tax code of it."""
+        wanted = notes.get("vat_percents")
+        lines = body.get("Line")
+        if not isinstance(wanted, list) or not isinstance(lines, list):
+            return
+        codes = self.api.tax_codes()
+        body["Line"] = lines = [dict(line) if isinstance(line, dict) else line for line in lines]
+        for position, (line, percent) in enumerate(zip(lines, wanted, strict=False)):
+            if percent is None or not isinstance(line, dict):
+                continue
+            detail = line.get("SalesItemLineDetail")
+            if line.get("DetailType") != "SalesItemLineDetail" or not isinstance(detail, dict):
+                continue
+            line["SalesItemLineDetail"] = detail = dict(detail)  # the item's record stays as is
+            named = ref(detail.get("TaxCodeRef"))
+            if named is not None and named not in taxes.PSEUDO_TAX_CODES and named not in codes:
+                codes = self.api.tax_codes([named])  # created since the codes were read
+            try:
+                code = taxes.code_for(codes, named, Decimal(str(percent)), position + 1)
+            except taxes.TaxCodeError as error:
+                raise Rejected(str(error)) from None
+            if code is None:
+                detail.pop("TaxCodeRef", None)
+            else:
+                detail["TaxCodeRef"] = make_ref(code)
+
     def complete(self, body: dict[str, Any], notes: dict[str, Any]) -> None:
         """What a create needs beyond the mapped fields."""
         if self.entity == "product":
@@ -321,8 +355,10 @@ class Writer:
     def done(self, write: Write, record: Mapping[str, Any]) -> UpsertResult:
         """The answer as a result, annotated as ``fetch`` would annotate it."""
         stored = dict(record)
-        if write.notes:
-            stored[NOTES] = dict(write.notes)
+        # what the write asked for is done: the record reads back as fetch would give it
+        kept = {k: v for k, v in write.notes.items() if k != "vat_percents"}
+        if kept:
+            stored[NOTES] = kept
         annotate(self.api, self.entity, [stored])
         return UpsertResult(key=write.item.key, id=str(stored.get("Id")), ok=True, record=stored)
 

@@ -7,6 +7,17 @@ The universal item methods speak camelCase with typed values and wrap results
 served: 5 (old invoices) is refused as the portal refuses it, other types as not emulated.
 Without ``isManualOpportunity = Y`` the invoice's ``opportunity`` is the sum of its rows, kept
 up to date whenever the rows are replaced.
+
+A row's ``price`` is the price per unit "including discounts and taxes" whatever
+``taxIncluded`` says (``crm.item.productrow.add``; ``taxIncluded`` only records how it was
+entered), and the portal computes the other prices from it and ``taxRate``: ``priceExclusive``
+(after the discount, before tax), ``priceNetto`` (before both), ``priceBrutto`` (with tax,
+before the discount), and the discount in the form not given (``discountSum`` of a percentage,
+``discountRate`` of an amount), to 8 decimals. A row read back shows them so: ``price`` 80000,
+``discountRate`` 20, ``taxRate`` 20 -> ``priceExclusive`` 66666.66666667, ``priceNetto``
+83333.33333333, ``priceBrutto`` 100000, ``discountSum`` 16666.66666667
+(``crm-item-productrow-add.md``). ``opportunity`` is then the sum of ``price x quantity`` and
+``taxValue`` the tax in it.
 """
 
 from __future__ import annotations
@@ -82,6 +93,9 @@ ROW_FIELDS: dict[str, Kind] = {
     "discountTypeId": "int",
     "discountRate": "number",
     "discountSum": "number",
+    "priceExclusive": "number",
+    "priceNetto": "number",
+    "priceBrutto": "number",
     "taxRate": "number",
     "taxIncluded": "text",
     "measureCode": "int",
@@ -123,6 +137,31 @@ def _date(name: str, value: Any) -> date | None:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         raise MethodError("INVALID_ARG_VALUE", f"{name}: {value!r} is not a date") from None
+
+
+_PLACES = Decimal("0.00000001")
+_HUNDRED = Decimal(100)
+
+
+def _prices(
+    price: Decimal, tax_rate: Decimal | None, discount_type: int, rate: Decimal, amount: Decimal
+) -> dict[str, Decimal]:
+    """What the portal computes of a row from its ``price`` (with discount and tax)."""
+    exclusive = price / (1 + tax_rate / _HUNDRED) if tax_rate else price
+    if discount_type == 2:  # a percentage of the net price
+        netto = exclusive / (1 - rate / _HUNDRED) if rate < _HUNDRED else exclusive
+        amount = netto - exclusive
+    else:  # an amount off the net price
+        netto = exclusive + amount
+        rate = amount * _HUNDRED / netto if netto else Decimal(0)
+    brutto = netto * (1 + tax_rate / _HUNDRED) if tax_rate else netto
+    return {
+        "discountRate": rate.quantize(_PLACES),
+        "discountSum": amount.quantize(_PLACES),
+        "priceExclusive": exclusive.quantize(_PLACES),
+        "priceNetto": netto.quantize(_PLACES),
+        "priceBrutto": brutto.quantize(_PLACES),
+    }
 
 
 class SmartInvoices:
@@ -387,17 +426,26 @@ class SmartInvoices:
         discount_type = _int("discountTypeId", raw.get("discountTypeId")) or 2
         if discount_type not in (1, 2):
             raise MethodError("INVALID_ARG_VALUE", "discountTypeId must be 1 or 2")
+        price = _number("price", raw.get("price"), Decimal(0))
+        tax_rate = _number("taxRate", raw.get("taxRate"))
+        assert price is not None
+        prices = _prices(
+            price,
+            tax_rate,
+            discount_type,
+            _number("discountRate", raw.get("discountRate"), Decimal(0)) or Decimal(0),
+            _number("discountSum", raw.get("discountSum"), Decimal(0)) or Decimal(0),
+        )
         return {
             "ownerId": owner,
             "ownerType": OWNER,
             "productId": product_id,
             "productName": str(name),
-            "price": _number("price", raw.get("price"), Decimal(0)),
+            "price": price,
             "quantity": _number("quantity", raw.get("quantity"), Decimal(1)),
             "discountTypeId": discount_type,
-            "discountRate": _number("discountRate", raw.get("discountRate"), Decimal(0)),
-            "discountSum": _number("discountSum", raw.get("discountSum"), Decimal(0)),
-            "taxRate": _number("taxRate", raw.get("taxRate")),
+            **prices,
+            "taxRate": tax_rate,
             "taxIncluded": "Y" if str(raw.get("taxIncluded") or "N").upper() == "Y" else "N",
             "measureCode": _int("measureCode", raw.get("measureCode")) or 796,
             "measureName": str(raw.get("measureName") or "Stück"),
@@ -438,14 +486,11 @@ class SmartInvoices:
             return row
         total, tax = Decimal(0), Decimal(0)
         for product_row in self._rows_of(invoice):
-            amount = product_row["price"] * product_row["quantity"]
-            rate = product_row["taxRate"] or Decimal(0)
-            if product_row["taxIncluded"] == "Y":
-                tax += amount - amount / (1 + rate / 100)
-                total += amount
-            else:
-                tax += amount * rate / 100
-                total += amount * (1 + rate / 100)
+            # price is with tax, taxIncluded Y or N alike (see the module's docstring)
+            total += product_row["price"] * product_row["quantity"]
+            tax += (product_row["price"] - product_row["priceExclusive"]) * product_row[
+                "quantity"
+            ]
         cents = Decimal("0.01")
         return (
             self.items.update(

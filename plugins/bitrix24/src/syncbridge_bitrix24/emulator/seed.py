@@ -8,6 +8,7 @@ products and invoices are ``records`` each, drawn from the emulator base's seede
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 from syncbridge.emulator import FakeData
@@ -188,7 +189,8 @@ def business_data(portal: Portal, fake: FakeData, rng: random.Random, records: i
                 "productrows": [
                     {
                         "productId": line["ID"],
-                        "price": line["PRICE"],
+                        # a row's price is with its tax: the catalog's net price plus 19 %
+                        "price": str(Decimal(line["PRICE"]) * Decimal("1.19")),
                         "quantity": rng.randint(1, 5),
                         "taxRate": "19",
                         "taxIncluded": "N",

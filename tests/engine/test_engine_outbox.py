@@ -1,0 +1,255 @@
+"""Creates a run left unconfirmed: found by reference or by content, held when undecidable.
+
+A lost answer is made in-process: the right connection's ``upsert`` writes and then raises
+(the record is there, the run never learns its id), or raises before writing (the record is
+not there). Either way the run ends with the create's outbox row behind, as a killed run
+does. The right side has only names to go by (no VAT number, no city): the match cascade
+cannot find these records, the outbox must.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from syncbridge.connection import Connection
+from syncbridge.engine.outbox import RECOVERED
+from syncbridge.errors import ConnectorError
+from tests.engine.bed import Bed
+
+ONE_WAY = {"company": {"direction": "left-to-right"}}
+#: the right database without the key column: no lookup, recovery by content
+NO_KEY = {"key_column": ""}
+
+
+@contextmanager
+def lost(monkeypatch: pytest.MonkeyPatch, *, reached: bool) -> Iterator[None]:
+    """Creates on the right are made (``reached``) or not, and their answer is lost."""
+    real = Connection.upsert
+
+    def upsert(self: Connection, entity: str, items: list[Any]) -> Any:
+        if self.name == "right" and any(item.id is None for item in items):
+            if reached:
+                real(self, entity, items)
+            raise ConnectorError("the connection was reset before the answer arrived")
+        return real(self, entity, items)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "upsert", upsert)
+        yield
+
+
+def names(bed: Bed, side: str) -> list[str]:
+    return sorted(row["name"] for row in bed.rows(side, "company"))
+
+
+def state(bed: Bed, sql: str) -> Any:
+    engine = create_engine(f"sqlite:///{bed.folder / 'state.db'}")
+    try:
+        with engine.connect() as db:
+            return db.execute(text(sql)).all()
+    finally:
+        engine.dispose()
+
+
+def rows_of(bed: Bed, run_id: int) -> list[tuple[str, str, str]]:
+    return sorted((i.record_id, i.action, i.reason) for i in bed.items(run_id, "company"))
+
+
+def test_a_lost_create_is_found_by_its_exact_content_and_reported_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bed = Bed(tmp_path, ONE_WAY, right_settings=NO_KEY)
+    ids = bed.put("left", "company", [{"name": "Alpha"}, {"name": "Beta"}])
+    bed.put("right", "company", [{"name": "Alphabet", "city": "Roma"}])  # not it: no match
+    with lost(monkeypatch, reached=True):
+        assert bed.sync().entities[0].result == "error"
+    assert names(bed, "right") == ["Alpha", "Alphabet", "Beta"]
+    assert len(state(bed, "SELECT key FROM outbox")) == 2
+
+    summary = bed.sync()
+    assert not summary.failed
+    assert names(bed, "right") == ["Alpha", "Alphabet", "Beta"]  # nothing made twice
+    reason = f"new on the left ({RECOVERED})"
+    assert rows_of(bed, summary.run_id) == [
+        (ids[0], "created", reason),
+        (ids[1], "created", reason),
+    ]
+    counts = summary.entities[0].counts
+    assert counts["created"] == 2 and not counts["linked"] and not counts["unchanged"]
+    assert state(bed, "SELECT count(*) FROM outbox") == [(0,)]
+    assert state(bed, "SELECT count(*) FROM link") == [(2,)]
+    assert bed.sync().writes == 0  # in step: the pairs are linked with what both hold
+
+
+def test_a_lost_create_is_found_by_its_key_where_the_target_keeps_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bed = Bed(tmp_path, ONE_WAY)  # the sql connector's key column: lookup
+    [source] = bed.put("left", "company", [{"name": "Alpha"}])
+    with lost(monkeypatch, reached=True):
+        bed.sync()
+    summary = bed.sync()
+    assert names(bed, "right") == ["Alpha"]
+    assert rows_of(bed, summary.run_id) == [(source, "created", f"new on the left ({RECOVERED})")]
+
+
+def test_a_create_that_never_arrived_is_simply_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bed = Bed(tmp_path, ONE_WAY, right_settings=NO_KEY)
+    [source] = bed.put("left", "company", [{"name": "Gamma"}])
+    with lost(monkeypatch, reached=False):
+        bed.sync()
+    assert names(bed, "right") == []
+    summary = bed.sync()  # no new record on the right could be it: it made none
+    assert names(bed, "right") == ["Gamma"]
+    assert rows_of(bed, summary.run_id) == [(source, "created", "new on the left")]
+
+
+def test_two_identical_candidates_are_held_as_unknown_until_pinned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bed = Bed(tmp_path, ONE_WAY, right_settings=NO_KEY)
+    first, second = bed.put("left", "company", [{"name": "Twin"}, {"name": "Twin"}])
+    with lost(monkeypatch, reached=True):
+        bed.sync()
+    made = sorted(row["id"] for row in bed.rows("right", "company"))
+    assert len(made) == 2
+
+    for _again in range(2):  # held, and still held on the next run: never created again
+        summary = bed.sync()
+        assert summary.failed  # exit 1: someone has to look
+        rows = rows_of(bed, summary.run_id)
+        assert [(rid, action) for rid, action, _r in rows] == [
+            (first, "unknown"),
+            (second, "unknown"),
+        ]
+        assert rows[0][2].startswith(f"check right: 2 records there ({', '.join(made)}) hold")
+        assert f"syncbridge held --release company:{first}" in rows[0][2]
+        assert names(bed, "right") == ["Twin", "Twin"]
+    listed = bed.cli("held", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert "check right: 2 records there" in listed.output
+    plan = bed.sync(dry_run=True)  # the plan says what the run does: nothing, it is held
+    assert [i.action for i in bed.items(plan.run_id, "company")] == ["unknown", "unknown"]
+
+    # the user looks in the right system and pins each to the one it made
+    bed.config.write_text(
+        bed.config.read_text().replace(
+            'direction = "left-to-right"',
+            f'direction = "left-to-right"\nlinks = {{ "{first}" = "{made[0]}", '
+            f'"{second}" = "{made[1]}" }}',
+        )
+    )
+    summary = bed.sync()
+    assert not summary.failed
+    assert names(bed, "right") == ["Twin", "Twin"]
+    assert state(bed, "SELECT count(*) FROM outbox") == [(0,)]
+    assert sorted(state(bed, "SELECT left_id, right_id FROM link")) == [
+        (first, made[0]),
+        (second, made[1]),
+    ]
+    assert "nothing is held" in bed.cli("held").output
+
+
+def test_in_a_two_way_sync_the_records_a_held_create_may_have_made_do_not_flow_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bed = Bed(tmp_path, {"company": {"direction": "both"}}, right_settings=NO_KEY)
+    bed.put("left", "company", [{"name": "Twin"}, {"name": "Twin"}])
+    with lost(monkeypatch, reached=True):
+        bed.sync()
+    summary = bed.sync()
+    # the right's two Twins are unlinked and new there: without the hold they would be
+    # created on the left, two more Twins
+    assert names(bed, "left") == ["Twin", "Twin"]
+    assert names(bed, "right") == ["Twin", "Twin"]
+    actions = sorted((i.side, i.action) for i in bed.items(summary.run_id, "company"))
+    assert actions == [("left", "unknown")] * 2 + [("right", "unknown")] * 2
+    assert all(
+        "may be the record an interrupted create of left" in i.reason
+        for i in bed.items(summary.run_id, "company")
+        if i.side == "right"
+    )
+
+
+def test_a_create_that_may_be_an_edited_record_is_held_until_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bed = Bed(tmp_path, ONE_WAY, right_settings=NO_KEY)
+    [source] = bed.put("left", "company", [{"name": "Gamma"}])
+    with lost(monkeypatch, reached=False):
+        bed.sync()
+    # meanwhile someone adds a record on the right: it could be Gamma, renamed
+    [other] = bed.put("right", "company", [{"name": "Gamma S.r.l."}])
+    for _again in range(2):
+        summary = bed.sync()
+        [(rid, action, reason)] = rows_of(bed, summary.run_id)
+        assert (rid, action) == (source, "unknown")
+        assert f"1 record(s) changed there since ({other}) may be it, edited" in reason
+        assert names(bed, "right") == ["Gamma S.r.l."]
+
+    bad = bed.cli("held", "--release", "company:nope")
+    assert bad.exit_code == 2 and "nothing is held" in bad.output + bad.stderr
+    released = bed.cli("held", "--release", f"company:{source}")
+    assert released.exit_code == 0, released.output
+    summary = bed.sync()
+    assert not summary.failed
+    assert names(bed, "right") == ["Gamma", "Gamma S.r.l."]
+    assert rows_of(bed, summary.run_id) == [(source, "created", "new on the left")]
+
+
+def test_a_target_that_cannot_be_asked_holds_the_create_for_that_run_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bed = Bed(tmp_path, ONE_WAY)
+    [source] = bed.put("left", "company", [{"name": "Delta"}])
+    with lost(monkeypatch, reached=True):
+        bed.sync()
+
+    def unreachable(self: Connection, entity: str, keys: list[str]) -> dict[str, str]:
+        raise ConnectorError("503 Service Unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "lookup", unreachable)
+        summary = bed.sync()
+    [(rid, action, reason)] = rows_of(bed, summary.run_id)
+    assert (rid, action) == (source, "unknown")
+    assert "could not be asked" in reason and "asked again next run" in reason
+    summary = bed.sync()  # asked again, without anyone doing anything
+    assert rows_of(bed, summary.run_id) == [(source, "created", f"new on the left ({RECOVERED})")]
+    assert names(bed, "right") == ["Delta"]
+
+
+def test_a_lost_derived_create_is_found_and_never_made_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.engine.test_engine_derive import QUOTE_TO_ORDER, quote
+
+    bed = Bed(tmp_path, QUOTE_TO_ORDER, right_settings=NO_KEY)
+    bed.config.write_text(
+        bed.config.read_text()
+        + '\n[[syncs.main.entities.quote.derive]]\nwhen = { status = "accepted" }\n'
+        'create = "order"\nlink_field = "quote_id"\n'
+    )
+    [acme] = bed.put("left", "company", [{"name": "ACME S.r.l."}])
+    [q1] = bed.put("left", "quote", [quote(acme, "P-1")])
+    bed.sync()
+    bed.edit("left", "quote", q1, status="accepted")
+    with lost(monkeypatch, reached=True):
+        bed.sync()
+    assert len(bed.rows("right", "order")) == 1
+
+    summary = bed.sync(full=True)  # a full run derives again from every accepted quote
+    assert len(bed.rows("right", "order")) == 1
+    [item] = bed.items(summary.run_id, "order")
+    assert (item.record_id, item.action) == (q1, "created")
+    assert item.reason == f"derived from quote {q1} (status = accepted) ({RECOVERED})"
+    assert summary.entities[-1].counts["derived"] == 1
+    assert state(bed, "SELECT count(*) FROM outbox") == [(0,)]
