@@ -18,9 +18,11 @@ from sqlalchemy import Connection
 from syncbridge.describe import Capability
 from syncbridge.engine.context import EntityContext, Side, other
 from syncbridge.engine.db import loads
+from syncbridge.engine.invariants import compare
 from syncbridge.engine.merge import FieldMerge, merge_fields
 from syncbridge.engine.translate import Translator, differences
 from syncbridge.engine.values import match_value, matches_filter
+from syncbridge.models import Invoice, Order, Quote
 
 UNCHANGED = "unchanged since the last sync"
 IN_STEP = "already in step"
@@ -459,7 +461,15 @@ class Decider:
             # as a read would give it: with its id, which map(out) leaves to the write
             native.setdefault(connection.info.entities[ctx.entity].id_field, loser_id)
             held = connection.map_in(ctx.entity, native)
-        except Exception:
+        except Exception:  # judged by the plain difference; apply reports what fails
+            return {name: projected[name] for name in sorted(diff)}
+        if (
+            isinstance(record, Quote | Order | Invoice)
+            and isinstance(held, Quote | Order | Invoice)
+            and compare(record, held, loser) is not None
+        ):
+            # the loser cannot carry the document's amounts: not "in step", a write that
+            # apply refuses with the amounts (engine/invariants.py)
             return {name: projected[name] for name in sorted(diff)}
         held_now = self.translator.comparable(held.content())
         return {
