@@ -7,7 +7,7 @@ once per connection and disposed with it; hooks never open engines of their own.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -17,8 +17,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from syncbridge.errors import ConnectorError
-from syncbridge_sql.schema import TICK, TableMap, reflect
+from syncbridge_sql.schema import TableMap, reflect
 from syncbridge_sql.settings import SqlSettings
+from syncbridge_sql.timestamps import TICK, StampKind
 
 
 def _truncate(value: datetime, step: timedelta) -> datetime:
@@ -45,6 +46,26 @@ def _sqlite_transactions(engine: sa.Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def _utc_sessions(engine: sa.Engine) -> None:
+    """Pin every MySQL/MariaDB session to UTC.
+
+    A ``TIMESTAMP`` column stores an instant and shows it in the session's time zone, which
+    is the server's unless set: pinned, its values read as UTC wherever the server is and
+    whatever zone its writers' sessions use. ``DATETIME`` columns are unaffected (they keep
+    the wall time written, read in :attr:`SqlSettings.timezone`), except that a
+    ``DEFAULT CURRENT_TIMESTAMP`` of a column the connector does not write is filled in UTC
+    in the rows it inserts.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SET time_zone = '+00:00'")
+        finally:
+            cursor.close()
+
+
 def create_engine(settings: SqlSettings, scrub: Callable[[str], str] = str) -> sa.Engine:
     """The SQLAlchemy engine of ``settings.url``; errors name the URL without its password."""
     url = make_url(settings.url.get_secret_value())
@@ -61,7 +82,40 @@ def create_engine(settings: SqlSettings, scrub: Callable[[str], str] = str) -> s
         raise ConnectorError(f"cannot use {settings.safe_url}: {scrub(str(error))}") from None
     if engine.dialect.name == "sqlite":
         _sqlite_transactions(engine)
+    elif url.get_backend_name() in ("mysql", "mariadb"):
+        _utc_sessions(engine)
     return engine
+
+
+def _newest(connection: sa.Connection, table: TableMap) -> datetime | None:
+    """The newest modification time stored, as far as an index probe tells.
+
+    ORDER BY ... LIMIT 1 rather than max(): one index probe, whatever the planner thinks of
+    a table too young to have statistics. On SQLite the largest text and the largest number
+    are probed (numbers sort below text there). With texts in several formats the largest
+    need not be the latest instant: stamps are never earlier than the clock anyway, and a
+    read ends with a cursor no later than its start (see
+    :func:`syncbridge_sql.timestamps.end`), so only future-dated rows are at stake, and
+    those are read again until their time has come.
+    """
+    stamp = table.stamp
+    if stamp is None:
+        return None
+    raw = stamp.raw
+    probes = [raw >= "", raw < ""] if stamp.kind is StampKind.SQLITE else [raw.is_not(None)]
+    newest: datetime | None = None
+    for probe in probes:
+        value = connection.execute(
+            sa.select(raw).where(probe).order_by(raw.desc()).limit(1)
+        ).scalar()
+        if value is None:
+            continue
+        try:
+            moment = stamp.reader.instants(value)[1]
+        except ValueError:
+            continue  # a read reports it, naming the row; a write need not fail for it
+        newest = moment if newest is None else max(newest, moment)
+    return newest
 
 
 class Database:
@@ -112,6 +166,12 @@ class Database:
         """A ConnectorError for a failure that stops the whole entity."""
         return ConnectorError(f"{doing} on {self.settings.safe_url}: {self.message(error)}")
 
+    def rows(self, statement: sa.Select[Any]) -> list[Sequence[Any]]:
+        """The rows of one read query, on a pooled connection returned at once: nothing
+        stays open while the engine works on a page."""
+        with self.engine.connect() as connection:
+            return list(connection.execute(statement).all())
+
     # -- tables -------------------------------------------------------------------------
     def table(self, entity: str) -> TableMap:
         """The entity's reflected table, created on first use when allowed; cached."""
@@ -133,30 +193,19 @@ class Database:
         a reader that has seen up to T never misses a later write by this connector, which
         is what makes the exclusive cursor of ``fetch`` exact. A coarse column (MySQL
         ``DATETIME``, whole seconds) cannot keep that promise without running ahead of the
-        clock, so its stamps are the current step, never earlier than what is stored, and
-        its cursors are inclusive (see :func:`syncbridge_sql.reads.format_cursor`).
+        clock, so its stamps are the current step, never earlier than what is stored; a read
+        ending in the current step ends with an inclusive cursor (see
+        :func:`syncbridge_sql.timestamps.end`), so rows stamped later in that step are read.
 
-        The table's newest stamp is read in the writing transaction, from the index.
+        The table's newest stamp is read in the writing transaction, from the index (see
+        :func:`_newest`).
         """
         with self._lock:
             step = table.stamp_step
             now = _truncate(datetime.now(UTC), step)
             exclusive = step <= TICK
             floor = now
-            latest = None
-            if table.updated_at is not None:
-                # ORDER BY ... LIMIT 1 rather than max(): one index probe, whatever the
-                # planner thinks of a table too young to have statistics
-                latest = connection.execute(
-                    sa.select(table.updated_at)
-                    .where(table.updated_at.is_not(None))
-                    .order_by(table.updated_at.desc())
-                    .limit(1)
-                ).scalar()
-            for known in (
-                None if latest is None else table.stamp_from_db(latest),
-                self._last_stamp.get(table.entity),
-            ):
+            for known in (_newest(connection, table), self._last_stamp.get(table.entity)):
                 if known is not None:
                     floor = max(floor, known + TICK if exclusive else known)
             stamps = [floor + TICK * i if exclusive else floor for i in range(count)]

@@ -18,7 +18,7 @@ import json
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -30,6 +30,7 @@ from pydantic_core import to_jsonable_python
 
 from syncbridge.models import META_FIELDS, MODELS, CanonicalRecord
 from syncbridge.records import NativeRecord
+from syncbridge_sql.timestamps import stamp_converters
 
 Converter = Callable[[Any], Any]
 
@@ -178,22 +179,6 @@ def _date_to_text(value: Any) -> str:
     return as_date(value).isoformat()
 
 
-def as_utc(value: Any) -> datetime:
-    """An aware UTC datetime; naive values (columns without a time zone) are taken as UTC."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _naive_utc(value: Any) -> datetime:
-    return as_utc(value).replace(tzinfo=None)
-
-
-def _utc_text(value: Any) -> str:
-    return as_utc(value).isoformat()
-
-
 _TRUE_WORDS = frozenset({"1", "true", "t", "y", "yes", "on"})
 
 
@@ -236,9 +221,10 @@ def _stringify(value: Any) -> str:
 
 
 def converters(
-    kind: Kind, column_type: sa.types.TypeEngine[Any]
+    kind: Kind, column_type: sa.types.TypeEngine[Any], zone: tzinfo = UTC
 ) -> tuple[Converter | None, Converter | None]:
-    """``(to_db, from_db)`` for a field of ``kind`` stored in a column of ``column_type``.
+    """``(to_db, from_db)`` for a field of ``kind`` stored in a column of ``column_type``;
+    ``zone`` is that of naive timestamps (:attr:`SqlSettings.timezone`).
 
     ``None`` means "pass the value through": the common case on the connector's own tables,
     kept free of per-value calls because 100k-row reads and writes go through here.
@@ -259,7 +245,7 @@ def converters(
             return as_date, None
         return _date_to_text, as_date
     if kind is Kind.DATETIME:
-        return timestamp_converters(column_type)
+        return stamp_converters(column_type, zone)
     if kind is Kind.BOOL:
         if isinstance(column_type, sa.Boolean):
             return as_bool, None
@@ -276,15 +262,6 @@ def converters(
         return (_stringify, int) if text else (None, None)
     # TEXT
     return (None, None) if text else (None, _stringify)
-
-
-def timestamp_converters(column_type: sa.types.TypeEngine[Any]) -> tuple[Converter, Converter]:
-    """``(to_db, from_db)`` for a timestamp: UTC in, aware UTC out, whatever the column."""
-    if isinstance(column_type, sa.DateTime):
-        if getattr(column_type, "timezone", False):
-            return as_utc, as_utc
-        return _naive_utc, as_utc
-    return _utc_text, as_utc
 
 
 # -- the map hook ---------------------------------------------------------------------------

@@ -1,54 +1,39 @@
 """Reading: keyset-paginated, incremental, with filters pushed down.
 
-Cursor semantics (exact, documented in the README): a cursor is an ISO-8601 UTC timestamp
-meaning "the first instant not read yet" — the largest ``updated_at`` returned plus one
-microsecond. ``fetch(since=cursor)`` returns rows with ``updated_at >= since`` (minus
-``lookback_seconds``). Since every write of this connector is stamped strictly later than
-anything already in the table (see :meth:`Database.stamps`), a cursor never skips a later
-write and never repeats a row already read.
+Cursor semantics (exact, documented in the README): a cursor is the keyset
+``(updated_at, id)`` of the last row read, as ``<ISO-8601 UTC instant>#<id>``, and
+``fetch(since=cursor)`` returns the rows whose ``(instant of updated_at, id)`` comes after it:
+a page boundary inside a run of equal timestamps (a bulk import) loses nothing and repeats
+nothing, also when a read is resumed from the cursor of any page. A cursor without ``#<id>``
+(written by earlier versions, and how a read ends when its last rows are recent: see
+:func:`syncbridge_sql.timestamps.end`) means "stamped at that instant or later".
+``lookback_seconds`` turns a cursor into "at or after its instant less that much".
 
-Pages use keyset pagination on ``(updated_at, id)``, never OFFSET: each page is one indexed
-range scan however deep into the table it is, and rows written while a read is under way
-cannot shift a page boundary and make a row appear twice or not at all.
+Pages never use OFFSET: each is one short query from the keyset of the previous one, so rows
+written while a read is under way cannot shift a page boundary. In which order the rows come
+and how that order is asked of the database, whatever format the timestamps are stored in, is
+:mod:`syncbridge_sql.ordering`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from itertools import chain
 from typing import Any
 
 import sqlalchemy as sa
 
-from syncbridge.errors import ConnectorError
 from syncbridge.records import Page
 from syncbridge_sql.database import Database
-from syncbridge_sql.mapping import Kind, as_utc, decimal_to_text
-from syncbridge_sql.schema import TICK, TableMap, in_list
+from syncbridge_sql.mapping import Kind, decimal_to_text
+from syncbridge_sql.ordering import Order, choose
+from syncbridge_sql.schema import TableMap, in_list
+from syncbridge_sql.timestamps import Cursor, end, shifted
 
 #: ids per ``IN (...)`` list: well inside every server's parameter limit
 IN_CHUNK = 500
-
-
-def parse_cursor(entity: str, since: str) -> datetime:
-    try:
-        return as_utc(datetime.fromisoformat(since.strip()))
-    except ValueError:
-        raise ConnectorError(
-            f"cannot read {entity} since {since!r}: the sql connector's cursors are ISO-8601 "
-            "timestamps; run once with --full to start over"
-        ) from None
-
-
-def format_cursor(last_seen: datetime, step: timedelta) -> str:
-    """The cursor after a row stamped ``last_seen``.
-
-    With microsecond stamps, the next instant: exclusive, nothing is read twice. A coarse
-    column (whole seconds) may still receive rows stamped ``last_seen`` (see
-    :meth:`Database.stamps`), so its cursor is ``last_seen`` itself, inclusive: the rows of
-    that last second are read again next time, harmlessly.
-    """
-    return (last_seen + TICK if step <= TICK else last_seen).isoformat()
 
 
 def _as_text(value: Any) -> str:
@@ -112,11 +97,9 @@ def fetch_pages(
         if query.get("ids") is not None:
             yield from _by_ids(db, table, [str(i) for i in query["ids"]], conditions)
             return
-        since_at = parse_cursor(entity, since) if since else None
+        start = Cursor.parse(entity, since) if since else None
         yielded = False
-        for page in _pages(db, table, since, since_at, conditions):
-            if not yielded and len(page.records) >= db.settings.page_size:
-                page.total = _count(db, table, since_at, conditions)  # more pages to come
+        for page in _pages(db, table, since, start, conditions):
             yielded = True
             yield page
         if not yielded:
@@ -125,74 +108,61 @@ def fetch_pages(
         raise db.error(f"cannot read {entity} from {table.label}", error) from None
 
 
-def _count(
-    db: Database,
-    table: TableMap,
-    since_at: datetime | None,
-    conditions: list[sa.ColumnElement[bool]],
-) -> int:
-    """How many rows the read will return, about (``Page.total``): one COUNT, asked when
-    the first page is full, so that a long read can be spread over two processes from its
-    start (see syncbridge.engine.mapworker). A hint: rows written meanwhile may change it.
-    """
-    statement = sa.select(sa.func.count()).select_from(table.table).where(*conditions)
-    stamp = table.updated_at
-    if stamp is not None and since_at is not None:
-        statement = statement.where(
-            sa.or_(stamp.is_(None), stamp >= _lower_bound(db, table, since_at))
-        )
-    with db.engine.connect() as connection:
-        return int(connection.execute(statement).scalar_one())
-
-
-def _lower_bound(db: Database, table: TableMap, since_at: datetime) -> Any:
-    """Where an incremental read starts: the cursor less the lookback (see the module
-    docstring), as the database stores the modification time."""
-    return table.stamp_to_db(since_at - timedelta(seconds=db.settings.lookback_seconds))
-
-
-def _run(db: Database, statement: sa.Select[Any]) -> list[Sequence[Any]]:
-    # one pooled connection per page: nothing stays open while the engine works on a page
-    with db.engine.connect() as connection:
-        return list(connection.execute(statement))
-
-
 def _pages(
     db: Database,
     table: TableMap,
     since: str | None,
-    since_at: datetime | None,
+    start: Cursor | None,
     conditions: list[sa.ColumnElement[bool]],
 ) -> Iterator[Page]:
+    """Rows without a time first (read every time), then the rest from ``start`` on.
+
+    The first page, when full, says how many rows the whole read returns, about
+    (``Page.total``): one COUNT, so that a long read can be spread over two processes from
+    its start (see syncbridge.engine.mapworker). A hint: rows written meanwhile may change it.
+    """
     size = db.settings.page_size
     base = sa.select(*table.select_columns()).where(*conditions)
-    stamp = table.updated_at
+    stamp = table.stamp
+    count: Callable[[], int]
     if stamp is None:
         # no modification time: every read is a full read, paged by id, with no cursor
-        yield from _by_id_keyset(db, table, base, size, cursor=None)
-        return
-    if stamp.nullable:
-        # rows without a time changed at an unknown moment: read them every time
-        yield from _by_id_keyset(db, table, base.where(stamp.is_(None)), size, cursor=since)
+        pages = _by_id_keyset(db, table, base, size, cursor=None)
+        count = partial(_count_all, db, table, conditions)
+    else:
+        started = datetime.now(UTC)
+        if start is not None and db.settings.lookback_seconds:
+            start = Cursor(shifted(start.at, -timedelta(seconds=db.settings.lookback_seconds)))
+        order = choose(db, table, stamp, start, conditions)
+        count = order.count
+        pages = _stamped(order, started, stamp.step)
+        if stamp.column.nullable:
+            # rows without a time changed at an unknown moment: read them every time
+            nulls = _by_id_keyset(db, table, base.where(stamp.raw.is_(None)), size, since)
+            pages = chain(nulls, pages)
+    first = True
+    for page in pages:
+        if first and len(page.records) >= size:
+            page.total = count()
+        first = False
+        yield page
 
-    statement = base.where(stamp.is_not(None)).order_by(stamp, table.id).limit(size)
-    if since_at is not None:
-        statement = statement.where(stamp >= _lower_bound(db, table, since_at))
-    cursor = since
-    last: tuple[Any, Any] | None = None
-    while True:
-        page = statement
-        if last is not None:
-            last_stamp, last_id = last
-            page = page.where(stamp >= last_stamp, sa.or_(stamp > last_stamp, table.id > last_id))
-        rows = _run(db, page)
-        if not rows:
-            return
-        last = (rows[-1][1], rows[-1][0])
-        cursor = format_cursor(table.stamp_from_db(last[0]), table.stamp_step)
-        yield Page(records=[table.native(row) for row in rows], cursor=cursor)
-        if len(rows) < size:
-            return
+
+def _stamped(order: Order, started: datetime, step: timedelta) -> Iterator[Page]:
+    """The pages of ``order``, each with the keyset of its last row as cursor; and, if the
+    last row is too recent for its keyset to be safe, a last empty page with the cursor to
+    end the read with (see :func:`syncbridge_sql.timestamps.end`)."""
+    last = None
+    for records, last in order.pages():
+        yield Page(records=records, cursor=str(Cursor(last[0], str(last[1]))))
+    if last is not None and (final := end(last[0], started, step)) is not None:
+        yield Page(records=[], cursor=str(final))
+
+
+def _count_all(db: Database, table: TableMap, conditions: list[sa.ColumnElement[bool]]) -> int:
+    statement = sa.select(sa.func.count()).select_from(table.table).where(*conditions)
+    with db.engine.connect() as connection:
+        return int(connection.execute(statement).scalar_one())
 
 
 def _by_id_keyset(
@@ -202,7 +172,7 @@ def _by_id_keyset(
     last_id: Any = None
     while True:
         page = statement if last_id is None else statement.where(table.id > last_id)
-        rows = _run(db, page)
+        rows = db.rows(page)
         if not rows:
             return
         last_id = rows[-1][0]
@@ -224,7 +194,7 @@ def _by_ids(
     base = sa.select(*table.select_columns()).where(*conditions).order_by(table.id)
     for start in range(0, len(values), IN_CHUNK):
         chunk = values[start : start + IN_CHUNK]
-        rows = _run(db, base.where(in_list(table.id, chunk)))
+        rows = db.rows(base.where(in_list(table.id, chunk)))
         yield Page(records=[table.native(row) for row in rows])
     if not values:
         yield Page(records=[])

@@ -9,7 +9,8 @@ Default layout of an entity's table (named after the entity)::
 
     id          integer, autoincrement primary key (native id; a string in canonical form)
     <field>...  one column per canonical field, named after it
-    updated_at  timestamp with microseconds, UTC, NOT NULL, indexed
+    updated_at  timestamp with microseconds, NOT NULL, indexed (on SQLite also a partial
+                index of the values in another layout than the connector's own)
     sync_key    the engine's idempotency key of the create, unique, nullable
 
 Decimals are NUMERIC(18, places) on servers; on SQLite, whose NUMERIC affinity silently turns
@@ -21,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,22 +30,21 @@ from sqlalchemy.dialects import mysql
 
 from syncbridge.errors import ConnectorError
 from syncbridge.records import NativeRecord
-from syncbridge_sql.mapping import (
-    Converter,
-    FieldSpec,
-    Kind,
-    converters,
-    field_specs,
-    timestamp_converters,
-)
+from syncbridge_sql.mapping import Converter, FieldSpec, Kind, converters, field_specs
 from syncbridge_sql.settings import SqlSettings
+from syncbridge_sql.timestamps import (
+    FAMILIES,
+    TICK,
+    StampColumn,
+    stamp_converters,
+    stamp_kind,
+    stamp_step,
+)
 
 #: free-text fields that may be long: TEXT rather than VARCHAR(255)
 LONG_TEXT_FIELDS = frozenset({"notes", "description", "address", "mailing_address", "subject"})
 ID = "id"
 UPDATED_AT = "updated_at"
-#: the resolution of the timestamps in the default layout
-TICK = timedelta(microseconds=1)
 
 
 # -- the default layout ---------------------------------------------------------------------
@@ -71,17 +71,6 @@ def _column_type(spec: FieldSpec) -> sa.types.TypeEngine[Any]:
     return simple[spec.kind]
 
 
-def timestamp_resolution(column_type: sa.types.TypeEngine[Any]) -> timedelta:
-    """The smallest step a timestamp column keeps (MySQL ``DATETIME`` keeps whole seconds)."""
-    if hasattr(column_type, "fsp"):  # MySQL / MariaDB DATETIME(fsp), TIMESTAMP(fsp)
-        digits = column_type.fsp or 0
-    else:
-        digits = getattr(column_type, "precision", None)  # PostgreSQL TIMESTAMP(p)
-        if not isinstance(digits, int):
-            return TICK
-    return timedelta(microseconds=10 ** (6 - min(max(digits, 0), 6)))
-
-
 def _index_name(table: str, suffix: str) -> str:
     """Index names within the 63-character limit of PostgreSQL (64 on MySQL)."""
     name = f"ix_{table}_{suffix}"
@@ -92,9 +81,14 @@ def _index_name(table: str, suffix: str) -> str:
 
 
 def default_table(
-    metadata: sa.MetaData, entity: str, name: str, key_column: str | None, schema: str | None
+    metadata: sa.MetaData,
+    entity: str,
+    name: str,
+    key_column: str | None,
+    schema: str | None,
+    dialect: str | None = None,
 ) -> sa.Table:
-    """The table the connector creates for ``entity`` when none exists."""
+    """The table the connector creates for ``entity`` when none exists (on ``dialect``)."""
     specs = field_specs(entity)
     if key_column is not None and key_column in {*specs, ID, UPDATED_AT}:
         raise ConnectorError(
@@ -128,6 +122,17 @@ def default_table(
     # comes from this index: InnoDB and SQLite append the primary key to every index entry,
     # PostgreSQL sorts the rare ties incrementally.
     sa.Index(_index_name(name, UPDATED_AT), table.c[UPDATED_AT])
+    if dialect == "sqlite":
+        # the timestamps not in the layout the connector writes (another program's ISO text
+        # with an offset, unix times): usually none, so the look an incremental read takes
+        # for such a text sorting below its cursor (syncbridge_sql.ordering._late_below)
+        # costs an empty range of this index instead of a scan of the recent rows
+        column = table.c[UPDATED_AT]
+        sa.Index(
+            _index_name(name, f"{UPDATED_AT}_other"),
+            column,
+            sqlite_where=sa.not_(FAMILIES[0].shape(column)),
+        )
     return table
 
 
@@ -159,6 +164,8 @@ class TableMap:
     stamp_from_db: Converter
     #: the resolution of the timestamp column
     stamp_step: timedelta
+    #: how the timestamp column is read and compared (None: the table has none)
+    stamp: StampColumn | None
     key: sa.Column[Any] | None
     #: why creates cannot be idempotent here (key column configured but absent), if so
     key_problem: str | None
@@ -179,17 +186,20 @@ class TableMap:
         """The table's name as messages show it."""
         return self.table.fullname
 
-    def select_columns(self) -> list[sa.Column[Any]]:
-        """The columns :meth:`native` expects, in its order."""
-        head = [self.id] if self.updated_at is None else [self.id, self.updated_at]
+    def select_columns(self) -> list[sa.ColumnElement[Any]]:
+        """The columns :meth:`native` expects, in its order; the timestamp as stored (see
+        :attr:`StampColumn.raw`)."""
+        head = [self.id] if self.stamp is None else [self.id, self.stamp.raw]
         return [*head, *(cm.column for cm in self.fields.values())]
 
-    def native(self, row: Sequence[Any]) -> NativeRecord:
-        """One selected row (see :meth:`select_columns`) as a native record."""
+    def native(self, row: Sequence[Any], stamp: datetime | None = None) -> NativeRecord:
+        """One selected row (see :meth:`select_columns`) as a native record; ``stamp`` is
+        its timestamp when the caller has read it already."""
         record: NativeRecord = {ID: str(row[0])}
-        if self.updated_at is not None:
-            stamp = row[1]
-            record[UPDATED_AT] = None if stamp is None else self.stamp_from_db(stamp)
+        if self.stamp is not None:
+            if stamp is None and row[1] is not None:
+                stamp = self.stamp.instants(self.label, row[0], row[1])[0]
+            record[UPDATED_AT] = stamp
         else:
             record[UPDATED_AT] = None
         for name, index, convert in self._readers:
@@ -280,7 +290,9 @@ def ensure_table(engine: sa.Engine, settings: SqlSettings, entity: str) -> str:
         raise ConnectorError(
             f"table {where} for {entity} does not exist; create it or set create_tables = true"
         )
-    table = default_table(sa.MetaData(), entity, wanted, settings.key_column, schema)
+    table = default_table(
+        sa.MetaData(), entity, wanted, settings.key_column, schema, engine.dialect.name
+    )
     try:
         table.create(engine, checkfirst=True)
     except sa.exc.DBAPIError:
@@ -312,9 +324,18 @@ def reflect(engine: sa.Engine, settings: SqlSettings, entity: str) -> TableMap:
     else:
         found = _find(names, UPDATED_AT)
         updated_at = table.c[found] if found else None
-    stamp_to_db, stamp_from_db = timestamp_converters(
-        updated_at.type if updated_at is not None else timestamp_type()
+    zone = settings.zone
+    stamp_to_db, stamp_from_db = stamp_converters(
+        updated_at.type if updated_at is not None else timestamp_type(), zone
     )
+    stamp = None
+    if updated_at is not None:
+        stamp = StampColumn(
+            column=updated_at,
+            kind=stamp_kind(updated_at.type, engine.dialect.name),
+            reader=stamp_from_db,
+            step=stamp_step(updated_at.type),
+        )
 
     specs = field_specs(entity)
     wanted_columns = (
@@ -332,7 +353,7 @@ def reflect(engine: sa.Engine, settings: SqlSettings, entity: str) -> TableMap:
                 continue  # an existing table without this column: the field stays None
             col = table.c[found]
         spec = specs[field_name]
-        to_db, from_db = converters(spec.kind, col.type)
+        to_db, from_db = converters(spec.kind, col.type, zone)
         fields[field_name] = ColumnMap(field_name, spec, col, to_db, from_db)
 
     key: sa.Column[Any] | None = None
@@ -360,7 +381,8 @@ def reflect(engine: sa.Engine, settings: SqlSettings, entity: str) -> TableMap:
         updated_at=updated_at,
         stamp_to_db=stamp_to_db,
         stamp_from_db=stamp_from_db,
-        stamp_step=TICK if updated_at is None else timestamp_resolution(updated_at.type),
+        stamp_step=TICK if stamp is None else stamp.step,
+        stamp=stamp,
         key=key,
         key_problem=key_problem,
         fields=fields,

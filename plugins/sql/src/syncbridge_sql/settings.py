@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import URL, make_url
@@ -66,6 +67,13 @@ class SqlSettings(ConnectorSettings):
         "other programs write the timestamp column coarsely (whole seconds) or in long "
         "transactions",
     )
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone (e.g. Europe/Rome) of timestamps stored without one: "
+        "naive columns (PostgreSQL timestamp, MySQL DATETIME) and SQLite text without an "
+        "offset. Set it to the zone of the programs writing them, e.g. the session time zone "
+        "under which a MariaDB NOW() runs",
+    )
 
     @field_validator("url")
     @classmethod
@@ -78,6 +86,20 @@ class SqlSettings(ConnectorSettings):
                 "or sqlite:///path/to/file.db)"
             ) from None
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_name(cls, value: str) -> str:
+        """Fail at load time, not at the first naive timestamp, and say what is expected."""
+        name = value.strip()
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name; use the zone of the programs "
+                'writing timestamps without an offset, e.g. "UTC" or "Europe/Rome"'
+            ) from None
+        return name
 
     @field_validator("key_column")
     @classmethod
@@ -105,6 +127,12 @@ class SqlSettings(ConnectorSettings):
                         f"fields are id, updated_at, {known}"
                     )
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """:attr:`timezone` as a tzinfo: how naive timestamps are read and written
+        (``ZoneInfo`` caches its instances, so this costs a dict lookup)."""
+        return ZoneInfo(self.timezone)
 
     @property
     def safe_url(self) -> str:

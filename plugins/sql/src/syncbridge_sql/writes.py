@@ -357,6 +357,8 @@ def lookup_keys(db: Database, entity: str, keys: list[str]) -> dict[str, str]:
     """The ``lookup`` hook: ``{key: native id}`` for keys stored in the key column."""
     table = db.table(entity)
     if table.key is None:
+        if table.key_problem:  # a key not found would read as a create that made nothing
+            raise db.error(f"cannot look up {entity} keys", ValueError(table.key_problem))
         return {}
     try:
         with db.engine.connect() as connection:
