@@ -30,9 +30,10 @@ def test_the_http_demo_syncs_the_crm_and_fatture_in_cloud_emulators() -> None:
     [product] = [line.split("│")[1:-1] for line in run.splitlines() if "│ product" in line]
     header = [cell.strip() for cell in next(
         line for line in run.splitlines() if line.startswith("┃")).split("┃")[1:-1]]
-    assert dict(zip(header, (cell.strip() for cell in product), strict=True)) == {
-        "entity": "product", "created": "24", "derived": "0", "updated": "0", "linked": "0",
-        "ambiguous": "0", "skipped": "1", "result": "ok"}
+    row = dict(zip(header, (cell.strip() for cell in product), strict=True))
+    # the columns are the outcomes some entity of the run had: every other count is 0
+    assert {k: v for k, v in row.items() if v != "0"} == {
+        "entity": "product", "created": "24", "skipped": "1", "result": "ok"}
     assert "conflict — changed on both sides; left wins by priority" in out
     assert "city: left 'Bergamo' / right 'Brescia'" in out
     assert "updated — changed on the right" in out
