@@ -6,7 +6,7 @@ PLUGINS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 STAMP  := $(VENV)/.installed
 SOURCES := pyproject.toml core/pyproject.toml $(addsuffix pyproject.toml,$(PLUGINS))
 
-.PHONY: setup test demo bench docs lint typecheck clean
+.PHONY: setup test soak demo bench docs lint typecheck clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,13 @@ $(STAMP): $(SOURCES)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+# the merge model's state machines with the soak profile: at least 10,000 steps of the main
+# one (SYNCBRIDGE_SOAK=1, see tests/engine/test_engine_stateful.py), the others longer too;
+# two malloc arenas keep the many short-lived engine threads from growing the process
+soak: $(STAMP)
+	SYNCBRIDGE_SOAK=1 MALLOC_ARENA_MAX=2 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+		tests/engine/test_engine_stateful.py
 
 demo: $(STAMP)
 	$(BIN)/syncbridge demo

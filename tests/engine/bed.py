@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner, Result
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from syncbridge.cli import main
 from syncbridge.connection import Connection
@@ -147,6 +147,48 @@ class Bed:
         for item in self.items(run_id, entity):
             counts[item.action] = counts.get(item.action, 0) + 1
         return counts
+
+    # -- helpers of the merge-model tests (tests/engine/test_engine_stateful.py) ------------
+    def rewrite(
+        self,
+        entities: dict[str, dict[str, Any]],
+        extensions: dict[str, list[str]] | None = None,
+        state_url: str | None = None,
+    ) -> None:
+        """Write the config again with new rules (and ``extensions`` per side)."""
+        lines = [f"[state]\nurl = {toml_value(state_url or 'sqlite:///state.db')}\n"]
+        for side in ("left", "right"):
+            lines.append(f'[connections.{side}]\nconnector = "sql"')
+            if extensions and extensions.get(side):
+                lines.append(f"extensions = {toml_value(extensions[side])}")
+            lines.append(f"[connections.{side}.settings]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in self.settings[side].items()]
+            lines.append("")
+        lines.append('[syncs.main]\nleft = "left"\nright = "right"\n')
+        for entity, rule in entities.items():
+            lines.append(f"[syncs.main.entities.{entity}]")
+            lines += [f"{k} = {toml_value(v)}" for k, v in rule.items()]
+            lines.append("")
+        self.config.write_text("\n".join(lines), encoding="utf-8")
+        tomllib.loads(self.config.read_text())
+
+    def canonical(self, side: str, entity: str) -> dict[str, Any]:
+        """The side's records as canonical models, by id (what the engine compares)."""
+        with self.conn(side) as conn:
+            return {
+                str(record["id"]): conn.map_in(entity, record)
+                for page in conn.fetch(entity)
+                for record in page.records
+            }
+
+    def links(self, entity: str) -> list[tuple[str, str]]:
+        """(left id, right id) of every link the state store holds for ``entity``."""
+        with Workspace.load(self.config) as workspace, workspace.store.engine.connect() as db:
+            rows = db.execute(
+                text("SELECT left_id, right_id FROM link WHERE sync = 'main' AND entity = :e"),
+                {"e": entity},
+            ).all()
+        return [(str(left), str(right)) for left, right in rows]
 
 
 def company(index: int, **extra: Any) -> dict[str, Any]:
