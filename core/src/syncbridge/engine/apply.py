@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from syncbridge.engine.context import SIDES, EntityContext, Side, other
-from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks
+from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks, loads
 from syncbridge.engine.decide import IN_STEP, UNCHANGED, Decision, Write
 from syncbridge.engine.invariants import check_write
 from syncbridge.engine.outbox import commit_intents, held_creates, intent
@@ -317,7 +317,7 @@ def _commit_writes(
         rows.append((write.target, row))
         at = 0 if write.target == "left" else 1
         ids[write.target] = row[0]
-        hashes[at], bases[at] = row[1], row[2]
+        hashes[at], bases[at] = _written_base(ctx, write, row, bases[at])
     for target, row in rows:  # what went through is stored either way: it is there
         stored.setdefault(target, []).append(row)
     if problems:
@@ -334,6 +334,28 @@ def _commit_writes(
         new_links.append(_link_row(decision.new_link, pair_hashes, pair_bases, now))
     elif decision.link_id is not None:
         settled.append((decision.link_id, *pair_hashes, *pair_bases))
+
+
+def _written_base(
+    ctx: EntityContext, write: Write, stored: SnapshotRow, read: str | None
+) -> tuple[str, str]:
+    """(hash, JSON) of the new merge base of a side just written.
+
+    The fields written are taken as the system returned them (its own normalisation of our
+    values is no change of its user's), the others as they were read before the write: a
+    field a user changed on that side while the run was writing is then still a change next
+    run, not silently part of the base. A create wrote every field.
+    """
+    if write.kind == "create" or read is None:
+        return stored[1], stored[2]
+    returned = loads(stored[2])
+    base = {**loads(read), **{name: returned.get(name) for name in write.changed}}
+    if base == returned:
+        return stored[1], stored[2]
+    try:
+        return ctx.model.model_validate(base).snapshot()
+    except Exception:  # a base that no longer validates: the record as returned
+        return stored[1], stored[2]
 
 
 def _pair_ids(side: Side, mine: str, theirs: str) -> tuple[str, str]:

@@ -49,6 +49,8 @@ class EntityContext:
     #: (side, id) -> why: records a held create may have made, not created back on the other
     #: side (a two-way sync) while it is held
     suspects: dict[tuple[Side, str], str] = field(default_factory=dict)
+    #: (left id, right id) of pinned links a plan treats as applied (a run stores them)
+    pinned_pairs: list[tuple[str, str]] = field(default_factory=list)
     result: EntityResult = field(init=False)
     model: type[CanonicalRecord] = field(init=False)
     stores: dict[Side, SideStore] = field(init=False)

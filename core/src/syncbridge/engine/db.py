@@ -13,7 +13,18 @@ from itertools import chain
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from syncbridge.engine.values import match_value
@@ -370,6 +381,14 @@ class SideStore:
         """
         id_column = LINK.c.left_id if self.side == "left" else LINK.c.right_id
         twin_side = "right" if self.side == "left" else "left"
+        twin_id = LINK.c.right_id if self.side == "left" else LINK.c.left_id
+        # the deleted twin is back (read again, same id): the link is about to be live again
+        back = select(SNAPSHOT.c.record_id).where(
+            SNAPSHOT.c.sync == LINK.c.sync,
+            SNAPSHOT.c.entity == LINK.c.entity,
+            SNAPSHOT.c.side == twin_side,
+            SNAPSHOT.c.record_id == twin_id,
+        )
         found: dict[str, list[str]] = {}
         for part in chunks(values):
             query = (
@@ -388,7 +407,10 @@ class SideStore:
                     self._where(MATCH_KEY),
                     MATCH_KEY.c.level == level,
                     MATCH_KEY.c.value.in_(part),
-                    or_(LINK.c.id.is_(None), LINK.c.deleted == twin_side),
+                    or_(
+                        LINK.c.id.is_(None),
+                        and_(LINK.c.deleted == twin_side, ~exists(back)),
+                    ),
                 )
             )
             for value, rid in db.execute(query).all():  # one fetch, not one per row

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import orjson
@@ -114,6 +115,13 @@ class Decider:
         target = other(side)
         mine = ctx.stores[side].snapshots(db, ids)
         links = ctx.links.by_side(db, side, ids)
+        for left_id, right_id in ctx.pinned_pairs:  # a plan's pins, as the run makes them
+            pinned = left_id if side == "left" else right_id
+            if pinned in mine:
+                links[pinned] = SimpleNamespace(
+                    id=None, left_id=left_id, right_id=right_id, left_hash="",
+                    right_hash="", left_base=None, right_base=None, deleted=None,
+                )
         theirs_ids = [link.right_id if side == "left" else link.left_id for link in links.values()]
         theirs = ctx.stores[target].snapshots(db, theirs_ids)
         self.translator.prefetch(side, [content for _h, content in mine.values()])
@@ -213,12 +221,16 @@ class Decider:
         my_hash = link.left_hash if side == "left" else link.right_hash
         their_hash = link.right_hash if side == "left" else link.left_hash
         their_base = link.right_base if side == "left" else link.left_base
+        del content  # the base stays what it was (see below)
         reason = UNCHANGED
         if digest != my_hash:
             reason = (
                 f"its {target} twin {their_id} was deleted there; kept here and not created "
                 "again (deletions are not propagated)"
             )
+        # reported once (its hash is stored), but merged against its old base if the deleted
+        # twin comes back: what changed here meanwhile then flows to it
+        my_base = link.left_base if side == "left" else link.right_base
         return Decision(
             side,
             rid,
@@ -227,7 +239,7 @@ class Decider:
             target_id=their_id,
             link_id=link.id,
             hashes=_pair(side, digest, their_hash),
-            bases=_pair(side, _json(content), their_base),
+            bases=_pair(side, my_base, their_base),
             settle=digest != my_hash,
             handled=(their_id,),
         )

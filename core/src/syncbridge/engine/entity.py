@@ -116,14 +116,24 @@ def _fixed_links(ctx: EntityContext, db: Connection) -> None:
         )
 
 
-def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
+def _planned_links(ctx: EntityContext) -> None:
+    """The pinned links a run would apply first, for a plan, which stores nothing."""
+    with ctx.engine.connect() as db:
+        for left_id, right_id in ctx.rule.links.items():
+            link = ctx.links.by_side(db, "left", [left_id]).get(left_id)
+            if link is None or link.right_id != right_id:
+                ctx.pinned_pairs.append((left_id, right_id))
+
+
+def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) -> None:
     """Records that disappeared from ``side``: delete the linked twin, or keep a tombstone.
 
     With ``deletes = true`` (and a target that can delete) the twin is deleted and the link
     goes. Otherwise the twin is kept and the link stays as a tombstone naming ``side``: the
     kept twin is then neither created again where it was deleted nor matched to another
-    record (docs/concepts/merge.md, Deletions). A twin of a tombstone that goes too takes the
-    link with it.
+    record (docs/concepts/merge.md, Deletions). A pair gone from both sides (``twins_gone``
+    holds what went from the other side in this run), or the twin of a tombstone that goes
+    too, takes the link with it: nothing is left to keep in step.
     """
     if not ids:
         return
@@ -137,7 +147,12 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str]) -> None:
     items: list[Item] = []
     deleted: dict[str, bool] = {}
     # both records of a tombstone gone: nothing left to keep in step
-    both_gone = {rid for rid, link in links.items() if link.deleted == target}
+    both_gone = {
+        rid
+        for rid, link in links.items()
+        if link.deleted == target
+        or (link.right_id if side == "left" else link.left_id) in twins_gone
+    }
     twins = {
         rid: (link.right_id if side == "left" else link.left_id)
         for rid, link in links.items()
@@ -243,23 +258,33 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
         if not ctx.dry_run:
             with ctx.engine.begin() as db:
                 _fixed_links(ctx, db)
+        else:
+            _planned_links(ctx)
         reads: dict[Side, ReadResult] = {}
         sides: tuple[Side, ...] = (record[0],) if record else SIDES
         for side in sides:
             reads[side] = read_side(ctx, side, ids=[record[1]] if record else None)
+        gone: dict[Side, set[str]] = {}
         for side, read in reads.items():
-            gone = list(read.deleted)
+            gone[side] = set(read.deleted)
             if read.complete:
                 with ctx.engine.connect() as db:
                     unseen = ctx.stores[side].unseen_ids(db, ctx.recorder.run_id)
-                gone.extend(rid for rid in unseen if rid not in read.failed)
-            _gone(ctx, side, sorted(set(gone)))
+                gone[side].update(rid for rid in unseen if rid not in read.failed)
+        for side, read in reads.items():
+            _gone(ctx, side, sorted(gone[side]), gone.get(other(side), set()))
             if record is None:
                 retry_pending(ctx, side, read)
         order: tuple[Side, ...] = (
             ("right", "left") if ctx.rule.direction == "right-to-left" else SIDES
         )
-        claimed: set[tuple[Side, str]] = set()
+        # records gone in this run, and both records of a pinned link, are nobody's match
+        # (a plan, which forgets and pins nothing, must decide as the run does)
+        claimed: set[tuple[Side, str]] = {
+            (side, rid) for side, ids in gone.items() for rid in ids
+        }
+        for left_id, right_id in ctx.pinned_pairs:
+            claimed.update({("left", left_id), ("right", right_id)})
         for side in order:
             if side in reads:
                 _decide_and_apply(ctx, side, claimed)

@@ -115,7 +115,9 @@ def default_table(
             mysql.VARCHAR(255, collation="utf8mb4_bin"), "mysql", "mariadb"
         )
         columns.append(sa.Column(key_column, key_type, nullable=True, unique=True))
-    table = sa.Table(name, metadata, *columns, schema=schema)
+    # AUTOINCREMENT on SQLite: without it a new row takes the id of a deleted last row, and
+    # to a sync that is the deleted record come back (restored), not a new one
+    table = sa.Table(name, metadata, *columns, schema=schema, sqlite_autoincrement=True)
     # on updated_at alone, not (updated_at, id): with a composite index and no statistics
     # yet (a freshly loaded table), PostgreSQL finds "WHERE id = 5" by scanning the whole
     # composite index, making a bulk update quadratic. Order by (updated_at, id) still
