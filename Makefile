@@ -24,7 +24,7 @@ test: $(STAMP)
 # two malloc arenas keep the many short-lived engine threads from growing the process
 soak: $(STAMP)
 	SYNCBRIDGE_SOAK=1 MALLOC_ARENA_MAX=2 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
-		tests/engine/test_engine_stateful.py
+		tests/engine/test_engine_stateful.py tests/integrations/test_killed_creates.py
 
 demo: $(STAMP)
 	$(BIN)/syncbridge demo
