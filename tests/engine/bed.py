@@ -52,19 +52,8 @@ class Bed:
             "left": {"url": f"sqlite:///{folder / 'left.db'}", **(left_settings or {})},
             "right": {"url": f"sqlite:///{folder / 'right.db'}", **(right_settings or {})},
         }
-        lines = [f"[state]\nurl = {toml_value(state_url or 'sqlite:///state.db')}\n"]
-        for side in ("left", "right"):
-            lines.append(f'[connections.{side}]\nconnector = "sql"\n[connections.{side}.settings]')
-            lines += [f"{k} = {toml_value(v)}" for k, v in self.settings[side].items()]
-            lines.append("")
-        lines.append('[syncs.main]\nleft = "left"\nright = "right"\n')
-        for entity, rule in entities.items():
-            lines.append(f"[syncs.main.entities.{entity}]")
-            lines += [f"{k} = {toml_value(v)}" for k, v in rule.items()]
-            lines.append("")
         self.config = folder / "syncbridge.toml"
-        self.config.write_text("\n".join(lines), encoding="utf-8")
-        tomllib.loads(self.config.read_text())  # the bed itself must write valid TOML
+        self.rewrite(entities, state_url=state_url)  # the bed itself must write valid TOML
         self._connector = load_connector("sql")
 
     def conn(self, side: str) -> Connection:

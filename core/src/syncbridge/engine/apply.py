@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from syncbridge.engine.context import SIDES, EntityContext, Side, other
-from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks, loads
+from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks, link_row, loads
 from syncbridge.engine.decide import IN_STEP, UNCHANGED, Decision, Write
 from syncbridge.engine.invariants import check_write
 from syncbridge.engine.outbox import commit_intents, held_creates, intent
@@ -246,23 +246,6 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
         )
 
 
-def _link_row(
-    pair: tuple[str, str],
-    hashes: tuple[str, str],
-    bases: tuple[str | None, str | None],
-    now: datetime,
-) -> dict[str, Any]:
-    return {
-        "left_id": pair[0],
-        "right_id": pair[1],
-        "left_hash": hashes[0],
-        "right_hash": hashes[1],
-        "synced_at": now,
-        "left_base": bases[0],
-        "right_base": bases[1],
-    }
-
-
 def _settle(
     decision: Decision,
     new_links: list[dict[str, Any]],
@@ -273,7 +256,7 @@ def _settle(
     if decision.outcome == "failed" or decision.hashes is None or decision.bases is None:
         return
     if decision.new_link is not None and decision.outcome == "linked":
-        new_links.append(_link_row(decision.new_link, decision.hashes, decision.bases, now))
+        new_links.append(link_row(decision.new_link, decision.hashes, decision.bases, now))
     elif decision.settle and decision.link_id is not None:
         settled.append((decision.link_id, *decision.hashes, *decision.bases))
 
@@ -329,9 +312,9 @@ def _commit_writes(
     if create is not None:
         decision.target_id = ids[create.target]
         pair = _pair_ids(decision.side, decision.record_id, ids[create.target])
-        new_links.append(_link_row(pair, pair_hashes, pair_bases, now))
+        new_links.append(link_row(pair, pair_hashes, pair_bases, now))
     elif decision.new_link is not None:
-        new_links.append(_link_row(decision.new_link, pair_hashes, pair_bases, now))
+        new_links.append(link_row(decision.new_link, pair_hashes, pair_bases, now))
     elif decision.link_id is not None:
         settled.append((decision.link_id, *pair_hashes, *pair_bases))
 

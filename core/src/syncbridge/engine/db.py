@@ -472,6 +472,24 @@ class SideStore:
                 )
 
 
+def link_row(
+    pair: tuple[str, str],
+    hashes: tuple[str, str],
+    bases: tuple[str | None, str | None],
+    now: datetime,
+) -> dict[str, Any]:
+    """A new link of ``pair`` (left id, right id), synced ``now`` with these hashes and bases."""
+    return {
+        "left_id": pair[0],
+        "right_id": pair[1],
+        "left_hash": hashes[0],
+        "right_hash": hashes[1],
+        "synced_at": now,
+        "left_base": bases[0],
+        "right_base": bases[1],
+    }
+
+
 class LinkStore:
     """Links of one sync/entity."""
 

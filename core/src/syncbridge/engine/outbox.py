@@ -44,7 +44,15 @@ from sqlalchemy import delete, func, select
 from syncbridge.connection import Connection as Target
 from syncbridge.describe import Capability
 from syncbridge.engine.context import SIDES, EntityContext, Side, other
-from syncbridge.engine.db import OUTBOX, LinkStore, SideStore, chunks, insert_rows, loads
+from syncbridge.engine.db import (
+    OUTBOX,
+    LinkStore,
+    SideStore,
+    chunks,
+    insert_rows,
+    link_row,
+    loads,
+)
 from syncbridge.engine.report import ENTITY_RUN, RUN, Item
 from syncbridge.errors import ConnectorError, SkipRecord
 from syncbridge.models import CanonicalRecord, model_for
@@ -244,17 +252,7 @@ def _recover_side(
                 if source == "left"
                 else (made.target_id, row.source_id)
             )
-            new_links.append(
-                {
-                    "left_id": pair[0],
-                    "right_id": pair[1],
-                    "left_hash": hashes[0],
-                    "right_hash": hashes[1],
-                    "synced_at": now,
-                    "left_base": bases[0],
-                    "right_base": bases[1],
-                }
-            )
+            new_links.append(link_row(pair, hashes, bases, now))
             taken[made.target_id] = pair
             what = reason(row.source_id) if reason else f"new on the {source}"
             items.append(
