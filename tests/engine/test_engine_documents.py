@@ -139,7 +139,8 @@ def test_a_locked_invoice_on_the_target_is_never_overwritten(tmp_path: Path) -> 
     [item] = bed.items(run.run_id, "invoice")
     assert item.action == "conflict"
     assert item.reason.startswith("the right record is locked (issued); not overwritten")
-    assert json.loads(item.detail)["notes"] == {"to": "right", "before": None, "after": "please pay"}
+    assert json.loads(item.detail)["notes"] == {
+        "to": "right", "before": None, "after": "please pay"}
     assert bed.rows("right", "invoice")[0]["notes"] is None
 
 
