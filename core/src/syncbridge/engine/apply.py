@@ -9,6 +9,7 @@ A run killed in between leaves an outbox row that the next run reconciles (see
 from __future__ import annotations
 
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -89,11 +90,10 @@ def _stored(ctx: EntityContext, write: Write, result: UpsertResult) -> SnapshotR
     """
     assert result.id is not None
     if result.record is not None:
-        try:
+        # a returned record the mapping cannot read: what we sent stands for it
+        with suppress(Exception):
             record = ctx.connections[write.target].map_in(ctx.entity, result.record)
             return (result.id, *record.snapshot())
-        except Exception:
-            pass
     record = ctx.model.model_validate({**write.payload, "id": result.id})
     return (result.id, *record.snapshot())
 

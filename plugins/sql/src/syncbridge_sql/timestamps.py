@@ -23,6 +23,7 @@ that a read may repeat such a row but never skip it.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -62,13 +63,17 @@ def _number(value: float | int | Decimal) -> datetime:
         ) from None
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _text(text: str) -> datetime:
     stripped = text.strip()
-    try:
-        float(stripped)
-    except ValueError:
-        pass
-    else:
+    if _is_number(stripped):
         raise ValueError(
             f"{text!r} is a number stored as text, which sorts as text and not as a time; "
             "store unix times as numbers (an INTEGER or REAL column) or times as ISO-8601 text"
@@ -95,10 +100,8 @@ def _moment(value: Any) -> datetime:
     if isinstance(value, date):
         return datetime.combine(value, datetime.min.time())
     if isinstance(value, bytes | bytearray | memoryview):
-        try:
+        with suppress(UnicodeDecodeError):  # undecodable bytes: no timestamp, said below
             return _text(bytes(value).decode())
-        except UnicodeDecodeError:
-            pass
     raise ValueError(f"{value!r} ({type(value).__name__}) is not a timestamp")
 
 
