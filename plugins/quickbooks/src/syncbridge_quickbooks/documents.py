@@ -48,7 +48,7 @@ from syncbridge_quickbooks.native import (
     ref,
     updated_at,
 )
-from syncbridge_quickbooks.taxes import PSEUDO_TAX_CODES, percent_text
+from syncbridge_quickbooks.taxes import PSEUDO_TAX_CODES, line_tax_codes, percent_text
 
 _CENT = Decimal("0.01")
 _PRECISION = Decimal("0.000001")
@@ -114,18 +114,7 @@ class _Vat:
 
 def _codes_named(lines: Any) -> bool:
     """Whether any sales line (in a bundle too) names a tax code other than TAX/NON."""
-    for line in lines or []:
-        if not isinstance(line, Mapping):
-            continue
-        detail = line.get("SalesItemLineDetail")
-        if isinstance(detail, Mapping):
-            code = ref(detail.get("TaxCodeRef"))
-            if code is not None and code not in PSEUDO_TAX_CODES:
-                return True
-        group = line.get("GroupLineDetail")
-        if isinstance(group, Mapping) and _codes_named(group.get("Line")):
-            return True
-    return False
+    return bool(line_tax_codes(lines) - PSEUDO_TAX_CODES)
 
 
 def _sales_line(line: Mapping[str, Any], vat: _Vat, position: int | None) -> DocumentLine:

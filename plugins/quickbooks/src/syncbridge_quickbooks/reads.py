@@ -34,7 +34,13 @@ from syncbridge_quickbooks.api import QuickBooksApi
 from syncbridge_quickbooks.entities import DOCUMENTS, ENTITIES, PARTIES, TAX_RATE
 from syncbridge_quickbooks.native import NOTES, instant, ref, updated_at
 from syncbridge_quickbooks.parties import customer_kind
-from syncbridge_quickbooks.taxes import PSEUDO_TAX_CODES, percent_text, rate_ids, sales_rate
+from syncbridge_quickbooks.taxes import (
+    PSEUDO_TAX_CODES,
+    line_tax_codes,
+    percent_text,
+    rate_ids,
+    sales_rate,
+)
 
 #: start the fallback a little before CDC's 30 days run out, for clock skew
 _CDC_MARGIN = timedelta(hours=1)
@@ -177,22 +183,7 @@ def _note_tax_rates(api: QuickBooksApi, records: list[dict[str, Any]]) -> None:
 
 def tax_codes_of(record: Mapping[str, Any]) -> set[str]:
     """The tax codes (not the US pseudo codes) a document's lines and tax detail name."""
-    found: set[str] = set()
-
-    def walk(lines: Any) -> None:
-        for line in lines or []:
-            if not isinstance(line, Mapping):
-                continue
-            detail = line.get("SalesItemLineDetail")
-            if isinstance(detail, Mapping):
-                code = ref(detail.get("TaxCodeRef"))
-                if code is not None:
-                    found.add(code)
-            group = line.get("GroupLineDetail")
-            if isinstance(group, Mapping):
-                walk(group.get("Line"))
-
-    walk(record.get("Line"))
+    found = line_tax_codes(record.get("Line"))
     tax = record.get("TxnTaxDetail")
     if isinstance(tax, Mapping) and (code := ref(tax.get("TxnTaxCodeRef"))) is not None:
         found.add(code)

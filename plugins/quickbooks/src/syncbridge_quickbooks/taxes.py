@@ -133,3 +133,18 @@ def code_for(
         f"line {line}: several QuickBooks tax codes are {percent_text(percent)} %: {names}; "
         "the line must name its code (vat_rate_id), or only one of them be active"
     )
+
+
+def line_tax_codes(lines: Any) -> set[str]:
+    """Every tax code the sales lines name, those inside bundles (group lines) included."""
+    found: set[str] = set()
+    for line in lines or []:
+        if not isinstance(line, Mapping):
+            continue
+        detail = line.get("SalesItemLineDetail")
+        if isinstance(detail, Mapping) and (code := ref(detail.get("TaxCodeRef"))) is not None:
+            found.add(code)
+        group = line.get("GroupLineDetail")
+        if isinstance(group, Mapping):
+            found |= line_tax_codes(group.get("Line"))
+    return found
