@@ -216,6 +216,59 @@ def test_a_twin_deleted_on_the_right_is_reported_once_and_never_recreated(
         assert contents(bed, "left") == kept
 
 
+def test_a_record_entered_again_links_to_the_kept_twin_in_plan_as_in_run(
+    tmp_path: Path,
+) -> None:
+    """Deleted in the ERP, kept in the CRM, entered again in the ERP: linked, not duplicated.
+
+    The run turns the link into a tombstone before it decides; the plan, which stores
+    nothing, must see that too (it once planned a duplicate create).
+    """
+    bed = Bed(tmp_path, {"company": {"direction": "both", "match": [["name"]]}})
+    first, _other = bed.put("left", "company", [{"name": "Alfa"}, {"name": "Alfa"}])
+    bed.sync()
+    [kept] = [right for left, right in bed.links("company") if left == first]
+    bed.remove("left", "company", first)
+    [again] = bed.put("left", "company", [{"name": "Alfa", "phone": "111"}])
+
+    plan = bed.sync(full=True, dry_run=True)
+    said = sorted(rows(bed, plan.run_id))
+    run = bed.sync(full=True)
+    did = sorted(rows(bed, run.run_id))
+    assert said == did == sorted([("left", first, "missing"), ("left", again, "updated")])
+    assert (again, kept) in bed.links("company")
+    assert sorted(r["phone"] or "" for r in contents(bed, "right")) == ["", "111"]
+    assert bed.sync(full=True).writes == 0
+
+
+def test_plan_shows_a_pinned_link_freeing_a_record_for_matching_as_the_run_does(
+    tmp_path: Path,
+) -> None:
+    """A pin that takes a record from its matched twin: the twin is matched again."""
+    rule: dict[str, Any] = {"direction": "both", "match": [["name"]]}
+    bed = Bed(tmp_path, {"company": rule})
+    [left_id] = bed.put("left", "company", [{"name": "Beta"}])
+    [right_id] = bed.put("right", "company", [{"name": "Beta"}])
+    [other_right] = bed.put("right", "company", [{"name": "Gamma"}])
+    bed.sync()
+    assert (left_id, right_id) in bed.links("company")
+    [other_left] = [left for left, right in bed.links("company") if right == other_right]
+    bed.rewrite({"company": {**rule, "links": {left_id: other_right}}})
+
+    plan = bed.sync(dry_run=True, full=True)
+    said = sorted(rows(bed, plan.run_id))
+    run = bed.sync(full=True)
+    did = sorted(rows(bed, run.run_id))
+    assert said == did, f"plan said {said}, the run did {did}"
+    links = bed.links("company")
+    assert (left_id, other_right) in links
+    # both records the pin freed are matched again; with nothing to match, created across
+    assert [left for left, right in links if right == right_id] != []
+    assert [right for left, right in links if left == other_left] != []
+    assert len(links) == 3
+    assert bed.sync(full=True).writes == 0
+
+
 # -- 8. plan maps out like run: a record the target refuses is skipped in both -------------
 
 

@@ -12,6 +12,7 @@ from syncbridge.config import EntityRule
 from syncbridge.connection import Connection
 from syncbridge.engine.db import LinkStore, SideStore
 from syncbridge.engine.lease import EntityLease
+from syncbridge.engine.overlay import PlanOverlay
 from syncbridge.engine.report import EntityResult, Recorder
 from syncbridge.models import META_FIELDS, CanonicalRecord, model_for
 
@@ -51,6 +52,8 @@ class EntityContext:
     suspects: dict[tuple[Side, str], str] = field(default_factory=dict)
     #: (left id, right id) of pinned links a plan treats as applied (a run stores them)
     pinned_pairs: list[tuple[str, str]] = field(default_factory=list)
+    #: a plan's view of the links and keys a run stores before deciding (see overlay.py)
+    overlay: PlanOverlay = field(default_factory=PlanOverlay)
     result: EntityResult = field(init=False)
     model: type[CanonicalRecord] = field(init=False)
     stores: dict[Side, SideStore] = field(init=False)

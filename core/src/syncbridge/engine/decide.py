@@ -115,6 +115,8 @@ class Decider:
         target = other(side)
         mine = ctx.stores[side].snapshots(db, ids)
         links = ctx.links.by_side(db, side, ids)
+        if ctx.dry_run:
+            links = ctx.overlay.links(links)
         for left_id, right_id in ctx.pinned_pairs:  # a plan's pins, as the run makes them
             pinned = left_id if side == "left" else right_id
             if pinned in mine:
@@ -515,6 +517,9 @@ class Decider:
             peers: dict[str, list[str]] = {}
             if side in ctx.keyed:
                 peers = own_store.find_matches(self.db, level, wanted)
+            if ctx.dry_run:
+                candidates = ctx.overlay.matches(target, level, wanted, candidates)
+                peers = ctx.overlay.matches(side, level, wanted, peers)
             local = Counter(value for value in values.values() if value is not None)
             for rid, value in values.items():
                 # linked by matching earlier in this run: as good as linked (a plan does

@@ -121,8 +121,25 @@ def _planned_links(ctx: EntityContext) -> None:
     with ctx.engine.connect() as db:
         for left_id, right_id in ctx.rule.links.items():
             link = ctx.links.by_side(db, "left", [left_id]).get(left_id)
-            if link is None or link.right_id != right_id:
-                ctx.pinned_pairs.append((left_id, right_id))
+            if link is not None and link.right_id == right_id:
+                continue
+            ctx.pinned_pairs.append((left_id, right_id))
+            stale = [
+                link
+                for link in (link, ctx.links.by_side(db, "right", [right_id]).get(right_id))
+                if link is not None
+            ]
+            ctx.overlay.remove(link.id for link in stale)
+            for side in SIDES:
+                pinned = left_id if side == "left" else right_id
+                halves = [
+                    half
+                    for link in stale
+                    if (half := link.left_id if side == "left" else link.right_id) != pinned
+                ]
+                ctx.overlay.rekey(
+                    side, ctx.stores[side].snapshot_rows(db, halves), ctx.keys_of(side)
+                )
 
 
 def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) -> None:
@@ -202,17 +219,21 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
             )
     for item in items:
         ctx.result.counts[item.action] += 1
+    failed = {item.record_id for item in items if item.action == "failed"}
+    done = [rid for rid in twins if deleted.get(rid) or (propagate and ctx.dry_run)]
+    kept = [rid for rid in twins if rid not in failed and rid not in done]
     with ctx.engine.begin() as db:
         ctx.recorder.items(db, items)
-        if ctx.dry_run:
+        if ctx.dry_run:  # what the run would store, for the plan's decisions
+            ctx.overlay.remove(links[rid].id for rid in [*done, *both_gone])
+            ctx.overlay.tombstone((links[rid].id for rid in kept), side)
+            rows = ctx.stores[target].snapshot_rows(db, [twins[rid] for rid in kept])
+            ctx.overlay.rekey(target, rows, ctx.keys_of(target))
             return
         ctx.stores[side].forget(db, ids)
         ctx.stores[side].clear_pending(db, ids)
-        failed = {item.record_id for item in items if item.action == "failed"}
-        done = [rid for rid in twins if deleted.get(rid)]
         ctx.links.remove(db, [links[rid].id for rid in [*done, *both_gone]])
         ctx.stores[target].forget(db, [twins[rid] for rid in done])
-        kept = [rid for rid in twins if rid not in failed and not deleted.get(rid)]
         ctx.links.tombstone(db, [links[rid].id for rid in kept], side)
         # a kept twin is a match candidate again (see SideStore.find_matches): its keys
         # were not kept while it was linked
