@@ -241,6 +241,39 @@ def test_a_record_entered_again_links_to_the_kept_twin_in_plan_as_in_run(
     assert bed.sync(full=True).writes == 0
 
 
+def test_a_record_restored_after_its_twin_was_taken_is_created_anew(tmp_path: Path) -> None:
+    """Deleted, its kept twin linked to a record entered again, then restored with its id.
+
+    The restored record is a new record for the sync: it is created, and the target's
+    idempotency (the sql connector's key column) must not hand back the first create's
+    record, which is linked to another now (that once broke the run on the link table).
+    """
+    import sqlalchemy as sa
+
+    bed = Bed(tmp_path, {"company": {"direction": "both", "match": [["name"]]}})
+    [first] = bed.put("left", "company", [{"name": "Alfa", "phone": "111"}])
+    bed.sync()
+    [(_, kept)] = bed.links("company")
+    [row] = [r for r in bed.rows("left", "company") if str(r["id"]) == first]
+    bed.remove("left", "company", first)
+    [again] = bed.put("left", "company", [{"name": "Alfa", "phone": "111"}])
+    bed.sync(full=True)
+    assert sorted(bed.links("company")) == [(again, kept)]
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'left.db'}")
+    with engine.begin() as db:
+        table = sa.Table("company", sa.MetaData(), autoload_with=db)
+        db.execute(table.insert().values(row))
+    engine.dispose()
+    run = bed.sync(full=True)
+    assert not run.failed, bed.items(run.run_id)
+    links = sorted(bed.links("company"))
+    [made] = [right for left, right in links if left == first]
+    assert made != kept and (again, kept) in links
+    assert len(contents(bed, "right")) == 2
+    assert bed.sync(full=True).writes == 0
+
+
 def test_plan_shows_a_pinned_link_freeing_a_record_for_matching_as_the_run_does(
     tmp_path: Path,
 ) -> None:

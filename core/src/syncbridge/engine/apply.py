@@ -54,7 +54,9 @@ def _prepare(ctx: EntityContext, decision: Decision, write: Write) -> UpsertItem
         _fail(decision, lost)
         return None
     if write.kind == "create":
-        key = idempotency_key(ctx.sync, ctx.entity, decision.side, decision.record_id)
+        key = idempotency_key(
+            ctx.sync, ctx.entity, decision.side, decision.record_id, ctx.recorder.run_id
+        )
         return UpsertItem(key=key, record=native, id=None, changed=write.changed)
     return UpsertItem(
         key=f"update-{target}-{write.target_id}",
@@ -154,11 +156,13 @@ def start_chunk(
     items = _prepare_all(ctx, decisions)
     creates = [(key, item) for key, item in items.items() if item.is_create]
     # a create an interrupted run may have made is not sent again until that is settled
-    held = held_creates(ctx, [item.key for _at, item in creates]) if creates else {}
-    for (i, _n), item in creates:
-        suspect = ctx.suspects.get((decisions[i].side, decisions[i].record_id))
-        if item.key in held or suspect is not None:
-            _hold(decisions[i], held.get(item.key) or suspect or "")
+    sources = [decisions[i].record_id for (i, _n), _item in creates]
+    held = held_creates(ctx, ctx.entity, other(side), sources) if creates else {}
+    for (i, _n), _item in creates:
+        rid = decisions[i].record_id
+        suspect = ctx.suspects.get((decisions[i].side, rid))
+        if rid in held or suspect is not None:
+            _hold(decisions[i], held.get(rid) or suspect or "")
     items = {at: item for at, item in items.items() if decisions[at[0]].outcome != "unknown"}
     if ctx.dry_run:
         for decision in decisions:

@@ -124,17 +124,17 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
                         )
                     )
                     continue
-                key = idempotency_key(ctx.sync, name, source, rid)
+                key = idempotency_key(ctx.sync, name, source, rid, ctx.recorder.run_id)
                 writes.append((rid, UpsertItem(key=key, record=native), data))
         if not ctx.dry_run and writes:
             # one an interrupted run may have made is not made again until that is settled
-            held = held_creates(ctx, [item.key for _rid, item, _data in writes])
+            held = held_creates(ctx, name, other(source), [rid for rid, _i, _d in writes])
             items += [
-                Item(rule.create, source, rid, "unknown", held[item.key])
-                for rid, item, _data in writes
-                if item.key in held
+                Item(rule.create, source, rid, "unknown", held[rid])
+                for rid, _item, _data in writes
+                if rid in held
             ]
-            writes = [write for write in writes if write[1].key not in held]
+            writes = [write for write in writes if write[0] not in held]
         if not ctx.dry_run and writes:
             _create(ctx, rule, source, name, links, writes, items)
         elif writes:

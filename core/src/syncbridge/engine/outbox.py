@@ -107,16 +107,27 @@ def commit_intents(
             insert_rows(db, OUTBOX, rows)
 
 
-def held_creates(ctx: EntityContext, keys: Iterable[str]) -> dict[str, str]:
-    """Which of these creates are held (their row is still there), each with why.
+def held_creates(
+    ctx: EntityContext, entity: str, target: Side, source_ids: Iterable[str]
+) -> dict[str, str]:
+    """Which of these source records have a create held (its row is still there), with why.
 
-    After :func:`recover`, the rows left are the held ones: a create among them is not sent.
+    After :func:`recover`, the rows left are the held ones: a record among them is not
+    created again (under a new key) until that create is settled.
     """
-    found: list[str] = []
+    found: dict[str, str] = {}
     with ctx.engine.connect() as db:
-        for part in chunks(list(keys)):
-            found += db.execute(select(OUTBOX.c.key).where(OUTBOX.c.key.in_(part))).scalars()
-    return {key: ctx.held.get(key, STILL_HELD) for key in found}
+        for part in chunks(list(source_ids)):
+            rows = db.execute(
+                select(OUTBOX.c.source_id, OUTBOX.c.key).where(
+                    OUTBOX.c.sync == ctx.sync,
+                    OUTBOX.c.entity == entity,
+                    OUTBOX.c.target_side == target,
+                    OUTBOX.c.source_id.in_(part),
+                )
+            ).all()
+            found.update({rid: ctx.held.get(key, STILL_HELD) for rid, key in rows})
+    return found
 
 
 # -- recovering -----------------------------------------------------------------------------

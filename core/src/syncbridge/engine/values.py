@@ -39,10 +39,17 @@ def match_value(content: dict[str, Any], fields: list[str]) -> str | None:
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
-def idempotency_key(sync: str, entity: str, source_side: str, source_id: str) -> str:
-    """Stable per source record: a retried or recovered create reuses it."""
+def idempotency_key(sync: str, entity: str, source_side: str, source_id: str, run: int) -> str:
+    """One per create: its source record and the run that first sends it.
+
+    A create interrupted by a crash is settled through its outbox row, which keeps the key,
+    so it is never sent again under another one. But the same source record may rightly be
+    created twice: deleted, its twin kept, then restored with its old id and linked to
+    nothing. A key stable per record would make the target's idempotency (a key column, an
+    external id) hand back the first create's record, already linked to another.
+    """
     digest = hashlib.blake2b(
-        f"{sync}\x1f{entity}\x1f{source_side}\x1f{source_id}".encode(), digest_size=12
+        f"{sync}\x1f{entity}\x1f{source_side}\x1f{source_id}\x1f{run}".encode(), digest_size=12
     ).hexdigest()
     return f"sb-{digest}"
 
