@@ -47,18 +47,15 @@ def emulator(system: str, records: int, *, limits: bool = False) -> Iterator[dic
         command.append("--no-rate-limits")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    lines: list[str] = []
-    assert process.stdout is not None
+    assert process.stdout is not None and process.stderr is not None
     try:
-        for line in process.stdout:
-            lines.append(line)
-            if line.startswith("listening on"):
-                break
-        else:
+        # stdout is the TOML block alone, closed once the server accepts connections
+        text = process.stdout.read()
+        if not text:
             raise RuntimeError(f"the {system} emulator did not start: {process.stderr.read()}")
         import tomllib
 
-        block = tomllib.loads("".join(lines[:-1]))
+        block = tomllib.loads(text)
         settings = dict(block["connections"][system]["settings"])
         if not limits:  # limits off on both ends: the client must not pace itself either
             settings["rate_limit"] = False

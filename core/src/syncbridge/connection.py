@@ -14,6 +14,7 @@ from typing import Any
 import pluggy
 from pydantic import ValidationError
 
+from syncbridge.config.loader import format_errors
 from syncbridge.credentials import Credentials, MemoryCredentials
 from syncbridge.describe import Capability, ConnectorInfo
 from syncbridge.errors import ConfigError, ConnectorError
@@ -29,11 +30,9 @@ def validate_settings(info: ConnectorInfo, raw: Mapping[str, Any], where: str) -
     try:
         return info.settings.model_validate(dict(raw))
     except ValidationError as error:
-        lines = []
-        for problem in error.errors():
-            path = ".".join(str(part) for part in problem["loc"])
-            lines.append(f"{where}.{path}: {problem['msg']}")
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(
+            format_errors(error, info.settings, prefix=where, what="setting", show_input=False)
+        ) from None
 
 
 class Connection:

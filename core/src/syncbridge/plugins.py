@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from difflib import get_close_matches
 from importlib import metadata
 from types import ModuleType
 from typing import Any
@@ -127,6 +128,14 @@ def load_connector(name: str) -> Any:
     if name in failures:
         raise ConfigError(f"connector {name!r} is installed but failed to load: {failures[name]}")
     known = ", ".join(sorted(loaded)) or "none"
+    # a near miss is a typo: suggest the installed name, never a package to install that a
+    # typo-squatter could have published under the misspelt name
+    close = get_close_matches(name, [*loaded, *failures], n=1, cutoff=0.75)
+    if close:
+        raise ConfigError(
+            f"no connector named {name!r} is installed; did you mean {close[0]!r}? "
+            f"(installed: {known})"
+        )
     raise ConfigError(
         f"no connector named {name!r} is installed (installed: {known}); "
         f"pip install syncbridge-{name}"

@@ -20,7 +20,7 @@ class Workspace:
     def __init__(self, config: Config, path: Path | None = None) -> None:
         self.config = config
         self.path = path
-        self.store = StateStore(config.state.url)
+        self.store = StateStore(config.state.url, credentials=config.state.credentials)
         self._connections: dict[str, Connection] = {}
         # one connection per name, also for callers in several threads
         self._lock = threading.Lock()

@@ -1,10 +1,24 @@
-"""Helpers for reading what the CLI prints."""
+"""Helpers for reading what the CLI prints, and the systems CLI tests talk to.
+
+Systems are real: the installed connectors' emulators served over HTTP on 127.0.0.1, a
+port nothing listens on for a server that is down, SQLite files and the PostgreSQL test
+server for the state store.
+"""
 
 from __future__ import annotations
 
+import socket
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+HERE = Path(__file__).parent
+# helper modules beside the tests (emulated systems, an extension plugin) import by their
+# plain name
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
 
 Rows = list[list[str]]
 
@@ -37,3 +51,11 @@ def parse_table(text: str) -> Rows:
 @pytest.fixture
 def table_rows() -> Callable[[str], Rows]:
     return parse_table
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -13,10 +13,12 @@ def test_the_main_help_lists_every_command_and_the_exit_codes() -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Usage: syncbridge [OPTIONS] COMMAND [ARGS]...")
     assert (
-        "Exit codes: 0 ok, 1 the run finished with failed records, 2 usage or config error."
+        "Exit codes: 0 ok, 1 the run finished with failed records (or a system or the state "
+        "store could not be reached), 2 usage or config error, 130 interrupted."
         in " ".join(result.stdout.split())
     )
     assert "-c, --config" in result.stdout
+    assert "--debug" in result.stdout and "SYNCBRIDGE_DEBUG=1" in result.stdout
     listed = result.stdout.split("Commands:")[1].split()
     for name in COMMANDS:
         assert name in listed, name

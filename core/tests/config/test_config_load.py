@@ -28,6 +28,9 @@ right = "b"
 """
 
 
+SQL_KEYS = ", ".join(sorted(SqlSettings.model_fields))
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -162,22 +165,41 @@ def test_connector_settings_are_validated_by_the_connector(tmp_path: Path) -> No
         assert settings.url.get_secret_value() == f"sqlite:///{tmp_path}/a.db"
         with pytest.raises(ConfigError) as extra:
             workspace.connection("b")
-        assert str(extra.value) == "connections.b.settings.bogus: Extra inputs are not permitted"
+        assert str(extra.value) == (
+            f"connections.b.settings.bogus: unknown setting (settings allowed here: {SQL_KEYS})"
+        )
         with pytest.raises(ConfigError) as missing:
             workspace.connection("c")
-        assert str(missing.value) == "connections.c.settings.url: Field required"
+        assert str(missing.value) == "connections.c.settings.url: required setting is missing"
         with pytest.raises(ConfigError) as bad_sync:
             workspace.sync_connections("main")
         assert str(bad_sync.value) == extra.value.args[0]
 
 
 def test_the_cli_reports_bad_connector_settings_as_a_config_error(tmp_path: Path) -> None:
+    """A misspelt setting is named with its path, the closest valid name and all of them,
+    in syncbridge's words rather than pydantic's ("Extra inputs are not permitted")."""
     text = SQL_PAIR.format(folder=tmp_path).replace('/a.db" }', '/a.db", tabels = {} }')
     path = write(tmp_path / "syncbridge.toml", text)
     result = CliRunner().invoke(main, ["-c", str(path), "log", "a"])
     assert result.exit_code == 2
     assert result.stderr == (
-        "config error: connections.a.settings.tabels: Extra inputs are not permitted\n"
+        "config error: connections.a.settings.tabels: unknown setting; did you mean "
+        f"'tables'? (settings allowed here: {SQL_KEYS})\n"
+    )
+
+
+def test_a_bad_setting_value_is_never_echoed(tmp_path: Path) -> None:
+    """Settings hold secrets: a wrong value is described, not quoted."""
+    text = SQL_PAIR.format(folder=tmp_path).replace(
+        '/a.db" }', '/a.db", key_column = "S3cret-Value", batch_size = "S3cret-Value" }'
+    )
+    path = write(tmp_path / "syncbridge.toml", text)
+    result = CliRunner().invoke(main, ["-c", str(path), "log", "a"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "config error: connections.a.settings.batch_size: Input should be a valid integer, "
+        "unable to parse string as an integer\n"
     )
 
 
@@ -188,6 +210,19 @@ def test_an_unknown_connector_names_the_installed_ones(tmp_path: Path) -> None:
     assert str(caught.value).startswith("no connector named 'acme' is installed (installed: ")
     assert "sql" in str(caught.value).split("(installed: ")[1].split(")")[0].split(", ")
     assert str(caught.value).endswith("); pip install syncbridge-acme")
+
+
+def test_a_misspelt_connector_is_told_the_installed_name_not_a_package_to_install(
+    tmp_path: Path,
+) -> None:
+    """``quickboks`` is a typo of an installed connector: installing
+    ``syncbridge-quickboks`` (which anyone could publish) would be the wrong advice."""
+    path = write(tmp_path / "syncbridge.toml", '[connections.a]\nconnector = "sqll"\n')
+    with Workspace.load(path) as workspace, pytest.raises(ConfigError) as caught:
+        workspace.connection("a")
+    message = str(caught.value)
+    assert message.startswith("no connector named 'sqll' is installed; did you mean 'sql'? ")
+    assert "pip install" not in message and "syncbridge-sqll" not in message
 
 
 def test_unknown_connection_and_sync_names_list_the_defined_ones(tmp_path: Path) -> None:

@@ -25,7 +25,6 @@ ENTITIES = (
     "vat_rate, currency, payment_method, unit, product, company, contact, quote, order, "
     "invoice, payment"
 )
-UNKNOWN_KEY = "unknown key; check its spelling against the configuration reference"
 
 
 def company_fields() -> str:
@@ -64,18 +63,41 @@ def test_a_minimal_config_parses_with_the_documented_defaults() -> None:
     assert company.match_keys("company") == [["vat_number"], ["tax_code"], ["name", "city"]]
 
 
+RULE_KEYS = (
+    "create, deletes, derive, direction, every, exclude, fields, filter, links, match, "
+    "priority, update"
+)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[stat]\nurl = 'x'\n", f"stat: {UNKNOWN_KEY}"),
+        (
+            "[stat]\nurl = 'x'\n",
+            "stat: unknown key; did you mean 'state'? "
+            "(keys allowed here: connections, state, syncs)",
+        ),
         (
             '[connections.a]\nconnector = "sql"\nconector = "sql"\n',
-            f"connections.a.conector: {UNKNOWN_KEY}",
+            "connections.a.conector: unknown key; did you mean 'connector'? "
+            "(keys allowed here: connector, extensions, settings)",
         ),
-        (rule('drection = "both"'), f"syncs.main.entities.company.drection: {UNKNOWN_KEY}"),
-        (TWO + "entity = 1\n", f"syncs.main.entity: {UNKNOWN_KEY}"),
+        (
+            rule('drection = "both"'),
+            "syncs.main.entities.company.drection: unknown key; did you mean 'direction'? "
+            f"(keys allowed here: {RULE_KEYS})",
+        ),
+        (
+            TWO + "entity = 1\n",
+            "syncs.main.entity: unknown key; did you mean 'entities'? "
+            "(keys allowed here: entities, left, right)",
+        ),
+        (
+            TWO + "zzz = 1\n",
+            "syncs.main.zzz: unknown key (keys allowed here: entities, left, right)",
+        ),
     ],
-    ids=["top-level", "connection", "entity-rule", "sync"],
+    ids=["top-level", "connection", "entity-rule", "sync", "nothing-close"],
 )
 def test_an_unknown_key_is_named_with_its_path(text: str, expected: str) -> None:
     assert error_of(text) == expected

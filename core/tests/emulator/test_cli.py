@@ -28,21 +28,21 @@ def start_emulate(*args: str) -> subprocess.Popen[str]:
 
 
 def test_emulate_serves_prints_settings_and_stops_cleanly_on_sigterm() -> None:
+    """With --print-settings, stdout is exactly the TOML block and ends (EOF) once the
+    server accepts connections: ``> conn.toml`` is a valid file, a pipe read to its end is
+    the whole block. The ``listening on`` line goes to stderr."""
     process = start_emulate("notes_api:create_app", "--port", "0", "--records", "4",
                             "--print-settings", "--no-rate-limits")
     try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        for line in process.stdout:
-            if line.startswith("listening on "):
-                break
-            lines.append(line)
-        else:
-            raise AssertionError(f"no 'listening on' line; stderr: {process.stderr.read()}")  # type: ignore[union-attr]
-        url = line.removeprefix("listening on ").strip()
+        assert process.stdout is not None and process.stderr is not None
+        block = process.stdout.read()  # returns at EOF: the emulator closed its stdout
+        listening = process.stderr.readline()
+        assert listening.startswith("listening on "), listening
+        url = listening.removeprefix("listening on ").strip()
         assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+        assert block.startswith("[connections.notes]\n") and "listening" not in block
 
-        config = tomllib.loads("".join(lines))
+        config = tomllib.loads(block)
         connection = config["connections"]["notes"]
         assert connection["connector"] == "notes"
         settings = connection["settings"]
@@ -51,6 +51,20 @@ def test_emulate_serves_prints_settings_and_stops_cleanly_on_sigterm() -> None:
         response = httpx.get(f"{url}/contacts", headers={"X-Api-Key": settings["api_key"]})
         assert response.status_code == 200
         assert response.json()["total"] == 4
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=10)
+    assert code == 0, process.stderr.read()  # type: ignore[union-attr]
+
+
+def test_emulate_without_print_settings_says_where_it_listens_on_stdout() -> None:
+    process = start_emulate("notes_api:create_app", "--port", "0", "--no-rate-limits")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("listening on http://127.0.0.1:"), line
+        url = line.removeprefix("listening on ").strip()
+        assert httpx.get(f"{url}/contacts").status_code == 401  # served, and wants its key
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=10)

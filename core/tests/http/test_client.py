@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from httpx_retries import Retry
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,6 +33,7 @@ from starlette.routing import Route
 from syncbridge.describe import ConnectorInfo, RateLimit
 from syncbridge.emulator.server import free_port, running
 from syncbridge.http import Client, LoggedRequest, build_client
+from syncbridge.http.client import CONNECT_DEADLINE, CONNECT_TIMEOUT
 from syncbridge.http.ratelimit import RateLimitTransport, build_limiter
 from syncbridge.http.retry import BACKOFF_ENV
 from syncbridge.http.transports import build_transport, layers
@@ -501,3 +503,86 @@ def test_request_log_of_a_failed_attempt_is_redacted(connect: Connect) -> None:
     (entry,) = log
     assert entry.status is None and entry.error is not None
     assert secret not in repr(entry)
+
+
+# --- a server that is down -----------------------------------------------------------------
+
+
+def test_a_server_that_is_down_is_given_up_at_the_deadline_and_named(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retrying a refused connection stops at CONNECT_DEADLINE (with the real backoff, the
+    whole retry budget took 15 s); the error names the connection and the server's origin,
+    never the path (a webhook's path is its secret)."""
+    monkeypatch.setenv(BACKOFF_ENV, "0.5")
+    port = free_port()
+    secret = "wh-c0de-7731"
+    client, log = connect(base_url=f"http://127.0.0.1:{port}", max_retries=5)
+
+    started = time.monotonic()
+    with pytest.raises(httpx.ConnectError) as caught:
+        client.get(f"/rest/1/{secret}/crm.contact.list")
+    took = time.monotonic() - started
+
+    assert CONNECT_DEADLINE - 0.5 <= took <= CONNECT_DEADLINE + 1.5, took
+    assert len(log) >= 2  # it did retry, within the deadline
+    assert str(caught.value) == (
+        f'connection "t" cannot connect to http://127.0.0.1:{port} (Connection refused, still '
+        f"after {CONNECT_DEADLINE:g} s of retries); check that the server is running and that "
+        "the connection's URL is right, then `syncbridge check t`"
+    )
+    assert secret not in str(caught.value)
+
+
+def test_once_down_a_server_gets_one_attempt_per_request_until_it_answers(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's later requests do not wait the deadline out again; a server that is back
+    resets that, and the next failure is retried again."""
+    monkeypatch.setenv(BACKOFF_ENV, "0.2")
+    port = free_port()
+    client, log = connect(base_url=f"http://127.0.0.1:{port}", max_retries=5)
+    with pytest.raises(httpx.ConnectError):
+        client.get("/first")
+
+    attempts = len(log)
+    started = time.monotonic()
+    with pytest.raises(httpx.ConnectError) as second:
+        client.get("/second")
+    assert time.monotonic() - started < 0.5
+    assert len(log) == attempts + 1
+    assert "(Connection refused); check that" in str(second.value)
+
+    back = ScriptedServer()
+    with running(back.app(), port=port):
+        assert client.get("/again").status_code == 200
+    attempts = len(log)
+    with pytest.raises(httpx.ConnectError):
+        client.get("/down-again")
+    assert len(log) - attempts >= 2  # retried again: the circuit closed on the success
+
+
+def test_a_connection_gets_a_few_seconds_to_be_made_whatever_the_read_timeout(
+    connect: Connect,
+) -> None:
+    client, _log = connect(timeout=120.0)
+    assert client.timeout.connect == CONNECT_TIMEOUT
+    assert client.timeout.read == 120.0
+    short, _log = connect(timeout=1.0)
+    assert short.timeout.connect == 1.0
+
+
+def test_a_request_with_retry_rules_of_its_own_is_bounded_too(connect: Connect) -> None:
+    """A connector may send a request with its own rules (CRM in Cloud retries its login
+    POST like a GET): they are kept, but a refused connection still ends at the deadline."""
+    port = free_port()
+    client, log = connect(base_url=f"http://127.0.0.1:{port}", max_retries=5)
+    own = Retry(total=8, backoff_factor=0.5, allowed_methods=["POST"],
+                retry_on_exceptions=[httpx.ConnectError])
+    started = time.monotonic()
+    with pytest.raises(httpx.ConnectError) as caught:
+        client.post("/Auth/Login", json={}, extensions={"retry": own})
+    assert time.monotonic() - started <= CONNECT_DEADLINE + 1.5
+    assert len(log) >= 2
+    assert f'connection "t" cannot connect to http://127.0.0.1:{port}' in str(caught.value)
+    assert own.attempts_made == 0 and type(own) is Retry  # the connector's object untouched

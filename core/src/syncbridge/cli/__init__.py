@@ -1,4 +1,9 @@
-"""The ``syncbridge`` command. Each command group lives in its own module of this package."""
+"""The ``syncbridge`` command. Each command group lives in its own module of this package.
+
+The group runs every command inside the CLI's one error boundary
+(:func:`syncbridge.cli.common.boundary`): a failure is a sentence and an exit code, a
+traceback only with ``--debug``.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +45,12 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def invoke(self, ctx: click.Context) -> object:
+        from syncbridge.cli.common import boundary
+
+        with boundary(ctx):
+            return super().invoke(ctx)
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -50,12 +61,21 @@ class LazyGroup(click.Group):
     default=None,
     help="Config file (default: ./syncbridge.toml).",
 )
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="SYNCBRIDGE_DEBUG",
+    help="Show the traceback of a failure instead of its one-line explanation "
+    "(also SYNCBRIDGE_DEBUG=1).",
+)
 @click.version_option(package_name="syncbridge")
 @click.pass_context
-def main(ctx: click.Context, config_path: str | None) -> None:
+def main(ctx: click.Context, config_path: str | None, debug: bool) -> None:
     """Keep business data in step between CRMs and invoicing systems.
 
-    Exit codes: 0 ok, 1 the run finished with failed records, 2 usage or config error.
+    Exit codes: 0 ok, 1 the run finished with failed records (or a system or the state
+    store could not be reached), 2 usage or config error, 130 interrupted.
     """
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    ctx.obj["debug"] = debug

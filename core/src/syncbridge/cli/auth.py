@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from syncbridge.cli.common import console, handle_errors, open_workspace
+from syncbridge.cli.common import console, open_workspace
 from syncbridge.errors import ConfigError
 from syncbridge.oauth import authorize, revoke
 
@@ -27,7 +27,6 @@ from syncbridge.oauth import authorize, revoke
     help="Seconds to wait for the authorisation.",
 )
 @click.pass_context
-@handle_errors
 def auth(
     ctx: click.Context,
     connection: str,
@@ -50,6 +49,9 @@ def auth(
             "(it authenticates with the credentials in its settings)"
         )
     credentials = workspace.store.credentials(connection)
+    if not do_revoke:
+        # no consent page for tokens that could not be stored (a missing key) afterwards
+        workspace.store.cipher_for_credentials()
     if do_revoke:
         console.print(f"{connection}: {revoke(app, credentials)}")
         return

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from rich.table import Table
+from rich.markup import escape
 
 from syncbridge.cli.common import console
+from syncbridge.cli.render import new_table
 from syncbridge.describe import Capability
 from syncbridge.plugins import list_connectors
 
@@ -42,12 +43,12 @@ def connectors(as_json: bool) -> None:
             out.append(item)
         click.echo(json.dumps(out, indent=2))
         return
-    table = Table(title="Installed connectors")
-    for column in ("name", "version", "entities (capabilities)", "status"):
-        table.add_column(column)
+    table = new_table("Installed connectors", "name", "version", "entities (capabilities)",
+                      "status")
     for entry in entries:
         if entry.info is None:
-            table.add_row(entry.name, entry.version or "?", "", f"[red]broken: {entry.error}[/red]")
+            broken = f"[red]broken: {escape(entry.error or '')}[/red]"
+            table.add_row(entry.name, entry.version or "?", "", broken)
             continue
         lines = []
         for name, info in entry.info.entities.items():

@@ -8,7 +8,7 @@ from types import FrameType
 
 import click
 
-from syncbridge.cli.common import console, handle_errors, open_workspace
+from syncbridge.cli.common import console, open_workspace
 from syncbridge.engine.schedule import Schedule, Tick
 
 
@@ -22,7 +22,6 @@ from syncbridge.engine.schedule import Schedule, Tick
     help="Stop after this many seconds (default: until stopped).",
 )
 @click.pass_context
-@handle_errors
 def daemon(ctx: click.Context, sync: str | None, seconds: float | None) -> None:
     """Run each sync/entity on its schedule until stopped (SIGINT/SIGTERM).
 

@@ -1,11 +1,19 @@
 """``syncbridge emulate SYSTEM``: serve a system's emulator on 127.0.0.1 until stopped.
 
-The output is meant for people and for scripts alike: the first line that starts with
-``listening on `` carries the base URL, and is printed only once the server accepts
-connections, so a parent process can wait for it and connect at once.
+The output is meant for people and for scripts alike, and is printed only once the server
+accepts connections, so a parent process can wait for it and connect at once:
+
+* plain: one line on stdout, ``listening on URL``;
+* with ``--print-settings``: stdout carries the ``[connections.SYSTEM]`` TOML block and
+  nothing else, and is closed after it, so ``... --print-settings > conn.toml`` writes a
+  valid TOML file and a script reading the pipe to its end has the whole block; the
+  ``listening on`` line goes to stderr.
 """
 
 from __future__ import annotations
+
+import os
+import sys
 
 import click
 from pydantic import ValidationError
@@ -18,12 +26,6 @@ from syncbridge.emulator.server import bind, serve, url_of
 from syncbridge.errors import ConfigError
 
 _DEFAULTS = EmulatorOptions()
-
-
-class _UsageProblem(click.ClickException):
-    """A problem with what was asked (exit code 2, as for config errors)."""
-
-    exit_code = 2
 
 
 @click.command()
@@ -123,18 +125,47 @@ def emulate(
             drop_mode=drop_mode,
             rate_limits=not no_rate_limits,
         )
-    except (ConfigError, ValidationError) as error:
-        raise _UsageProblem(str(error)) from None
+    except ValidationError as error:
+        raise ConfigError(str(error)) from None
     emulator = factory(options)
     if not isinstance(emulator, Emulator):
-        raise _UsageProblem(f"{system!r} made a {type(emulator).__name__}, not an Emulator")
+        raise ConfigError(f"{system!r} made a {type(emulator).__name__}, not an Emulator")
     try:
         sock = bind(port)
     except OSError as error:
-        raise _UsageProblem(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None
+        raise ConfigError(
+            f"--port: cannot listen on 127.0.0.1:{port}: {error.strerror}; choose another "
+            "port, or 0 for a free one"
+        ) from None
     url = url_of(sock)
-    if print_settings:
-        # an installed emulator is named like its connector; a factory path names itself
-        name = emulator.system if ":" in system else system
-        click.echo(connection_toml(name, name, emulator.settings_for(url)))
-    serve(emulator.app, sock, on_started=lambda: click.echo(f"listening on {url}"))
+    if not print_settings:
+        serve(emulator.app, sock, on_started=lambda: click.echo(f"listening on {url}"))
+        return
+    # an installed emulator is named like its connector; a factory path names itself
+    name = emulator.system if ":" in system else system
+    block = connection_toml(name, name, emulator.settings_for(url))
+
+    def started() -> None:
+        click.echo(block, nl=False)
+        _close_stdout()
+        click.echo(f"listening on {url}", err=True)
+
+    serve(emulator.app, sock, on_started=started)
+
+
+def _close_stdout() -> None:
+    """End stdout after the TOML block: a reader of the pipe gets end-of-file, the sign
+    that the block is whole. Only the process's real stdout (file descriptor 1) is closed,
+    by pointing it at the null device, so that a stray print later cannot fail."""
+    sys.stdout.flush()
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # a test runner's captured stream
+        return
+    if descriptor != 1:
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, descriptor)
+    finally:
+        os.close(null)

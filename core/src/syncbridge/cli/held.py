@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 from rich.markup import escape
-from rich.table import Table
 from sqlalchemy import and_, delete, select
 
-from syncbridge.cli.common import console, handle_errors, open_workspace
+from syncbridge.cli.common import console, json_output, open_workspace
+from syncbridge.cli.render import new_table
 from syncbridge.engine.db import OUTBOX, PENDING
 from syncbridge.errors import ConfigError
 
@@ -30,7 +30,6 @@ UNSETTLED = "not looked for yet: the next run of its entity looks for it on the 
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-@handle_errors
 def held(
     ctx: click.Context, sync_name: str | None, releases: tuple[str, ...], as_json: bool
 ) -> None:
@@ -46,6 +45,7 @@ def held(
       the next run links them and the hold goes;
     - it made nothing: `syncbridge held --release ENTITY:ID`; the next run creates it.
     """
+    json_output(ctx, as_json)
     workspace = open_workspace(ctx)
     syncs = workspace.config.syncs
     if sync_name is not None and sync_name not in syncs:
@@ -83,9 +83,9 @@ def held(
     if not rows:
         console.print("nothing is held")
         return
-    table = Table(title=f"{len(rows)} create(s) held")
-    for column in ("sync", "entity", "record", "target", "since (UTC)", "why"):
-        table.add_column(column)
+    table = new_table(
+        f"{len(rows)} create(s) held", "sync", "entity", "record", "target", "since (UTC)", "why"
+    )
     for row in rows:
         table.add_row(
             escape(row["sync"]),

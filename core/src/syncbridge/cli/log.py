@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
-from syncbridge.cli.common import console, handle_errors, open_workspace
+from syncbridge.cli.common import console, json_output, open_workspace
+from syncbridge.cli.render import new_table
 from syncbridge.state import REQUEST_LOG_SIZE
 
 
@@ -19,13 +19,13 @@ from syncbridge.state import REQUEST_LOG_SIZE
 @click.option("--last", type=click.IntRange(1, REQUEST_LOG_SIZE), default=REQUEST_LOG_SIZE,
               show_default=True, help="How many of the latest requests.")
 @click.pass_context
-@handle_errors
 def log(ctx: click.Context, connection: str, as_json: bool, last: int) -> None:
     """Show the last requests CONNECTION made (up to 50): time, method, path, status, duration.
 
     Secrets are redacted before a request is stored: API keys in paths and query strings,
     tokens and passwords never appear here.
     """
+    json_output(ctx, as_json)
     workspace = open_workspace(ctx)
     workspace.connection(connection)  # an unknown name is a config error, not an empty log
     rows = workspace.store.recent_requests(connection, last)
@@ -47,9 +47,10 @@ def log(ctx: click.Context, connection: str, as_json: bool, last: int) -> None:
             )
         )
         return
-    table = Table(title=f"Last {len(rows)} requests of {connection}")
-    for column in ("time (UTC)", "method", "path", "status", "ms"):
-        table.add_column(column)
+    table = new_table(
+        f"Last {len(rows)} requests of {escape(connection)}",
+        "time (UTC)", "method", "path", "status", "ms", right=("ms",),
+    )
     for row in rows:
         status = (str(row.status) if row.status is not None
                   else f"[red]{escape(row.error or 'no response')}[/red]")

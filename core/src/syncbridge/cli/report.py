@@ -8,10 +8,11 @@ import sys
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.markup import escape
 from sqlalchemy import select
 
-from syncbridge.cli.common import console, handle_errors, open_workspace
+from syncbridge.cli.common import console, json_output, open_workspace
+from syncbridge.cli.render import new_table
 from syncbridge.engine.report import KILLED, KILLED_MESSAGE, RUN, RUN_ITEM, settle_runs
 from syncbridge.errors import ConfigError
 
@@ -38,7 +39,6 @@ _LEGEND = {
 @click.option("--all", "show_all", is_flag=True, help="Include skipped records.")
 @click.option("--entity", help="Only this entity.")
 @click.pass_context
-@handle_errors
 def report(
     ctx: click.Context,
     run_id: int | None,
@@ -48,6 +48,7 @@ def report(
     entity: str | None,
 ) -> None:
     """Per-record outcome of RUN (default: the latest run)."""
+    json_output(ctx, as_json)
     workspace = open_workspace(ctx)
     dead = settle_runs(workspace.store.engine)  # a run whose process died says so
     with workspace.store.engine.connect() as db:
@@ -97,18 +98,18 @@ def report(
             )
         return
     status = KILLED if run.status == "running" and run_id in dead else run.status
-    table = Table(title=f"{run.mode.capitalize()} #{run_id} of {run.sync} — {status}")
-    for column in ("entity", "side", "record", "target", "outcome", "reason"):
-        table.add_column(column)
+    table = new_table(
+        f"{run.mode.capitalize()} #{run_id} of {run.sync} — {status}",
+        "entity", "record", "target", "outcome", "reason",
+    )
     for record in records:
         colour = _LEGEND.get(record["outcome"], "white")
-        reason = record["reason"]
-        reason += "".join(f"\n{line}" for line in detail_lines(record["detail"]))
+        reason = escape(record["reason"])
+        reason += "".join(f"\n{escape(line)}" for line in detail_lines(record["detail"]))
         table.add_row(
-            record["entity"],
-            record["side"],
-            record["record_id"],
-            record["target_id"] or "",
+            escape(record["entity"]),
+            escape(f"{record['side']} {record['record_id']}"),
+            escape(record["target_id"] or ""),
             f"[{colour}]{record['outcome']}[/{colour}]",
             reason,
             end_section=False,
@@ -116,7 +117,8 @@ def report(
     console.print(table)
     if status == KILLED:
         console.print(f"{run.mode.capitalize()} #{run_id} {KILLED_MESSAGE}.")
-    console.print("legend: " + "  ".join(f"[{c}]{o}[/{c}]" for o, c in _LEGEND.items()))
+    legend = "legend: " + "  ".join(f"[{c}]{o}[/{c}]" for o, c in _LEGEND.items())
+    console.print(legend, soft_wrap=False)  # wrapped to the terminal, like the table
 
 
 def detail_lines(detail: Any) -> list[str]:

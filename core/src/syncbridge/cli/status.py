@@ -6,19 +6,20 @@ import json
 from datetime import UTC
 
 import click
-from rich.table import Table
+from rich.markup import escape
 from sqlalchemy import select
 
-from syncbridge.cli.common import console, handle_errors, open_workspace
+from syncbridge.cli.common import console, json_output, open_workspace
+from syncbridge.cli.render import new_table, when
 from syncbridge.engine.report import ENTITY_RUN, KILLED, KILLED_MESSAGE, RUN, settle_runs
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-@handle_errors
 def status(ctx: click.Context, as_json: bool) -> None:
     """Last run, result, counts and next due time of every sync/entity."""
+    json_output(ctx, as_json)
     workspace = open_workspace(ctx)
     dead = settle_runs(workspace.store.engine)  # a run whose process died says so
     rows = []
@@ -68,19 +69,21 @@ def status(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title="Sync status")
-    for column in ("sync", "entity", "last run", "finished (UTC)", "result", "counts", "next due"):
-        table.add_column(column)
+    table = new_table(
+        "Sync status", "sync", "entity", "run", "finished (UTC)", "result", "counts",
+        "next due (UTC)",
+    )
     for row in rows:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(row["counts"].items()))
+        due = row["next_due"]
         table.add_row(
-            row["sync"],
-            row["entity"],
+            escape(row["sync"]),
+            escape(row["entity"]),
             str(row["last_run"] or "-"),
-            row["finished"] or "-",
-            row["result"],
+            when(row["finished"]),
+            escape(row["result"]),
             counts,
-            row["next_due"],
+            due if due in ("now", "manual") else when(due),
         )
     console.print(table)
     for row in rows:

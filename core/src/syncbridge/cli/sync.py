@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from syncbridge.cli.common import EXIT_FAILURES, console, handle_errors, open_workspace
+from syncbridge.cli.common import (
+    EXIT_FAILURES,
+    console,
+    emit_json,
+    json_output,
+    open_workspace,
+    say,
+)
 from syncbridge.cli.progress import progress_output
 from syncbridge.cli.render import summary_table
 from syncbridge.cli.report import detail_lines
+from syncbridge.cli.schemas import VERSION
 from syncbridge.engine.report import FAILURES
-from syncbridge.engine.runner import RunSummary, run_sync
+from syncbridge.engine.runner import RunSummary, ordered_entities, run_sync
 from syncbridge.errors import ConfigError
 from syncbridge.workspace import Workspace
 
@@ -51,6 +60,64 @@ def _verbose(workspace: Workspace, summary: RunSummary) -> None:
             console.print(f"      {line}", markup=False)
 
 
+def _check_entities(workspace: Workspace, names: list[str], entity: tuple[str, ...]) -> None:
+    """Refuse an --entity a sync does not configure before any run starts, so the refusal
+    leaves no empty run behind for `syncbridge report` to show."""
+    for name in names:
+        sync = workspace.config.syncs[name]
+        unknown = [e for e in entity if e not in sync.entities]
+        if unknown:
+            configured = ", ".join(ordered_entities(sync)) or "none"
+            raise ConfigError(
+                f"--entity: {', '.join(unknown)} is not configured for sync {name} "
+                f"(configured: {configured})"
+            )
+
+
+def problems(summary: RunSummary) -> list[str]:
+    """What went wrong in a run, a line each, with where to look: said on stderr even with
+    --quiet, so a failing run is never silent."""
+    what = "plan" if summary.mode == "plan" else "run"
+    head = f"{what} #{summary.run_id} of {summary.sync}"
+    lines = []
+    for result in summary.entities:
+        if result.result == "error":
+            lines.append(f"{head}: {result.entity} stopped: {result.message}")
+        failed = result.counts["failed"]
+        if failed:
+            records = "record" if failed == 1 else "records"
+            lines.append(
+                f"{head}: {result.entity}: {failed} {records} failed; "
+                f"`syncbridge report {summary.run_id}` says why"
+            )
+        unknown = result.counts["unknown"]
+        if unknown:
+            lines.append(
+                f"{head}: {result.entity}: {unknown} create(s) held as unknown; "
+                "`syncbridge held` says how to settle them"
+            )
+    return lines
+
+
+def run_document(summary: RunSummary) -> dict[str, Any]:
+    """One run of the ``--json`` document (schema: :data:`syncbridge.cli.schemas.RUN`)."""
+    return {
+        "run": summary.run_id,
+        "sync": summary.sync,
+        "mode": summary.mode,
+        "status": "failed" if summary.failed else "ok",
+        "entities": [
+            {
+                "entity": result.entity,
+                "result": result.result,
+                "message": result.message,
+                "counts": {k: v for k, v in sorted(result.counts.items()) if v},
+            }
+            for result in summary.entities
+        ],
+    }
+
+
 def _execute(
     ctx: click.Context,
     *,
@@ -63,20 +130,26 @@ def _execute(
     quiet: bool,
     verbose: bool,
     wait: float,
+    as_json: bool,
 ) -> None:
+    json_output(ctx, as_json)
     workspace = open_workspace(ctx)
     if record is not None and side is None:
         raise ConfigError("--record needs --side left|right (the side the id belongs to)")
     names = _syncs(workspace, sync)
     if record is not None and len(names) > 1:
         raise ConfigError("--record needs --sync (which sync the record belongs to)")
+    _check_entities(workspace, names, entity)
     failed = False
-    with progress_output(quiet) as progress:
-        for name in names:
-            connections = workspace.sync_connections(name)
+    runs = []
+    for name in names:
+        config = workspace.config.syncs[name]
+        connections = workspace.sync_connections(name)
+        sides = {"left": config.left, "right": config.right}
+        with progress_output(quiet, sides=sides, dry_run=dry_run) as progress:
             summary = run_sync(
                 name,
-                workspace.config.syncs[name],
+                config,
                 connections,
                 workspace.store,
                 entities=list(entity) or None,
@@ -86,15 +159,20 @@ def _execute(
                 wait=wait,
                 progress=progress,
             )
-            if not quiet:
-                summary_table(summary)
-                if verbose:
-                    _verbose(workspace, summary)
-            failed = (
-                failed
-                or summary.failed
-                or any(r.counts[o] for r in summary.entities for o in FAILURES)
-            )
+        runs.append(run_document(summary))
+        if not quiet and not as_json:
+            summary_table(summary)
+            if verbose:
+                _verbose(workspace, summary)
+        for line in problems(summary):
+            say(line)
+        failed = (
+            failed
+            or summary.failed
+            or any(r.counts[o] for r in summary.entities for o in FAILURES)
+        )
+    if as_json:
+        emit_json({"version": VERSION, "ok": not failed, "runs": runs})
     if failed:
         ctx.exit(EXIT_FAILURES)
 
@@ -102,8 +180,19 @@ def _execute(
 _common = [
     click.option("--sync", "sync", help="Only this sync (default: all)."),
     click.option("--entity", "entity", multiple=True, help="Only this entity (repeatable)."),
-    click.option("--quiet", "-q", is_flag=True, help="No progress and no summary."),
+    click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="No progress and no summary; what failed is still said, on stderr.",
+    ),
     click.option("--verbose", "-v", is_flag=True, help="List every record that changes."),
+    click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="The outcome as one JSON document on stdout (schema in the CLI reference).",
+    ),
 ]
 
 
@@ -116,7 +205,6 @@ def _with_common(command: click.Command) -> click.Command:
 @click.command()
 @click.option("--full", is_flag=True, help="Ignore cursors: re-read and re-compare everything.")
 @click.pass_context
-@handle_errors
 def _plan(
     ctx: click.Context,
     sync: str | None,
@@ -124,6 +212,7 @@ def _plan(
     full: bool,
     quiet: bool,
     verbose: bool,
+    as_json: bool,
 ) -> None:
     """Dry run: what a run would create, update, skip, and why. Writes nothing to either side."""
     _execute(
@@ -137,6 +226,7 @@ def _plan(
         quiet=quiet,
         verbose=verbose,
         wait=0,
+        as_json=as_json,
     )
 
 
@@ -159,7 +249,6 @@ def _plan(
     help="Seconds to wait for another run of the same sync/entity to finish.",
 )
 @click.pass_context
-@handle_errors
 def _run(
     ctx: click.Context,
     sync: str | None,
@@ -170,6 +259,7 @@ def _run(
     wait: float,
     quiet: bool,
     verbose: bool,
+    as_json: bool,
 ) -> None:
     """Sync: read changes on both sides, reconcile, write, and report.
 
@@ -187,6 +277,7 @@ def _run(
         quiet=quiet,
         verbose=verbose,
         wait=wait,
+        as_json=as_json,
     )
 
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterable
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from syncbridge.config.schema import Config
 from syncbridge.errors import ConfigError
@@ -45,16 +48,69 @@ def _substitute(value: Any, path: str, env: dict[str, str]) -> Any:
     return value
 
 
-def _format(error: ValidationError) -> str:
+def _annotated_model(annotation: Any) -> Any:
+    """The model or container type behind ``X | None``."""
+    if get_origin(annotation) in (Union, UnionType):
+        inner = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return inner[0] if len(inner) == 1 else annotation
+    return annotation
+
+
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model whose key ``loc`` ends with, walking fields, dict keys and list indexes."""
+    current: Any = root
+    parts = list(loc[:-1])
+    while parts:
+        part = parts.pop(0)
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = _annotated_model(field.annotation)
+        while get_origin(current) in (dict, list) and parts:
+            parts.pop(0)  # the dict key or list index
+            current = _annotated_model(get_args(current)[-1])
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return current
+    return None
+
+
+def unknown_key(key: str, allowed: Iterable[str], what: str = "key") -> str:
+    """``unknown key; did you mean 'state'? (allowed here: connections, state, syncs)``:
+    the closest allowed name, when one is close, and all of them."""
+    names = sorted(allowed)
+    close = get_close_matches(key, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(names) or "none"
+    return f"unknown {what}{hint} ({what}s allowed here: {listed})"
+
+
+def format_errors(
+    error: ValidationError,
+    model: type[BaseModel],
+    *,
+    prefix: str = "",
+    what: str = "key",
+    show_input: bool = True,
+) -> str:
+    """A validation error of ``model`` as syncbridge words it: one line per problem, each
+    starting with the key path (``prefix`` first) and saying what is allowed.
+
+    ``show_input=False`` never quotes a value: a connector's settings hold secrets.
+    """
     lines = []
     for problem in error.errors():
-        path = ".".join(str(part) for part in problem["loc"] if part != "__root__")
+        loc = tuple(part for part in problem["loc"] if part != "__root__")
+        path = ".".join(str(part) for part in (prefix, *loc) if part != "")
         message = problem["msg"].removeprefix("Value error, ")
-        if problem["type"] == "extra_forbidden":
-            message = "unknown key; check its spelling against the configuration reference"
+        if problem["type"] == "extra_forbidden" and loc:
+            found = _model_at(model, loc)
+            allowed = found.model_fields if found is not None else ()
+            message = unknown_key(str(loc[-1]), allowed, what)
         elif problem["type"] == "missing":
-            message = "required key is missing"
-        elif problem["type"] == "literal_error":
+            message = f"required {what} is missing"
+        elif problem["type"] == "literal_error" and show_input:
             message = f"{problem['input']!r} is not allowed; {message[0].lower()}{message[1:]}"
         lines.append(f"{path}: {message}" if path else message)
     return "\n".join(lines)
@@ -156,7 +212,7 @@ def parse(text: str, *, env: dict[str, str] | None = None, source: str = DEFAULT
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(_format(error)) from None
+        raise ConfigError(format_errors(error, Config)) from None
     problems = _check_fields(config)
     if problems:
         raise ConfigError("\n".join(problems))

@@ -50,6 +50,12 @@ class StateConfig(_Strict):
         description="SQLAlchemy URL of the state store; a relative SQLite path is relative "
         "to the config file. PostgreSQL: postgresql+psycopg://user@host/db",
     )
+    credentials: Literal["encrypted", "plain"] = Field(
+        default="encrypted",
+        description="how stored OAuth tokens are kept: encrypted with the Fernet key in "
+        "$SYNCBRIDGE_CREDENTIALS_KEY (comma-separate several to rotate, newest first), or "
+        '"plain" (readable by anyone who can read the state store)',
+    )
 
 
 class ConnectionConfig(_Strict):

@@ -2,17 +2,19 @@
 
 It walks :data:`syncbridge.cli.COMMANDS` (the same table the lazy ``syncbridge`` group
 dispatches on), so a command or option added in code appears here without anyone editing
-the docs, and the site test fails if one is missing.
+the docs, and the site test fails if one is missing. The ``--json`` shapes come from
+:mod:`syncbridge.cli.schemas`, the schemas the CLI's tests validate real output against.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 import click
 
-from syncbridge.docsgen.text import code, inline, slug, table
+from syncbridge.docsgen.text import code, inline, rst_to_markdown, slug, table
 
 PATH = "reference/cli.md"
 
@@ -109,10 +111,44 @@ def _usage(command: click.Command, prog: str) -> str:
     return f"```text\n{prog} {' '.join(pieces)}\n```"
 
 
+def _schema(schema: dict[str, Any]) -> str:
+    return f"```json\n{json.dumps(schema, indent=2)}\n```"
+
+
+def _json_output(name: str) -> str:
+    """The ``--json`` shape of command ``name``, folded away (schemas are long)."""
+    from syncbridge.cli.schemas import SCHEMAS, VERSION
+
+    schema = SCHEMAS.get(name)
+    if schema is None:
+        return ""
+    return (
+        f"**JSON output** (`--json`, version {VERSION}, see [JSON output](#json-output)): "
+        f"`{schema['$id']}`\n\n"
+        f'??? note "JSON Schema of `syncbridge {name} --json`"\n\n'
+        + "\n".join(f"    {line}" if line else "" for line in _schema(schema).splitlines())
+    )
+
+
+def _json_section() -> str:
+    from syncbridge.cli import schemas
+
+    return "\n\n".join(
+        [
+            "## JSON output",
+            rst_to_markdown(inspect.cleandoc(schemas.__doc__ or "").split("\n\n", 1)[-1]),
+            "A failed command run with `--json` prints this document on stdout (and its "
+            "sentence on stderr):",
+            _schema(schemas.ERROR),
+        ]
+    )
+
+
 def _command(name: str, command: click.Command) -> str:
     prog = f"syncbridge {name}"
     parts = [f"## {code(prog)}", _usage(command, prog), _help(command)]
     parts.extend(part for part in (_arguments(command), _options(command)) if part)
+    parts.append(_json_output(name))
     return "\n\n".join(part for part in parts if part)
 
 
@@ -153,5 +189,6 @@ def render() -> str:
         "**Commands**",
         overview,
     ]
+    parts.append(_json_section())
     parts.extend(_command(name, command) for name, command in found.items())
     return "\n\n".join(parts) + "\n"

@@ -7,6 +7,7 @@ a dotted path lets tests and plugin authors run an emulator that is not installe
 from __future__ import annotations
 
 import importlib
+from difflib import get_close_matches
 from typing import cast
 
 from syncbridge.emulator.base import EmulatorFactory
@@ -36,6 +37,12 @@ def load_factory(system: str) -> EmulatorFactory:
     if ":" in system:
         return _import(system)
     known = ", ".join(sorted(factories)) or "none"
+    close = get_close_matches(system, [*factories, *failures], n=1, cutoff=0.75)
+    if close:  # a typo: the installed name, not a package a typo-squatter could publish
+        raise UnknownEmulator(
+            f"no emulator named {system!r} is installed; did you mean {close[0]!r}? "
+            f"(installed: {known})"
+        )
     raise UnknownEmulator(
         f"no emulator named {system!r} is installed (installed: {known}); install its plugin "
         f"(pip install syncbridge-{system}) or name a factory as package.module:create_app"

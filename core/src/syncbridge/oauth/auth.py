@@ -69,6 +69,14 @@ class OAuth2Auth(httpx.Auth):
             try:
                 fresh = dict(client.refresh_token(self.app.token_url, refresh_token=refresh_token))
             except OAuthError as error:
+                if error.error == "invalid_client":
+                    # the app's own credentials were refused: re-authorising cannot help
+                    raise AuthError(
+                        f"{self.connection}: the token endpoint refused the app's client_id "
+                        f"and client_secret ({error.error}: {error.description}); check them "
+                        f"in [connections.{self.connection}.settings] against the app's "
+                        "developer console"
+                    ) from None
                 raise self._reauthorise(
                     f"the refresh token was rejected ({error.error}: {error.description})"
                 ) from None

@@ -1,4 +1,8 @@
-"""The state store: links, snapshots, cursors, outbox, runs, request log, credentials."""
+"""The state store: links, snapshots, cursors, outbox, runs, request log, credentials.
+
+Credentials are encrypted at rest unless the configuration opts out (see
+:mod:`syncbridge.state.cipher`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Engine, delete, insert, select, update
 
 from syncbridge.http.requestlog import RequestLogSink
+from syncbridge.state.cipher import (
+    Cipher,
+    CredentialStorage,
+    cipher_from_env,
+    is_encrypted,
+    missing_key,
+)
 from syncbridge.state.requestlog import RequestLogWriter
-from syncbridge.state.store import create_state_engine, migrate, sqlite_file
+from syncbridge.state.store import StateStoreError, migrate, open_engine, sqlite_file
 from syncbridge.state.tables import Credential, RequestLog, table
 
 REQUEST_LOG_SIZE = 50
@@ -29,21 +40,30 @@ class StoredCredentials:
         self._connection = connection
 
     def load(self) -> dict[str, Any]:
+        self._store.cipher_for_credentials()  # a missing key fails here, with or without a row
+        cipher = self._store.cipher
         creds = table(Credential)
         with self._store.engine.connect() as db:
             row = db.execute(
                 select(creds.c.data).where(creds.c.connection == self._connection)
             ).first()
-        return dict(json.loads(row[0])) if row else {}
+        if row is None:
+            return {}
+        text = str(row[0])
+        if not is_encrypted(text):
+            return dict(json.loads(text))
+        if cipher is None:
+            raise missing_key()
+        return cipher.decrypt(text, self._connection)
 
     def save(self, data: dict[str, Any]) -> None:
+        cipher = self._store.cipher_for_credentials()
+        text = json.dumps(data) if cipher is None else cipher.encrypt(data)
         creds = table(Credential)
         with self._store.engine.begin() as db:
             db.execute(delete(creds).where(creds.c.connection == self._connection))
             db.execute(
-                insert(creds).values(
-                    connection=self._connection, data=json.dumps(data), updated_at=utcnow()
-                )
+                insert(creds).values(connection=self._connection, data=text, updated_at=utcnow())
             )
 
     def delete(self) -> None:
@@ -53,13 +73,33 @@ class StoredCredentials:
 
 
 class StateStore:
-    """One state database, migrated to the current schema when opened."""
+    """One state database, migrated to the current schema when opened.
 
-    def __init__(self, url: str) -> None:
+    ``credentials`` says how connections' credentials are kept: ``"encrypted"`` (the
+    default) under the key in ``$SYNCBRIDGE_CREDENTIALS_KEY``, or ``"plain"``. Opening an
+    encrypted store with the key set encrypts the rows a plain one left behind, and
+    re-encrypts every row under the first key when several are given.
+    """
+
+    def __init__(self, url: str, *, credentials: CredentialStorage = "encrypted") -> None:
         self.url = url
-        self.engine = create_state_engine(url)
-        migrate(self.engine)
+        self.storage: CredentialStorage = credentials
+        self.engine = open_engine(url)
         self._log_writers: list[RequestLogWriter] = []
+        #: the key(s) of $SYNCBRIDGE_CREDENTIALS_KEY (also read by a plain store, for
+        #: rows encrypted before it was switched to plain)
+        self.cipher = cipher_from_env()
+        if credentials == "encrypted" and self.cipher is not None:
+            encrypt_rows(self.engine, self.cipher)
+
+    def cipher_for_credentials(self) -> Cipher | None:
+        """The cipher new credentials are written with (None: plain, as configured);
+        a missing key is a ConfigError when the store is to encrypt them."""
+        if self.storage == "plain":
+            return None
+        if self.cipher is None:
+            raise missing_key()
+        return self.cipher
 
     def close(self) -> None:
         for writer in self._log_writers:
@@ -97,4 +137,42 @@ class StateStore:
         return list(reversed(rows))
 
 
-__all__ = ["REQUEST_LOG_SIZE", "StateStore", "StoredCredentials", "migrate", "utcnow"]
+def encrypt_rows(engine: Engine, cipher: Cipher) -> int:
+    """Encrypt the plain credential rows (written before encryption, or with
+    ``credentials = "plain"``), and with several keys re-encrypt the rest under the first;
+    returns how many rows were rewritten.
+
+    Not an alembic revision: a revision runs once, and the key may only be exported later;
+    this runs whenever a store is opened with the key, and finds nothing to do once done.
+    """
+    creds = table(Credential)
+    with engine.connect() as db:
+        rows = db.execute(select(creds.c.connection, creds.c.data)).all()
+    changed = []
+    for connection, text in rows:
+        if not is_encrypted(text):
+            changed.append((connection, text, cipher.encrypt(dict(json.loads(text)))))
+        elif cipher.keys > 1:
+            changed.append((connection, text, cipher.rotate(text, connection)))
+    written = 0
+    with engine.begin() as db:
+        for connection, old, new in changed:
+            # only if still as read: another process may have saved a rotated refresh
+            # token meanwhile, which must not be overwritten by the one read here
+            written += db.execute(
+                update(creds)
+                .where(creds.c.connection == connection, creds.c.data == old)
+                .values(data=new)
+            ).rowcount
+    return written
+
+
+__all__ = [
+    "REQUEST_LOG_SIZE",
+    "StateStore",
+    "StateStoreError",
+    "StoredCredentials",
+    "encrypt_rows",
+    "migrate",
+    "utcnow",
+]

@@ -16,10 +16,47 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from syncbridge.errors import ConfigError
+from syncbridge.errors import ConfigError, SyncbridgeError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+#: seconds to wait for a state database server to accept a connection: a host that is down
+#: or firewalled would otherwise hold a command for the operating system's TCP timeout
+CONNECT_TIMEOUT = 5
+
+
+class StateStoreError(SyncbridgeError):
+    """The state store cannot be opened: the message names it (password masked) and the fix."""
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password masked, as every message shows a state store."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<an unparseable URL>"
+
+
+def unreachable(url: str | URL, error: BaseException) -> StateStoreError:
+    """Why the state store at ``url`` could not be opened, as one sentence with the fix.
+
+    Only the driver's own first line is quoted (``database "x" does not exist``, ``Connection
+    refused``): SQLAlchemy's text would add the statement and its parameters.
+    """
+    cause: BaseException = error
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        cause = error.orig
+    lines = [line.strip() for line in str(cause).strip().splitlines() if line.strip()]
+    reason = lines[0] if lines else type(cause).__name__
+    reason = " ".join(reason.removeprefix("connection failed: ").replace("FATAL:", "").split())
+    if isinstance(error, OSError) and error.strerror:
+        reason = f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return StateStoreError(
+        f"state.url: cannot open the state store {safe_url(url)}: {reason}; check that the "
+        "database server is running and that [state] url names a database that exists"
+    )
 
 
 def _alembic_config() -> AlembicConfig:
@@ -73,12 +110,34 @@ def create_state_engine(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    server = parsed.get_backend_name() in ("postgresql", "mysql", "mariadb")
+    if server and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def open_engine(url: str) -> Engine:
+    """The engine of the state store at ``url``, its schema brought to the current revision.
+
+    A store that cannot be reached, or a file that cannot be created, is a
+    :class:`StateStoreError` naming the store, never a driver traceback.
+    """
+    engine: Engine | None = None
+    try:
+        engine = create_state_engine(url)
+        migrate(engine)
+    except (SQLAlchemyError, OSError) as error:
+        if engine is not None:
+            engine.dispose()
+        raise unreachable(url, error) from error
+    return engine
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

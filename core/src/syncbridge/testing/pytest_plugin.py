@@ -7,14 +7,36 @@ connector contract suite is a class rather than fixtures: subclass
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
+from syncbridge.state.cipher import KEY_ENV
 from syncbridge.testing.servers import MARIADB, POSTGRES, REDIS, require
+
+
+@pytest.fixture(scope="session", autouse=True)
+def credentials_key() -> Iterator[str]:
+    """A throwaway key in ``$SYNCBRIDGE_CREDENTIALS_KEY`` for the whole session.
+
+    Stored credentials are encrypted by default and need the key (see
+    :mod:`syncbridge.state.cipher`); a suite's tests, and the ``syncbridge`` processes they
+    start, get one as a deployment would. A test of the missing key removes it with
+    ``monkeypatch.delenv``.
+    """
+    existing = os.environ.get(KEY_ENV)
+    if existing:
+        yield existing
+        return
+    key = Fernet.generate_key().decode("ascii")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(KEY_ENV, key)
+        yield key
 
 
 @pytest.fixture(scope="session")
