@@ -5,6 +5,7 @@ memory figures are its own. Nothing here asserts a timing: scale is judged by ra
 cases measured in the same run, against the targets of the engine issue.
 
     python bench/run.py [--quick] [--only NAME ...] [--output PATH]
+    python bench/run.py --requests-only   # requests per record alone (a minute)
 """
 
 from __future__ import annotations
@@ -69,10 +70,11 @@ def run_case(case: str, n: int) -> dict[str, Any]:
 
 
 def commit() -> str:
-    """The checked-out commit, to tell which engine was measured ("?" outside git)."""
+    """The checked-out commit, to tell which code was measured ("?" outside git)."""
     try:
-        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=BENCH, timeout=10)
+        # "-dirty": the working tree had changes, measured with the commit
+        done = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"],
+                              capture_output=True, text=True, cwd=BENCH, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return "?"
     return done.stdout.strip() or "?"
@@ -176,6 +178,30 @@ def run_http(quick: bool) -> str:
     return "\n".join(rows)
 
 
+REQUESTS_HEADING = "## Requests per record"
+
+
+def run_requests() -> str:
+    """The requests-per-record section (bench/requests_per_record.py, in a fresh process)."""
+    done = subprocess.run([sys.executable, str(BENCH / "requests_per_record.py")],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"requests per record failed:\n{done.stderr}")
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    from requests_per_record import section  # type: ignore[import-not-found]
+
+    return str(section(rows, commit(), f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"))
+
+
+def with_section(text: str, heading: str, body: str) -> str:
+    """``text`` with the section under ``heading`` replaced by ``body`` (or added at the end)."""
+    start = text.find(heading)
+    if start < 0:
+        return text.rstrip("\n") + "\n\n" + body
+    end = text.find("\n## ", start + len(heading))
+    return text[:start] + body + ("" if end < 0 else "\n" + text[end + 1 :])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes divided by 10 (smoke run)")
@@ -185,9 +211,17 @@ def main() -> None:
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP connector cases")
     parser.add_argument("--http-only", action="store_true",
                         help="only the HTTP connector cases (printed, RESULTS.md untouched)")
+    parser.add_argument("--requests-only", action="store_true",
+                        help="only the requests per record: its section of RESULTS.md rewritten")
     args = parser.parse_args()
     if args.http_only:
         print(run_http(args.quick))
+        return
+    if args.requests_only:
+        requests = run_requests()
+        old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        args.output.write_text(with_section(old, REQUESTS_HEADING, requests), encoding="utf-8")
+        print(requests)
         return
     divisor = 10 if args.quick else 1
     scenarios = [
@@ -231,7 +265,8 @@ def main() -> None:
         text += ("\n\n## HTTP connectors, against their emulators in another process\n\n"
                  "Ratios of throughput measured in the same run (targets from the connector "
                  "issues).\n\n" + http)
-    args.output.write_text(header + text + "\n" + (f"\n{extra}\n" if extra else ""),
+    requests = "" if args.only else "\n" + run_requests()
+    args.output.write_text(header + text + "\n" + (f"\n{extra}\n" if extra else "") + requests,
                            encoding="utf-8")
     print(text + (f"\n\n{extra}" if extra else ""))
 

@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pytest
+import jsonschema
 from click.testing import CliRunner, Result
 from emulated import emulated
 
@@ -20,8 +20,6 @@ from syncbridge.cli import main
 from syncbridge.cli.schemas import CONNECTORS, ERROR, SCHEMAS, VERSION
 from syncbridge.docsgen import cli_reference
 from tests.engine.bed import Bed, company
-
-jsonschema = pytest.importorskip("jsonschema")
 
 
 def document(result: Result, command: str | None = None) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -105,4 +106,46 @@ def test_sql_to_bitrix24_companies_and_contacts(
     assert not second.failed and second.writes == 0
     assert handle.emulator.requests.count("POST") == posts  # not one batch sent
     assert len(handle.call("crm.company.list")) == 3 and len(handle.call("crm.contact.list")) == 3
+    erp.close()
+
+
+def test_an_idle_run_sends_one_list_request_per_entity(
+    portal: Callable[..., Portal], tmp_path: Path
+) -> None:
+    """After the first run and the one that reads its writes back, a run with nothing changed
+    asks each list once and gets nothing: not the records that share the newest second (a
+    batch of 50 creates shares one), which the cursor used to send back on every run."""
+    handle = portal()
+    erp = Connection("erp", syncbridge_sql.connector, {"url": f"sqlite:///{tmp_path}/erp.db"})
+    company_ids = _put(erp, "company", [
+        Company(name=f"Firma {i:03d} GmbH", city="Berlin", country="DE") for i in range(100)
+    ])
+    _put(erp, "contact", _contacts(company_ids))
+    bitrix = handle.connect()
+    store = StateStore(f"sqlite:///{tmp_path}/state.db")
+    sync = SyncConfig(left="erp", right="b24", entities={
+        "company": EntityRule(direction="left-to-right"),
+        "contact": EntityRule(direction="left-to-right"),
+    })
+    connections = {"left": erp, "right": bitrix}
+    assert not run_sync("erp-to-b24", sync, connections, store).failed  # type: ignore[arg-type]
+    # the portal stamps whole seconds: a read that begins in the second of the last writes
+    # cannot tell them from a change made after it began, and reads that second once more
+    # (as it must). Runs minutes apart never meet that; this one waits for the next second.
+    time.sleep(1.01 - time.time() % 1.0)
+    assert not run_sync("erp-to-b24", sync, connections, store).failed  # type: ignore[arg-type]
+    handle.log.clear()
+
+    idle = run_sync("erp-to-b24", sync, connections, store)  # type: ignore[arg-type]
+
+    assert not idle.failed and idle.writes == 0
+    assert [entry.url.split("?")[0] for entry in handle.log] == [
+        "***crm.company.list",
+        "***crm.contact.list",
+    ]
+    assert {result.entity: dict(result.counts) for result in idle.entities} == {
+        "company": {},
+        "contact": {},
+    }  # nothing read: not even "unchanged"
+    store.close()
     erp.close()

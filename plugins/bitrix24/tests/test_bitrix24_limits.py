@@ -6,6 +6,7 @@ requests, and the bucket is shrunk where a test needs to overflow it quickly.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -69,16 +70,27 @@ def test_a_burst_of_writes_stays_under_the_limit(portal: Callable[..., Portal]) 
 
 
 def test_a_refused_batch_post_is_resent(portal: Callable[..., Portal]) -> None:
-    """Without client-side pacing the bucket overflows; the 503 POST is sent again, safely."""
+    """Without client-side pacing the bucket overflows; the 503 POST is sent again, safely.
+
+    The bucket drains by request, not by wall time: its clock moves a quarter of a second each
+    time a request reaches it, and at 2 a second that drains half a request. With room for
+    one, every other request is refused, however fast or slow the machine sends them (on the
+    wall clock a busy machine could space the POSTs so far apart that none overflowed).
+    """
     handle = portal(rate_limits=True)
     handle.emulator.bucket.capacity = 1
-    handle.emulator.bucket.drain = 20.0  # recovers in 50 ms: keeps the test quick
+    ticks = itertools.count()
+    handle.emulator.bucket.clock = lambda: next(ticks) * 0.25
     connection = handle.connect(rate_limit=False)
     results = connection.upsert("contact", _contacts(150))
     assert all(result.ok for result in results)
-    assert handle.emulator.requests.count("POST", status=503) >= 1
+    posts = [entry.status for entry in handle.log if entry.method == "POST"]
+    # three batches of 50: the second and the third are each refused once, then resent
+    assert posts == [200, 503, 200, 503, 200]
+    assert handle.emulator.requests.count("POST", status=503) == 2
     assert len(handle.call("crm.contact.list", start=-1)) == 50
     assert len({r["ID"] for page in connection.fetch("contact") for r in page.records}) == 150
+    assert handle.emulator.bucket.refused >= 2
 
 
 def test_the_operating_budget_answers_429_and_the_connector_says_when_it_resets(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pycountry
+import pytest
 
 from syncbridge.records import UpsertItem
 from syncbridge_bitrix24.emulator.oldstyle import MEASURE
+from syncbridge_bitrix24.reads import next_cursor
 
 if TYPE_CHECKING:
     from conftest import Portal
@@ -72,29 +76,76 @@ def test_invoices_come_with_rows_and_status(portal: Callable[..., Portal]) -> No
         assert (invoice.company_id is None) != (invoice.contact_id is None)
 
 
-def test_incremental_reads_use_ge_and_return_same_second_changes(
+def test_an_incremental_read_after_nothing_changed_reads_nothing(
     portal: Callable[..., Portal],
 ) -> None:
     handle = portal(records=30)
     connection = handle.connect()
     pages = list(connection.fetch("contact"))
+    newest = max(r["DATE_MODIFY"] for page in pages for r in page.records)
     cursor = pages[-1].cursor
-    assert cursor is not None and cursor.endswith("+01:00")  # the portal's own spelling
-    # nothing changed: only the record(s) of the cursor's own second come back
-    again = [r for page in connection.fetch("contact", since=cursor) for r in page.records]
-    assert [r["DATE_MODIFY"] for r in again] == [cursor]
-    assert any("%3E%3DDATE_MODIFY" in entry.url for entry in handle.log)  # ">=", encoded
+    # the second after the newest change, in the portal's own spelling: all of its second
+    # was read, so nothing of it comes back
+    assert cursor is not None and cursor.endswith("+01:00")
+    assert datetime.fromisoformat(cursor) == datetime.fromisoformat(newest) + timedelta(seconds=1)
+    handle.log.clear()
+    again = list(connection.fetch("contact", since=cursor))
+    assert [r for page in again for r in page.records] == []
+    assert len(handle.log) == 1 and "%3E%3DDATE_MODIFY" in handle.log[0].url  # ">=", encoded
+    assert again[-1].cursor is not None and again[-1].cursor >= cursor
 
-    # two writes in the same second: both are returned, and so is everything after the cursor
+    # two writes in the same second: both are returned, and nothing else
     handle.call("crm.contact.update", id=3, fields={"POST": "CTO"})
     handle.call("crm.contact.update", id=7, fields={"POST": "CEO"})
     changed = list(connection.fetch("contact", since=cursor))
-    ids = {r["ID"] for page in changed for r in page.records}
-    assert {"3", "7"} <= ids and len(ids) <= 3
+    assert sorted(r["ID"] for page in changed for r in page.records) == ["3", "7"]
     new_cursor = changed[-1].cursor
     assert new_cursor is not None and new_cursor > cursor
     latest = [r for page in connection.fetch("contact", since=new_cursor) for r in page.records]
     assert {r["ID"] for r in latest} <= {"3", "7"}
+
+
+def _early_in_a_second() -> None:
+    """Wait for the start of a wall-clock second, so the next steps can share it."""
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
+
+
+def test_a_change_in_the_second_the_read_began_is_read_next_time(
+    portal: Callable[..., Portal],
+) -> None:
+    """The cursor never passes the second the read began: a change made later in that same
+    second (after the read, so unseen) is read by the next incremental read."""
+    handle = portal(records=3)
+    connection = handle.connect()
+    for _attempt in range(5):  # a busy machine may spill the steps into the next second
+        _early_in_a_second()
+        handle.call("crm.contact.update", id=1, fields={"POST": "before the read"})
+        pages = list(connection.fetch("contact"))
+        handle.call("crm.contact.update", id=2, fields={"POST": "after the read"})
+        stamps = {r["ID"]: r["DATE_MODIFY"] for r in handle.call("crm.contact.list")}
+        if stamps["1"] == stamps["2"]:
+            break
+    else:
+        pytest.fail("could not make a read and two changes share one second")
+    cursor = pages[-1].cursor
+    assert cursor == stamps["2"]  # the read's own second, not the one after its newest change
+    after = {r["ID"] for page in connection.fetch("contact", since=cursor) for r in page.records}
+    assert "2" in after
+
+
+def test_the_cursor_is_the_second_after_the_newest_change_capped_at_the_reads_start() -> None:
+    def at(text: str) -> tuple[datetime, str]:
+        return datetime.fromisoformat(text), text
+
+    newest, began = at("2024-01-02T10:01:21+01:00"), at("2024-01-02T10:05:00+01:00")
+    assert next_cursor(newest, began) == "2024-01-02T10:01:22+01:00"
+    assert next_cursor(at("2024-01-02T10:05:00+01:00"), began) == "2024-01-02T10:05:00+01:00"
+    assert next_cursor(at("2024-01-02T10:04:59+01:00"), began) == "2024-01-02T10:05:00+01:00"
+    assert next_cursor(None, began) == "2024-01-02T10:05:00+01:00"  # an empty read
+    assert next_cursor(newest, None) == "2024-01-02T10:01:22+01:00"
+    assert next_cursor(None, None) is None
+    # another offset: compared as instants, spelt as the value it comes from
+    assert next_cursor(at("2024-01-02T09:01:30+00:00"), began) == "2024-01-02T09:01:31+00:00"
 
 
 def test_fetch_by_ids(portal: Callable[..., Portal]) -> None:

@@ -106,6 +106,33 @@ def test_product_records_carry_their_category_description(conn: Connection) -> N
     assert len(categories) > 1
 
 
+def test_categories_are_read_one_by_one_only_as_records_name_them(
+    crm: Crm, conn: Connection
+) -> None:
+    """The API has no list of categories, only their ids and a GET each (A11): a read asks
+    for the categories its records name, once a connection, and never lists them all."""
+    catalog = crm.table("catalog")
+    named = {row["category"] for row in catalog.list()}
+    assert len(named) > 1
+    cursor = list(crm.connect().fetch("product"))[-1].cursor  # another connection's read
+    first = catalog.list()[0]
+    catalog.update(first["id"], {"productName": "Cavo HDMI 2 m"})  # the one change
+    crm.log.clear()
+
+    changed = _all(conn, "product", since=cursor)
+    gets = [e.url for e in crm.log if "/CatalogCategories" in e.url]
+    assert [r["id"] for r in changed] == [first["id"]]
+    assert gets == [f"{crm.url}/api/v1/CatalogCategories/{first['category']}"]
+
+    crm.log.clear()
+    everything = _all(conn, "product")  # the rest are read once; the first is known by now
+    gets = sorted(e.url.rsplit("/", 1)[-1] for e in crm.log if "/CatalogCategories" in e.url)
+    assert gets == sorted(str(c) for c in named - {first["category"]})
+    assert {r["_categoryDescription"] for r in everything} == {
+        crm.table("catalogcategories").get(c)["description"] for c in named
+    }
+
+
 def test_vat_rates_are_read_in_full_by_code(conn: Connection) -> None:
     mapped = [typed(VatRate, conn.map_in("vat_rate", record)) for record in _all(conn, "vat_rate")]
     rates = {rate.id: rate for rate in mapped}

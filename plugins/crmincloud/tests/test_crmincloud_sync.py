@@ -166,3 +166,39 @@ def test_changes_flow_both_ways_on_the_next_run(
     assert _named(_contents(erp), edited_in_crm["companyName"])["city"] == "Pavia"
     assert table.get(5)["description"] == "Nuovo referente: ufficio acquisti"  # type: ignore[index]
     assert run_sync("main", SYNC, connections, store).writes == 0
+
+
+def test_an_idle_run_sends_a_login_and_one_search_per_entity(
+    make_crm: Callable[..., Crm], erp: Connection, store: StateStore
+) -> None:
+    """Each run opens its connection (as ``syncbridge run`` does): a run with nothing changed
+    since the last one logs in and asks each search once. No ``Get`` per record, no catalog
+    categories: nothing was read that names one."""
+    crm = make_crm(records=30)
+    erp.upsert("company", [
+        UpsertItem(key=f"seed-{n}", record=erp.map_out("company", Company(**fields)))
+        for n, fields in enumerate(ERP_COMPANIES)
+    ])
+    sync = SyncConfig.model_validate({"left": "crm", "right": "erp", "entities": {
+        "company": {"direction": "both"}, "product": {"direction": "both"}}})
+
+    def run() -> Any:
+        left = crm.connect()
+        summary = run_sync("main", sync, {"left": left, "right": erp}, store)
+        left.close()
+        assert not summary.failed
+        return summary
+
+    run()  # the first sync: 30 companies and 30 products to the management app, 2 back
+    run()  # reads back what the first wrote
+    crm.log.clear()
+    idle = run()
+
+    assert idle.writes == 0
+    assert [(entry.method, entry.url.split("?")[0].removeprefix(crm.url)) for entry in crm.log] == [
+        ("POST", "/api/v1/Auth/Login"),
+        ("GET", "/api/v1/Company/SearchByODataCriteria"),
+        ("GET", "/api/v1/Catalog/SearchByODataCriteria"),
+    ]
+    assert {result.entity: dict(result.counts) for result in idle.entities} == {
+        "company": {}, "product": {}}

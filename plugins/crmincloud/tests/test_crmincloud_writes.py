@@ -87,6 +87,41 @@ def test_update_changes_mapped_fields_and_keeps_the_rest(crm: Crm, conn: Connect
     assert typed(Company, conn.map_in("company", result.record or {})).city == "Imola"
 
 
+def test_written_records_are_read_back_together(crm: Crm, conn: Connection) -> None:
+    """``CreateOrUpdate`` answers only an id: the batch's records are read back with a search
+    per 40 ids (and the stored records of its updates beforehand), not a ``Get`` each."""
+    creates = [
+        UpsertItem(key=f"sb-many-{n}", record=conn.map_out(
+            "company", Company(name=f"Azienda {n:02d} S.r.l.", city="Como", country="IT")))
+        for n in range(45)
+    ]
+    crm.log.clear()
+    results = conn.upsert("company", creates)
+
+    assert all(r.ok and r.record is not None for r in results)
+    assert [r.record["companyName"] for r in results if r.record] == [
+        f"Azienda {n:02d} S.r.l." for n in range(45)
+    ]
+    sent = [(e.method, e.url.split("?")[0].rsplit("/", 1)[-1]) for e in crm.log
+            if "/Auth/" not in e.url]
+    assert sent == [("POST", "CreateOrUpdate")] * 45 + [("GET", "SearchByODataCriteria")] * 2
+
+    crm.log.clear()
+    updates = [
+        UpsertItem(key=f"sb-edit-{n}", id=results[n].id, changed=frozenset({"city"}),
+                   record=conn.map_out("company", Company(
+                       name=f"Azienda {n:02d} S.r.l.", city="Lecco", country="IT")))
+        for n in range(3)
+    ]
+    edited = conn.upsert("company", updates)
+
+    assert [r.record["city"] for r in edited if r.record] == ["Lecco"] * 3
+    sent = [(e.method, e.url.split("?")[0].rsplit("/", 1)[-1]) for e in crm.log
+            if "/Auth/" not in e.url]
+    assert sent == [("GET", "SearchByODataCriteria"), *[("POST", "CreateOrUpdate")] * 3,
+                    ("GET", "SearchByODataCriteria")]
+
+
 def test_lookup_finds_creates_by_their_key(conn: Connection) -> None:
     results = conn.upsert(
         "contact",

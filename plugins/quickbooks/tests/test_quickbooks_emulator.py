@@ -97,6 +97,20 @@ def test_queries_by_get_and_by_post_as_application_text(http: httpx.Client) -> N
     assert fault(http.get("/query", params={"query": "SELECT * FROM Widget"}))[1] == "4000"
 
 
+def test_fields_named_beside_the_star_leave_the_rows_whole(http: httpx.Client) -> None:
+    everything = select(http, "SELECT * FROM Item MAXRESULTS 100")
+    for statement in ("SELECT *, Sku FROM Item MAXRESULTS 100", "select *,sku from Item"):
+        assert select(http, statement) == everything
+    by_post = http.post(
+        "/query",
+        content="SELECT *, Sku FROM Item",
+        headers={"Content-Type": "application/text"},
+    ).json()["QueryResponse"]
+    assert by_post == everything
+    assert all(item["Sku"] for item in everything["Item"])
+    assert fault(http.get("/query", params={"query": "SELECT *, FROM Item"}))[1] == "4000"
+
+
 def test_inactive_name_list_records_only_show_when_asked_for(
     served: Served, http: httpx.Client
 ) -> None:

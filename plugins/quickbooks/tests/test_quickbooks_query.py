@@ -47,6 +47,18 @@ def test_keywords_are_case_insensitive_and_numbers_are_decimal() -> None:
     assert parsed.conditions == (Condition("TotalAmt", ">", Decimal("99.5")),)
 
 
+def test_a_select_list_may_name_fields_beside_the_star() -> None:
+    # python-quickbooks' Item.all() sends this; QuickBooks answers it with whole objects
+    parsed = parse("SELECT *, Sku FROM Item MAXRESULTS 100")
+    assert (parsed.entity, parsed.columns, parsed.max_results) == ("Item", ("*", "Sku"), 100)
+    assert parse("select Id, MetaData.LastUpdatedTime, * from Customer").columns == (
+        "Id",
+        "MetaData.LastUpdatedTime",
+        "*",
+    )
+    assert parse("SELECT * FROM Item").columns == ("*",)
+
+
 @pytest.mark.parametrize(
     ("statement", "detail"),
     [
@@ -54,6 +66,10 @@ def test_keywords_are_case_insensitive_and_numbers_are_decimal() -> None:
         ("SELECT * FROM Item STARTPOSITION 0", "STARTPOSITION must be at least 1"),
         ('SELECT * FROM Item WHERE Name = "a"', 'Encountered ""a"" at line 1, column 32'),
         ("SELECT * Item", 'Encountered " word "Item" "'),
+        ("SELECT *, FROM Item", 'Encountered " word "FROM" "'),
+        ("SELECT *, Sku, * FROM Item", 'Encountered " punct "*" " at line 1, column 16'),
+        ("SELECT FROM Item", 'Encountered " word "FROM" "'),
+        ("SELECT *, Sku Name FROM Item", 'Encountered " word "Name" "'),
         ("SELECT * FROM Item ORDER BY Name", "ORDER is not supported"),
         ("", "the query is empty"),
     ],

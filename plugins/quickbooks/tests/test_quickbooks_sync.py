@@ -122,3 +122,37 @@ def test_a_one_way_import_into_sql_lands_exact_records_and_then_writes_nothing(
             )
             for line in sold
         ]
+
+
+def test_an_idle_run_asks_change_data_capture_once_per_entity(
+    serve: Callable[..., Served], tmp_path: Path
+) -> None:
+    """A run with nothing changed in QuickBooks sends one CDC request per entity (company and
+    contact both ask for Customer) and nothing else: no query, no token refresh, no tax codes."""
+    served = serve(records=30)
+    config = write_config(
+        tmp_path, served.settings(), {e: {"direction": "left-to-right"} for e in ENTITIES}
+    )
+    with Workspace.load(config) as workspace:
+        workspace.store.credentials("qbo").save(served.emulator.issue_tokens())
+        sync = workspace.config.syncs["import"]
+
+        def run() -> Any:
+            summary = run_sync("import", sync, workspace.sync_connections("import"),
+                               workspace.store)
+            assert not summary.failed
+            return summary
+
+        run()  # the first import
+        run()  # reads back what it wrote to the management database
+        served.emulator.requests.reset()
+        idle = run()
+
+    assert idle.writes == 0
+    assert {(hit.method, hit.path, hit.status): n
+            for hit, n in served.emulator.requests.hits.items()} == {
+        ("GET", served.api + "/cdc", 200): 4
+    }
+    assert {result.entity: dict(result.counts) for result in idle.entities} == {
+        entity: {} for entity in ENTITIES
+    }

@@ -6,19 +6,22 @@ above the last one seen, with ``start=-1`` so the portal skips counting. Unlike 
 offsets, this never skips a record when another is deleted between two pages. Reference lists
 (VAT rates, currencies, units) are short and use ``start``/``next``.
 
-Incremental reads and the cursor. Bitrix24 stamps changes in whole seconds, so several records
-can share the second a cursor names; the filter is therefore ``>=`` (never ``>``), and the
-records of that second come back once more next time, which the engine recognises by hash and
-skips. The cursor is the smaller of the newest change seen and the portal's own clock when the
-read began (``time.date_start``): a record changed while the pages were being read gets a
-time at or after that moment and is read again next run even if its id had already been
-passed.
+Incremental reads and the cursor. Bitrix24 stamps changes in whole seconds and the filter is
+``>=``. The cursor is the smaller of the second after the newest change seen and the portal's
+own clock when the read began (``time.date_start``, whole seconds too). Every record changed
+before the read began was read, so when the newest change seen is older than that second, no
+record can still come with its stamp or an earlier one: the next read starts a second later
+and gets nothing it already has (an idle run reads one empty page per entity, instead of
+every record that shared the newest second, which after a bulk write is all of them). A record
+changed while the pages were being read gets a time at or after the read began, and that
+second is never skipped: it is read again next run even if its id had already been passed. A
+read that finds nothing moves the cursor to when it began, for the same reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from syncbridge.errors import ConnectorError
@@ -111,9 +114,26 @@ def fetch_pages(
                 if seen is not None and (newest is None or seen[0] > newest[0]):
                     newest = seen
         yield Page(records=rows)
-    if spec.modified and not ids and newest is not None:
-        cursor = newest if began is None or newest[0] <= began[0] else began
-        yield Page(records=[], cursor=cursor[1])
+    if spec.modified and not ids:
+        cursor = next_cursor(newest, began)
+        if cursor is not None:
+            yield Page(records=[], cursor=cursor)
+
+
+def next_cursor(
+    newest: tuple[datetime, str] | None, began: tuple[datetime, str] | None
+) -> str | None:
+    """Where the next read starts: the second after ``newest``, but never after ``began``.
+
+    Both are whole seconds of the portal's clock; the answer is spelt with the offset of
+    the value it comes from, as the portal spells its own times.
+    """
+    candidates = []
+    if newest is not None:
+        candidates.append(newest[0].replace(microsecond=0) + timedelta(seconds=1))
+    if began is not None:
+        candidates.append(began[0].replace(microsecond=0))
+    return min(candidates).isoformat() if candidates else None
 
 
 def _instant(value: Any) -> tuple[datetime, str] | None:

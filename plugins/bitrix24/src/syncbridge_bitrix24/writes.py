@@ -43,6 +43,8 @@ from syncbridge_bitrix24.settings import Bitrix24Settings, stage_category
 _MULTI = ("EMAIL", "PHONE", "WEB")
 #: do not announce synced contacts/companies in the portal's activity stream
 _QUIET = {"REGISTER_SONET_EVENT": "N"}
+#: the key suffix of the command reading an updated invoice's rows that the update leaves alone
+_READ_ROWS = "readrows"
 
 
 def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
@@ -109,13 +111,15 @@ def _upsert_batch(client: Client, spec: Spec, items: list[UpsertItem]) -> list[U
 
 def _stored(spec: Spec, outcome: batch.Outcome, key: str, sent: set[str]) -> NativeRecord | None:
     """The invoice as the portal stored it, from the batch's own answers: the item, and its
-    rows when they were rewritten (all of them: no page left). None when either is missing
-    (or for other entities, whose add answers only an id)."""
-    if spec.entity != "invoice" or f"{key}rows" not in sent or f"{key}rows" in outcome.nexts:
+    rows as rewritten or, when they were left alone, as read after the update (all of them:
+    no page left). None when either is missing (or for other entities, whose add answers
+    only an id)."""
+    rows_key = f"{key}rows" if f"{key}rows" in sent else f"{key}{_READ_ROWS}"
+    if spec.entity != "invoice" or rows_key not in sent or rows_key in outcome.nexts:
         return None
     item = outcome.results.get(key)
     item = item.get("item") if isinstance(item, dict) else None
-    rows = outcome.results.get(f"{key}rows")
+    rows = outcome.results.get(rows_key)
     if not isinstance(item, dict) or not isinstance(rows, dict | list):
         return None
     return {**item, ROWS_KEY: product_rows(rows)}
@@ -188,6 +192,10 @@ def _commands(
         command = batch.Command(key, spec.method("add"), params)
     else:
         command = batch.Command(key, spec.method("update"), {**params, "id": item.id})
+    if spec.entity == "invoice" and rows is None and not item.is_create:
+        # the rows stay as they are: read them in the same batch, so that the stored invoice
+        # (the update's answer and these rows) needs no read of its own afterwards
+        return [command, _read_rows(key, str(item.id))]
     if spec.entity != "invoice" or rows is None or (item.is_create and not rows):
         return [command]
     owner = batch.reference(key, "item", "id") if item.is_create else item.id
@@ -200,6 +208,14 @@ def _commands(
             {"ownerType": INVOICE_OWNER, "ownerId": owner, "productRows": rows or ""},
         ),
     ]
+
+
+def _read_rows(key: str, invoice_id: str) -> batch.Command:
+    return batch.Command(
+        f"{key}{_READ_ROWS}",
+        "crm.item.productrow.list",
+        {"filter": {"=ownerType": INVOICE_OWNER, "=ownerId": invoice_id}},
+    )
 
 
 def _new_id(result: Any) -> str | None:

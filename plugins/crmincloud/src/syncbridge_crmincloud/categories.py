@@ -1,10 +1,13 @@
 """Catalog categories: ids in the CRM, descriptions in the canonical product.
 
-``CatalogCategories`` has no search, only ``GET /CatalogCategories`` (all ids) and
-``GET /CatalogCategories/{id}``, so the connection keeps one cache of id <-> description,
-filled once and refreshed when a Catalog item names an id it has not seen (a category added
-in the CRM meanwhile). A description the CRM does not have yet is created with
-``POST /CatalogCategories`` when a product that needs it is written.
+``CatalogCategories`` has no search and no list of records, only ``GET /CatalogCategories``
+(all ids) and ``GET /CatalogCategories/{id}`` (A11), so every description costs one request
+and the connection keeps what it learnt in a cache of id <-> description. It asks only for
+what it needs: a read asks for the categories its Catalog items name (an idle or small run
+reads a category or two, not the whole list); a write that names a description the cache
+does not know lists the ids once and reads those it has not seen, to find it before creating
+it with ``POST /CatalogCategories``. A category added in the CRM meanwhile is an id not seen
+yet, read when an item names it.
 """
 
 from __future__ import annotations
@@ -31,19 +34,20 @@ class Categories:
         self._lock = threading.Lock()
         self._by_id: dict[int, str] = {}
         self._by_name: dict[str, int] = {}
-        self._loaded = False
+        #: every id ``GET /CatalogCategories`` listed has been read
+        self._listed = False
 
-    def _load(self) -> None:
+    def _list(self) -> None:
         ids = api.get_json(self.client, "/CatalogCategories")
         if not isinstance(ids, list):
             raise ConnectorError("/CatalogCategories: expected a JSON array of ids")
         for raw in ids:
             category_id = int(raw)
             if category_id not in self._by_id:
-                self._fetch(category_id)
-        self._loaded = True
+                self._read(category_id)
+        self._listed = True
 
-    def _fetch(self, category_id: int) -> str | None:
+    def _read(self, category_id: int) -> str | None:
         record = api.get_record(self.client, f"/CatalogCategories/{category_id}")
         if record is None:
             return None
@@ -53,24 +57,22 @@ class Categories:
         return description
 
     def descriptions(self, ids: Iterable[int]) -> dict[int, str | None]:
-        """The description of each id (None for an id the CRM does not know)."""
+        """The description of each id (None for an id the CRM does not know); one request
+        per id not read before on this connection."""
         with self._lock:
-            if not self._loaded:
-                self._load()
-            found: dict[int, str | None] = {}
-            for category_id in ids:
-                if category_id in self._by_id:
-                    found[category_id] = self._by_id[category_id]
-                else:
-                    found[category_id] = self._fetch(category_id)
-            return found
+            return {
+                category_id: self._by_id[category_id]
+                if category_id in self._by_id
+                else self._read(category_id)
+                for category_id in ids
+            }
 
     def id_for(self, description: str) -> int:
         """The id of the category with this description, created if the CRM lacks it."""
+        key = _fold(description)
         with self._lock:
-            if not self._loaded:
-                self._load()
-            key = _fold(description)
+            if key not in self._by_name and not self._listed:
+                self._list()
             if key in self._by_name:
                 return self._by_name[key]
             answer = api.post_json(self.client, "/CatalogCategories", {"description": description})

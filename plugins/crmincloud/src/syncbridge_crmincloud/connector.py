@@ -43,6 +43,9 @@ _WRITABLE = frozenset(
         Capability.UPDATE,
         Capability.DELETE,
         Capability.LOOKUP,
+        # several items per upsert call (the API itself has no batch endpoint): their
+        # records are read back together
+        Capability.BATCH,
     }
 )
 
@@ -59,7 +62,7 @@ def _entity_info(entity: str, source: str, notes: str = "") -> EntityInfo:
         name=entity,
         capabilities=_WRITABLE,
         source=source,
-        batch_size=1,
+        batch_size=writes.BATCH_SIZE,
         page_size=CrmInCloudSettings.model_fields["page_size"].default,
         fields=mapping.FIELDS[entity],
         notes=notes,

@@ -1,15 +1,18 @@
 """Writing records: ``CreateOrUpdate`` per record, the key custom field, deletes.
 
 The API has no batch endpoint and no sparse update: a create sends the new record with the
-engine's idempotency key in the key custom field; an update reads the stored record and
-sends it back whole with the changes applied (``mapping.merge_for_update``), so nothing this
-connector does not map is lost. Every write is followed by a ``Get``: the answer of
-``CreateOrUpdate`` is only the id, and the engine needs the record as stored.
+engine's idempotency key in the key custom field; an update sends the stored record back
+whole with the changes applied (``mapping.merge_for_update``), so nothing this connector does
+not map is lost. ``CreateOrUpdate`` answers only the id, and the engine needs the record as
+stored, so the records are read back, like the stored records of the updates beforehand, with
+one search per :data:`READ_IDS` ids (``id eq 1 or id eq 2 ...``) for the whole batch the
+engine hands over, rather than one ``Get`` per record: a create costs one request and a
+share of a search, not two.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
@@ -19,63 +22,104 @@ from syncbridge_crmincloud.categories import categories
 from syncbridge_crmincloud.reads import prepared
 from syncbridge_crmincloud.settings import settings_of
 
+#: items the engine hands to one ``upsert`` call: the records of one batch are read back (and
+#: the stored records of its updates read beforehand) together
+BATCH_SIZE = 40
+#: ids asked per search: ``id eq 1 or id eq 2 ...`` stays a short URL (well under 1 KB)
+READ_IDS = 40
 
-def _stored(client: Client, entity: str, record_id: int) -> NativeRecord:
+
+def stored_records(client: Client, entity: str, ids: Iterable[int]) -> dict[int, NativeRecord]:
+    """The stored records of ``ids``, as the searches that read them return them, by id;
+    an id the CRM does not have is left out. One search per :data:`READ_IDS` ids."""
     endpoints = api.endpoints_for(entity)
-    record = api.get_record(client, endpoints.get.format(id=record_id))
-    if record is None:
-        raise api.ApiError(404, f"{endpoints.entity} {record_id} was saved but cannot be read")
-    return prepared(client, entity, [record])[0]
+    wanted = list(dict.fromkeys(ids))
+    found: dict[int, NativeRecord] = {}
+    for start in range(0, len(wanted), READ_IDS):
+        part = wanted[start : start + READ_IDS]
+        filter_ = " or ".join(f"id eq {record_id}" for record_id in part)
+        for record in api.search(client, endpoints, filter_, top=len(part)):
+            record_id = record.get("id")
+            if isinstance(record_id, int) and record_id in part:
+                found[record_id] = record
+    return found
 
 
-def _body(client: Client, entity: str, item: UpsertItem, key_field: str | None) -> NativeRecord:
-    """The JSON object to send for ``item``: a new record, or the stored one with changes."""
+def _body(
+    client: Client,
+    entity: str,
+    item: UpsertItem,
+    key_field: str | None,
+    current: NativeRecord | None,
+) -> NativeRecord:
+    """The JSON object to send for ``item``: a new record, or ``current`` with the changes."""
     changes = dict(item.record)
     changes.pop("id", None)
     if entity == "product" and mapping.CATEGORY_KEY in changes:
         description = changes.pop(mapping.CATEGORY_KEY)
-        changes["category"] = categories(client).id_for(description) if description else None
+        if item.is_create or not item.changed or "category" in item.changed:
+            # (an update that leaves the category as it is keeps the stored id: no lookup)
+            changes["category"] = categories(client).id_for(description) if description else None
     if item.is_create:
         if key_field is not None:
             changes[key_field] = item.key
         if entity == "product":
             changes.setdefault("active", 1)
         return changes
-    assert item.id is not None
     endpoints = api.endpoints_for(entity)
-    current = api.get_record(client, endpoints.get.format(id=int(item.id)))
     if current is None:
         raise api.ApiError(
             404, f"{endpoints.entity} {item.id} does not exist in CRM in Cloud (deleted there?)"
         )
-    current.pop(mapping.CATEGORY_KEY, None)
-    return {**mapping.merge_for_update(current, changes), "id": int(item.id)}
+    return {**mapping.merge_for_update(current, changes), "id": int(str(item.id))}
+
+
+def _update_ids(items: list[UpsertItem]) -> list[int]:
+    ids = []
+    for item in items:
+        if item.id is not None and str(item.id).isdigit():
+            ids.append(int(item.id))
+    return ids
 
 
 def _upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
     settings = settings_of(client)
     endpoints = api.endpoints_for(entity)
+    unreadable: str | None = None
+    try:
+        currents = stored_records(client, entity, _update_ids(items))
+    except api.ApiError as error:  # the updates cannot be prepared; the creates can
+        currents, unreadable = {}, error.message
+    done: list[UpsertResult | tuple[UpsertItem, int]] = []  # in the items' order
     for item in items:
         try:
-            body = _body(client, entity, item, settings.key_field)
-            record_id = api.save(client, endpoints, body)
+            if not item.is_create and unreadable is not None:
+                raise api.ApiError(0, unreadable)
+            current = None if item.is_create else currents.get(int(str(item.id)))
+            body = _body(client, entity, item, settings.key_field, current)
+            done.append((item, api.save(client, endpoints, body)))
         except api.ApiError as error:
-            yield UpsertResult.failed(item.key, error.message, id=item.id)
-            continue
+            done.append(UpsertResult.failed(item.key, error.message, id=item.id))
         except ValueError as error:  # an id that is not a number, a price too precise
-            yield UpsertResult.failed(item.key, str(error), id=item.id)
-            continue
-        try:
-            stored: NativeRecord | None = _stored(client, entity, record_id)
-        except api.ApiError:
-            # the write happened: report it (a failure would make the engine create it
-            # again); without the stored record the engine hashes what it sent
-            stored = None
-        yield UpsertResult(key=item.key, id=str(record_id), record=stored)
+            done.append(UpsertResult.failed(item.key, str(error), id=item.id))
+    saved = [entry[1] for entry in done if isinstance(entry, tuple)]
+    try:
+        stored = stored_records(client, entity, saved)
+    except api.ApiError:
+        # the writes happened: report them (a failure would make the engine create them
+        # again); without the stored records the engine hashes what it sent
+        stored = {}
+    records = dict(zip(stored, prepared(client, entity, list(stored.values())), strict=True))
+    for entry in done:
+        if isinstance(entry, UpsertResult):
+            yield entry
+        else:
+            item, record_id = entry
+            yield UpsertResult(key=item.key, id=str(record_id), record=records.get(record_id))
 
 
 def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
-    """The ``upsert`` hook: one ``CreateOrUpdate`` (and ``Get``) per item."""
+    """The ``upsert`` hook: one ``CreateOrUpdate`` per item, the reads shared (see above)."""
     if entity == "vat_rate":
         raise ConnectorError(
             "crmincloud does not write VAT rates: create the TaxValue in the CRM (Setup) "

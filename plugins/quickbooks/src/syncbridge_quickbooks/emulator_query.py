@@ -1,8 +1,9 @@
 """The emulator's parser and evaluator for QuickBooks' query language.
 
 A small hand-written parser rather than a grammar library: the language is a dozen keywords
-(``SELECT * | COUNT(*) FROM Entity [WHERE cond AND ...] [ORDERBY f [ASC|DESC], ...]
-[STARTPOSITION n] [MAXRESULTS m]``), a regular-expression tokenizer plus one function per
+(``SELECT * | COUNT(*) | *, field, ... FROM Entity [WHERE cond AND ...]
+[ORDERBY f [ASC|DESC], ...] [STARTPOSITION n] [MAXRESULTS m]``; python-quickbooks sends
+``SELECT *, Sku FROM Item``), a regular-expression tokenizer plus one function per
 clause reads it in ~200 lines, and every rejection can carry the exact wording of Intuit's
 ``QueryParserError`` without fighting a generator's error messages. What the real service
 refuses is refused here too: ``OR``, joins, double-quoted strings, a ``STARTPOSITION`` below 1.
@@ -74,6 +75,10 @@ class Condition:
 class Query:
     entity: str
     count: bool = False
+    #: the select list as written (``("*", "Sku")``). Rows are served whole whatever it names:
+    #: right for ``*`` with or without fields beside it (``*`` already holds them all); a list
+    #: without ``*`` is a simplification here, since the connector never sends one
+    columns: tuple[str, ...] = ("*",)
     conditions: tuple[Condition, ...] = ()
     order: tuple[tuple[str, bool], ...] = ()
     #: 1-based, as QuickBooks counts
@@ -173,6 +178,7 @@ class _Parser:
     def parse(self) -> Query:
         self.keyword("SELECT")
         count = False
+        columns: tuple[str, ...] = ("*",)
         if self.at("COUNT"):
             self.take()
             for expected in ("(", "*", ")"):
@@ -181,11 +187,7 @@ class _Parser:
                     raise self.fail(token)
             count = True
         else:
-            token = self.take()
-            if token.text != "*":
-                # a column list is valid QBO but the emulator serves whole objects only
-                while self.peek() is not None and not self.at("FROM"):
-                    self.take()
+            columns = self.select_list()
         self.keyword("FROM")
         entity = self.name()
         conditions: list[Condition] = []
@@ -223,12 +225,30 @@ class _Parser:
         return Query(
             entity=entity,
             count=count,
+            columns=columns,
             conditions=tuple(conditions),
             order=tuple(order),
             start=start,
             max_results=max_results,
             filtered=frozenset(c.field.lower() for c in conditions),
         )
+
+    def select_list(self) -> tuple[str, ...]:
+        """``*``, field names, or both (``*, Sku``), comma-separated; ``*`` at most once."""
+        columns = [self.column()]
+        while (comma := self.peek()) is not None and comma.text == ",":
+            self.take()
+            column = self.column()
+            if column == "*" and "*" in columns:
+                raise self.fail(self.tokens[self.index - 1])
+            columns.append(column)
+        return tuple(columns)
+
+    def column(self) -> str:
+        token = self.peek()
+        if token is not None and token.text == "*":
+            return self.take().text
+        return self.name()
 
     def condition(self) -> Condition:
         name = self.name()

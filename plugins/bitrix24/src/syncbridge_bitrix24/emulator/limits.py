@@ -21,6 +21,9 @@ class LeakyBucket:
     ``capacity``.
 
     :param enabled: False admits everything (fast tests); can be switched at runtime.
+    :param clock: seconds, read once per request; replaceable at runtime, so a test can make
+        the bucket drain by a fixed amount per request instead of by how fast the machine
+        happens to send them.
     """
 
     def __init__(
@@ -34,7 +37,7 @@ class LeakyBucket:
         self.capacity = capacity
         self.drain = drain
         self.enabled = enabled
-        self._clock = clock
+        self.clock = clock
         self._lock = threading.Lock()
         self._levels: dict[str, tuple[float, float]] = {}
         #: requests refused so far, for tests ("the connector never hit the limit")
@@ -49,7 +52,7 @@ class LeakyBucket:
         if not self.enabled:
             return True
         with self._lock:
-            now = self._clock()
+            now = self.clock()
             level = self._level(key, now)
             if level + 1 > self.capacity:
                 self._levels[key] = (level, now)
@@ -60,7 +63,7 @@ class LeakyBucket:
 
     def level(self, key: str) -> float:
         with self._lock:
-            return self._level(key, self._clock())
+            return self._level(key, self.clock())
 
     def reset(self) -> None:
         with self._lock:
