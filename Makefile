@@ -38,7 +38,7 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
-	$(BIN)/ruff check core plugins tests bench
+	$(BIN)/ruff check core plugins tests bench cookiecutter-connector
 	$(BIN)/mypy core/src
 	for init in plugins/*/src/syncbridge_*/__init__.py; do $(BIN)/mypy -p $$(basename $$(dirname $$init)) || exit 1; done
 

@@ -10,6 +10,7 @@ Nothing is installed into the project's environment, so no other test sees ``acm
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -138,6 +139,36 @@ def test_it_generates_the_documented_layout(generated: Path) -> None:
     pyproject = (generated / "pyproject.toml").read_text()
     assert 'acme = "syncbridge_acme.connector"' in pyproject
     assert 'acme = "syncbridge_acme.emulator:create_app"' in pyproject
+
+
+def _syncbridge_imports(path: Path) -> set[str]:
+    """The syncbridge modules a module imports from."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.split(".")[0] == "syncbridge"}
+
+
+def test_the_connector_is_written_with_the_public_api(generated: Path) -> None:
+    """Its imports come from ``syncbridge`` and the toolkit only; its read path is
+    declarations, at most 25 lines of them (blank lines and comments aside)."""
+    package = generated / "src" / "syncbridge_acme"
+    assert _syncbridge_imports(package / "connector.py") == {"syncbridge", "syncbridge.rest"}
+    allowed = {"syncbridge", "syncbridge.rest", "syncbridge.models", "syncbridge.emulator"}
+    for module in package.glob("*.py"):
+        assert _syncbridge_imports(module) <= allowed, module.name
+
+    text = (package / "connector.py").read_text()
+    read_path = text.split("# -- the read path", 1)[1].split("# -- the rest of the contract")[0]
+    lines = [
+        line
+        for line in read_path.splitlines()[1:]
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    assert len(lines) <= 25, "\n".join(lines)
 
 
 def test_the_installed_plugin_is_listed(python: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from syncbridge.emulator import Emulator
 from syncbridge.testing import ConnectorContract
 
-from {{ cookiecutter.package_name }}.connector import RESOURCES
+from {{ cookiecutter.package_name }}.connector import API
 
 
 class Test{{ cookiecutter.class_name }}Contract(ConnectorContract):
@@ -20,4 +20,4 @@ class Test{{ cookiecutter.class_name }}Contract(ConnectorContract):
     def expected_count(self, emulator: Emulator | None, entity: str) -> int | None:
         # the emulator's own count: a read must return every record it holds
         assert emulator is not None
-        return len(emulator.store.table(RESOURCES[entity]))
+        return len(emulator.store.table(API.resource(entity).path.lstrip("/")))

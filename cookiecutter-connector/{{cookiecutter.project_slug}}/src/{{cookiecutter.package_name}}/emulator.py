@@ -34,7 +34,7 @@ from syncbridge.emulator import (
     read_object,
 )
 
-from {{ cookiecutter.package_name }}.connector import API_KEY_HEADER, IDEMPOTENCY_HEADER, RATE_LIMITS, RESOURCES
+from {{ cookiecutter.package_name }}.connector import API_KEY_HEADER, IDEMPOTENCY_HEADER, RATE_LIMITS
 from {{ cookiecutter.package_name }}.settings import MAX_PAGE_SIZE
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -43,6 +43,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 API_KEY = "{{ cookiecutter.connector_name }}-test-key"
 ACCOUNT = {"id": 1, "name": "{{ cookiecutter.system_title }} demo account", "plan": "pro"}
 
+#: the API's resources (tables of the store, and paths under /v1)
+RESOURCES = ("companies", "products")
 #: the path parameter of one record
 ONE = "{id:int}"
 _DECIMAL = re.compile(r"^-?\d+(\.\d{1,2})?$")
@@ -106,7 +108,7 @@ class {{ cookiecutter.class_name }}Emulator(Emulator):
     def routes(self) -> list[Route]:
         auth = ApiKeyAuth({API_KEY}, header=API_KEY_HEADER, on_failure=self.refuse)
         routes = [Route("/v1/account", auth(self.account), methods=["GET"])]
-        for resource in RESOURCES.values():
+        for resource in RESOURCES:
             routes += [
                 Route(f"/v1/{resource}", auth(self.lister(resource)), methods=["GET"]),
                 Route(f"/v1/{resource}", auth(self.creator(resource)), methods=["POST"]),

@@ -18,9 +18,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from syncbridge.errors import ConnectorError
-from syncbridge.models import CanonicalRecord, Company, Product
-from syncbridge.records import NativeRecord
+from syncbridge import CanonicalRecord, ConnectorError, NativeRecord
+from syncbridge.models import Company, Product
 
 COMPANY_FIELDS = frozenset(
     {

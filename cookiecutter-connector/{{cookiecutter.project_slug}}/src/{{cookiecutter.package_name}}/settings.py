@@ -8,7 +8,7 @@ as ``**********`` wherever settings end up, and the core redacts it from the req
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
-from syncbridge.settings import HttpSettings
+from syncbridge import HttpSettings
 
 #: where the real API lives; tests and the demo point ``base_url`` at the emulator instead
 PRODUCTION_URL = "https://api.{{ cookiecutter.connector_name.replace('_', '-') }}.example/v1"

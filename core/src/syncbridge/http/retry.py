@@ -1,7 +1,7 @@
 """Retries: which failures are worth another attempt, and how long to wait before it.
 
-The waiting (exponential backoff with full jitter, ``Retry-After`` in seconds or as an HTTP
-date, the 60 s cap) is httpx-retries'. What syncbridge adds is the decision per method:
+The waiting (exponential backoff with full jitter and a 60 s cap, ``Retry-After`` in seconds or
+as an HTTP date) is httpx-retries'. What syncbridge adds is the decision per method:
 retrying a request the server may already have carried out would duplicate a write, so
 
 * idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS) are retried on 429, 500, 502, 503,
@@ -9,11 +9,21 @@ retrying a request the server may already have carried out would duplicate a wri
 * every other method (POST, PATCH...) only when the server certainly did not process the
   request: on 429, on 503 carrying ``Retry-After`` (the server saying "not now"), and on
   errors raised before a byte was sent (connect error or timeout, no free connection).
+
+When the server says how long to wait (a 429, or a 503 with ``Retry-After``), the wait is the
+server's, not ours: it is waited in full, however often the server asks, and it does not use
+up a retry, as long as the request is done within :data:`PACE_DEADLINE` of its first attempt.
+A burst of 429s longer than the retry budget used to fail a read (and turn ``check`` red)
+although the server had said when to come back. A wait that would end past the deadline is
+not waited: the request is tried once more at once and its answer (the 429) returned, so the
+connector reports it rather than hanging.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -23,9 +33,11 @@ from httpx_retries import Retry, RetryTransport
 __all__ = [
     "BACKOFF_ENV",
     "IDEMPOTENT_METHODS",
+    "PACE_DEADLINE",
     "RETRY_STATUSES",
     "UNSENT_ERRORS",
     "MethodRetryTransport",
+    "PacedRetry",
     "RetryPolicy",
     "backoff_from_env",
 ]
@@ -33,8 +45,10 @@ __all__ = [
 #: environment variable overriding the backoff base factor (seconds); tests set it small
 BACKOFF_ENV = "SYNCBRIDGE_RETRY_BACKOFF"
 DEFAULT_BACKOFF = 0.5
-#: no single wait (backoff or ``Retry-After``) is longer than this
+#: no single backoff wait is longer than this (a ``Retry-After`` within the deadline may be)
 MAX_WAIT = 60.0
+#: seconds from a request's first attempt within which waits the server asks for are honoured
+PACE_DEADLINE = 300.0
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -60,6 +74,62 @@ def _reject_not_now(response: httpx.Response) -> None:
         raise _NotNow
 
 
+_SECONDS = re.compile(r"\d+(\.\d+)?")
+
+
+def server_wait(response: httpx.Response | Exception) -> float | None:
+    """How long the server asked us to wait before trying again, or None if it did not ask.
+
+    It asks with a 429, or a 503 carrying ``Retry-After`` (seconds, fractions accepted, or an
+    HTTP date). ``Retry-After: 0`` is no pacing: it is retried as any failure, so a server
+    answering it forever cannot keep a client spinning until the deadline.
+    """
+    if not isinstance(response, httpx.Response) or response.status_code not in (429, 503):
+        return None
+    raw = response.headers.get("Retry-After", "").strip()
+    if not raw:
+        return None
+    if _SECONDS.fullmatch(raw):
+        seconds = float(raw)
+    else:
+        try:
+            seconds = Retry().parse_retry_after(raw)
+        except ValueError:
+            return None
+    return seconds if seconds > 0 else None
+
+
+class PacedRetry(Retry):
+    """httpx-retries' :class:`Retry`, waiting as long as the server asks within a deadline.
+
+    ``deadline`` is a :func:`time.monotonic` instant. A wait the server asked for
+    (:func:`server_wait`) that ends before it is slept in full and gives its attempt back;
+    one that would end after it exhausts the retries instead (see the module docstring).
+    Every other failure is retried with backoff, counted, as by the library.
+    """
+
+    deadline: float | None = None
+
+    def increment(self) -> Retry:
+        following = super().increment()
+        if isinstance(following, PacedRetry):
+            following.deadline = self.deadline
+        return following
+
+    def sleep(self, response: httpx.Response | Exception) -> None:
+        wait = server_wait(response)
+        if wait is None or self.deadline is None:
+            super().sleep(response)
+            return
+        if time.monotonic() + wait > self.deadline:
+            self.attempts_made = max(self.attempts_made, self.total)
+            return
+        # the server's pace, not a failure: this attempt does not count against the retries
+        self.attempts_made = max(0, self.attempts_made - 1)
+        time.sleep(wait)
+        self.elapsed_sleep += wait
+
+
 def backoff_from_env(default: float = DEFAULT_BACKOFF) -> float:
     """The backoff base factor: ``$SYNCBRIDGE_RETRY_BACKOFF`` if set, else ``default``."""
     raw = os.environ.get(BACKOFF_ENV, "").strip()
@@ -80,12 +150,14 @@ class RetryPolicy:
 
     The n-th retry waits a random time up to ``backoff_factor * 2**n`` seconds (full jitter,
     so concurrent clients do not retry in lockstep), capped at ``max_wait``, unless the
-    response said ``Retry-After``, which wins (also capped at ``max_wait``).
+    response said ``Retry-After``, which wins: a 429 or 503 saying so is waited in full and
+    costs no retry while the request is within ``pace_deadline`` seconds of its start.
     """
 
     total: int
     backoff_factor: float = DEFAULT_BACKOFF
     max_wait: float = MAX_WAIT
+    pace_deadline: float = PACE_DEADLINE
 
     def for_method(self, method: str) -> Retry:
         """The httpx-retries configuration for one request with this ``method``."""
@@ -103,7 +175,7 @@ class RetryPolicy:
         errors: tuple[type[Exception], ...],
         validate: Callable[[httpx.Response], None] | None,
     ) -> Retry:
-        return Retry(
+        retry = PacedRetry(
             total=self.total,
             backoff_factor=self.backoff_factor,
             max_backoff_wait=self.max_wait,
@@ -113,6 +185,8 @@ class RetryPolicy:
             retry_on_exceptions=errors,
             validate_response=validate,
         )
+        retry.deadline = time.monotonic() + self.pace_deadline
+        return retry
 
 
 class MethodRetryTransport(RetryTransport):

@@ -1,0 +1,387 @@
+"""The error map: what every answer and every transport failure means, decided once.
+
+Connectors used to translate HTTP answers each in their own way, and got different things
+wrong: an HTML error page pasted into a report, an ``orjson`` traceback for a truncated body,
+a dropped connection on one create ending a whole entity. :class:`ErrorMap` holds the rules:
+
+==============================  =============================  ==============================
+what happened                   reading (``read``, ``get``)    writing one record (``write``)
+==============================  =============================  ==============================
+401, 403                        :class:`AuthError`, with the   the same: every other record
+                                fix (``syncbridge auth``)      would fail the same way
+404, 410 (by id)                None with ``missing_ok``       the record's failure
+an answer that is not JSON      tried again, then              the record's failure: it may
+(HTML, cut short, empty), or    :class:`ConnectorError`        have been written, the outbox
+a body declared an error                                       checks on the next run
+other status >= 400             :class:`ConnectorError`        the record's failure
+no answer (connection dropped,  :class:`ConnectorError`        the record's failure, never
+timed out, refused)             (the transport retried)        the entity's
+==============================  =============================  ==============================
+
+Retries of whole requests (5xx, 429, dropped connections on idempotent methods) are the
+transport's (:mod:`syncbridge.http.retry`); this layer adds the retry of a read whose answer
+came but cannot be used, which no transport can see.
+
+Every reason is one line a person can read: ``HTTP 502 Bad Gateway (an HTML page, not
+JSON)``, ``HTTP 422 Unprocessable Entity: name is required``, ``HTTP 200 OK (JSON cut short
+after 57 bytes)``. Bodies are summarised, never pasted; the API's own message is kept (it is
+what a person can act on) on one line and at most :data:`MESSAGE_LENGTH` characters; secrets
+(the connection's secret settings, the request's credentials, secret-looking URL parameters)
+are masked everywhere, with the request log's own redaction.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from syncbridge.errors import AuthError, ConnectorError
+from syncbridge.http.requestlog import header_secrets, redact_text, secrets_of
+from syncbridge.http.retry import IDEMPOTENT_METHODS, backoff_from_env
+from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
+from syncbridge.rest.paths import Selector, select
+
+__all__ = ["MESSAGE_LENGTH", "BodyError", "ErrorMap", "Unusable", "describe", "one_line"]
+
+#: the longest API message quoted in a reason
+MESSAGE_LENGTH = 200
+
+#: where error bodies usually keep their message, tried in order when none is declared
+MESSAGE_PATHS: tuple[str, ...] = (
+    "error.message",
+    "error_description",
+    "message",
+    "error",
+    "detail",
+    "title",
+    "errors.0.message",
+    "errors.0.detail",
+    "errors.0",
+    "Fault.Error.0.Message",
+)
+
+#: said of a write whose outcome is unknown
+_UNKNOWN = "it may have been written: the next run checks before sending it again"
+
+_SPACE = re.compile(r"\s+")
+_UNSET: Any = object()
+
+
+def one_line(text: str, limit: int = MESSAGE_LENGTH) -> str:
+    """``text`` on one line (whitespace runs, newlines included, become one space), cut to
+    ``limit`` characters with an ellipsis."""
+    flat = _SPACE.sub(" ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+class Unusable(Exception):
+    """An answer that came but cannot be used; ``reason`` says why, in one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class BodyError:
+    """Declares an answer with a success status whose body says it failed.
+
+    ``BodyError("success", equals=False, message="error.message")`` for
+    ``{"success": false, "error": {"message": ...}}``; ``BodyError("error",
+    message="error_description")`` for any body with a non-null ``error`` (Bitrix24).
+
+    :param path: what to look at; :param equals: the value meaning failure (default: any
+        value other than None); :param message: where the body keeps the reason.
+    """
+
+    path: Selector
+    equals: Any = _UNSET
+    message: Selector | None = None
+
+    def __call__(self, body: Any) -> str | None:
+        value = select(body, self.path)
+        failed = value is not None if self.equals is _UNSET else value == self.equals
+        if not failed:
+            return None
+        reason = select(body, self.message) if self.message is not None else value
+        if reason is None or reason == "":
+            return "the body says it failed"
+        return one_line(str(reason))
+
+
+def _status(response: httpx.Response) -> str:
+    phrase = response.reason_phrase
+    return f"HTTP {response.status_code} {phrase}" if phrase else f"HTTP {response.status_code}"
+
+
+def _kind(response: httpx.Response) -> str:
+    kind: str = response.headers.get("content-type", "")
+    return kind.partition(";")[0].strip().lower()
+
+
+def _not_json(response: httpx.Response, error: ValueError | None) -> str:
+    """Why the body of ``response`` is no JSON, summarised (the body is never quoted).
+
+    ``error`` is the decoder's; its position tells a body cut short (the decoder ran out of
+    text) from one that is something else.
+    """
+    content = response.content
+    if not content.strip():
+        return "an empty body, not JSON"
+    kind = _kind(response)
+    if "html" in kind or content.lstrip()[:1] == b"<":
+        return "an HTML page, not JSON"
+    end = getattr(error, "pos", None)
+    if end is not None and end >= len(content.rstrip()):
+        return f"JSON cut short after {len(content)} bytes"
+    if kind and "json" not in kind:
+        return f"a {kind} body, not JSON"
+    return "a body that is not JSON"
+
+
+def _message(body: Any, where: Selector | None) -> str | None:
+    """The API's message in an error body: where declared, else in the usual places."""
+    if where is not None:
+        found = select(body, where)
+        if found is not None and found != "" and not isinstance(found, dict | list):
+            return one_line(str(found))
+    for path in MESSAGE_PATHS:
+        found = select(body, path)
+        if isinstance(found, str) and found.strip():
+            return one_line(found)
+    return None
+
+
+def describe(response: httpx.Response, message: Selector | None = None) -> str:
+    """The answer in one line: status, and the API's message or what the body was.
+
+    :param message: where an error body keeps its message (default: the usual places).
+    """
+    status = _status(response)
+    wait = response.headers.get("Retry-After", "").strip()
+    asked = f"; asked to retry after {wait} s" if response.status_code == 429 and wait else ""
+    try:
+        body = orjson.loads(response.content)
+    except orjson.JSONDecodeError as error:
+        if response.status_code >= 400:
+            if not response.content.strip():
+                return status + asked
+            if _kind(response) == "text/plain" and len(response.content) <= MESSAGE_LENGTH:
+                return f"{status}: {one_line(response.text)}{asked}"
+        return f"{status} ({_not_json(response, error)}){asked}"
+    text = _message(body, message) if response.status_code >= 400 else None
+    return f"{status}: {text}{asked}" if text else status + asked
+
+
+def _secrets(client: httpx.Client, request: httpx.Request | None) -> set[str]:
+    found = secrets_of(getattr(client, "settings", None))
+    if request is not None:
+        found |= header_secrets(request.headers)
+    return found
+
+
+def _request_of(error: httpx.HTTPError) -> httpx.Request | None:
+    try:
+        return error.request
+    except RuntimeError:  # an error raised before it had a request
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorMap:
+    """The rules for one API's answers (see the module docstring).
+
+    :param system: the system's name in messages (``"Acme CRM"``).
+    :param message: where its error bodies keep the message (a dotted path or a function;
+        default: the usual places, :data:`MESSAGE_PATHS`).
+    :param failure: a function of a decoded success body giving the reason when the body
+        is an error all the same (:class:`BodyError`), or None when it is not.
+    :param auth_statuses: statuses that mean the credentials are refused.
+    :param auth_hint: what the person should do then; ``{connection}`` is the connection's
+        name. The default fits OAuth connectors; one with an API key says where the key goes.
+    :param missing_statuses: statuses that mean "no such record" for ``missing_ok`` reads.
+    :param attempts: how often a read whose answer cannot be used is tried in all.
+    :param decode: the JSON decoder (``orjson.loads``; a connector keeping decimals exact
+        passes its own).
+    """
+
+    system: str
+    message: Selector | None = None
+    failure: Callable[[Any], str | None] | None = None
+    auth_statuses: frozenset[int] = frozenset({401, 403})
+    auth_hint: str = "run `syncbridge auth {connection}`"
+    missing_statuses: frozenset[int] = frozenset({404, 410})
+    attempts: int = 3
+    decode: Callable[[bytes], Any] = orjson.loads
+
+    # -- one answer ---------------------------------------------------------------------
+    def describe(self, response: httpx.Response) -> str:
+        """``response`` in one line (see :func:`describe`)."""
+        return describe(response, self.message)
+
+    def body(self, response: httpx.Response) -> Any:
+        """The decoded body of a successful ``response``, or :class:`Unusable` saying why
+        it cannot be used (not JSON, or declared an error by ``failure``)."""
+        try:
+            body = self.decode(response.content)
+        except ValueError as error:
+            raise Unusable(f"{_status(response)} ({_not_json(response, error)})") from None
+        if self.failure is not None:
+            reason = self.failure(body)
+            if reason is not None:
+                raise Unusable(f"{_status(response)}: {reason}")
+        return body
+
+    def auth_error(self, client: httpx.Client, response: httpx.Response) -> AuthError:
+        """The AuthError for a refused request, with the fix."""
+        connection = str(getattr(client, "connection", "") or "<connection>")
+        hint = self.auth_hint.format(connection=connection)
+        reason = f"{self.system} refused the credentials of connection {connection!r} " + (
+            f"({self.describe(response)}); {hint}"
+        )
+        return AuthError(redact_text(reason, _secrets(client, response.request)))
+
+    @staticmethod
+    def _doing(request: httpx.Request) -> str:
+        return f"{request.method} {request.url.path}"
+
+    def _redact(self, client: httpx.Client, request: httpx.Request | None, text: str) -> str:
+        return redact_text(text, _secrets(client, request))
+
+    def _unanswered(self, client: httpx.Client, error: httpx.HTTPError) -> str:
+        request = _request_of(error)
+        # the transport's own words, which may be long (a sentence naming what to check)
+        detail = one_line(str(error), 2 * MESSAGE_LENGTH) or "no details"
+        to = f" to {self._doing(request)}" if request is not None else ""
+        return self._redact(
+            client, request, f"no answer from {self.system}{to} ({type(error).__name__}: {detail})"
+        )
+
+    # -- reading ------------------------------------------------------------------------
+    def read(
+        self,
+        client: httpx.Client,
+        url: str,
+        *,
+        method: str = "GET",
+        missing_ok: bool = False,
+        **request: Any,
+    ) -> tuple[httpx.Response, Any]:
+        """Send a request that reads, and return its answer and decoded body.
+
+        An answer that cannot be used is asked for again, ``attempts`` times in all, with
+        backoff (``$SYNCBRIDGE_RETRY_BACKOFF``); so is a non-idempotent read (a search by
+        POST) that got no answer, which the transport does not retry. Raises AuthError or
+        ConnectorError with one sentence; with ``missing_ok``, a 404 gives ``(response,
+        None)``.
+        """
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = client.request(method, url, **request)
+            except httpx.TransportError as error:
+                if method.upper() in IDEMPOTENT_METHODS or attempt >= self.attempts:
+                    raise ConnectorError(self._unanswered(client, error)) from None
+                self._pause(attempt)
+                continue
+            status = response.status_code
+            if status in self.auth_statuses:
+                raise self.auth_error(client, response)
+            if missing_ok and status in self.missing_statuses:
+                return response, None
+            doing = self._doing(response.request)
+            if status >= 300:
+                reason = f"{self.system} answered {doing} with {self.describe(response)}"
+                raise ConnectorError(self._redact(client, response.request, reason))
+            try:
+                return response, self.body(response)
+            except Unusable as unusable:
+                if attempt >= self.attempts:
+                    times = f", {attempt} times" if attempt > 1 else ""
+                    reason = f"{self.system} answered {doing} with {unusable.reason}{times}"
+                    raise ConnectorError(
+                        self._redact(client, response.request, reason)
+                    ) from None
+            self._pause(attempt)
+
+    def get(self, client: httpx.Client, url: str, **request: Any) -> Any:
+        """``GET url``'s decoded body (see :meth:`read`)."""
+        return self.read(client, url, **request)[1]
+
+    def _pause(self, attempt: int) -> None:
+        time.sleep(backoff_from_env() * 2 ** (attempt - 1))
+
+    # -- writing one record -------------------------------------------------------------
+    def write(
+        self,
+        client: httpx.Client,
+        item: UpsertItem,
+        method: str,
+        url: str,
+        *,
+        record: Selector | None = None,
+        id: Selector = "id",
+        **request: Any,
+    ) -> UpsertResult:
+        """Send the request that writes ``item``, and its outcome as an UpsertResult.
+
+        :param record: where the answer keeps the record as stored (None: the body is it).
+        :param id: where that record keeps its id.
+
+        Every failure but refused credentials is this record's alone (see the module
+        docstring), so one bad answer never ends the entity. When it is unknown whether the
+        system carried the write out (no answer, or an answer that cannot be read) the
+        reason says so; the engine's outbox finds out on the next run before anything is
+        sent again.
+        """
+        try:
+            response = client.request(method, url, **request)
+        except httpx.TransportError as error:
+            reason = f"{self._unanswered(client, error)}; {_UNKNOWN}"
+            return UpsertResult.failed(item.key, reason, item.id)
+        status = response.status_code
+        if status in self.auth_statuses:
+            raise self.auth_error(client, response)
+        if status >= 300:
+            return UpsertResult.failed(
+                item.key, self._redact(client, response.request, self.describe(response)), item.id
+            )
+        if not response.content.strip() and item.id is not None:
+            return UpsertResult(key=item.key, id=item.id)  # 204: updated, nothing to show
+        try:
+            body = self.body(response)
+        except Unusable as unusable:
+            reason = f"{unusable.reason}; {_UNKNOWN}"
+            return UpsertResult.failed(
+                item.key, self._redact(client, response.request, reason), item.id
+            )
+        stored = select(body, record)
+        native_id = select(stored, id) if isinstance(stored, dict) else None
+        if native_id is None and item.id is None:
+            reason = f"{_status(response)}, but the answer names no id of the new record"
+            return UpsertResult.failed(item.key, reason)
+        return UpsertResult(
+            key=item.key,
+            id=str(native_id if native_id is not None else item.id),
+            record=stored if isinstance(stored, dict) else None,
+        )
+
+    def records(self, body: Any, where: Selector | None, doing: str) -> list[NativeRecord]:
+        """The list of records at ``where`` in a listing's ``body``, or a ConnectorError."""
+        found = select(body, where)
+        if found is None:
+            return []
+        if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+            place = repr(where) if isinstance(where, str) and where else "the top of its body"
+            raise ConnectorError(
+                f"{self.system} answered {doing} without a list of records at {place}"
+            )
+        return found
+
