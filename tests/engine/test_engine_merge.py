@@ -274,6 +274,25 @@ def test_a_record_restored_after_its_twin_was_taken_is_created_anew(tmp_path: Pa
     assert bed.sync(full=True).writes == 0
 
 
+def test_an_ambiguous_record_deleted_is_neither_decided_nor_a_peer_in_plan_or_run(
+    tmp_path: Path,
+) -> None:
+    """Two ERP records compete for one CRM record; one is deleted: the other is linked."""
+    bed = Bed(tmp_path, {"company": {"direction": "both", "match": [["name"]]}})
+    first, second = bed.put("left", "company", [{"name": "Alfa"}, {"name": "Alfa"}])
+    [right] = bed.put("right", "company", [{"name": "Alfa"}])
+    run = bed.sync()
+    assert {action for _s, _r, action in rows(bed, run.run_id)} == {"ambiguous"}
+    bed.remove("left", "company", first)
+
+    plan = bed.sync(full=True, dry_run=True)
+    said = sorted(rows(bed, plan.run_id))
+    run = bed.sync(full=True)
+    did = sorted(rows(bed, run.run_id))
+    assert said == did == [("left", second, "linked")]
+    assert bed.links("company") == [(second, right)]
+
+
 def test_plan_shows_a_pinned_link_freeing_a_record_for_matching_as_the_run_does(
     tmp_path: Path,
 ) -> None:

@@ -113,6 +113,8 @@ class Decider:
     def chunk(self, side: Side, ids: list[str]) -> list[Decision]:
         ctx, db = self.ctx, self.db
         target = other(side)
+        if ctx.dry_run:  # records the run forgets before deciding are not decided
+            ids = [rid for rid in ids if rid not in ctx.overlay.forgotten[side]]
         mine = ctx.stores[side].snapshots(db, ids)
         links = ctx.links.by_side(db, side, ids)
         if ctx.dry_run:

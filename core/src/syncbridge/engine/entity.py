@@ -225,6 +225,8 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
     with ctx.engine.begin() as db:
         ctx.recorder.items(db, items)
         if ctx.dry_run:  # what the run would store, for the plan's decisions
+            ctx.overlay.forget(side, ids)
+            ctx.overlay.forget(target, [twins[rid] for rid in done])
             ctx.overlay.remove(links[rid].id for rid in [*done, *both_gone])
             ctx.overlay.tombstone((links[rid].id for rid in kept), side)
             rows = ctx.stores[target].snapshot_rows(db, [twins[rid] for rid in kept])

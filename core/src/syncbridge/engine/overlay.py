@@ -27,10 +27,15 @@ class PlanOverlay:
     tombstones: dict[int, Side] = field(default_factory=dict)
     #: link ids the run removes
     removed: set[int] = field(default_factory=set)
+    #: side -> records the run forgets (gone since the last run): nobody's candidates
+    forgotten: dict[Side, set[str]] = field(default_factory=lambda: {"left": set(), "right": set()})
     #: side -> (level, key value) -> records the run makes findable by that key again
     keys: dict[Side, dict[tuple[int, str], list[str]]] = field(
         default_factory=lambda: {"left": {}, "right": {}}
     )
+
+    def forget(self, side: Side, ids: Iterable[str]) -> None:
+        self.forgotten[side].update(ids)
 
     def remove(self, link_ids: Iterable[int]) -> None:
         self.removed.update(link_ids)
