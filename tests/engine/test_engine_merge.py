@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from syncbridge.errors import SkipRecord
 from syncbridge.hookspecs import hookimpl
 from tests.engine.bed import Bed
@@ -241,6 +243,68 @@ def test_a_record_entered_again_links_to_the_kept_twin_in_plan_as_in_run(
     assert bed.sync(full=True).writes == 0
 
 
+def restore(folder: Path, side: str, row: dict[str, Any]) -> None:
+    """Put a deleted row back with its id, as restoring it from the system's bin does."""
+    engine = sa.create_engine(f"sqlite:///{folder / f'{side}.db'}")
+    with engine.begin() as db:
+        table = sa.Table("company", sa.MetaData(), autoload_with=db)
+        db.execute(table.insert().values(row))
+    engine.dispose()
+
+
+def test_a_kept_twin_deleted_after_its_twin_came_back_is_kept_on_the_other_side(
+    tmp_path: Path,
+) -> None:
+    """Deleted on the right (kept on the left), restored there, then deleted on the left.
+
+    The restored record is the live one now: it is kept and reported once, never created
+    again on the left (the engine once took both records for gone and created it anew).
+    """
+    bed = Bed(tmp_path, {"company": {"direction": "both", "match": [["name"]]}})
+    [left] = bed.put("left", "company", [{"name": "Conti", "phone": "111"}])
+    bed.sync()
+    [(_, right)] = bed.links("company")
+    [row] = [r for r in bed.rows("right", "company") if str(r["id"]) == right]
+    bed.remove("right", "company", right)
+    bed.sync(full=True)
+    restore(tmp_path, "right", row)
+    bed.remove("left", "company", left)
+
+    run = bed.sync(full=True)
+    assert [(i.side, i.record_id, i.action) for i in written(bed, run.run_id)] == [
+        ("left", left, "missing")
+    ]
+    assert contents(bed, "left") == []
+    assert [r["name"] for r in contents(bed, "right")] == ["Conti"]
+    assert bed.sync(full=True).writes == 0
+    assert written(bed, bed.sync(full=True).run_id) == []
+
+
+def test_a_restored_twin_revives_its_link_and_its_next_deletion_is_reported(
+    tmp_path: Path,
+) -> None:
+    """A tombstone's deleted record restored unchanged is linked again (not left as a kept
+    twin's shadow), so deleting it once more is a new deletion, reported again."""
+    bed = Bed(tmp_path, {"company": {"direction": "both", "match": [["name"]]}})
+    [left] = bed.put("left", "company", [{"name": "Conti", "phone": "111"}])
+    bed.sync()
+    [(_, right)] = bed.links("company")
+    [row] = [r for r in bed.rows("right", "company") if str(r["id"]) == right]
+    bed.remove("right", "company", right)
+    bed.sync(full=True)
+    restore(tmp_path, "right", row)
+    bed.sync(full=True)  # both read: the left one first
+    bed.edit("left", "company", left, phone="222")
+    bed.sync()
+    assert [r["phone"] for r in contents(bed, "right")] == ["222"]
+
+    bed.remove("right", "company", right)
+    run = bed.sync(full=True)
+    assert [(i.side, i.record_id, i.action) for i in written(bed, run.run_id)] == [
+        ("right", right, "missing")
+    ]
+
+
 def test_a_record_restored_after_its_twin_was_taken_is_created_anew(tmp_path: Path) -> None:
     """Deleted, its kept twin linked to a record entered again, then restored with its id.
 
@@ -248,8 +312,6 @@ def test_a_record_restored_after_its_twin_was_taken_is_created_anew(tmp_path: Pa
     idempotency (the sql connector's key column) must not hand back the first create's
     record, which is linked to another now (that once broke the run on the link table).
     """
-    import sqlalchemy as sa
-
     bed = Bed(tmp_path, {"company": {"direction": "both", "match": [["name"]]}})
     [first] = bed.put("left", "company", [{"name": "Alfa", "phone": "111"}])
     bed.sync()
@@ -260,11 +322,7 @@ def test_a_record_restored_after_its_twin_was_taken_is_created_anew(tmp_path: Pa
     bed.sync(full=True)
     assert sorted(bed.links("company")) == [(again, kept)]
 
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'left.db'}")
-    with engine.begin() as db:
-        table = sa.Table("company", sa.MetaData(), autoload_with=db)
-        db.execute(table.insert().values(row))
-    engine.dispose()
+    restore(tmp_path, "left", row)
     run = bed.sync(full=True)
     assert not run.failed, bed.items(run.run_id)
     links = sorted(bed.links("company"))

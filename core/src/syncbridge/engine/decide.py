@@ -128,6 +128,8 @@ class Decider:
                 )
         theirs_ids = [link.right_id if side == "left" else link.left_id for link in links.values()]
         theirs = ctx.stores[target].snapshots(db, theirs_ids)
+        if ctx.dry_run:  # gone in this run: forgotten by a run before it decides
+            theirs = {k: v for k, v in theirs.items() if k not in ctx.overlay.forgotten[target]}
         self.translator.prefetch(side, [content for _h, content in mine.values()])
         self.translator.prefetch(target, [content for _h, content in theirs.values()])
         unlinked = [rid for rid in ids if rid in mine and rid not in links]
@@ -169,9 +171,10 @@ class Decider:
         if link is None:
             return self._unlinked(side, rid, digest, content, match)
         their_id = link.right_id if side == "left" else link.left_id
-        if link.deleted == target:
-            return self._kept(side, rid, digest, content, link, their_id)
         found = theirs.get(their_id)
+        if link.deleted == target and found is None:
+            return self._kept(side, rid, digest, content, link, their_id)
+        # (a tombstone whose deleted twin was read again, restored with its id, is live)
         if found is None:
             return Decision(
                 side,
@@ -197,7 +200,7 @@ class Decider:
         their_digest = found[0]
         my_link_hash = link.left_hash if side == "left" else link.right_hash
         their_link_hash = link.right_hash if side == "left" else link.left_hash
-        revive = link.deleted == side
+        revive = link.deleted is not None  # one of the pair was deleted, and is back
         if not (digest != my_link_hash or their_digest != their_link_hash or ctx.full or revive):
             return Decision(
                 side, rid, "skipped", UNCHANGED, target_id=their_id, link_id=link.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from sqlalchemy import Connection
@@ -156,8 +157,18 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
         return
     target = other(side)
     connection = ctx.connections[target]
+    def twin_of(link: Any) -> str:
+        return str(link.right_id if side == "left" else link.left_id)
+
     with ctx.engine.begin() as db:
         links = ctx.links.by_side(db, side, ids)
+        # a tombstone's deleted twin read again (restored, same id): it is the kept one now
+        back = {
+            rid
+            for rid, _digest, _data in ctx.stores[target].snapshot_rows(
+                db, [twin_of(link) for link in links.values() if link.deleted == target]
+            )
+        } - twins_gone
     propagate = (
         ctx.rule.deletes and ctx.rule.allows(side) and connection.can(ctx.entity, Capability.DELETE)
     )
@@ -167,8 +178,7 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
     both_gone = {
         rid
         for rid, link in links.items()
-        if link.deleted == target
-        or (link.right_id if side == "left" else link.left_id) in twins_gone
+        if (link.deleted == target and twin_of(link) not in back) or twin_of(link) in twins_gone
     }
     twins = {
         rid: (link.right_id if side == "left" else link.left_id)
