@@ -427,8 +427,15 @@ def _by_content(
     for found in matches.values():
         for candidate in found:
             wanted[candidate.id] = wanted.get(candidate.id, 0) + 1
+    paired = _pair_identical(described, matches)
     for row in described:
         found = matches[row.key]
+        if row.key in paired:
+            made = paired[row.key]
+            if made is not None:
+                verdicts.found[row.key] = _Found(made.id, made.snapshot)
+                continue
+            found = []  # one of the identical creates that made nothing, unless edited
         if len(found) == 1 and wanted[found[0].id] == 1:
             verdicts.found[row.key] = _Found(found[0].id, found[0].snapshot)
         elif found:
@@ -491,6 +498,34 @@ def _new_records(
                 _Candidate(canonical.id, changed, canonical.content(), canonical.snapshot())
             )
     return candidates, unreadable
+
+
+def _pair_identical(
+    rows: list[_Row], matches: dict[str, list[_Candidate]]
+) -> dict[str, _Candidate | None]:
+    """Interrupted creates that sent one content, and the records holding exactly it.
+
+    When several creates sent the same content (two identical companies in one batch) and
+    the target holds at most as many new records with it, which create made which record
+    does not matter: any pairing leaves both sides equal. So the records are paired with
+    creates in order and the creates left over made nothing (created again). More records
+    than creates means someone else made one too: that stays undecidable (held).
+    """
+    groups: dict[tuple[str, ...], list[_Row]] = {}
+    for row in rows:
+        ids = tuple(sorted(candidate.id for candidate in matches[row.key]))
+        if ids:
+            groups.setdefault(ids, []).append(row)
+    paired: dict[str, _Candidate | None] = {}
+    for ids, members in groups.items():
+        shared = [row for row in rows if set(ids) & {c.id for c in matches[row.key]}]
+        if len(members) < 2 or len(shared) != len(members) or len(ids) > len(members):
+            continue  # one create (decided as before), overlapping groups, or too many records
+        records = sorted(matches[members[0].key], key=lambda c: c.id)
+        ordered = sorted(members, key=lambda row: (row.created_at, row.key))
+        for number, row in enumerate(ordered):
+            paired[row.key] = records[number] if number < len(records) else None
+    return paired
 
 
 def _as_held(
