@@ -7,6 +7,7 @@ after the server handled a POST.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from changes_api import ChangesApi, Connect, Scripted
 
@@ -14,7 +15,7 @@ from syncbridge.emulator.server import free_port
 from syncbridge.errors import AuthError, ConnectorError
 from syncbridge.http import Client
 from syncbridge.records import UpsertItem
-from syncbridge.rest import BodyError, ErrorMap, describe
+from syncbridge.rest import BodyError, ErrorMap, describe, outcome_unknown
 
 ERRORS = ErrorMap(system="Changes API", message="error.message")
 
@@ -231,6 +232,61 @@ def test_an_update_answered_204_is_ok(api: ChangesApi, client: Client) -> None:
     result = ERRORS.write(client, item("7"), "PUT", path, json={})
 
     assert (result.ok, result.id, result.record) == (True, "7", None)
+
+
+def test_outcome_unknown_tells_a_write_that_may_have_happened(
+    api: ChangesApi, client: Client
+) -> None:
+    dropped = ERRORS.write(client, item(), "POST", api.script("lost", Scripted(201, drop=True)))
+    unreadable = ERRORS.write(client, item(), "POST", api.script("html", HTML_200))
+    refused = ERRORS.write(client, item(), "POST", api.script("no", HTML_502))
+    written = ERRORS.write(client, item(), "POST", "/items", json={}, record="data")
+
+    assert [outcome_unknown(r) for r in (dropped, unreadable, refused, written)] == [
+        True, True, False, False
+    ]
+
+
+def test_a_missing_record_is_done_where_missing_is_ok(api: ChangesApi, client: Client) -> None:
+    """A delete of a record already gone did what was asked (``missing_ok``)."""
+    path = api.script("gone", Scripted(404, b'{"error": {"message": "no such item"}}'))
+
+    done = ERRORS.write(client, item("7"), "PUT", path, missing_ok=True)
+    refused = ERRORS.write(client, item("7"), "PUT", path)
+
+    assert (done.ok, done.id, done.record) == (True, "7", None)
+    assert (refused.ok, refused.error) == (False, "HTTP 404 Not Found: no such item")
+
+
+def _quota(response: httpx.Response) -> str | None:
+    if response.status_code == 403 and response.headers.get("Retry-After"):
+        return f"the quota is used up: it resets in {response.headers['Retry-After']} s"
+    return None
+
+
+def test_an_answer_that_stops_the_entity_ends_reads_and_writes_alike(
+    api: ChangesApi, client: Client
+) -> None:
+    """``stop``: a used-up quota ends the entity, on a write too; other answers do not."""
+    errors = ErrorMap(
+        system="Changes API", message="error.message", auth_statuses=frozenset({401}), stop=_quota
+    )
+    quota = api.script("quota", Scripted(403, b'{"error": {"message": "quota"}}',
+                                         headers={"Retry-After": "120"}))
+    scope = api.script("scope", Scripted(403, b'{"error": {"message": "no scope"}}'))
+    said = (
+        "Changes API answered {} /scripted/quota with HTTP 403 Forbidden: quota; the quota "
+        "is used up: it resets in 120 s"
+    )
+
+    with pytest.raises(ConnectorError) as read:
+        errors.get(client, quota)
+    with pytest.raises(ConnectorError) as written:
+        errors.write(client, item(), "POST", quota)
+    refused = errors.write(client, item(), "POST", scope)
+
+    assert (str(read.value), str(written.value)) == (said.format("GET"), said.format("POST"))
+    assert (refused.ok, refused.error) == (False, "HTTP 403 Forbidden: no scope")
 
 
 def test_a_create_whose_answer_names_no_id_failed(api: ChangesApi, client: Client) -> None:

@@ -121,6 +121,23 @@ def test_ids_are_read_with_a_filter_where_declared(api: ChangesApi, client: Clie
     assert api.requests == 1
 
 
+def test_ids_per_request_bounds_the_ids_a_request_names(api: ChangesApi, client: Client) -> None:
+    """A filter that names ids in the URL (``id eq 1 or id eq 2 ...``) limits how many go in
+    one request; each such request asks for a whole page, so it is answered in one."""
+    api.create(9)
+    resource = listing(api, size=3, ids_param="ids", ids_per_request=2)
+
+    pages = list(resource.fetch(client, ERRORS, None, {"ids": ["1", "2", "3", "4", "5"]}))
+
+    assert ids(pages) == [1, 2, 3, 4, 5]
+    assert api.requests == 3  # [1, 2], [3, 4], [5]: none of them a full page of 3
+
+
+def test_ids_per_request_must_be_positive(api: ChangesApi) -> None:
+    with pytest.raises(ValueError, match="ids_per_request must be at least 1"):
+        listing(api, ids_param="ids", ids_per_request=0)
+
+
 def test_without_a_way_to_ask_for_ids_the_listing_is_filtered(
     api: ChangesApi, client: Client
 ) -> None:

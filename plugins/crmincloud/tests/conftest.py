@@ -1,16 +1,21 @@
-"""Fixtures: a seeded CRM in Cloud emulator over real HTTP, and connections to it."""
+"""Fixtures: a seeded CRM in Cloud emulator over real HTTP, faults in front of it, and
+connections to it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
+from urllib.parse import unquote_plus
 
 import pytest
+from starlette.responses import Response
 
 import syncbridge_crmincloud.connector
 from syncbridge.connection import Connection
 from syncbridge.emulator import EmulatorOptions, running
+from syncbridge.emulator.faults import DropConnection
 from syncbridge.http import LoggedRequest
 from syncbridge.models import CanonicalRecord
 from syncbridge_crmincloud.emulator import CrmInCloudEmulator
@@ -30,6 +35,7 @@ class Crm:
 
     emulator: CrmInCloudEmulator
     url: str
+    switch: _Switch | None = None
     log: list[LoggedRequest] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)
 
@@ -51,14 +57,80 @@ class Crm:
     def table(self, name: str) -> Any:
         return self.emulator.store.table(name)
 
+    def fault(
+        self,
+        kind: FaultKind,
+        method: str,
+        path: str,
+        *,
+        after: int = 0,
+        times: int | None = 1,
+        query: str = "",
+    ) -> Fault:
+        """Arm a fault for requests to the API (see :class:`Fault`)."""
+        assert self.switch is not None
+        armed = Fault(kind, method, path, after, times, query)
+        self.switch.faults.append(armed)
+        return armed
+
 
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the core's pytest plugin has no such fixture yet (only the contract suite's harness
+    # sets the backoff): without it each retried request of these tests waits seconds
     monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
 
 
+FaultKind = Literal["drop", "drop_unhandled", "html_502", "truncated"]
+
+#: what a reverse proxy in front of the API answers when the API behind it failed
+HTML_502 = (
+    b"<!DOCTYPE html>\n<html>\n<head><title>502 Bad Gateway</title></head>\n<body>\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"
+)
+
+
+@dataclass
+class Fault:
+    """Requests whose method is ``method``, whose path contains ``path`` (any case) and whose
+    query string contains ``query``: ``after`` of them pass, then ``times`` get the fault
+    (``None``: all that follow).
+
+    ``drop``: the API handles the request, then the connection closes without an answer;
+    ``drop_unhandled``: the connection closes before the API handles it; ``html_502``: a
+    proxy's HTML page, the API never asked; ``truncated``: the API's answer cut in half
+    (status and headers as the API gave them)."""
+
+    kind: FaultKind
+    method: str
+    path: str
+    after: int = 0
+    times: int | None = 1
+    query: str = ""
+    served: int = 0
+
+    def takes(self, method: str, path: str, query: str) -> bool:
+        """Whether this request gets the fault (counting it either way, if it matches)."""
+        if method != self.method or self.path.lower() not in path.lower():
+            return False
+        if self.query not in query:
+            return False
+        if self.after > 0:
+            self.after -= 1
+            return False
+        if self.times is not None and self.served >= self.times:
+            return False
+        self.served += 1
+        return True
+
+
+async def _discard(message: Any) -> None:
+    """A ``send`` that loses the response (the API believes it answered)."""
+
+
 class _Switch:
-    """An ASGI app that hands each request to the current test's emulator.
+    """An ASGI app that hands each request to the current test's emulator, with the faults
+    a test arms (:meth:`Crm.fault`) in front of it.
 
     One server for the whole session instead of one per test: starting and stopping uvicorn
     costs more than most of these tests.
@@ -66,10 +138,40 @@ class _Switch:
 
     def __init__(self) -> None:
         self.target: CrmInCloudEmulator | None = None
+        self.faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def _fault(self, scope: Any) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                query = unquote_plus(scope["query_string"].decode("latin-1"))
+                if fault.takes(scope["method"], scope["path"], query):
+                    return fault
+        return None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         assert self.target is not None, "no emulator is active"
-        await self.target(scope, receive, send)
+        fault = self._fault(scope) if scope["type"] == "http" else None
+        if fault is None:
+            await self.target(scope, receive, send)
+        elif fault.kind in ("drop", "drop_unhandled"):
+            if fault.kind == "drop":
+                await self.target(scope, receive, _discard)
+            raise DropConnection(f"{scope['method']} {scope['path']}")
+        elif fault.kind == "html_502":
+            await Response(HTML_502, 502, media_type="text/html")(scope, receive, send)
+        else:
+            answer: list[Any] = []
+
+            async def keep(message: Any) -> None:
+                answer.append(message)
+
+            await self.target(scope, receive, keep)
+            start = answer[0]
+            body = b"".join(m.get("body", b"") for m in answer[1:])
+            kind = dict(start["headers"]).get(b"content-type", b"application/json").decode()
+            cut = Response(body[: len(body) // 2], start["status"], media_type=kind)
+            await cut(scope, receive, send)
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +193,8 @@ def make_crm(_server: tuple[_Switch, str]) -> Iterator[Callable[..., Crm]]:
             EmulatorOptions(records=records, rate_limits=rate_limits), **kwargs
         )
         switch.target = emulator
-        crm = Crm(emulator, url)
+        switch.faults.clear()
+        crm = Crm(emulator, url, switch)
         made.append(crm)
         return crm
 
@@ -100,6 +203,7 @@ def make_crm(_server: tuple[_Switch, str]) -> Iterator[Callable[..., Crm]]:
         for connection in crm.connections:
             connection.close()
     switch.target = None
+    switch.faults.clear()
 
 
 @pytest.fixture

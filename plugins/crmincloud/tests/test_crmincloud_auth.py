@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from syncbridge.errors import AuthError
-from syncbridge_crmincloud.sessions import API_KEY, PASSWORD, WEB_API_KEY
+from syncbridge_crmincloud.emulator.sessions import API_KEY, PASSWORD, WEB_API_KEY
 
 from .conftest import Crm
 
@@ -87,7 +87,11 @@ def test_a_wrong_api_key_fails_the_check(crm: Crm) -> None:
     result = crm.connect(username=None, password=None, api_key="ak_wrong_key_0000").check()
 
     assert not result.ok
-    assert "refused the API key (HTTP 401" in result.reason
+    assert result.reason == (
+        "CRM in Cloud refused the credentials of connection 'crm' (HTTP 401 Unauthorized: "
+        "Authorization has been denied for this request.); check username, password and "
+        "web_api_key (or api_key) in connections.crm.settings"
+    )
 
 
 def test_web_api_key_is_sent_with_login_and_requests(make_crm: Callable[..., Crm]) -> None:

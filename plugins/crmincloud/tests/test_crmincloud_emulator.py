@@ -10,7 +10,7 @@ import pytest
 from syncbridge.emulator.loading import load_factory
 from syncbridge.plugins import load_connector
 from syncbridge_crmincloud.emulator import create_app
-from syncbridge_crmincloud.sessions import API_KEY
+from syncbridge_crmincloud.emulator.sessions import API_KEY
 
 from .conftest import Crm
 

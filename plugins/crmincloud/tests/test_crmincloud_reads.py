@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from syncbridge import ConnectorError, parse_instant
 from syncbridge.connection import Connection
 from syncbridge.models import Product, VatRate
 from syncbridge.records import NativeRecord, Page
+from syncbridge.rest import Cursor
 
 from .conftest import Crm, typed
 
@@ -26,6 +29,18 @@ def _all(conn: Connection, entity: str, since: str | None = None) -> list[Native
     return [record for page in conn.fetch(entity, since) for record in page.records]
 
 
+def cursor_of(record: NativeRecord) -> str:
+    """The toolkit's cursor after ``record``: its instant and id."""
+    return str(Cursor(parse_instant(record["lastModifiedDate"]), str(record["id"])))
+
+
+def settle() -> None:
+    """Let the clock pass the writes just made. A cursor never names an instant after its
+    read began (the signpost), and the emulator's clock, one millisecond per write, runs a
+    few milliseconds ahead under a burst: a read started within them reads them again."""
+    time.sleep(0.02)
+
+
 @pytest.mark.parametrize("entity", PAGED)
 def test_full_read_pages_through_everything_once(crm: Crm, conn: Connection, entity: str) -> None:
     pages = list(conn.fetch(entity))
@@ -34,7 +49,8 @@ def test_full_read_pages_through_everything_once(crm: Crm, conn: Connection, ent
     assert len(pages) >= 3
     assert len(ids) == len(set(ids)) == 25
     assert set(ids) == {row["id"] for row in crm.table(TABLES[entity])}
-    assert str(pages[-1].cursor).startswith(max(r["lastModifiedDate"] for r in records(pages)))
+    newest = max(records(pages), key=lambda r: (r["lastModifiedDate"], r["id"]))
+    assert pages[-1].cursor == cursor_of(newest)
     for page in pages:  # every record maps, so the engine would take them all
         for record in page.records:
             assert conn.map_in(entity, record).id == str(record["id"])
@@ -49,20 +65,53 @@ def test_incremental_read_returns_exactly_the_changed_records(
     changed = [3, 17, 24]
     for record_id in changed:
         table.update(record_id, {"description": f"changed {record_id}"})
+    settle()
 
     pages = list(conn.fetch(entity, since=cursor))
 
     assert [record["id"] for page in pages for record in page.records] == changed
-    assert list(conn.fetch(entity, since=pages[-1].cursor)) == []
+    assert _all(conn, entity, since=pages[-1].cursor) == []
 
 
-def test_the_cursor_is_the_newest_timestamp_with_the_ids_read_at_it(conn: Connection) -> None:
+def test_the_cursor_is_the_newest_instant_and_the_id_read_at_it(conn: Connection) -> None:
     pages = list(conn.fetch("company"))
 
     newest = max(r["lastModifiedDate"] for p in pages for r in p.records)
-    assert pages[-1].cursor == f"{newest}|25"
-    # a bare timestamp (the API's notation) is a valid cursor too: it re-reads that instant
+    assert pages[-1].cursor == f"{parse_instant(newest).isoformat(timespec='microseconds')}#25"
+    # a bare timestamp (the API's notation) is a valid cursor too: at or after that instant
     assert [r["id"] for r in _all(conn, "company", since=newest)] == [25]
+
+
+def test_a_cursor_of_the_old_form_reads_exactly_what_it_did(
+    crm: Crm, conn: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``<lastModifiedDate>|<ids read at it>``, stored by 0.1: the records of that instant it
+    names are not read again, the others of that instant are, and so is every later change;
+    the pages carry cursors of the new form. Nothing is skipped, nothing read twice."""
+    table = crm.table("company")
+    instant = datetime(2024, 6, 3, 8, 30, tzinfo=UTC)  # a bulk import: five records alike
+    monkeypatch.setattr(crm.emulator.store.clock, "now", lambda: instant)
+    for record_id in (21, 22, 23, 24, 25):
+        table.update(record_id, {"city": "Monza"})
+    monkeypatch.undo()
+    table.update(4, {"city": "Lodi"})  # changed since
+    settle()
+    old = "2024-06-03T08:30:00.000Z|21,22,24"  # a run read 21, 22 and 24 at that instant
+
+    pages = list(conn.fetch("company", since=old))
+
+    read = [record for page in pages for record in page.records]
+    assert [record["id"] for record in read] == [23, 25, 4]
+    assert pages[-1].cursor == cursor_of(read[-1])  # the new form, stored in its place
+    assert _all(conn, "company", since=pages[-1].cursor) == []
+    # without ids, the old form meant the whole instant, and so it reads it
+    everything = [21, 22, 23, 24, 25, 4]
+    assert [r["id"] for r in _all(conn, "company", since="2024-06-03T08:30:00.000Z|")] == everything
+
+
+def test_a_cursor_of_the_old_form_that_is_no_cursor_says_so(conn: Connection) -> None:
+    with pytest.raises(ConnectorError, match=r"cannot read changes since 'yesterday\|3'"):
+        _all(conn, "company", since="yesterday|3")
 
 
 def test_a_page_of_records_sharing_one_instant_is_stepped_over(
@@ -155,5 +204,5 @@ def test_fetch_by_ids_reads_only_those(conn: Connection) -> None:
 def test_an_empty_tenant_reads_nothing(make_crm: Callable[..., Crm]) -> None:
     conn = make_crm(records=0).connect()
 
-    assert list(conn.fetch("company")) == []
-    assert list(conn.fetch("company", since="2024-01-01T00:00:00.000Z")) == []
+    assert _all(conn, "company") == []
+    assert _all(conn, "company", since="2024-01-01T00:00:00.000Z") == []

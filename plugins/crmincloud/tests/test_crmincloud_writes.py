@@ -191,7 +191,7 @@ def test_validation_errors_surface_as_failed_results_with_the_api_message(
     )
 
     assert [r.ok for r in results] == [False, True, False]
-    assert results[0].error == "The companyName field is required."
+    assert results[0].error == "HTTP 400 Bad Request: The companyName field is required."
     assert results[2].error == "Company 9999 does not exist in CRM in Cloud (deleted there?)"
     assert len(crm.table("company")) == before + 1
 
@@ -202,7 +202,7 @@ def test_a_contact_pointing_at_a_missing_company_is_refused(conn: Connection) ->
     [result] = conn.upsert("contact", [UpsertItem(key="k", record=record)])
 
     assert not result.ok
-    assert result.error == "companyId: there is no Company with id 4040."
+    assert result.error == "HTTP 400 Bad Request: companyId: there is no Company with id 4040."
 
 
 def test_product_category_is_resolved_and_created_by_description(
@@ -236,7 +236,9 @@ def test_a_duplicate_catalog_code_is_refused(conn: Connection) -> None:
 
     [result] = conn.upsert("product", [UpsertItem(key="dup", record=record)])
 
-    assert result.error == "The code 'SKU-00001' is already used by catalog item 1."
+    assert result.error == (
+        "HTTP 400 Bad Request: The code 'SKU-00001' is already used by catalog item 1."
+    )
 
 
 def test_quote_round_trip(conn: Connection) -> None:

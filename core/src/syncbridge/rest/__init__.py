@@ -54,7 +54,14 @@ The parts, one module each:
 """
 
 from syncbridge.rest.cursor import Cursor, Incremental, IncrementalRead, Since, natural_id
-from syncbridge.rest.errormap import BodyError, ErrorMap, Unusable, describe, one_line
+from syncbridge.rest.errormap import (
+    BodyError,
+    ErrorMap,
+    Unusable,
+    describe,
+    one_line,
+    outcome_unknown,
+)
 from syncbridge.rest.instants import instants, parse_instant
 from syncbridge.rest.paginators import (
     CursorToken,
@@ -92,6 +99,7 @@ __all__ = [
     "instants",
     "natural_id",
     "one_line",
+    "outcome_unknown",
     "parse_instant",
     "select",
 ]

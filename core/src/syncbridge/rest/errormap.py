@@ -47,7 +47,15 @@ from syncbridge.http.retry import IDEMPOTENT_METHODS, backoff_from_env
 from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
 from syncbridge.rest.paths import Selector, select
 
-__all__ = ["MESSAGE_LENGTH", "BodyError", "ErrorMap", "Unusable", "describe", "one_line"]
+__all__ = [
+    "MESSAGE_LENGTH",
+    "BodyError",
+    "ErrorMap",
+    "Unusable",
+    "describe",
+    "one_line",
+    "outcome_unknown",
+]
 
 #: the longest API message quoted in a reason
 MESSAGE_LENGTH = 200
@@ -78,6 +86,16 @@ def one_line(text: str, limit: int = MESSAGE_LENGTH) -> str:
     ``limit`` characters with an ellipsis."""
     flat = _SPACE.sub(" ", text).strip()
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def outcome_unknown(result: UpsertResult) -> bool:
+    """Whether ``result`` is a write :meth:`ErrorMap.write` could not learn the outcome of
+    (no answer, or an answer that cannot be read): the system may have carried it out.
+
+    A connector that can tell at once (a create's key in a searchable field) may look it up
+    before reporting the result; the others leave it to the engine's outbox.
+    """
+    return not result.ok and result.error is not None and result.error.endswith(_UNKNOWN)
 
 
 class Unusable(Exception):
@@ -209,6 +227,10 @@ class ErrorMap:
     :param attempts: how often a read whose answer cannot be used is tried in all.
     :param decode: the JSON decoder (``orjson.loads``; a connector keeping decimals exact
         passes its own).
+    :param stop: a function of an answer with an error status giving the reason when it
+        ends the whole entity, for a write as for a read (a request quota used up: every
+        further request would be refused the same way), or None when it does not. Its
+        reason follows the answer in the ConnectorError raised.
     """
 
     system: str
@@ -219,6 +241,7 @@ class ErrorMap:
     missing_statuses: frozenset[int] = frozenset({404, 410})
     attempts: int = 3
     decode: Callable[[bytes], Any] = orjson.loads
+    stop: Callable[[httpx.Response], str | None] | None = None
 
     # -- one answer ---------------------------------------------------------------------
     def describe(self, response: httpx.Response) -> str:
@@ -246,6 +269,16 @@ class ErrorMap:
             f"({self.describe(response)}); {hint}"
         )
         return AuthError(redact_text(reason, _secrets(client, response.request)))
+
+    def _stop(self, client: httpx.Client, response: httpx.Response) -> None:
+        """Raise the ConnectorError that ends the entity, if ``stop`` says this answer does."""
+        if self.stop is None or response.status_code < 300:
+            return
+        why = self.stop(response)
+        if why is not None:
+            said = self.describe(response).rstrip(".")
+            reason = f"{self.system} answered {self._doing(response.request)} with {said}; {why}"
+            raise ConnectorError(self._redact(client, response.request, reason))
 
     @staticmethod
     def _doing(request: httpx.Request) -> str:
@@ -294,6 +327,7 @@ class ErrorMap:
             status = response.status_code
             if status in self.auth_statuses:
                 raise self.auth_error(client, response)
+            self._stop(client, response)
             if missing_ok and status in self.missing_statuses:
                 return response, None
             doing = self._doing(response.request)
@@ -328,15 +362,19 @@ class ErrorMap:
         *,
         record: Selector | None = None,
         id: Selector = "id",
+        missing_ok: bool = False,
         **request: Any,
     ) -> UpsertResult:
         """Send the request that writes ``item``, and its outcome as an UpsertResult.
 
         :param record: where the answer keeps the record as stored (None: the body is it).
         :param id: where that record keeps its id.
+        :param missing_ok: a status of ``missing_statuses`` (404, 410) is done, not failed:
+            a delete of a record already gone (``item.id`` is the id; no record).
 
-        Every failure but refused credentials is this record's alone (see the module
-        docstring), so one bad answer never ends the entity. When it is unknown whether the
+        Every failure but refused credentials (and what ``stop`` says ends the entity) is
+        this record's alone (see the module docstring), so one bad answer never ends the
+        entity. When it is unknown whether the
         system carried the write out (no answer, or an answer that cannot be read) the
         reason says so; the engine's outbox finds out on the next run before anything is
         sent again.
@@ -349,6 +387,9 @@ class ErrorMap:
         status = response.status_code
         if status in self.auth_statuses:
             raise self.auth_error(client, response)
+        self._stop(client, response)
+        if missing_ok and status in self.missing_statuses:
+            return UpsertResult(key=item.key, id=item.id)
         if status >= 300:
             return UpsertResult.failed(
                 item.key, self._redact(client, response.request, self.describe(response)), item.id

@@ -60,6 +60,10 @@ class Resource:
     :param ids_param: a listing parameter that takes ids: a name (given ``"1,2,3"``) or a
         function of the ids giving the parameters. Without it or ``by_id``, "only these ids"
         reads the whole listing.
+    :param ids_per_request: how many ids one ``ids_param`` request names (a limit on the
+        URL's length: ``id eq 1 or id eq 2 ...``); default, a page's worth. When given, each
+        such request asks for the largest page (:attr:`page_size`), so that fewer ids than
+        that are answered in one request.
     :param params: query parameters every listing request carries (a sort order, a filter).
     :param page_size: records per page: the largest the API gives. A connection whose
         settings have a ``page_size`` asks for that many, if fewer.
@@ -76,12 +80,15 @@ class Resource:
     by_id: str | None = None
     record: Selector | None = None
     ids_param: str | Callable[[list[str]], Mapping[str, Any]] | None = None
+    ids_per_request: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     page_size: int = 100
     total: Selector | None = None
     method: str = "GET"
 
     def __post_init__(self) -> None:
+        if self.ids_per_request is not None and self.ids_per_request < 1:
+            raise ValueError(f"{self.path}: ids_per_request must be at least 1")
         spec = self.incremental
         if (
             spec is not None
@@ -156,8 +163,11 @@ class Resource:
                     records = []
             yield Page(records)
             return
+        per_request, asked = size, size
+        if self.ids_per_request is not None:
+            per_request, asked = self.ids_per_request, self.page_size
         chunks = [[]] if self.ids_param is None else [
-            ids[at : at + size] for at in range(0, len(ids), size)
+            ids[at : at + per_request] for at in range(0, len(ids), per_request)
         ]
         for chunk in chunks:
             extra: dict[str, Any] = {}
@@ -165,7 +175,7 @@ class Resource:
                 extra[self.ids_param] = ",".join(chunk)
             elif self.ids_param is not None:
                 extra.update(self.ids_param(chunk))
-            for page in plain_pages(self, client, errors, size, None, extra):
+            for page in plain_pages(self, client, errors, asked, None, extra):
                 kept = [r for r in page.records if str(select(r, id_field)) in wanted]
                 yield Page(kept)
 

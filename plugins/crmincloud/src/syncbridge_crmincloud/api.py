@@ -1,95 +1,61 @@
-"""The CRM in Cloud Web API as the connector uses it: paths, JSON, errors and paging.
+"""The CRM in Cloud Web API as the connector uses it: paths, answers, searches, JSON.
 
-Everything here is plain requests on the connection's client; the hooks in
-:mod:`syncbridge_crmincloud.connector` decide what to ask. Two rules hold throughout:
+Declarations for :mod:`syncbridge.rest`, and only what is special about this API beside them:
 
+* :data:`ERRORS` decides what every answer and transport failure means (error bodies are
+  ``{"error", "message"}``, README A8); a 401 that survives the re-login of
+  :class:`~syncbridge_crmincloud.auth.CrmInCloudAuth` is an AuthError naming the settings;
+* :data:`API` holds one ``SearchByODataCriteria`` resource per searchable entity: ordered by
+  ``lastModifiedDate`` then id, paged with ``$skip``/``$top`` and re-anchored on the newest
+  instant read (the toolkit's ordered read), read since the toolkit's cursor with
+  ``$filter=lastModifiedDate ge <instant>`` (A6), and by ids with ``id eq 1 or id eq 2 ...``,
+  :data:`IDS_PER_SEARCH` a request;
+* writes (``CreateOrUpdate`` answers the bare id, A7) and deletes go through
+  :meth:`~syncbridge.rest.ErrorMap.write`, so every failure is that record's;
 * JSON numbers are decoded as :class:`~decimal.Decimal` and encoded from it without a float
-  in between, because prices and quantities are money;
-* an error answer becomes an :class:`ApiError` carrying the API's own message, except a 401
-  that survives the re-login, which is an :class:`~syncbridge.errors.AuthError` (the run
-  must stop: every other request would fail the same way).
+  in between, because prices and quantities are money.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import orjson
 
-from syncbridge.errors import AuthError, ConnectorError
-from syncbridge.http import Client
-from syncbridge.records import NativeRecord
-from syncbridge_crmincloud.auth import error_message
+from syncbridge import ConnectorError, NativeRecord, UpsertItem, UpsertResult
+from syncbridge.rest import Api, ErrorMap, Incremental, Offset, Resource
+from syncbridge.rest.listing import plain_pages
+from syncbridge_crmincloud.settings import MAX_PAGE_SIZE
 
+SYSTEM = "CRM in Cloud"
 #: the modification timestamp every searchable entity carries (incremental reads page on it)
 MODIFIED = "lastModifiedDate"
+#: ids (or keys) named in one search: ``id eq 1 or id eq 2 ...`` stays a short URL (< 1 KB)
+IDS_PER_SEARCH = 40
+
+_INTEGER = re.compile(r"\d+")
 
 
-@dataclass(frozen=True)
-class Endpoints:
-    """Where one CRM entity lives. Paths are relative to ``base_url``; ``{id}`` is filled in.
-
-    Company and Contact paths are the ones public integrations use; Catalog's ``Get`` and
-    ``Delete`` have no action segment (as the WooCommerce plugin calls them); Quote follows
-    the Company pattern by assumption (README, assumption A9).
-    """
-
-    entity: str
-    get: str
-    delete: str
-
-    @property
-    def search(self) -> str:
-        return f"/{self.entity}/SearchByODataCriteria"
-
-    @property
-    def save(self) -> str:
-        return f"/{self.entity}/CreateOrUpdate"
-
-
-ENDPOINTS: dict[str, Endpoints] = {
-    "company": Endpoints("Company", "/Company/Get/{id}", "/Company/Delete/{id}"),
-    "contact": Endpoints("Contact", "/Contact/Get/{id}", "/Contact/Delete/{id}"),
-    "product": Endpoints("Catalog", "/Catalog/{id}", "/Catalog/{id}"),
-    "quote": Endpoints("Quote", "/Quote/Get/{id}", "/Quote/Delete/{id}"),
-}
-
-
-def endpoints_for(entity: str) -> Endpoints:
-    """The endpoints of a canonical entity; ConnectorError for one without them."""
-    try:
-        return ENDPOINTS[entity]
-    except KeyError:
-        raise ConnectorError(f"crmincloud cannot search or write {entity!r}") from None
-
-
-class ApiError(ConnectorError):
-    """The API refused one request; ``message`` is its own words, ``status`` the HTTP code."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
+# -- JSON -----------------------------------------------------------------------------------------
 def loads(content: bytes | str) -> Any:
-    """JSON with every number that has a fraction as Decimal (never float)."""
-    return json.loads(content, parse_float=Decimal)
+    """JSON with every number that has a fraction as Decimal (never float).
 
-
-def decode(response: httpx.Response) -> Any:
-    """The response body as JSON (see :func:`loads`)."""
+    A body that is not JSON raises orjson's error, whose position tells a body cut short
+    from one that is something else (the error map says which); the standard library's
+    points at where the last string began.
+    """
     try:
-        return loads(response.content)
+        return json.loads(content, parse_float=Decimal)
     except ValueError:
-        raise ConnectorError(
-            f"{response.request.method} {response.request.url.path}: the answer is not JSON "
-            f"(HTTP {response.status_code})"
-        ) from None
+        orjson.loads(content)  # raises, with the position the error map reads
+        raise
 
 
 def _number(value: object) -> int | float:
@@ -109,50 +75,43 @@ def encode(body: Any) -> bytes:
     return json.dumps(body, default=_number, ensure_ascii=False).encode()
 
 
-def checked(response: httpx.Response) -> httpx.Response:
-    """``response`` if it succeeded; else AuthError (401/403) or ApiError with the message."""
-    if response.status_code < 400:
-        return response
-    message = error_message(response)
-    if response.status_code in (401, 403):
-        raise AuthError(
-            f"CRM in Cloud refused the credentials (HTTP {response.status_code}: {message}); "
-            "check the connection's username/password or api_key"
-        )
-    raise ApiError(response.status_code, message)
+# -- what answers mean ----------------------------------------------------------------------------
+def _message(body: Any) -> Any:
+    """The API's own words in an error body: ``message`` and/or ``error`` (what public
+    integrations check), an OAuth-style ``error_description`` (a login answering like a token
+    endpoint), or a bare JSON string."""
+    if isinstance(body, str):
+        return body
+    if isinstance(body, dict):
+        for key in ("error_description", "message", "Message", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+    return None
 
 
-def get_json(client: Client, path: str, params: dict[str, Any] | None = None) -> Any:
-    return decode(checked(client.get(path, params=params)))
+ERRORS = ErrorMap(
+    system=SYSTEM,
+    message=_message,
+    auth_hint="check username, password and web_api_key (or api_key) in "
+    "connections.{connection}.settings",
+    decode=loads,
+)
 
 
-def get_record(client: Client, path: str) -> NativeRecord | None:
-    """The record at ``path``, or None when the API answers 404 (no such record)."""
-    response = client.get(path)
-    if response.status_code == 404:
-        return None
-    record = decode(checked(response))
-    if not isinstance(record, dict):
-        raise ConnectorError(f"GET {path}: expected a JSON object, got {type(record).__name__}")
-    return record
+# -- searches -------------------------------------------------------------------------------------
+def spell(moment: datetime) -> str:
+    """An instant as the API writes them, ISO 8601 UTC with milliseconds
+    (``2024-03-05T14:03:27.512Z``, A6): the filter only relies on the API parsing what it
+    renders. A finer instant is cut down to its millisecond, which an "at or after" filter
+    may do (it reads a little more, never less)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def post_json(client: Client, path: str, body: Any) -> Any:
-    response = client.post(path, content=encode(body), headers={"Content-Type": "application/json"})
-    return decode(checked(response))
-
-
-def save(client: Client, endpoints: Endpoints, body: NativeRecord) -> int:
-    """``POST /{Entity}/CreateOrUpdate``; the API answers with the bare id of the record."""
-    answer = post_json(client, endpoints.save, body)
-    if isinstance(answer, bool) or not isinstance(answer, int | str | Decimal):
-        raise ConnectorError(f"{endpoints.save}: expected the record's id, got {answer!r}")
-    try:
-        return int(answer)
-    except ValueError:
-        raise ConnectorError(
-            f"{endpoints.save}: expected the record's id, got {answer!r}"
-        ) from None
+def any_of(field: str, literals: Iterable[str]) -> str:
+    """An OData filter selecting the records whose ``field`` is one of ``literals``."""
+    return " or ".join(f"{field} eq {literal}" for literal in literals)
 
 
 def odata_string(value: str) -> str:
@@ -160,83 +119,133 @@ def odata_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def search(
-    client: Client, endpoints: Endpoints, filter_: str | None, top: int, skip: int = 0
-) -> list[NativeRecord]:
-    """One page of ``SearchByODataCriteria``, ordered by modification time then id."""
-    params: dict[str, Any] = {"$orderBy": f"{MODIFIED},id", "$top": top}
-    if filter_:
-        params["$filter"] = filter_
-    if skip:
-        params["$skip"] = skip
-    records = get_json(client, endpoints.search, params)
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise ConnectorError(f"{endpoints.search}: expected a JSON array of records")
-    return records
+def _ids_filter(ids: list[str]) -> dict[str, str]:
+    # an id that is not a number names no record; "id eq 0" selects none (ids start at 1)
+    numbers = [rid for rid in ids if _INTEGER.fullmatch(rid)]
+    return {"$filter": any_of("id", numbers) if numbers else "id eq 0"}
 
 
-def _cursor(anchor: str, ids: set[Any]) -> str:
-    return f"{anchor}|{','.join(str(rid) for rid in sorted(ids, key=str))}"
+#: how every search is read since a cursor: ``lastModifiedDate ge <instant>``, the listing
+#: ordered by (time, id), so each page carries the cursor of its last record
+CHANGES = Incremental(
+    field=MODIFIED,
+    since=lambda since: {"$filter": f"{MODIFIED} ge {since.text}"},
+    ordered=True,
+    format=spell,
+    resolution=timedelta(milliseconds=1),
+)
 
 
-def _parse_cursor(cursor: str | None) -> tuple[str | None, set[Any]]:
-    """``(lastModifiedDate, ids read at exactly that instant)``; a bare timestamp is accepted."""
-    if not cursor:
-        return None, set()
-    anchor, bar, ids = cursor.rpartition("|")
-    if not bar:
-        return cursor, set()
-    return anchor, {int(rid) if rid.isdigit() else rid for rid in ids.split(",") if rid}
+@dataclass(frozen=True)
+class Endpoints:
+    """Where one CRM entity is written. Paths are relative to ``base_url``; ``{id}`` is filled in.
 
-
-def pages_since(
-    client: Client, endpoints: Endpoints, since: str | None, page_size: int
-) -> Iterator[tuple[list[NativeRecord], str | None]]:
-    """Every record modified at or after ``since`` (all when None): ``(records, cursor)`` pages.
-
-    Pages are anchored on time rather than on an offset: each request asks for
-    ``lastModifiedDate ge <newest time read>`` and drops the records already read at exactly
-    that instant. A plain ``$skip`` over a changing result shifts whenever a record is
-    modified during the read (it moves to the end) and silently passes over the record that
-    slid into its place; anchoring keeps every record that was there from the start, and a
-    record modified meanwhile is simply read again later. ``$skip`` is used only to step
-    over a full page of records sharing one instant (a bulk import), which anchoring alone
-    cannot get past.
-
-    The cursor is ``<lastModifiedDate>|<ids read at that instant>``: the timestamp in the
-    API's own notation (sent back as is), and the ids so that the next run skips them too
-    and reads exactly the records changed since.
+    Company and Contact paths are the ones public integrations use; Catalog's ``Delete`` has
+    no action segment (as the WooCommerce plugin calls it); Quote follows the Company pattern
+    by assumption (README, assumption A9).
     """
-    anchor, seen = _parse_cursor(since)
-    skip = 0
-    while True:
-        filter_ = f"{MODIFIED} ge {anchor}" if anchor else None
-        records = search(client, endpoints, filter_, page_size, skip)
-        fresh = [
-            record
-            for record in records
-            if not (record.get(MODIFIED) == anchor and record.get("id") in seen)
-        ]
-        for record in fresh:
-            stamp = record.get(MODIFIED)
-            if not isinstance(stamp, str) or not stamp:
-                raise ConnectorError(
-                    f"{endpoints.entity} {record.get('id')}: no {MODIFIED} in the record"
-                )
-            if stamp != anchor:
-                anchor, seen = stamp, set()
-            seen.add(record.get("id"))
-        if fresh:
-            assert anchor is not None
-            yield fresh, _cursor(anchor, seen)
-        if len(records) < page_size:
-            return
-        if fresh:
-            skip = 0
-        elif skip == 0:
-            skip = len(seen)  # a full page of one instant, all read already: step over it
-        else:
-            raise ConnectorError(
-                f"{endpoints.search}: a full page held only records already read; the API "
-                "seems to ignore $skip, so paging cannot go on without losing records"
-            )
+
+    entity: str
+    delete: str
+
+    @property
+    def search(self) -> str:
+        return f"/{self.entity}/SearchByODataCriteria"
+
+    @property
+    def save(self) -> str:
+        return f"/{self.entity}/CreateOrUpdate"
+
+
+ENDPOINTS: dict[str, Endpoints] = {
+    "company": Endpoints("Company", "/Company/Delete/{id}"),
+    "contact": Endpoints("Contact", "/Contact/Delete/{id}"),
+    "product": Endpoints("Catalog", "/Catalog/{id}"),
+    "quote": Endpoints("Quote", "/Quote/Delete/{id}"),
+}
+
+
+def _search(endpoints: Endpoints) -> Resource:
+    return Resource(
+        endpoints.search,
+        paginator=Offset(param="$skip", size_param="$top"),
+        incremental=CHANGES,
+        params={"$orderBy": f"{MODIFIED},id"},
+        ids_param=_ids_filter,
+        ids_per_request=IDS_PER_SEARCH,
+        page_size=MAX_PAGE_SIZE,
+    )
+
+
+#: canonical entity -> its search (VAT rates have none: see :mod:`syncbridge_crmincloud.reads`)
+API = Api(ERRORS, {entity: _search(endpoints) for entity, endpoints in ENDPOINTS.items()})
+
+
+def endpoints_for(entity: str) -> Endpoints:
+    """The endpoints of a canonical entity; ConnectorError for one without them."""
+    try:
+        return ENDPOINTS[entity]
+    except KeyError:
+        raise ConnectorError(f"crmincloud cannot search or write {entity!r}") from None
+
+
+def search(client: httpx.Client, entity: str, filter_: str) -> Iterator[NativeRecord]:
+    """Every record ``filter_`` selects, in pages of the largest size (so a filter naming
+    :data:`IDS_PER_SEARCH` keys is answered by one request)."""
+    resource = API.resource(entity)
+    extra = {"$filter": filter_}
+    for page in plain_pages(resource, client, ERRORS, resource.page_size, None, extra):
+        yield from page.records
+
+
+def stored_records(
+    client: httpx.Client, entity: str, ids: Iterable[int]
+) -> dict[int, NativeRecord]:
+    """The records of ``ids`` as the CRM stores them, by id; an id it lacks is left out.
+    One search per :data:`IDS_PER_SEARCH` ids."""
+    wanted = [str(record_id) for record_id in dict.fromkeys(ids)]
+    found: dict[int, NativeRecord] = {}
+    if wanted:
+        for page in API.fetch(client, entity, None, {"ids": wanted}):
+            for record in page.records:
+                found[int(record["id"])] = record
+    return found
+
+
+# -- writes ---------------------------------------------------------------------------------------
+def bare_id(body: Any) -> dict[str, int] | None:
+    """The bare id ``CreateOrUpdate`` (A7) and ``POST /CatalogCategories`` answer, as a
+    record holding it (what :meth:`~syncbridge.rest.ErrorMap.write` reads the id from); None
+    for anything else."""
+    if isinstance(body, bool) or not isinstance(body, int | str | Decimal):
+        return None
+    if isinstance(body, Decimal) and body != body.to_integral_value():
+        return None
+    try:
+        return {"id": int(body)}
+    except ValueError:
+        return None
+
+
+def save(client: httpx.Client, entity: str, item: UpsertItem, body: NativeRecord) -> UpsertResult:
+    """``POST /{Entity}/CreateOrUpdate`` with ``body``: the outcome, with the record's id and
+    without the record (the API answers only the id; the caller reads it back)."""
+    result = ERRORS.write(
+        client,
+        item,
+        "POST",
+        endpoints_for(entity).save,
+        content=encode(body),
+        headers={"Content-Type": "application/json"},
+        record=bare_id,
+    )
+    return replace(result, record=None)
+
+
+def delete(client: httpx.Client, entity: str, record_id: str) -> UpsertResult:
+    """``DELETE`` one record; one already gone counts as deleted."""
+    if not _INTEGER.fullmatch(record_id):
+        return UpsertResult.failed(record_id, f"{record_id!r} is not a CRM in Cloud id", record_id)
+    path = endpoints_for(entity).delete.format(id=int(record_id))
+    item = UpsertItem(key=record_id, record={}, id=record_id)
+    return ERRORS.write(client, item, "DELETE", path, missing_ok=True)

@@ -20,11 +20,14 @@ import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
+from decimal import Decimal
 
 import httpx
 
-from syncbridge.errors import AuthError, ConnectorError
+from syncbridge import AuthError, ConnectorError
 from syncbridge.http.retry import RetryPolicy, backoff_from_env
+from syncbridge.rest import Unusable
+from syncbridge_crmincloud.api import ERRORS
 from syncbridge_crmincloud.settings import CrmInCloudSettings
 
 #: token lifetime assumed when neither the JWT nor the login response states one (seconds)
@@ -43,28 +46,6 @@ class Session:
 
     def fresh(self, now: float | None = None) -> bool:
         return (now if now is not None else time.time()) < self.expires_at - self.leeway
-
-
-def error_message(response: httpx.Response) -> str:
-    """The API's own message from an error response, else its status line.
-
-    CRM in Cloud error bodies carry ``message`` and/or ``error`` (what the official
-    integrations check); an OAuth-style ``error_description`` is read too, in case the
-    login answers like a token endpoint.
-    """
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        text = response.text.strip()
-        return text[:300] if text else f"HTTP {response.status_code} {response.reason_phrase}"
-    if isinstance(body, dict):
-        for key in ("error_description", "message", "Message", "error"):
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                return value.strip()
-    if isinstance(body, str) and body.strip():
-        return body.strip()
-    return f"HTTP {response.status_code} {response.reason_phrase}"
 
 
 def token_expiry(token: str) -> float | None:
@@ -152,20 +133,24 @@ class CrmInCloudAuth(httpx.Auth):
             return session
 
     def _session_from(self, response: httpx.Response) -> Session:
+        """The session a login answer gives, or why there is none (the error map's words)."""
         if response.status_code in (400, 401, 403):
             raise AuthError(
-                f"{self.connection}: CRM in Cloud refused the login of {self._username!r}: "
-                f"{error_message(response)}; check username, password and web_api_key"
+                f"{self.connection}: CRM in Cloud refused the login of {self._username!r} "
+                f"({ERRORS.describe(response)}); check username, password and web_api_key in "
+                f"connections.{self.connection}.settings"
             )
         if response.status_code >= 300:
             raise ConnectorError(
-                f"{self.connection}: Auth/Login failed with HTTP {response.status_code}: "
-                f"{error_message(response)}"
+                f"{self.connection}: CRM in Cloud answered Auth/Login with "
+                f"{ERRORS.describe(response)}"
             )
         try:
-            body = json.loads(response.content)
-        except ValueError:
-            body = None
+            body = ERRORS.body(response)
+        except Unusable as unusable:
+            raise ConnectorError(
+                f"{self.connection}: CRM in Cloud answered Auth/Login with {unusable.reason}"
+            ) from None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise ConnectorError(f"{self.connection}: Auth/Login answered without an access_token")
@@ -173,7 +158,7 @@ class CrmInCloudAuth(httpx.Auth):
         expires_at = token_expiry(token)
         if expires_at is None:
             stated = body.get("expires_in") if isinstance(body, dict) else None
-            lifetime = float(stated) if isinstance(stated, int | float) else DEFAULT_LIFETIME
+            lifetime = float(stated) if isinstance(stated, int | Decimal) else DEFAULT_LIFETIME
             expires_at = now + lifetime
         lifetime = max(expires_at - now, 0.0)
         return Session(token, expires_at, min(LEEWAY, lifetime / 10))

@@ -15,11 +15,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from syncbridge.errors import ConnectorError
-from syncbridge.http import Client
-from syncbridge_crmincloud import api
+from syncbridge import Client, ConnectorError, UpsertItem
+from syncbridge_crmincloud.api import ERRORS, bare_id, encode
 
 _RESOURCE = "crmincloud.categories"
+PATH = "/CatalogCategories"
 
 
 def _fold(description: str) -> str:
@@ -38,18 +38,18 @@ class Categories:
         self._listed = False
 
     def _list(self) -> None:
-        ids = api.get_json(self.client, "/CatalogCategories")
-        if not isinstance(ids, list):
-            raise ConnectorError("/CatalogCategories: expected a JSON array of ids")
-        for raw in ids:
-            category_id = int(raw)
+        listed = ERRORS.get(self.client, PATH)
+        ids = [bare_id(raw) for raw in listed] if isinstance(listed, list) else [None]
+        if None in ids:
+            raise ConnectorError(f"{ERRORS.system} answered GET {PATH} without a list of ids")
+        for category_id in (found["id"] for found in ids if found is not None):
             if category_id not in self._by_id:
                 self._read(category_id)
         self._listed = True
 
     def _read(self, category_id: int) -> str | None:
-        record = api.get_record(self.client, f"/CatalogCategories/{category_id}")
-        if record is None:
+        _response, record = ERRORS.read(self.client, f"{PATH}/{category_id}", missing_ok=True)
+        if not isinstance(record, dict):
             return None
         description = str(record.get("description") or "").strip()
         self._by_id[category_id] = description
@@ -68,20 +68,32 @@ class Categories:
             }
 
     def id_for(self, description: str) -> int:
-        """The id of the category with this description, created if the CRM lacks it."""
+        """The id of the category with this description, created if the CRM lacks it.
+
+        A ConnectorError when that cannot be done: the record naming it fails, not the
+        others. A create whose outcome is unknown (no answer) sends the next caller to the
+        list again, where the category is found if it was made.
+        """
         key = _fold(description)
         with self._lock:
             if key not in self._by_name and not self._listed:
                 self._list()
             if key in self._by_name:
                 return self._by_name[key]
-            answer = api.post_json(self.client, "/CatalogCategories", {"description": description})
-            try:
-                category_id = int(answer)
-            except (TypeError, ValueError):
-                raise ConnectorError(
-                    f"/CatalogCategories: expected the new category's id, got {answer!r}"
-                ) from None
+            item = UpsertItem(key=f"category:{key}", record={"description": description})
+            result = ERRORS.write(
+                self.client,
+                item,
+                "POST",
+                PATH,
+                content=encode(item.record),
+                headers={"Content-Type": "application/json"},
+                record=bare_id,
+            )
+            if not result.ok or result.id is None:
+                self._listed = False
+                raise ConnectorError(f"category {description!r} cannot be created: {result.error}")
+            category_id = int(result.id)
             self._by_id[category_id] = description
             self._by_name[key] = category_id
             return category_id

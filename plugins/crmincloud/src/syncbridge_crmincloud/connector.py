@@ -1,35 +1,41 @@
 """The ``crmincloud`` connector: the hook implementations syncbridge calls.
 
-Reads page through ``SearchByODataCriteria`` anchored on ``lastModifiedDate``
-(:func:`syncbridge_crmincloud.api.pages_since`); writes are one ``CreateOrUpdate`` per record
-(the API has no batch endpoint), followed by a ``Get`` so the engine hashes the record as
-the CRM stored it. Creates carry the engine's idempotency key in a custom field, which is
-what :func:`lookup` searches after a crash. VAT rates (``TaxValue``) have neither search nor
-timestamps: they are read in full, one ``GET`` per code, and never written.
+Reads are declared (:data:`syncbridge_crmincloud.api.API`: the searches, with the toolkit's
+paging, cursor and error map); writes are one ``CreateOrUpdate`` per record (the API has no
+batch endpoint), the batch's records read back with a search per 40 ids so the engine hashes
+each record as the CRM stored it. Creates carry the engine's idempotency key in a custom
+field, which is what :func:`lookup` searches after a crash. VAT rates (``TaxValue``) have
+neither search nor timestamps: they are read in full, one ``GET`` per code, and never written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from typing import Any, Literal
 
 import httpx
 
-from syncbridge import hookspecs
-from syncbridge.credentials import Credentials
-from syncbridge.describe import Capability, ConnectorInfo, EntityInfo, RateLimit
-from syncbridge.errors import ConnectorError
-from syncbridge.http import Client
-from syncbridge.mapping import dispatch
-from syncbridge.models import CanonicalRecord
-from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
-from syncbridge.settings import ConnectorSettings
+from syncbridge import (
+    CanonicalRecord,
+    Capability,
+    CheckResult,
+    Client,
+    ConnectorError,
+    ConnectorInfo,
+    ConnectorSettings,
+    EntityInfo,
+    NativeRecord,
+    Page,
+    RateLimit,
+    UpsertItem,
+    UpsertResult,
+    dispatch,
+    hookimpl,
+)
 from syncbridge_crmincloud import api, mapping, reads, writes
-from syncbridge_crmincloud.auth import CrmInCloudAuth, error_message
-from syncbridge_crmincloud.settings import CrmInCloudSettings, settings_of
-
-hookimpl = hookspecs.hookimpl
+from syncbridge_crmincloud.auth import CrmInCloudAuth
+from syncbridge_crmincloud.settings import MAX_PAGE_SIZE, CrmInCloudSettings, settings_of
 
 #: no limit is published; public integrations pace themselves at 40-45 calls a minute, so
 #: the client stays at the low end of that (README, "Rate limits")
@@ -50,20 +56,13 @@ _WRITABLE = frozenset(
 )
 
 
-def _version() -> str:
-    try:
-        return version("syncbridge-crmincloud")
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "0"
-
-
 def _entity_info(entity: str, source: str, notes: str = "") -> EntityInfo:
     return EntityInfo(
         name=entity,
         capabilities=_WRITABLE,
         source=source,
         batch_size=writes.BATCH_SIZE,
-        page_size=CrmInCloudSettings.model_fields["page_size"].default,
+        page_size=MAX_PAGE_SIZE,
         fields=mapping.FIELDS[entity],
         notes=notes,
     )
@@ -75,7 +74,7 @@ def describe() -> ConnectorInfo:
     return ConnectorInfo(
         name="crmincloud",
         title="CRM in Cloud (TeamSystem)",
-        version=_version(),
+        version=version("syncbridge-crmincloud"),
         settings=CrmInCloudSettings,
         entities={
             "company": _entity_info("company", "Company"),
@@ -88,7 +87,7 @@ def describe() -> ConnectorInfo:
                 capabilities=frozenset({Capability.READ}),
                 source="TaxValue",
                 batch_size=1,
-                page_size=CrmInCloudSettings.model_fields["page_size"].default,
+                page_size=MAX_PAGE_SIZE,
                 fields=mapping.FIELDS["vat_rate"],
                 id_field="taxCode",
                 notes="read in full (no search, no timestamps); id = taxCode",
@@ -119,7 +118,7 @@ def configure(info: ConnectorInfo, settings: ConnectorSettings) -> ConnectorInfo
     creates the record again, so a connection that writes no key must not claim to find
     them; its interrupted creates are recognised by their content instead.
     """
-    if not isinstance(settings, CrmInCloudSettings) or settings.key_field is not None:
+    if settings_of(settings).key_field is not None:
         return None
     entities = {
         name: entity.model_copy(update={"capabilities": entity.capabilities - {Capability.LOOKUP}})
@@ -129,42 +128,18 @@ def configure(info: ConnectorInfo, settings: ConnectorSettings) -> ConnectorInfo
 
 
 @hookimpl
-def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | None:
+def auth(settings: ConnectorSettings, connection: str) -> httpx.Auth | None:
     # nothing is stored: a JWT lives 20 minutes and a new one is one login away
-    if not isinstance(settings, CrmInCloudSettings):
-        raise ConnectorError(
-            f"the crmincloud connector needs CrmInCloudSettings, got {type(settings).__name__}"
-        )
-    return CrmInCloudAuth(settings)
+    return CrmInCloudAuth(settings_of(settings), connection)
 
 
 @hookimpl
 def check(client: Client) -> CheckResult:
-    settings = settings_of(client)
-    account = settings.username or ""
-    who = repr(settings.username) if settings.username else "the API key"
+    account = settings_of(client).username or ""
     try:
-        response = client.get("/Auth/Me")
+        me = api.ERRORS.get(client, "/Auth/Me")
     except ConnectorError as error:  # AuthError included: a refused login says why
         return CheckResult(ok=False, reason=str(error), account=account)
-    except httpx.HTTPError as error:
-        return CheckResult(
-            ok=False, reason=f"cannot reach {settings.base_url}: {error}", account=account
-        )
-    if response.status_code in (401, 403):
-        return CheckResult(
-            ok=False,
-            reason=f"CRM in Cloud refused {who} (HTTP {response.status_code}: "
-            f"{error_message(response)}); check the credentials in the connection settings",
-            account=account,
-        )
-    if response.status_code >= 400:
-        return CheckResult(
-            ok=False,
-            reason=f"Auth/Me failed with HTTP {response.status_code}: {error_message(response)}",
-            account=account,
-        )
-    me = api.decode(response)
     me = me if isinstance(me, dict) else {}
     name = str(me.get("name") or me.get("userName") or account).strip()
     email = str(me.get("email") or "").strip()

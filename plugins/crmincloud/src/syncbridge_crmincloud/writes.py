@@ -1,22 +1,37 @@
-"""Writing records: ``CreateOrUpdate`` per record, the key custom field, deletes.
+"""Writing records: ``CreateOrUpdate`` per record, the key custom field, lookup, deletes.
 
 The API has no batch endpoint and no sparse update: a create sends the new record with the
 engine's idempotency key in the key custom field; an update sends the stored record back
 whole with the changes applied (``mapping.merge_for_update``), so nothing this connector does
 not map is lost. ``CreateOrUpdate`` answers only the id, and the engine needs the record as
 stored, so the records are read back, like the stored records of the updates beforehand, with
-one search per :data:`READ_IDS` ids (``id eq 1 or id eq 2 ...``) for the whole batch the
-engine hands over, rather than one ``Get`` per record: a create costs one request and a
-share of a search, not two.
+one search per :data:`~syncbridge_crmincloud.api.IDS_PER_SEARCH` ids (``id eq 1 or id eq 2
+...``) for the whole batch the engine hands over, rather than one ``Get`` per record: a create
+costs one request and a share of a search, not two.
+
+Every failure is the record's own (:meth:`~syncbridge.rest.ErrorMap.write`): a refusal with
+the API's message, or, when the connection dropped or the answer cannot be read, "it may have
+been written" (the engine's outbox looks the key up next run). Only refused credentials end
+the batch. A search that fails fails the updates it was to prepare (before) or leaves the
+records out of the results (after: the writes happened, the engine hashes what it sent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import replace
 
-from syncbridge.errors import ConnectorError
-from syncbridge.http import Client
-from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
+import httpx
+
+from syncbridge import (
+    AuthError,
+    Client,
+    ConnectorError,
+    NativeRecord,
+    UpsertItem,
+    UpsertResult,
+)
+from syncbridge.rest import outcome_unknown
 from syncbridge_crmincloud import api, mapping
 from syncbridge_crmincloud.categories import categories
 from syncbridge_crmincloud.reads import prepared
@@ -25,24 +40,8 @@ from syncbridge_crmincloud.settings import settings_of
 #: items the engine hands to one ``upsert`` call: the records of one batch are read back (and
 #: the stored records of its updates read beforehand) together
 BATCH_SIZE = 40
-#: ids asked per search: ``id eq 1 or id eq 2 ...`` stays a short URL (well under 1 KB)
-READ_IDS = 40
-
-
-def stored_records(client: Client, entity: str, ids: Iterable[int]) -> dict[int, NativeRecord]:
-    """The stored records of ``ids``, as the searches that read them return them, by id;
-    an id the CRM does not have is left out. One search per :data:`READ_IDS` ids."""
-    endpoints = api.endpoints_for(entity)
-    wanted = list(dict.fromkeys(ids))
-    found: dict[int, NativeRecord] = {}
-    for start in range(0, len(wanted), READ_IDS):
-        part = wanted[start : start + READ_IDS]
-        filter_ = " or ".join(f"id eq {record_id}" for record_id in part)
-        for record in api.search(client, endpoints, filter_, top=len(part)):
-            record_id = record.get("id")
-            if isinstance(record_id, int) and record_id in part:
-                found[record_id] = record
-    return found
+#: keys asked per lookup search: ``k eq 'a' or k eq 'b' ...`` stays a short URL (about 2 KB)
+LOOKUP_KEYS = api.IDS_PER_SEARCH
 
 
 def _body(
@@ -66,56 +65,100 @@ def _body(
         if entity == "product":
             changes.setdefault("active", 1)
         return changes
-    endpoints = api.endpoints_for(entity)
-    if current is None:
-        raise api.ApiError(
-            404, f"{endpoints.entity} {item.id} does not exist in CRM in Cloud (deleted there?)"
-        )
+    assert current is not None
     return {**mapping.merge_for_update(current, changes), "id": int(str(item.id))}
 
 
-def _update_ids(items: list[UpsertItem]) -> list[int]:
-    ids = []
-    for item in items:
-        if item.id is not None and str(item.id).isdigit():
-            ids.append(int(item.id))
-    return ids
+def _write(
+    client: Client,
+    entity: str,
+    item: UpsertItem,
+    currents: dict[int, NativeRecord],
+    unreadable: str | None,
+) -> UpsertResult:
+    """Send one item; every failure but refused credentials is its own result."""
+    current = None
+    if not item.is_create:
+        record_id = str(item.id)
+        if not record_id.isdigit():
+            return UpsertResult.failed(item.key, f"{record_id!r} is not a CRM in Cloud id", item.id)
+        if unreadable is not None:
+            why = f"its stored record could not be read first: {unreadable}"
+            return UpsertResult.failed(item.key, why, item.id)
+        current = currents.get(int(record_id))
+        if current is None:
+            name = api.endpoints_for(entity).entity
+            missing = f"{name} {record_id} does not exist in CRM in Cloud (deleted there?)"
+            return UpsertResult.failed(item.key, missing, item.id)
+    try:
+        body = _body(client, entity, item, settings_of(client).key_field, current)
+        return api.save(client, entity, item, body)
+    except AuthError:
+        raise
+    except ConnectorError as error:  # its category cannot be found or created
+        return UpsertResult.failed(item.key, str(error), item.id)
+    except ValueError as error:  # a price with more digits than a JSON number carries
+        return UpsertResult.failed(item.key, str(error), item.id)
+
+
+def _stored(client: Client, entity: str, ids: list[int]) -> dict[int, NativeRecord]:
+    """The written records as the CRM stores them, prepared for ``map``; none if they cannot
+    be read (the writes happened all the same: their results must reach the engine)."""
+    try:
+        stored = api.stored_records(client, entity, ids)
+        return dict(zip(stored, prepared(client, entity, list(stored.values())), strict=True))
+    except (ConnectorError, httpx.HTTPError):
+        return {}
+
+
+def _settled(
+    client: Client, entity: str, items: list[UpsertItem], results: list[UpsertResult]
+) -> list[UpsertResult]:
+    """``results``, with the creates whose outcome is unknown looked up by their key at once
+    (one search for the batch's): one found was made, and is reported so.
+
+    A key not found is left unknown rather than taken as a create that made nothing: after
+    a timeout the CRM may still be saving it. Left to the engine's outbox, as is every one
+    when the search fails too.
+    """
+    unknown = [
+        item.key
+        for item, result in zip(items, results, strict=True)
+        if item.is_create and outcome_unknown(result)
+    ]
+    if not unknown or settings_of(client).key_field is None:
+        return results
+    try:
+        found = lookup_keys(client, entity, unknown)
+    except ConnectorError:
+        return results
+    return [
+        UpsertResult(key=result.key, id=found[result.key]) if result.key in found else result
+        for result in results
+    ]
 
 
 def _upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
-    settings = settings_of(client)
-    endpoints = api.endpoints_for(entity)
+    updates = [int(str(i.id)) for i in items if not i.is_create and str(i.id).isdigit()]
+    currents: dict[int, NativeRecord] = {}
     unreadable: str | None = None
     try:
-        currents = stored_records(client, entity, _update_ids(items))
-    except api.ApiError as error:  # the updates cannot be prepared; the creates can
-        currents, unreadable = {}, error.message
-    done: list[UpsertResult | tuple[UpsertItem, int]] = []  # in the items' order
-    for item in items:
-        try:
-            if not item.is_create and unreadable is not None:
-                raise api.ApiError(0, unreadable)
-            current = None if item.is_create else currents.get(int(str(item.id)))
-            body = _body(client, entity, item, settings.key_field, current)
-            done.append((item, api.save(client, endpoints, body)))
-        except api.ApiError as error:
-            done.append(UpsertResult.failed(item.key, error.message, id=item.id))
-        except ValueError as error:  # an id that is not a number, a price too precise
-            done.append(UpsertResult.failed(item.key, str(error), id=item.id))
-    saved = [entry[1] for entry in done if isinstance(entry, tuple)]
-    try:
-        stored = stored_records(client, entity, saved)
-    except api.ApiError:
-        # the writes happened: report them (a failure would make the engine create them
-        # again); without the stored records the engine hashes what it sent
-        stored = {}
-    records = dict(zip(stored, prepared(client, entity, list(stored.values())), strict=True))
-    for entry in done:
-        if isinstance(entry, UpsertResult):
-            yield entry
-        else:
-            item, record_id = entry
-            yield UpsertResult(key=item.key, id=str(record_id), record=records.get(record_id))
+        currents = api.stored_records(client, entity, updates)
+    except AuthError:
+        raise
+    except ConnectorError as error:  # the updates cannot be prepared; the creates can
+        unreadable = str(error)
+    sent = [_write(client, entity, item, currents, unreadable) for item in items]
+    results = _settled(client, entity, items, sent)
+    written = {
+        result.key: int(result.id)
+        for result in results
+        if result.ok and result.id is not None and result.id.isdigit()
+    }
+    records = _stored(client, entity, list(written.values())) if written else {}
+    for result in results:
+        record = records.get(written[result.key]) if result.key in written else None
+        yield result if record is None else replace(result, record=record)
 
 
 def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
@@ -125,58 +168,50 @@ def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterat
             "crmincloud does not write VAT rates: create the TaxValue in the CRM (Setup) "
             "and the sync links it by value"
         )
+    api.endpoints_for(entity)
     return _upsert(client, entity, items)
-
-
-#: keys asked per search: ``k eq 'a' or k eq 'b' ...`` stays a short URL (about 2 KB)
-LOOKUP_KEYS = 40
 
 
 def lookup_keys(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
     """The ``lookup`` hook: searches on the key custom field, :data:`LOOKUP_KEYS` keys a
     request (crash recovery after a big run may ask for a thousand keys, at 40 requests a
-    minute). Errors propagate: an unanswered key must not read as a create that made nothing.
+    minute), each answered by one page unless keys repeat.
+
+    All or nothing: when any search fails, a ConnectorError says why and nothing is
+    returned, since a key left out is taken for a create that made nothing (the engine holds
+    the creates and asks again next run). A key on several records (never written so by this
+    connector) gives the oldest.
     """
     key_field = settings_of(client).key_field
-    if key_field is None or entity not in api.ENDPOINTS:
+    if key_field is None:  # creates carry no key: configure() declared no lookup
         return {}
-    endpoints = api.endpoints_for(entity)
     wanted = list(dict.fromkeys(keys))
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), LOOKUP_KEYS):
-        part = wanted[start : start + LOOKUP_KEYS]
-        filter_ = " or ".join(f"{key_field} eq {api.odata_string(key)}" for key in part)
-        skip = 0
-        while True:  # a key is unique, but page anyway: never miss one
-            records = api.search(client, endpoints, filter_, top=100, skip=skip)
-            for record in records:
-                key, rid = record.get(key_field), record.get("id")
-                if key in part and rid and (key not in found or int(rid) < int(found[key])):
-                    found[key] = str(rid)
-            if len(records) < 100:
-                break
-            skip += len(records)
-    return found
-
-
-def _delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
-    endpoints = api.endpoints_for(entity)
-    for rid in ids:
-        try:
-            response = client.delete(endpoints.delete.format(id=int(rid)))
-            if response.status_code != 404:  # already gone is what was asked
-                api.checked(response)
-        except api.ApiError as error:
-            yield UpsertResult.failed(rid, error.message, id=rid)
-            continue
-        except ValueError:
-            yield UpsertResult.failed(rid, f"{rid!r} is not a CRM in Cloud id", id=rid)
-            continue
-        yield UpsertResult(key=rid, id=rid)
+    found: dict[str, int] = {}
+    try:
+        for start in range(0, len(wanted), LOOKUP_KEYS):
+            part = wanted[start : start + LOOKUP_KEYS]
+            asked = set(part)
+            filter_ = api.any_of(key_field, (api.odata_string(key) for key in part))
+            for record in api.search(client, entity, filter_):
+                key, record_id = record.get(key_field), record.get("id")
+                if not isinstance(key, str) or key not in asked:
+                    continue
+                if isinstance(record_id, bool) or not isinstance(record_id, int):
+                    raise ConnectorError(
+                        f"{api.SYSTEM} answered a search by {key_field} with a record without "
+                        f"an id ({record_id!r})"
+                    )
+                if key not in found or record_id < found[key]:
+                    found[key] = record_id
+    except httpx.HTTPError as error:  # what the error map has not already translated
+        reason = f"{api.SYSTEM} could not be asked for {entity} keys: {error}"
+        raise ConnectorError(reason) from None
+    return {key: str(record_id) for key, record_id in found.items()}
 
 
 def delete_ids(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
     """The ``delete`` hook; a record already gone counts as deleted."""
     if entity == "vat_rate":
         raise ConnectorError("crmincloud does not delete VAT rates")
-    return _delete(client, entity, ids)
+    api.endpoints_for(entity)
+    return (api.delete(client, entity, str(record_id)) for record_id in ids)

@@ -44,10 +44,10 @@ from syncbridge.emulator import (
     query_int,
     read_object,
 )
-from syncbridge_crmincloud import odata
-from syncbridge_crmincloud.schema import SCHEMAS, Schema, Validator, render, view
-from syncbridge_crmincloud.seed import seed
-from syncbridge_crmincloud.sessions import DENIED, PASSWORD, USER, USERNAME, Sessions
+from syncbridge_crmincloud.emulator import odata
+from syncbridge_crmincloud.emulator.schema import SCHEMAS, Schema, Validator, render, view
+from syncbridge_crmincloud.emulator.seed import seed
+from syncbridge_crmincloud.emulator.sessions import DENIED, PASSWORD, USER, USERNAME, Sessions
 
 KEY_FIELD = "FF_SYNCBRIDGE_KEY"
 MAX_TOP = 100
