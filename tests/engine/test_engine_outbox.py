@@ -271,3 +271,45 @@ def test_a_lost_derived_create_is_found_and_never_made_twice(
     assert item.reason == f"derived from quote {q1} (status = accepted) ({RECOVERED})"
     assert summary.entities[-1].counts["derived"] == 1
     assert state(bed, "SELECT count(*) FROM outbox") == [(0,)]
+
+
+def test_a_create_answered_with_an_unknown_outcome_is_found_next_run_not_made_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One create of a batch made on the target, its answer lost (``UpsertResult.unknown``):
+    only that record is reported unknown, the others are linked, and the next run finds it
+    through its outbox row instead of creating it again."""
+    from syncbridge.records import UpsertResult
+
+    bed = Bed(tmp_path, ONE_WAY, right_settings=NO_KEY)
+    first, second, third = bed.put(
+        "left", "company", [{"name": "Alpha"}, {"name": "Beta"}, {"name": "Gamma"}]
+    )
+    real = Connection.upsert
+
+    def upsert(self: Connection, entity: str, items: list[Any]) -> Any:
+        results = real(self, entity, items)
+        if self.name != "right":
+            return results
+        return [
+            UpsertResult.failed(r.key, "the connection dropped before the answer", unknown=True)
+            if item.record.get("name") == "Beta"
+            else r
+            for item, r in zip(items, results, strict=True)
+        ]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "upsert", upsert)
+        summary = bed.sync()
+    rows = {rid: (action, reason) for rid, action, reason in rows_of(bed, summary.run_id)}
+    assert rows[first][0] == rows[third][0] == "created"
+    assert rows[second][0] == "unknown"
+    assert "may have made it (the connection dropped before the answer)" in rows[second][1]
+    assert len(state(bed, "SELECT key FROM outbox")) == 1
+
+    summary = bed.sync()
+    assert not summary.failed
+    assert names(bed, "right") == ["Alpha", "Beta", "Gamma"]  # Beta not made twice
+    assert rows_of(bed, summary.run_id) == [(second, "created", f"new on the left ({RECOVERED})")]
+    assert state(bed, "SELECT count(*) FROM outbox") == [(0,)]
+    assert bed.sync().writes == 0

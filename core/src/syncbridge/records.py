@@ -60,6 +60,11 @@ class UpsertResult:
     On success ``id`` is the native id and ``record`` the record as stored, if the system
     returned it (the engine hashes it to recognise its own write later). On failure ``error``
     is the system's own message, verbatim but without secrets.
+
+    ``unknown`` marks a failure whose outcome nobody knows: the request went out and no
+    usable answer came back (a dropped connection, a body that cannot be read), so the
+    system may have carried it out. A create failed so keeps its outbox row, and the next
+    run looks for the record before creating it again (:mod:`syncbridge.engine.outbox`).
     """
 
     key: str
@@ -67,10 +72,13 @@ class UpsertResult:
     ok: bool = True
     error: str | None = None
     record: NativeRecord | None = None
+    unknown: bool = False
 
     @classmethod
-    def failed(cls, key: str, error: str, id: str | None = None) -> UpsertResult:
-        return cls(key=key, id=id, ok=False, error=error)
+    def failed(
+        cls, key: str, error: str, id: str | None = None, *, unknown: bool = False
+    ) -> UpsertResult:
+        return cls(key=key, id=id, ok=False, error=error, unknown=unknown)
 
 
 @dataclass(slots=True)

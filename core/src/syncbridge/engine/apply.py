@@ -233,7 +233,12 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
             # unlinked records only (its keys are rebuilt if the link goes: SideStore.rekey)
             ctx.stores[target].save_snapshots(db, rows, run_id, [], done=True)
         if creates:
-            keys = [item.key for item in creates]
+            # a create whose outcome is unknown keeps its row: the next run looks for it
+            keys = [
+                item.key
+                for item in creates
+                if not ((result := results.get(item.key)) is not None and result.unknown)
+            ]
             for part in chunks(keys):
                 db.execute(delete(OUTBOX).where(OUTBOX.c.key.in_(part)))
         _record(ctx, db, side, decisions)
@@ -289,6 +294,7 @@ def _commit_writes(
     ids: dict[Side, str] = {}
     rows: list[tuple[Side, SnapshotRow]] = []
     problems: list[str] = []
+    unknown = False
     for number, write in enumerate(decision.writes):
         item = items.get((index, number))
         result = results.get(item.key) if item is not None else None
@@ -298,7 +304,14 @@ def _commit_writes(
                 if result is not None and result.error
                 else "the connector returned no result for this record"
             )
-            problems.append(f"the {write.target} rejected it: {message}")
+            if result is not None and result.unknown and write.kind == "create":
+                unknown = True
+                problems.append(
+                    f"the {write.target} may have made it ({message}); the next run looks "
+                    "for it there before creating it again"
+                )
+            else:
+                problems.append(f"the {write.target} rejected it: {message}")
             continue
         row = _stored(ctx, write, result)
         rows.append((write.target, row))
@@ -308,7 +321,7 @@ def _commit_writes(
     for target, row in rows:  # what went through is stored either way: it is there
         stored.setdefault(target, []).append(row)
     if problems:
-        _fail(decision, "; ".join(problems))
+        (_hold if unknown else _fail)(decision, "; ".join(problems))
         return
     pair_hashes = (hashes[0], hashes[1])
     pair_bases = (bases[0], bases[1])

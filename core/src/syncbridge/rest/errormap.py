@@ -95,7 +95,7 @@ def outcome_unknown(result: UpsertResult) -> bool:
     A connector that can tell at once (a create's key in a searchable field) may look it up
     before reporting the result; the others leave it to the engine's outbox.
     """
-    return not result.ok and result.error is not None and result.error.endswith(_UNKNOWN)
+    return not result.ok and result.unknown
 
 
 class Unusable(Exception):
@@ -383,7 +383,7 @@ class ErrorMap:
             response = client.request(method, url, **request)
         except httpx.TransportError as error:
             reason = f"{self._unanswered(client, error)}; {_UNKNOWN}"
-            return UpsertResult.failed(item.key, reason, item.id)
+            return UpsertResult.failed(item.key, reason, item.id, unknown=True)
         status = response.status_code
         if status in self.auth_statuses:
             raise self.auth_error(client, response)
@@ -401,13 +401,13 @@ class ErrorMap:
         except Unusable as unusable:
             reason = f"{unusable.reason}; {_UNKNOWN}"
             return UpsertResult.failed(
-                item.key, self._redact(client, response.request, reason), item.id
+                item.key, self._redact(client, response.request, reason), item.id, unknown=True
             )
         stored = select(body, record)
         native_id = select(stored, id) if isinstance(stored, dict) else None
         if native_id is None and item.id is None:
             reason = f"{_status(response)}, but the answer names no id of the new record"
-            return UpsertResult.failed(item.key, reason)
+            return UpsertResult.failed(item.key, reason, unknown=True)
         return UpsertResult(
             key=item.key,
             id=str(native_id if native_id is not None else item.id),
