@@ -305,6 +305,37 @@ def test_a_restored_twin_revives_its_link_and_its_next_deletion_is_reported(
     ]
 
 
+def test_a_pair_deleted_on_both_sides_stays_deleted_where_one_is_restored(
+    tmp_path: Path,
+) -> None:
+    """Deleted on both sides, then restored on the left only: the right one stays deleted
+    (it once came back as a new record, created from the restored one)."""
+    bed = Bed(tmp_path, {"company": {"direction": "both", "match": [["name"]]}})
+    [left] = bed.put("left", "company", [{"name": "Conti", "phone": "111"}])
+    bed.sync()
+    [(_, right)] = bed.links("company")
+    [left_row] = bed.rows("left", "company")
+    [right_row] = bed.rows("right", "company")
+    bed.remove("left", "company", left)
+    bed.remove("right", "company", right)
+    bed.sync(full=True)
+
+    restore(tmp_path, "left", left_row)
+    for full in (False, True, True):
+        run = bed.sync(full=full)
+        assert not run.failed
+        assert run.writes == 0
+        assert contents(bed, "right") == [], "the deleted twin came back"
+    assert [r["name"] for r in contents(bed, "left")] == ["Conti"]
+
+    restore(tmp_path, "right", right_row)  # both back: the pair is live again
+    bed.sync(full=True)
+    bed.edit("left", "company", left, phone="222")
+    bed.sync()
+    assert [r["phone"] for r in contents(bed, "right")] == ["222"]
+    assert bed.links("company") == [(left, right)]
+
+
 def test_a_record_restored_after_its_twin_was_taken_is_created_anew(tmp_path: Path) -> None:
     """Deleted, its kept twin linked to a record entered again, then restored with its id.
 

@@ -213,6 +213,7 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
         stored: dict[Side, list[SnapshotRow]] = {}
         settled: list[tuple[int, str, str, str | None, str | None]] = []
         revived: list[int] = []
+        retombstoned: dict[str, list[int]] = {}
         for index, decision in enumerate(decisions):
             if not decision.writes:
                 _settle(decision, new_links, settled, now)
@@ -222,8 +223,12 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
                 )
             if decision.revive and decision.link_id is not None and decision.outcome != "failed":
                 revived.append(decision.link_id)
+            if decision.tombstone is not None and decision.link_id is not None:
+                retombstoned.setdefault(decision.tombstone, []).append(decision.link_id)
         ctx.links.settle_many(db, settled, now)
         ctx.links.revive(db, revived)
+        for deleted, link_ids in retombstoned.items():
+            ctx.links.tombstone(db, link_ids, deleted)
         ctx.links.drop_tombstones(
             db, [row["left_id"] for row in new_links], [row["right_id"] for row in new_links]
         )

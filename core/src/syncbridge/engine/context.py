@@ -18,6 +18,9 @@ from syncbridge.models import META_FIELDS, CanonicalRecord, model_for
 
 Side = Literal["left", "right"]
 SIDES: tuple[Side, Side] = ("left", "right")
+#: ``link.deleted`` of a pair deleted on both sides: a tombstone, so that neither record,
+#: restored later, brings the other back
+BOTH = "both"
 
 
 def other(side: Side) -> Side:

@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import Connection
 
 from syncbridge.describe import Capability
-from syncbridge.engine.context import EntityContext, Side, other
+from syncbridge.engine.context import BOTH, EntityContext, Side, other
 from syncbridge.engine.db import loads
 from syncbridge.engine.invariants import compare
 from syncbridge.engine.merge import FieldMerge, merge_fields
@@ -65,6 +65,9 @@ class Decision:
     settle: bool = False
     #: the link was a tombstone of this record, which is back: make it live again
     revive: bool = False
+    #: set the link's ``deleted`` to this (a record of a pair deleted on both sides is back:
+    #: its twin's deletion is what the tombstone names now)
+    tombstone: str | None = None
     detail: dict[str, Any] | None = None
     #: ("failed" | "waiting", reason) to retry this record next run
     pending: tuple[str, str] | None = None
@@ -172,7 +175,8 @@ class Decider:
             return self._unlinked(side, rid, digest, content, match)
         their_id = link.right_id if side == "left" else link.left_id
         found = theirs.get(their_id)
-        if link.deleted == target and found is None:
+        if link.deleted in (target, BOTH) and found is None:
+            # (of a pair deleted on both sides, this one is back: it is the kept one now)
             return self._kept(side, rid, digest, content, link, their_id)
         # (a tombstone whose deleted twin was read again, restored with its id, is live)
         if found is None:
@@ -249,6 +253,7 @@ class Decider:
             bases=_pair(side, my_base, their_base),
             settle=digest != my_hash,
             handled=(their_id,),
+            tombstone=target if link.deleted == BOTH else None,
         )
 
     def _merge(

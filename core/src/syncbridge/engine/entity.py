@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from syncbridge.describe import Capability
 from syncbridge.engine.apply import InFlight, finish_chunk, start_chunk
-from syncbridge.engine.context import SIDES, EntityContext, Side, other
+from syncbridge.engine.context import BOTH, SIDES, EntityContext, Side, other
 from syncbridge.engine.db import SideStore, SnapshotRow
 from syncbridge.engine.decide import Decider
 from syncbridge.engine.derive import derive_all
@@ -151,7 +151,9 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
     kept twin is then neither created again where it was deleted nor matched to another
     record (docs/concepts/merge.md, Deletions). A pair gone from both sides (``twins_gone``
     holds what went from the other side in this run), or the twin of a tombstone that goes
-    too, takes the link with it: nothing is left to keep in step.
+    too, keeps its link as a tombstone naming both sides, so that neither record, restored
+    later, brings the other back; only a pair deleted on both sides at once in an entity
+    whose deletions propagate loses its link.
     """
     if not ids:
         return
@@ -174,16 +176,22 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
     )
     items: list[Item] = []
     deleted: dict[str, bool] = {}
-    # both records of a tombstone gone: nothing left to keep in step
+    # known gone here already (a connector reporting a deletion twice), or both
+    known = {rid for rid, link in links.items() if link.deleted in (side, BOTH)}
+    # both records of the pair gone: nothing left to keep in step
     both_gone = {
         rid
         for rid, link in links.items()
-        if (link.deleted == target and twin_of(link) not in back) or twin_of(link) in twins_gone
+        if rid not in known
+        and ((link.deleted == target and twin_of(link) not in back) or twin_of(link) in twins_gone)
     }
+    # deleted on both sides at once where deletions propagate: nothing to keep apart either
+    unlinked = [rid for rid in both_gone if links[rid].deleted is None and ctx.rule.deletes]
+    both = [rid for rid in both_gone if rid not in unlinked]
     twins = {
-        rid: (link.right_id if side == "left" else link.left_id)
+        rid: twin_of(link)
         for rid, link in links.items()
-        if rid not in both_gone and link.deleted != side
+        if rid not in both_gone and rid not in known
     }
     if propagate and twins and not ctx.dry_run:
         results = {r.key: r for r in connection.delete(ctx.entity, list(twins.values()))}
@@ -237,16 +245,18 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
         if ctx.dry_run:  # what the run would store, for the plan's decisions
             ctx.overlay.forget(side, ids)
             ctx.overlay.forget(target, [twins[rid] for rid in done])
-            ctx.overlay.remove(links[rid].id for rid in [*done, *both_gone])
+            ctx.overlay.remove(links[rid].id for rid in [*done, *unlinked])
             ctx.overlay.tombstone((links[rid].id for rid in kept), side)
+            ctx.overlay.tombstone((links[rid].id for rid in both), BOTH)
             rows = ctx.stores[target].snapshot_rows(db, [twins[rid] for rid in kept])
             ctx.overlay.rekey(target, rows, ctx.keys_of(target))
             return
         ctx.stores[side].forget(db, ids)
         ctx.stores[side].clear_pending(db, ids)
-        ctx.links.remove(db, [links[rid].id for rid in [*done, *both_gone]])
+        ctx.links.remove(db, [links[rid].id for rid in [*done, *unlinked]])
         ctx.stores[target].forget(db, [twins[rid] for rid in done])
         ctx.links.tombstone(db, [links[rid].id for rid in kept], side)
+        ctx.links.tombstone(db, [links[rid].id for rid in both], BOTH)
         # a kept twin is a match candidate again (see SideStore.find_matches): its keys
         # were not kept while it was linked
         ctx.stores[target].rekey(db, [twins[rid] for rid in kept], ctx.keys_of(target))

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 
 @dataclass
 class PlanOverlay:
-    #: link id -> the side whose record the run finds deleted (the link becomes a tombstone)
-    tombstones: dict[int, Side] = field(default_factory=dict)
+    #: link id -> the side whose record the run finds deleted (the link becomes a tombstone),
+    #: or "both"
+    tombstones: dict[int, str] = field(default_factory=dict)
     #: link ids the run removes
     removed: set[int] = field(default_factory=set)
     #: side -> records the run forgets (gone since the last run): nobody's candidates
@@ -40,7 +41,7 @@ class PlanOverlay:
     def remove(self, link_ids: Iterable[int]) -> None:
         self.removed.update(link_ids)
 
-    def tombstone(self, link_ids: Iterable[int], side: Side) -> None:
+    def tombstone(self, link_ids: Iterable[int], side: str) -> None:
         self.tombstones.update((link_id, side) for link_id in link_ids)
 
     def rekey(self, side: Side, rows: Sequence[SnapshotRow], levels: list[list[str]]) -> None:
