@@ -480,23 +480,7 @@ def _shape(url: str) -> str:
 
 
 #: why a ratio stays above the target, by (system, run); the figures come from ``sent``
-REASONS: dict[tuple[str, str], str] = {
-    ("fattureincloud", "initial"): (
-        "the fattureincloud connector asks `GET /info/vat_types` for every product it writes "
-        "and `GET /entities/clients/{id}` for every document, also for a client it asked "
-        "about a moment before: its `writes.Resolver` lives for one `upsert` call, and with "
-        "`batch_size` 1 that is one record. Keeping its lookups per connection "
-        "(`client.resource`, as crmincloud keeps its categories) brings the run to the "
-        "minimum. Not changed here: the plugin is not part of this change"
-    ),
-    ("fattureincloud", "echo"): (
-        "the fattureincloud connector's cursor is the newest `updated_at` it saw, asked for "
-        "again with `>=`, so the record of that second comes back on every run: the 100 "
-        "products written back plus that one make 101, two pages of 100 where the work needs "
-        "one. The cursor bitrix24 uses since this change (one second past the newest change "
-        "seen, when the read began later than that) would end it. Not changed here, as above"
-    ),
-}
+REASONS: dict[tuple[str, str], str] = {}
 
 
 def table(rows: list[dict[str, Any]]) -> str:

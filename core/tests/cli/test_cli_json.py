@@ -117,7 +117,9 @@ def test_check_json(tmp_path: Path, closed_port: int) -> None:
     assert result.exit_code == 1
     down, fic = document(result, "check")["connections"]
     assert (down["name"], down["ok"], fic["name"], fic["ok"]) == ("down", False, "fic", True)
-    assert down["reason"].startswith(f"cannot reach http://127.0.0.1:{closed_port}: ")
+    assert down["reason"].startswith(
+        f'connection "down" cannot connect to http://127.0.0.1:{closed_port} ('
+    )
     assert fic["companies"] and fic["last_access"].endswith("Z")
     assert [(row["method"], row["status"]) for row in document(logged, "log")] == [
         ("GET", 200),

@@ -162,10 +162,11 @@ def test_no_answer_at_all_fails_the_read_in_one_line(connect: Connect) -> None:
     with pytest.raises(ConnectorError) as raised:
         ERRORS.get(client, "/items")
 
-    # the transport's own words follow, whatever they are, on the same line
+    # the connection's client says it whole (which connection, which server, what to
+    # check), on one line
     reason = str(raised.value)
-    assert reason.startswith("no answer from Changes API to GET /items (ConnectError: ")
-    assert "\n" not in reason and reason.endswith(")")
+    assert reason.startswith('connection "shop" cannot connect to http://127.0.0.1:')
+    assert "\n" not in reason and reason.endswith("then `syncbridge check shop`")
 
 
 # -- writes -------------------------------------------------------------------------------

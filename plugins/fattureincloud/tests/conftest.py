@@ -1,5 +1,5 @@
-"""Fixtures of the Fatture in Cloud tests: the emulator over real HTTP, connections to it, and
-the OpenAPI check of every exchange.
+"""Fixtures of the Fatture in Cloud tests: the emulator over real HTTP, connections to it, the
+OpenAPI check of every exchange, and faults scripted per request.
 
 Every emulator a test starts through :func:`serve` is wrapped in a recorder that keeps each
 request and response; when the test ends, each response is validated against the official
@@ -7,6 +7,9 @@ spec (``openapi-enriched.yaml``) with openapi-core, and so is each request the e
 *accepted* (status < 300): an emulator that answers what the spec forbids is a bug. Any
 violation fails the test that caused it. The spec's server is the production host, so
 requests are validated as if they had been sent there.
+
+Faults (:class:`Faults`, ``served.faults.add(...)``) sit in front of the recorder: what the
+emulator answered is validated, what the network or a proxy made of it is not.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import httpx
@@ -25,13 +28,14 @@ import pytest
 import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 import syncbridge_fattureincloud.connector as fic_connector
 from syncbridge.connection import Connection
 from syncbridge.credentials import MemoryCredentials
-from syncbridge.emulator import EmulatorOptions, running
+from syncbridge.emulator import DropConnection, EmulatorOptions, running
 from syncbridge.http import LoggedRequest
 from syncbridge.oauth import OAuthApp
 from syncbridge.testing.oauth import consent
@@ -193,6 +197,93 @@ def exchange_class() -> type[Exchange]:
     return Exchange
 
 
+# -- faults, request by request ---------------------------------------------------------------
+FaultKind = Literal["drop_after", "html_200", "truncated"]
+MAINTENANCE = b"<!DOCTYPE html><html><body><h1>Manutenzione in corso</h1></body></html>"
+
+
+@dataclass
+class Fault:
+    """What happens to the requests ``method path``: the first ``skip`` pass, the next
+    ``times`` (None: all) meet ``kind``.
+
+    ``drop_after``: the API handles the request, then the connection drops unanswered.
+    ``html_200``: a maintenance page with status 200 answers instead of the API.
+    ``truncated``: the API handles the request and its answer is cut in half.
+    """
+
+    method: str
+    path: str
+    kind: FaultKind
+    skip: int = 0
+    times: int | None = 1
+    seen: int = 0
+
+    def take(self) -> bool:
+        self.seen += 1
+        if self.seen <= self.skip:
+            return False
+        return self.times is None or self.seen <= self.skip + self.times
+
+
+async def _lost(message: Message) -> None:
+    """A ``send`` that loses the answer (the API believes it answered)."""
+
+
+class Faults:
+    """ASGI middleware applying the faults added with :meth:`add`, in front of ``app``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.rules: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(
+        self, method: str, path: str, kind: FaultKind, *, skip: int = 0, times: int | None = 1
+    ) -> Fault:
+        fault = Fault(method, path, kind, skip, times)
+        with self._lock:
+            self.rules.append(fault)
+        return fault
+
+    def _match(self, scope: Scope) -> Fault | None:
+        with self._lock:
+            for fault in self.rules:
+                if (scope["method"], scope["path"]) == (fault.method, fault.path) and fault.take():
+                    return fault
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fault = self._match(scope) if scope["type"] == "http" else None
+        if fault is None:
+            await self.app(scope, receive, send)
+        elif fault.kind == "drop_after":
+            await self.app(scope, receive, _lost)
+            raise DropConnection(f"{scope['method']} {scope['path']}")
+        elif fault.kind == "html_200":
+            await Response(MAINTENANCE, 200, media_type="text/html")(scope, receive, send)
+        else:
+            await self._truncated(scope, receive, send)
+
+    async def _truncated(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start: Message = {}
+        body = b""
+
+        async def keep(message: Message) -> None:
+            nonlocal start, body
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                body += message.get("body", b"")
+
+        await self.app(scope, receive, keep)
+        cut = body[: len(body) // 2]
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(cut)).encode()))
+        await send({**start, "headers": headers})
+        await send({"type": "http.response.body", "body": cut})
+
+
 # -- serving emulators -----------------------------------------------------------------------
 
 
@@ -203,6 +294,7 @@ class Served:
     emulator: FicEmulator
     base_url: str
     recorder: Recorder
+    faults: Faults
     log: list[LoggedRequest] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)
 
@@ -247,9 +339,10 @@ def serve(maybe_spec: SpecValidator | None) -> Iterator[Serve]:
     def start(records: int = 25, rate_limits: bool = False, **kwargs: Any) -> Served:
         emulator = FicEmulator(EmulatorOptions(records=records, rate_limits=rate_limits), **kwargs)
         recorder = Recorder(emulator.app)
-        context = running(recorder)
+        faults = Faults(recorder)
+        context = running(faults)
         base_url = context.__enter__()
-        served = Served(emulator, base_url, recorder)
+        served = Served(emulator, base_url, recorder, faults)
         started.append((served, context))
         return served
 
@@ -275,6 +368,7 @@ def fic(serve: Serve) -> Served:
 
 @pytest.fixture(autouse=True)
 def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backoff of milliseconds (the core's pytest plugin has no such fixture yet)."""
     monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
 
 

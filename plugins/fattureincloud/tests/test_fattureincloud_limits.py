@@ -3,6 +3,7 @@ and the hourly quota's 403 stopping the entity with a clear reason."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 import syncbridge_fattureincloud.connector as fic_connector
 from syncbridge.describe import RateLimit
 from syncbridge.errors import ConnectorError
+from syncbridge.records import UpsertItem
 
 
 def test_the_published_limits_are_declared() -> None:
@@ -60,14 +62,27 @@ def test_the_hourly_quota_answers_403_and_stops_the_entity(serve: Any) -> None:
     connection = fic.connect(page_size=5)
     with pytest.raises(ConnectorError) as error:
         list(connection.fetch("company"))
-    assert "request quota of this company and app is used up (403" in str(error.value)
-    assert "resets in" in str(error.value)
+    assert re.fullmatch(
+        r"Fatture in Cloud answered GET /c/1051/entities/clients with HTTP 403 Forbidden: "
+        r"Limite di richieste orario o mensile superato; the hourly or monthly request quota "
+        r"of this company and app is used up; it resets in \d+ s",
+        str(error.value),
+    )
     quota = [e for e in fic.recorder.exchanges if e.status == 403]
     assert len(quota) == 1
     headers = dict(quota[0].response_headers)
     assert headers["ratelimit-hourlyremaining"] == "0" and int(headers["retry-after"]) > 0
     check = connection.check()  # user endpoints count against the user, not the company
     assert check.ok
+
+
+def test_the_hourly_quota_stops_the_entitys_writes_too(serve: Any) -> None:
+    fic = serve(rate_limits=True, hourly_limit=2)
+    connection = fic.connect()
+    items = [UpsertItem(key=f"k{n}", record={"name": f"Ditta {n}"}) for n in range(4)]
+    with pytest.raises(ConnectorError, match=r"quota of this company and app is used up"):
+        connection.upsert("company", items)
+    assert fic.emulator.requests.count("POST", status=403) == 1  # not one per record
 
 
 def test_limits_can_be_switched_off(serve: Any) -> None:

@@ -1,19 +1,24 @@
-"""Reading: every entity across pages without duplicates, incremental reads by ``q``, and the
-keyset paging that survives records changing during a read."""
+"""Reading: every entity across pages without duplicates, incremental reads by keyset, the
+cursors of older versions, and the paging that survives records changing during a read."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+import orjson
 import pytest
 
-from syncbridge.http import Client
+from syncbridge import Client
 from syncbridge.models import Company, Invoice, Product, Quote, VatRate
-from syncbridge_fattureincloud.api import lower_bound, read_list
+from syncbridge.rest import Cursor, parse_instant
+from syncbridge_fattureincloud import api
+from syncbridge_fattureincloud.emulator.query import listing, select, sort_records
+from syncbridge_fattureincloud.mapping import ROME
 from syncbridge_fattureincloud.settings import FicSettings
 
 PAGED = ("company", "product", "quote", "order", "invoice")
@@ -34,9 +39,8 @@ def test_every_record_comes_once_across_pages(serve: Any, entity: str) -> None:
     )
     assert len(ids) == len(set(ids)) == len(stored)
     assert sum(1 for page in pages if page.records) >= 3
-    assert pages[-1].cursor == max(
-        record["updated_at"] for page in pages for record in page.records
-    )
+    last = max((r["updated_at"], r["id"]) for page in pages for r in page.records)
+    assert pages[-1].cursor == str(Cursor(parse_instant(last[0], ROME), str(last[1])))
     for page in pages:
         for record in page.records:
             connection.map_in(entity, record)  # every seeded record maps
@@ -63,11 +67,15 @@ def test_incremental_read_returns_only_what_changed(fic: Any) -> None:
         )
         assert changed.status_code == 200
     pages = list(connection.fetch("company", since=cursor))
-    names = {record["name"] for page in pages for record in page.records}
-    assert "Bianchi Trasporti S.r.l." in names
-    assert len(names) <= 2  # the record at the cursor's second may come again, nothing else
-    assert any(f"q=updated_at+%3E%3D+%27{cursor[:10]}" in e.query for e in fic.recorder.exchanges)
-    assert pages[-1].cursor is not None and pages[-1].cursor > cursor
+    assert [record["name"] for page in pages for record in page.records] == [
+        "Bianchi Trasporti S.r.l."
+    ]
+    at, _, last_id = cursor.partition("#")
+    stamp = parse_instant(at).astimezone(ROME).strftime("%Y-%m-%d %H:%M:%S")
+    assert parse_qs(fic.recorder.exchanges[-1].query)["q"] == [
+        f"updated_at > '{stamp}' or (updated_at = '{stamp}' and id > {last_id})"
+    ]
+    assert pages[-1].cursor is not None and pages[-1].cursor != cursor
 
 
 def test_reference_data(fic: Any) -> None:
@@ -129,8 +137,10 @@ def test_fetch_by_ids(fic: Any) -> None:
 # -- the keyset paging, against a scripted API --------------------------------------------------
 
 
-def _client(handler: Callable[[httpx.Request], httpx.Response]) -> Client:
-    settings = FicSettings(company_id=1, access_token="t" * 8, base_url="http://fic.test")
+def _client(handler: Callable[[httpx.Request], httpx.Response], size: int = 100) -> Client:
+    settings = FicSettings(
+        company_id=1, access_token="t" * 8, base_url="http://fic.test", page_size=size
+    )
     return Client(
         connection="t",
         settings=settings,
@@ -139,52 +149,97 @@ def _client(handler: Callable[[httpx.Request], httpx.Response]) -> Client:
     )
 
 
-def _serve_sorted(rows: list[dict[str, Any]], log: list[dict[str, str]]) -> Any:
-    def handler(request: httpx.Request) -> httpx.Response:
+class Listing:
+    """``/c/1/entities/clients`` over ``rows``, filtered and paged as the emulator does."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.asked: list[dict[str, str]] = []
+        #: called after each answer (a test changes records there)
+        self.after: Callable[[int], None] = lambda _served: None
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
         params = dict(request.url.params)
-        log.append(params)
-        matching = sorted(rows, key=lambda r: (r["updated_at"], r["id"]))
-        if "q" in params:
-            bound = params["q"].split("'")[1]
-            matching = [r for r in matching if r["updated_at"] >= bound]
-        page, per_page = int(params["page"]), int(params["per_page"])
-        last = max(1, -(-len(matching) // per_page))
-        data = matching[(page - 1) * per_page : page * per_page]
-        return httpx.Response(200, json={"data": data, "current_page": page, "last_page": last})
-
-    return handler
+        self.asked.append(params)
+        ordered = sort_records(list(self.rows), params["sort"])
+        rows = select(ordered, params.get("q"), params["sort"])
+        page = listing(_Query(params), rows, "entities/clients")  # type: ignore[arg-type]
+        self.after(len(self.asked))
+        return httpx.Response(200, content=orjson.dumps(page))
 
 
-def test_keyset_paging_pages_within_a_timestamp_shared_by_a_whole_page() -> None:
+class _Query:
+    """What :func:`listing` reads of a request: its query parameters."""
+
+    def __init__(self, params: dict[str, str]) -> None:
+        self.query_params = params
+
+
+def _read(rows: list[dict[str, Any]], since: str | None = None, size: int = 3) -> Any:
+    served = Listing(rows)
+    client = _client(served, size)
+    return served, client, api.read(client, "company", since, None)
+
+
+def test_keyset_paging_reads_a_whole_page_sharing_one_timestamp() -> None:
     rows = [{"id": i, "updated_at": "2024-05-01 10:00:00"} for i in range(1, 8)]
     rows += [{"id": i, "updated_at": f"2024-05-01 10:00:{i:02d}"} for i in range(8, 12)]
-    log: list[dict[str, str]] = []
-    with _client(_serve_sorted(rows, log)) as client:
-        pages = list(read_list(client, "/x", {}, None, 3))
-    ids = [r["id"] for p in pages for r in p.records]
-    assert ids == list(range(1, 12))
-    assert pages[-1].cursor == "2024-05-01 10:00:11"
+    served, client, pages = _read(rows)
+    with client:
+        read = list(pages)
+    assert [r["id"] for p in read for r in p.records] == list(range(1, 12))
+    assert len(served.asked) == 4  # ceil(11 / 3): every page asks afresh after the last one
+    assert served.asked[1]["q"] == (
+        "updated_at > '2024-05-01 10:00:00' or (updated_at = '2024-05-01 10:00:00' and id > 3)"
+    )
+    assert read[-1].cursor == str(Cursor(parse_instant("2024-05-01 10:00:11", ROME), "11"))
 
 
 def test_a_record_changed_during_the_read_is_not_lost() -> None:
     rows = [{"id": i, "updated_at": f"2024-05-01 10:00:{i:02d}"} for i in range(1, 10)]
-    log: list[dict[str, str]] = []
-    serve_sorted = _serve_sorted(rows, log)
+    served, client, pages = _read(rows)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        response = serve_sorted(request)
-        if len(log) == 1:  # after the first page is served, record 2 is edited
+    def edit(answered: int) -> None:
+        if answered == 1:  # after the first page is served, record 2 is edited
             rows[1] = {"id": 2, "updated_at": "2024-05-01 10:00:59"}
-        return response
 
-    with _client(handler) as client:
-        pages = list(read_list(client, "/x", {}, None, 3))
-    seen = [(r["id"], r["updated_at"]) for p in pages for r in p.records]
+    served.after = edit
+    with client:
+        seen = [(r["id"], r["updated_at"]) for p in pages for r in p.records]
     assert {i for i, _ in seen} == set(range(1, 10))  # plain page numbers would skip record 4
     assert (2, "2024-05-01 10:00:59") in seen  # and the new version comes too
 
 
-def test_a_cursor_in_the_repeated_dst_hour_reads_from_its_start() -> None:
-    assert lower_bound("2024-10-27 02:45:10") == "2024-10-27 02:00:00"
-    assert lower_bound("2024-10-27 03:00:00") == "2024-10-27 03:00:00"
-    assert lower_bound("2024-05-01 02:45:10") == "2024-05-01 02:45:10"
+def test_a_read_after_a_cursor_asks_only_for_what_follows_it() -> None:
+    rows = [{"id": i, "updated_at": "2024-05-01 10:00:00"} for i in range(1, 6)]
+    cursor = str(Cursor(parse_instant("2024-05-01 10:00:00", ROME), "3"))
+    served, client, pages = _read(rows, cursor, size=100)
+    with client:
+        assert [r["id"] for p in pages for r in p.records] == [4, 5]
+    assert [ask["q"] for ask in served.asked] == [
+        "updated_at > '2024-05-01 10:00:00' or (updated_at = '2024-05-01 10:00:00' and id > 3)"
+    ]
+
+
+def test_an_older_versions_cursor_reads_at_or_after_its_rome_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rows = [{"id": i, "updated_at": f"2024-05-01 10:00:{i:02d}"} for i in range(1, 6)]
+    served, client, pages = _read(rows, "2024-05-01 10:00:03", size=100)
+    with client, caplog.at_level(logging.INFO, logger="syncbridge_fattureincloud.api"):
+        read = list(pages)
+    assert [r["id"] for p in read for r in p.records] == [3, 4, 5]  # as that version read
+    assert [ask["q"] for ask in served.asked] == ["updated_at >= '2024-05-01 10:00:03'"]
+    assert read[-1].cursor == str(Cursor(parse_instant("2024-05-01 10:00:05", ROME), "5"))
+    assert "an older version's" in caplog.text
+
+
+def test_a_cursor_in_the_repeated_dst_hour_reads_from_the_earliest_wall_time() -> None:
+    # 02:45:10 of the first pass (CEST): an edit at 02:10 of the second pass (CET) is later,
+    # but its wall time is earlier
+    first_pass = parse_instant("2024-10-27 02:45:10", ROME)
+    start = api.start(str(Cursor(first_pass, "7")))
+    assert start is not None and Cursor.parse(start).id is None
+    assert api.INCREMENTAL.since_of(Cursor.parse(start)).text <= "2024-10-27 02:00:00"
+    summer = str(Cursor(parse_instant("2024-05-01 02:45:10", ROME), "7"))
+    assert api.start(summer) == summer

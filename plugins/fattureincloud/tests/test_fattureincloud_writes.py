@@ -11,6 +11,8 @@ import pytest
 
 from syncbridge.models import Company, DocumentLine, Invoice, Product, Quote
 from syncbridge.records import UpsertItem
+from syncbridge_fattureincloud import api as fic_api
+from syncbridge_fattureincloud import lookups as lookups_module
 from syncbridge_fattureincloud.mapping import NotSyncable
 
 COMPANY = 1051
@@ -336,3 +338,72 @@ def test_a_rejected_write_is_reported_per_record(fic: Any) -> None:
     assert by_key["good"].ok
     assert not by_key["bad"].ok and "data.email" in (by_key["bad"].error or "")
     assert by_key["bad"].error is not None and by_key["bad"].error.startswith("HTTP 422")
+
+
+# -- what a write looks up, once per connection -------------------------------------------------
+def _sent(fic: Any, method: str, path: str) -> int:
+    return sum(1 for e in fic.recorder.exchanges if (e.method, e.path) == (method, path))
+
+
+def test_lookups_are_kept_for_the_connection_not_asked_per_record(fic: Any) -> None:
+    """The engine hands ``upsert`` one record at a time: VAT types, payment methods and a
+    document's client are read once for all of them."""
+    connection = fic.connect()
+    for n in range(4):
+        product = Product(name=f"Articolo {n}", code=f"ART-{n}", vat_rate_id="0")
+        _create(connection, "product", product)
+    for n in range(3):
+        quote = Quote(
+            date=date(2024, 5, 6),
+            company_id="2",
+            payment_method_id="1",
+            lines=[DocumentLine(description=f"Riga {n}", unit_price=Decimal(10),
+                                vat_percent=Decimal(10))],
+        )
+        _create(connection, "quote", quote)
+    new_id, _ = _create(connection, "company", Company(name="Nuova Ditta S.r.l."))
+    _create(connection, "order", _order(new_id))
+
+    assert _sent(fic, "GET", f"/c/{COMPANY}/info/vat_types") == 1
+    assert _sent(fic, "GET", f"/c/{COMPANY}/info/payment_methods") == 1
+    assert _sent(fic, "GET", f"/c/{COMPANY}/entities/clients/2") == 1
+    assert _sent(fic, "GET", f"/c/{COMPANY}/entities/clients/{new_id}") == 0  # as written
+
+
+def _order(company_id: str) -> Any:
+    from syncbridge.models import Order
+
+    return Order(
+        date=date(2024, 5, 7),
+        company_id=company_id,
+        lines=[DocumentLine(description="Fornitura", unit_price=Decimal(5), vat_rate_id="0")],
+    )
+
+
+def test_a_vat_type_added_since_the_list_was_read_is_found_a_minute_later(fic: Any) -> None:
+    connection = fic.connect()
+    lookups = fic_api.fic(connection.client).lookups
+    now = [1000.0]
+    lookups.clock = lambda: now[0]
+    _create(connection, "product", Product(name="Primo", code="P-1", vat_rate_id="0"))
+    added = fic.emulator.table(COMPANY, "vat_types").insert(
+        {"value": 7.0, "description": "7%", "notes": "", "e_invoice": True, "ei_type": None,
+         "editable": True, "is_disabled": False, "default": False}
+    )
+    later = Product(name="Secondo", code="P-2", vat_rate_id=str(added["id"]))
+    [refused] = connection.upsert(
+        "product", [UpsertItem(key="p2", record=connection.map_out("product", later))]
+    )
+    assert refused.error == f"VAT type {added['id']} does not exist in Fatture in Cloud"
+    now[0] += lookups_module.RECHECK
+    _create(connection, "product", later)
+    assert _sent(fic, "GET", f"/c/{COMPANY}/info/vat_types") == 2
+
+
+def test_a_delete_of_a_client_already_gone_is_done(fic: Any) -> None:
+    connection = fic.connect()
+    native_id, _ = _create(connection, "company", Company(name="Da Cancellare S.r.l."))
+    first = connection.delete("company", [native_id])
+    again = connection.delete("company", [native_id])
+    assert [(r.ok, r.id) for r in first + again] == [(True, native_id), (True, native_id)]
+    assert fic.emulator.table(COMPANY, "clients").get(int(native_id)) is None

@@ -289,6 +289,10 @@ class ErrorMap:
 
     def _unanswered(self, client: httpx.Client, error: httpx.HTTPError) -> str:
         request = _request_of(error)
+        if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout) and str(error):
+            # the connection's client already said it whole: which connection, which server,
+            # what to check (syncbridge.http.client.ConnectGuard)
+            return self._redact(client, request, one_line(str(error), 2 * MESSAGE_LENGTH))
         # the transport's own words, which may be long (a sentence naming what to check)
         detail = one_line(str(error), 2 * MESSAGE_LENGTH) or "no details"
         to = f" to {self._doing(request)}" if request is not None else ""

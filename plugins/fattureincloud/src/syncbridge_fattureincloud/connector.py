@@ -1,40 +1,41 @@
 """The ``fattureincloud`` connector: the hook implementations syncbridge calls.
 
-Each hook is a thin shell over :mod:`~syncbridge_fattureincloud.api` (reading),
-:mod:`~syncbridge_fattureincloud.writes` (writing) and the mappings
+Each hook is a thin shell over :mod:`~syncbridge_fattureincloud.api` (the API as the
+connector toolkit sees it: resources, error map, reading), :mod:`~syncbridge_fattureincloud.writes`
+(writing, with :mod:`~syncbridge_fattureincloud.lookups`) and the mappings
 (:mod:`~syncbridge_fattureincloud.mapping`, :mod:`~syncbridge_fattureincloud.documents`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Mapping
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from typing import Any, Literal
 
 import httpx
 
-from syncbridge import hookspecs
-from syncbridge.credentials import Credentials
-from syncbridge.describe import Capability, ConnectorInfo, EntityInfo, RateLimit
-from syncbridge.errors import AuthError, ConnectorError
-from syncbridge.http import Client
-from syncbridge.mapping import dispatch
-from syncbridge.models import CanonicalRecord
-from syncbridge.oauth import OAuth2Auth, OAuthApp
-from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
-from syncbridge.settings import ConnectorSettings
-from syncbridge_fattureincloud import documents, mapping, writes
-from syncbridge_fattureincloud.api import (
-    company_path,
-    failure,
-    get_json,
-    read_ids,
-    read_list,
-    settings_of,
+from syncbridge import (
+    CanonicalRecord,
+    Capability,
+    CheckResult,
+    Client,
+    ConnectorError,
+    ConnectorInfo,
+    ConnectorSettings,
+    Credentials,
+    EntityInfo,
+    NativeRecord,
+    Page,
+    RateLimit,
+    UpsertItem,
+    UpsertResult,
+    dispatch,
+    hookimpl,
 )
+from syncbridge.oauth import OAuth2Auth, OAuthApp
+from syncbridge.rest import select
+from syncbridge_fattureincloud import api, documents, mapping, writes
 from syncbridge_fattureincloud.settings import FicSettings
-
-hookimpl = hookspecs.hookimpl
 
 #: the published limits: 300 requests per 5 minutes per company, 1,000 per hour per
 #: company-app pair (docs: basics/limits-and-quotas)
@@ -55,21 +56,8 @@ _NO_KEY = (
     "one, so a create interrupted by a crash is recovered by matching"
 )
 
-#: entity -> (company-relative list path, or None for reference data)
-LISTS = {
-    "company": "/entities/clients",
-    "product": "/products",
-    "quote": "/issued_documents",
-    "order": "/issued_documents",
-    "invoice": "/issued_documents",
-}
-
-
-def _version() -> str:
-    try:
-        return version("syncbridge-fattureincloud")
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "0"
+#: entities read from a paginated listing (the rest are reference lists)
+LISTED = frozenset({"company", "product", *documents.FIELDS})
 
 
 def _entities() -> dict[str, EntityInfo]:
@@ -134,7 +122,7 @@ def describe() -> ConnectorInfo:
     return ConnectorInfo(
         name="fattureincloud",
         title="Fatture in Cloud",
-        version=_version(),
+        version=version("syncbridge-fattureincloud"),
         settings=FicSettings,
         entities=ENTITIES,
         unsupported={
@@ -208,22 +196,18 @@ def _granted_scopes(client: Client, settings: FicSettings) -> list[str]:
 
 @hookimpl
 def check(client: Client) -> CheckResult:
-    settings = settings_of(client)
+    context = api.fic(client)
     try:
-        info = client.get("/user/info")
-        if info.status_code != 200:
-            return CheckResult(ok=False, reason=str(failure(info, "GET /user/info")))
-        listed = client.get("/user/companies")
-        if listed.status_code != 200:
-            return CheckResult(ok=False, reason=str(failure(listed, "GET /user/companies")))
-    except AuthError as error:
+        user = select(context.errors.get(client, "/user/info"), "data")
+        listed, body = context.errors.read(client, "/user/companies")
+    except ConnectorError as error:  # AuthError too: a red light with the fix
         return CheckResult(ok=False, reason=str(error))
-    except httpx.HTTPError as error:
-        return CheckResult(ok=False, reason=f"cannot reach {settings.base_url}: {error}")
-    user = info.json().get("data") or {}
+    user = user if isinstance(user, dict) else {}
     account = str(user.get("email") or user.get("name") or "")
     companies: list[Mapping[str, Any]] = []
-    for company in (listed.json().get("data") or {}).get("companies") or []:
+    for company in select(body, "data.companies") or []:
+        if not isinstance(company, dict):
+            continue
         companies.append({"id": company.get("id"), "name": company.get("name")})
         for controlled in company.get("controlled_companies") or []:
             companies.append({"id": controlled.get("id"), "name": controlled.get("name")})
@@ -237,6 +221,7 @@ def check(client: Client) -> CheckResult:
         )
         if name in listed.headers
     }
+    settings = context.settings
     scopes = _granted_scopes(client, settings)
     if settings.company_id not in {company["id"] for company in companies}:
         reached = ", ".join(f"{c['id']} ({c['name']})" for c in companies) or "none"
@@ -254,69 +239,24 @@ def check(client: Client) -> CheckResult:
     )
 
 
-def _reference(client: Client, entity: str) -> list[NativeRecord]:
-    """The whole (small, unpaginated) reference list, as native records."""
-    if entity == "currency":
-        return list(get_json(client, "/info/currencies").get("data") or [])
-    if entity == "unit":
-        measures = get_json(client, "/info/measures").get("data") or []
-        return [{"id": str(name), "name": str(name)} for name in measures if name]
-    if entity == "vat_rate":
-        path = company_path(client, "/info/vat_types")
-        return list(get_json(client, path, {"fieldset": "detailed"}).get("data") or [])
-    if entity == "payment_method":
-        methods = (
-            get_json(
-                client, company_path(client, "/info/payment_methods"), {"fieldset": "detailed"}
-            ).get("data")
-            or []
-        )
-        accounts = (
-            get_json(
-                client, company_path(client, "/info/payment_accounts"), {"fieldset": "detailed"}
-            ).get("data")
-            or []
-        )
-        by_id = {account.get("id"): account for account in accounts}
-        joined = []
-        for method in methods:
-            account = method.get("default_payment_account")
-            if isinstance(account, dict) and account.get("id") in by_id:
-                method = {**method, "default_payment_account": by_id[account["id"]]}
-            joined.append(method)
-        return joined
-    raise ConnectorError(f"fattureincloud has no entity {entity!r}")
-
-
-def _fetch(client: Client, entity: str, since: str | None, ids: list[str] | None) -> Iterator[Page]:
-    settings = settings_of(client)
-    if entity not in LISTS:
-        records = _reference(client, entity)
-        if ids is not None:
-            records = [record for record in records if str(record.get("id")) in ids]
-        yield Page(records)
-        return
-    path = company_path(client, LISTS[entity])
-    if ids is not None:
-        for page in read_ids(client, path, ids):
-            if entity in documents.FIELDS:
-                page.records = [r for r in page.records if r.get("type") == entity]
-            yield page
-        return
-    params: dict[str, Any] = {"fieldset": "detailed"}
-    if entity in documents.FIELDS:
-        params["type"] = entity
-    yield from read_list(client, path, params, since, settings.page_size)
-
-
 @hookimpl
 def fetch(
     client: Client, entity: str, since: str | None, query: Mapping[str, Any]
 ) -> Iterator[Page]:
     if entity not in ENTITIES:
         raise ConnectorError(f"fattureincloud has no entity {entity!r}")
-    ids = query.get("ids")
-    return _fetch(client, entity, since, [str(i) for i in ids] if ids else None)
+    raw = query.get("ids")
+    ids = None if raw is None else [str(native_id) for native_id in raw]
+    if entity in LISTED:
+        return api.read(client, entity, since, ids)
+    return _reference(client, entity, ids)
+
+
+def _reference(client: Client, entity: str, ids: list[str] | None) -> Iterator[Page]:
+    records = api.reference(client, entity)
+    if ids is not None:
+        records = [record for record in records if str(record.get("id")) in ids]
+    yield Page(records)
 
 
 @hookimpl

@@ -8,9 +8,11 @@ Updates of documents never send ``payments_list``: payments are recorded in Fatt
 ask ``options.fix_payments``, so that the instalments follow a changed total instead of the
 write being refused.
 
-A document names its client, payment method and VAT types by id, but the spec requires the
-client's and the payment method's ``name`` too, and a line may carry only a VAT percentage;
-:class:`Resolver` looks these up once per ``upsert`` call.
+Every answer is the connection's error map's to read (:func:`.api.errors_for`): a refused
+record, an answer that cannot be read, or no answer at all is that record's failure (the
+last two saying it may have been written: the engine checks before sending it again), never
+the entity's; refused credentials and a used-up quota end the entity. A lookup the body
+needs (:mod:`.lookups`) that fails is the record's failure too.
 """
 
 from __future__ import annotations
@@ -18,33 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from syncbridge.errors import ConnectorError
-from syncbridge.http import Client, json_of
-from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
+from syncbridge import AuthError, Client, ConnectorError, NativeRecord, UpsertItem, UpsertResult
+from syncbridge.rest import one_line
 from syncbridge_fattureincloud import documents, mapping
-from syncbridge_fattureincloud.api import company_path, error_message, failure, get_json
+from syncbridge_fattureincloud.api import fic
+from syncbridge_fattureincloud.lookups import Lookups
 
-#: entity -> company-relative endpoint of the writable entities
-ENDPOINTS = {
-    "company": "/entities/clients",
-    "product": "/products",
-    "quote": "/issued_documents",
-    "order": "/issued_documents",
-    "invoice": "/issued_documents",
-}
-#: client fields copied into a document's ``entity`` (the spec requires its ``name``)
-_ENTITY_FIELDS = (
-    "id",
-    "name",
-    "vat_number",
-    "tax_code",
-    "address_street",
-    "address_postal_code",
-    "address_city",
-    "address_province",
-    "country",
-    "country_iso",
-)
+#: the writable entities
+WRITABLE = frozenset({"company", "product", *documents.FIELDS})
 
 
 def clean(record: NativeRecord, create: bool, clearable: frozenset[str]) -> NativeRecord:
@@ -58,141 +41,80 @@ def clean(record: NativeRecord, create: bool, clearable: frozenset[str]) -> Nati
     return out
 
 
-class Resolver:
-    """Looks up, once per upsert call, the names and ids a document write needs."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self._clients: dict[int, NativeRecord] = {}
-        self._methods: dict[int, NativeRecord] | None = None
-        self._vat_types: list[NativeRecord] | None = None
-
-    def entity(self, client_id: int) -> NativeRecord:
-        if client_id not in self._clients:
-            path = company_path(self.client, f"/entities/clients/{client_id}")
-            response = self.client.get(path)
-            if response.status_code == 404:
-                raise ValueError(f"client {client_id} does not exist in Fatture in Cloud")
-            if response.status_code != 200:
-                raise failure(response, f"GET {path}")
-            data = json_of(response)["data"]
-            self._clients[client_id] = {
-                key: data[key] for key in _ENTITY_FIELDS if data.get(key) is not None
-            }
-        return self._clients[client_id]
-
-    def payment_method(self, method_id: int) -> NativeRecord:
-        if self._methods is None:
-            body = get_json(self.client, company_path(self.client, "/info/payment_methods"))
-            self._methods = {int(m["id"]): m for m in body.get("data") or []}
-        found = self._methods.get(method_id)
-        if found is None:
-            raise ValueError(f"payment method {method_id} does not exist in Fatture in Cloud")
-        return {"id": method_id, "name": found.get("name") or str(method_id)}
-
-    def _vats(self) -> list[NativeRecord]:
-        if self._vat_types is None:
-            body = get_json(self.client, company_path(self.client, "/info/vat_types"))
-            self._vat_types = list(body.get("data") or [])
-        return self._vat_types
-
-    def vat_type(self, vat_id: int) -> NativeRecord:
-        """``{"id", "value"}``: a product's ``default_vat`` must carry its value (spec)."""
-        for vat in self._vats():
-            if vat.get("id") == vat_id:
-                return {"id": vat_id, "value": vat.get("value")}
-        raise ValueError(f"VAT type {vat_id} does not exist in Fatture in Cloud")
-
-    def vat_id(self, value: float) -> int:
-        """The VAT type of a percentage; 0% is refused: it needs its nature (N1-N7)."""
-        if value == 0:
-            raise ValueError(
-                "a 0% line needs a linked VAT type (the exemption nature decides which)"
-            )
-        for vat in self._vats():
-            if vat.get("value") == value and not vat.get("is_disabled"):
-                return int(vat["id"])
-        raise ValueError(f"Fatture in Cloud has no VAT type of {value:g}%")
-
-    def document(self, native: NativeRecord) -> NativeRecord:
-        """Fill the entity, payment method and VAT ids of a mapped document."""
-        out = dict(native)
-        entity = out.get("entity") or {}
-        out["entity"] = {**self.entity(int(entity["id"])), **entity}
-        if isinstance(out.get("payment_method"), dict):
-            out["payment_method"] = self.payment_method(int(out["payment_method"]["id"]))
-        items = []
-        for item in out.get("items_list") or []:
-            vat = item.get("vat")
-            if isinstance(vat, dict) and vat.get("id") is None and vat.get("value") is not None:
-                item = {**item, "vat": {"id": self.vat_id(float(vat["value"]))}}
-            items.append(item)
-        out["items_list"] = items
-        return out
+def document(client: Client, lookups: Lookups, native: NativeRecord) -> NativeRecord:
+    """A mapped document with its client's details, its payment method's name and the VAT
+    type of each line that carries only a percentage."""
+    out = dict(native)
+    entity = out.get("entity") or {}
+    if entity.get("id") is None:
+        raise ValueError("a Fatture in Cloud document needs its client (entity.id)")
+    out["entity"] = {**lookups.entity(client, int(entity["id"])), **entity}
+    if isinstance(out.get("payment_method"), dict):
+        out["payment_method"] = lookups.payment_method(client, int(out["payment_method"]["id"]))
+    items = []
+    for item in out.get("items_list") or []:
+        vat = item.get("vat")
+        if isinstance(vat, dict) and vat.get("id") is None and vat.get("value") is not None:
+            item = {**item, "vat": {"id": lookups.vat_id(client, float(vat["value"]))}}
+        items.append(item)
+    out["items_list"] = items
+    return out
 
 
-def _body(entity: str, item: UpsertItem, resolver: Resolver) -> dict[str, Any]:
+def body(client: Client, lookups: Lookups, entity: str, item: UpsertItem) -> dict[str, Any]:
+    """The request body of ``item``."""
     if entity in documents.FIELDS:
-        data = clean(resolver.document(item.record), item.is_create, documents.CLEARABLE)
+        data = clean(document(client, lookups, item.record), item.is_create, documents.CLEARABLE)
         if not item.is_create:
             data.pop("payments_list", None)
-        body: dict[str, Any] = {"data": data}
+        sent: dict[str, Any] = {"data": data}
         if entity == "invoice":
             # the instalments must add up to the new total: let Fatture in Cloud adjust them
-            body["options"] = {"fix_payments": True}
-        return body
+            sent["options"] = {"fix_payments": True}
+        return sent
     data = clean(item.record, item.is_create, mapping.CLEARABLE.get(entity, frozenset()))
     vat = data.get("default_vat")
     if isinstance(vat, dict) and vat.get("id") is not None and vat.get("value") is None:
-        data["default_vat"] = resolver.vat_type(int(vat["id"]))
+        data["default_vat"] = lookups.vat_type(client, int(vat["id"]))
     return {"data": data}
 
 
 def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
-    """POST creates and PUT updates, one request each; a refused record is reported, not raised.
-
-    Authentication failures and an exhausted quota stop the entity (raised): every further
-    request would fail the same way.
-    """
-    if entity not in ENDPOINTS:
+    """POST creates and PUT updates, one request each, one result each (see the module
+    docstring for what fails a record and what ends the entity)."""
+    if entity not in WRITABLE:
         raise ConnectorError(f"fattureincloud cannot write {entity!r} (read-only)")
-    path = company_path(client, ENDPOINTS[entity])
-    resolver = Resolver(client)
+    context = fic(client)
+    resource = context.api.resource(entity)
     for item in items:
         try:
-            body = _body(entity, item, resolver)
-        except ValueError as error:
-            yield UpsertResult.failed(item.key, str(error), item.id)
+            sent = body(client, context.lookups, entity, item)
+        except AuthError:
+            raise
+        except (ValueError, ConnectorError) as error:
+            yield UpsertResult.failed(item.key, one_line(str(error)), item.id)
             continue
-        if item.is_create:
-            response = client.post(path, json=body)
+        if item.id is None:
+            method, path = "POST", resource.path
         else:
-            response = client.put(f"{path}/{item.id}", json=body)
-        if response.status_code == 200:
-            stored = json_of(response).get("data") or {}
-            yield UpsertResult(key=item.key, id=str(stored.get("id", item.id)), record=stored)
-        elif response.status_code == 401 or (
-            response.status_code == 403 and response.headers.get("Retry-After")
-        ):
-            raise failure(response, f"{'POST' if item.is_create else 'PUT'} {path}")
-        else:
-            yield UpsertResult.failed(
-                item.key, f"HTTP {response.status_code}: {error_message(response)}", item.id
-            )
+            method, path = "PUT", resource.item_path(item.id)
+        result = context.errors.write(client, item, method, path, json=sent, record="data")
+        if entity == "company" and result.record is not None:
+            context.lookups.learn([result.record])
+        yield result
 
 
 def delete_ids(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
     """DELETE each record; one already gone counts as deleted."""
-    if entity not in ENDPOINTS:
+    if entity not in WRITABLE:
         raise ConnectorError(f"fattureincloud cannot delete {entity!r} (read-only)")
-    path = company_path(client, ENDPOINTS[entity])
+    context = fic(client)
+    resource = context.api.resource(entity)
     for native_id in ids:
-        response = client.delete(f"{path}/{native_id}")
-        if response.status_code in (200, 204, 404):
-            yield UpsertResult(key=native_id, id=native_id)
-        elif response.status_code == 401:
-            raise failure(response, f"DELETE {path}/{native_id}")
-        else:
-            yield UpsertResult.failed(
-                native_id, f"HTTP {response.status_code}: {error_message(response)}", native_id
-            )
+        gone = UpsertItem(key=native_id, record={}, id=native_id)
+        result = context.errors.write(
+            client, gone, "DELETE", resource.item_path(native_id), missing_ok=True
+        )
+        if entity == "company" and result.ok:
+            context.lookups.forget(native_id)
+        yield result

@@ -11,6 +11,10 @@ per company-app pair (fixed window, ``403``), both with ``Retry-After``, plus th
 ``RateLimit-*`` headers on every answer. ``EmulatorOptions(rate_limits=False)`` stops the
 enforcement (the headers stay).
 
+Writes are stamped by the wall clock and shown to the second without a zone (Italian time),
+as the API shows them: records written within one second share their ``updated_at``, and a
+listing sorted by ``updated_at,id`` orders them by id.
+
 The user owns two companies; the manual token reaches only the first, an OAuth grant both.
 """
 
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -35,39 +38,30 @@ from syncbridge.emulator import (
     Table,
     json_response,
 )
-from syncbridge_fattureincloud import emulator_data
 from syncbridge_fattureincloud.documents import E_INVOICE_SENT
-from syncbridge_fattureincloud.emulator_access import (
+from syncbridge_fattureincloud.emulator import seed
+from syncbridge_fattureincloud.emulator.access import (
     COMPANIES,
     MAIN_COMPANY,
     MANUAL_TOKEN,
     OAUTH_CLIENT_ID,
     OAUTH_CLIENT_SECRET,
-    OTHER_COMPANY,
     SHORT_TERM,
     USER,
     Access,
     Quota,
 )
-from syncbridge_fattureincloud.emulator_documents import Numbering
-from syncbridge_fattureincloud.emulator_endpoints import (
+from syncbridge_fattureincloud.emulator.documents import Numbering
+from syncbridge_fattureincloud.emulator.endpoints import (
     CLIENTS,
     PRODUCTS,
     DocumentEndpoints,
     RegistryEndpoints,
 )
-from syncbridge_fattureincloud.emulator_query import ListingCache
-from syncbridge_fattureincloud.emulator_schema import Invalid
+from syncbridge_fattureincloud.emulator.query import ListingCache
+from syncbridge_fattureincloud.emulator.schema import Invalid
 
-__all__ = [
-    "MAIN_COMPANY",
-    "MANUAL_TOKEN",
-    "OAUTH_CLIENT_ID",
-    "OAUTH_CLIENT_SECRET",
-    "OTHER_COMPANY",
-    "FicEmulator",
-    "create_app",
-]
+__all__ = ["FicEmulator", "create_app"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_SEEDED_DOCUMENTS = 1000
@@ -90,7 +84,6 @@ class FicEmulator(Emulator):
     title = "Fatture in Cloud API v2"
     rate_limits = (SHORT_TERM,)
     countries = ("IT",)
-    clock_resolution = timedelta(seconds=1)
 
     def __init__(
         self,
@@ -148,13 +141,13 @@ class FicEmulator(Emulator):
 
     def populate(self) -> None:
         for company_id in COMPANIES:
-            emulator_data.seed_settings(self.store, company_id)
+            seed.seed_settings(self.store, company_id)
         tables = self.tables(MAIN_COMPANY)
         for _ in range(self.options.records):
-            tables["clients"].insert(emulator_data.client_record(self.fake))
+            tables["clients"].insert(seed.client_record(self.fake))
         for index in range(1, self.options.records + 1):
-            tables["products"].insert(emulator_data.product_record(self.fake, index))
-        emulator_data.seed_documents(
+            tables["products"].insert(seed.product_record(self.fake, index))
+        seed.seed_documents(
             self.fake, tables, self.numbering(MAIN_COMPANY), self.documents
         )
 
@@ -329,10 +322,10 @@ class FicEmulator(Emulator):
         return json_response({"data": {"companies": companies}})
 
     async def currencies(self, request: Request) -> Response:
-        return json_response({"data": list(emulator_data.CURRENCIES)})
+        return json_response({"data": list(seed.CURRENCIES)})
 
     async def measures(self, request: Request) -> Response:
-        return json_response({"data": list(emulator_data.MEASURES)})
+        return json_response({"data": list(seed.MEASURES)})
 
     def _info(self, request: Request, name: str) -> Response:
         rows = self.table(int(request.path_params["company_id"]), name).list()

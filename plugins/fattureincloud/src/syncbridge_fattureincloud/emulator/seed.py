@@ -15,7 +15,7 @@ from typing import Any
 
 from syncbridge.emulator import FakeData, Store, Table
 from syncbridge_fattureincloud.documents import E_INVOICE_SENT
-from syncbridge_fattureincloud.emulator_documents import Numbering, build
+from syncbridge_fattureincloud.emulator.documents import Numbering, build
 
 #: ``GET /info/measures``: units of measure are plain strings
 MEASURES = ("pezzi", "kg", "litri", "ore", "giorni", "km", "mesi", "metri")

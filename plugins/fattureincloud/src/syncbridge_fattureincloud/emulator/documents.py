@@ -15,8 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from syncbridge.emulator import Table
-from syncbridge_fattureincloud.emulator_query import render_time
-from syncbridge_fattureincloud.emulator_schema import Invalid
+from syncbridge_fattureincloud.emulator.query import render_time
+from syncbridge_fattureincloud.emulator.schema import Invalid
 
 #: keys of the ``basic`` fieldset of a document list (lines and payments need ``detailed``)
 BASIC = (
@@ -100,6 +100,8 @@ def _entity(clients: Table, given: Mapping[str, Any]) -> dict[str, Any]:
     if stored is None:
         raise Invalid({"data.entity.id": [f"Il cliente {given['id']} non esiste."]})
     snapshot = {key: stored.get(key) for key in ENTITY_FIELDS}
+    if snapshot["type"] is None:  # an enum without null in the spec: left out when unknown
+        del snapshot["type"]
     return {**snapshot, **{k: v for k, v in given.items() if v is not None}}
 
 

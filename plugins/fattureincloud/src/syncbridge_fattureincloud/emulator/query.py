@@ -1,11 +1,17 @@
 """List queries of the emulated API: the ``q`` filter, ``sort``, ``page``/``per_page`` and the
 Laravel-style pagination envelope, as documented for Fatture in Cloud list endpoints.
 
-``q`` is parsed only as far as the connector (and a reasonable client) needs: conditions
-``field op value`` joined by ``and``, with ``op`` one of ``= != <> > >= < <=`` and the value a
-single-quoted string or a number. Anything else (``or``, parentheses, ``like`` ...) is answered
-``400`` naming the unsupported part, so a client relying on it fails loudly instead of getting
-an unfiltered list.
+``q`` is parsed as the documentation describes it, as far as a client needs: conditions
+``field op value`` with ``op`` one of ``= != <> > >= < <=`` and the value a single-quoted
+string or a number, joined by ``and`` and ``or`` (``and`` binds tighter) and grouped with
+parentheses. Anything else (``like``, ``is null`` ...) is answered ``400`` naming the
+unsupported part, so a client relying on it fails loudly instead of getting an unfiltered
+list.
+
+Filters that bound the listing's own sort order from below are answered by bisection, as a
+database index would: ``updated_at >= '...'`` on a listing sorted by ``updated_at``, and the
+keyset ``updated_at > 'T' or (updated_at = 'T' and id > N)`` on one sorted by
+``updated_at,id``. Any other filter is a scan.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import bisect
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, overload
 from zoneinfo import ZoneInfo
@@ -28,10 +35,35 @@ TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*')|(?P<number>-?\d+(?:\.\d+)?)"
-    r"|(?P<op>>=|<=|<>|!=|=|>|<)|(?P<word>[A-Za-z_][A-Za-z0-9_.]*)|(?P<other>\S))"
+    r"|(?P<op>>=|<=|<>|!=|=|>|<)|(?P<paren>[()])|(?P<word>[A-Za-z_][A-Za-z0-9_.]*)"
+    r"|(?P<other>\S))"
 )
 
-Condition = tuple[str, str, str | float]
+
+@dataclass(frozen=True)
+class Condition:
+    """``field op value``."""
+
+    field: str
+    op: str
+    value: str | float
+
+
+@dataclass(frozen=True)
+class Both:
+    """Conditions joined by ``and``."""
+
+    parts: tuple[Expression, ...]
+
+
+@dataclass(frozen=True)
+class Either:
+    """Conditions joined by ``or``."""
+
+    parts: tuple[Expression, ...]
+
+
+Expression = Condition | Both | Either
 
 
 def render_time(value: datetime | None) -> str | None:
@@ -39,23 +71,58 @@ def render_time(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(ROME).strftime(TIMESTAMP)
 
 
-def parse_q(q: str) -> list[Condition]:
-    """The ``and``-joined conditions of a ``q`` filter; BadRequest for anything else."""
-    tokens: list[tuple[str, str]] = []
-    for match in _TOKEN.finditer(q):
-        kind = match.lastgroup
-        if kind is None:
-            continue
-        tokens.append((kind, match.group(kind)))
-    conditions: list[Condition] = []
-    index = 0
-    while index < len(tokens):
-        if conditions:
-            kind, text = tokens[index]
-            if kind != "word" or text.lower() != "and":
-                raise BadRequest(f"q: unsupported filter syntax near {text!r} (only 'and' joins)")
-            index += 1
-        part = tokens[index : index + 3]
+class _Parser:
+    """Recursive descent over the tokens of ``q``: or-terms of and-terms of conditions."""
+
+    def __init__(self, q: str) -> None:
+        self.tokens: list[tuple[str, str]] = []
+        for match in _TOKEN.finditer(q):
+            kind = match.lastgroup
+            if kind is not None:
+                self.tokens.append((kind, match.group(kind)))
+        self.at = 0
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def _keyword(self, word: str) -> bool:
+        token = self._peek()
+        if token is not None and token[0] == "word" and token[1].lower() == word:
+            self.at += 1
+            return True
+        return False
+
+    def parse(self) -> Expression:
+        if not self.tokens:
+            raise BadRequest("q: the filter is empty")
+        expression = self._either()
+        token = self._peek()
+        if token is not None:
+            raise BadRequest(f"q: unsupported filter syntax near {token[1]!r}")
+        return expression
+
+    def _either(self) -> Expression:
+        parts = [self._both()]
+        while self._keyword("or"):
+            parts.append(self._both())
+        return parts[0] if len(parts) == 1 else Either(tuple(parts))
+
+    def _both(self) -> Expression:
+        parts = [self._factor()]
+        while self._keyword("and"):
+            parts.append(self._factor())
+        return parts[0] if len(parts) == 1 else Both(tuple(parts))
+
+    def _factor(self) -> Expression:
+        token = self._peek()
+        if token == ("paren", "("):
+            self.at += 1
+            inner = self._either()
+            if self._peek() != ("paren", ")"):
+                raise BadRequest("q: a parenthesis is not closed")
+            self.at += 1
+            return inner
+        part = self.tokens[self.at : self.at + 3]
         if len(part) < 3 or part[0][0] != "word" or part[1][0] != "op":
             found = " ".join(text for _kind, text in part) or "the end"
             raise BadRequest(f"q: expected `field operator value`, found {found!r}")
@@ -67,11 +134,13 @@ def parse_q(q: str) -> list[Condition]:
             value = float(raw)
         else:
             raise BadRequest(f"q: the value of {field} must be a quoted string or a number")
-        conditions.append((field, op, value))
-        index += 3
-    if not conditions:
-        raise BadRequest("q: the filter is empty")
-    return conditions
+        self.at += 3
+        return Condition(field, op, value)
+
+
+def parse_q(q: str) -> Expression:
+    """The filter ``q`` stands for; BadRequest for anything outside the grammar."""
+    return _Parser(q).parse()
 
 
 def _compare(actual: Any, op: str, wanted: str | float) -> bool:
@@ -125,36 +194,82 @@ class _Tail(Sequence[dict[str, Any]]):
         return self.rows[self.start + index]
 
 
+def holds(expression: Expression, record: Mapping[str, Any]) -> bool:
+    """Whether ``record`` (as the API renders it) passes the filter."""
+    if isinstance(expression, Condition):
+        return _compare(record.get(expression.field), expression.op, expression.value)
+    if isinstance(expression, Both):
+        return all(holds(part, record) for part in expression.parts)
+    return any(holds(part, record) for part in expression.parts)
+
+
+#: (the sort keys bounded, their values, whether the bound itself is kept)
+Bound = tuple[tuple[str, ...], tuple[Any, ...], bool]
+
+
+def _bound(expression: Expression, keys: list[str]) -> Bound | None:
+    """The lower bound ``expression`` puts on the sort order ``keys``, if that is all it
+    does: ``lead >= v`` (or ``>``), or the keyset ``lead > v or (lead = v and next > n)``."""
+    lead = keys[0]
+    if isinstance(expression, Condition):
+        value = expression.value
+        if expression.field == lead and expression.op in (">=", ">") and isinstance(value, str):
+            return (lead,), (value,), expression.op == ">="
+        return None
+    if not isinstance(expression, Either) or len(expression.parts) != 2 or len(keys) < 2:
+        return None
+    after = next((p for p in expression.parts if isinstance(p, Condition)), None)
+    tie = next((p for p in expression.parts if isinstance(p, Both)), None)
+    if after is None or tie is None or len(tie.parts) != 2:
+        return None
+    equal = next((p for p in tie.parts if isinstance(p, Condition) and p.op == "="), None)
+    then = next((p for p in tie.parts if isinstance(p, Condition) and p.op in (">", ">=")), None)
+    if (
+        equal is None
+        or then is None
+        or (after.field, after.op) != (lead, ">")
+        or equal.field != lead
+        or equal.value != after.value
+        or not isinstance(after.value, str)
+        or then.field != keys[1]
+        or not isinstance(then.value, float)
+    ):
+        return None
+    return (lead, keys[1]), (after.value, then.value), then.op == ">="
+
+
+def _position(row: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[Any, ...]:
+    """A row's place in a listing sorted by ``keys``: the lead as text, the rest as they are
+    (ids: numbers)."""
+    return (str(row.get(keys[0]) or ""), *(row.get(key) or 0 for key in keys[1:]))
+
+
 def select(
     rows: list[dict[str, Any]], q: str | None, sort: str | None
 ) -> Sequence[dict[str, Any]]:
-    """The rows of a sorted listing that ``q`` keeps.
-
-    A lower bound on the leading sort key (the connector's ``updated_at >= '...'``) is found
-    by bisection, as a database index would; any other filter is a scan.
-    """
+    """The rows of a sorted listing that ``q`` keeps (see the module docstring)."""
     if not q:
         return rows
-    conditions = parse_q(q)
-    lead = (sort or "").split(",")[0].strip()
-    if lead and not lead.startswith("-") and all(
-            field == lead and op in (">=", ">") and isinstance(value, str)
-            for field, op, value in conditions):
+    expression = parse_q(q)
+    keys = [key.strip() for key in (sort or "").split(",") if key.strip()]
+    parts = expression.parts if isinstance(expression, Both) else (expression,)
+    indexed = keys and not any(key[0] in "-+" for key in keys)
+    bounds = [_bound(part, keys) for part in parts] if indexed else [None]
+    if all(bound is not None for bound in bounds):
         start = 0
-        for _field, op, value in conditions:
-            finder = bisect.bisect_left if op == ">=" else bisect.bisect_right
-            start = max(start, finder(rows, value, key=lambda row: str(row.get(lead) or "")))
+        for names, values, inclusive in (bound for bound in bounds if bound is not None):
+            finder = bisect.bisect_left if inclusive else bisect.bisect_right
+            start = max(start, finder(rows, values, key=lambda row: _position(row, names)))
         return _Tail(rows, start)
-    keep = matcher(q)
-    return [row for row in rows if keep(row)]
+    return [row for row in rows if holds(expression, row)]
 
 
 def matcher(q: str | None) -> Callable[[Mapping[str, Any]], bool]:
     """A predicate over rendered records for the request's ``q`` (all pass without one)."""
     if not q:
         return lambda _record: True
-    conditions = parse_q(q)
-    return lambda record: all(_compare(record.get(f), op, v) for f, op, v in conditions)
+    expression = parse_q(q)
+    return lambda record: holds(expression, record)
 
 
 def sort_records(records: list[dict[str, Any]], sort: str | None) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """The endpoints of the emulated registries (clients, products) and issued documents.
 
 They are written against :class:`Backend`, the few things they need from the emulator (its
-tables, the document numbering and the scope check), so that :mod:`.emulator` stays the
+tables, the document numbering and the scope check), so that :mod:`.app` stays the
 wiring: authentication, quotas, errors and routes.
 """
 
@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from syncbridge.emulator import BadRequest, Table, json_response, read_json
-from syncbridge_fattureincloud.emulator_access import scope_of
-from syncbridge_fattureincloud.emulator_documents import BASIC as DOCUMENT_BASIC
-from syncbridge_fattureincloud.emulator_documents import Numbering, build, render_document
-from syncbridge_fattureincloud.emulator_query import (
+from syncbridge_fattureincloud.emulator.access import scope_of
+from syncbridge_fattureincloud.emulator.documents import BASIC as DOCUMENT_BASIC
+from syncbridge_fattureincloud.emulator.documents import Numbering, build, render_document
+from syncbridge_fattureincloud.emulator.query import (
     ListingCache,
     fieldset,
     listing,
@@ -27,7 +27,7 @@ from syncbridge_fattureincloud.emulator_query import (
     select,
     sort_records,
 )
-from syncbridge_fattureincloud.emulator_schema import (
+from syncbridge_fattureincloud.emulator.schema import (
     CLIENT,
     DOCUMENT,
     DOCUMENT_TYPES,
