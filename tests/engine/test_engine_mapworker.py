@@ -115,10 +115,10 @@ def test_an_unexpected_error_in_a_workers_mapping_is_raised_as_inline(
 
     map_records = read.map_records
 
-    def broken(connection: Any, entity: str, records: list[dict[str, Any]]) -> Any:
+    def broken(connection: Any, entity: str, records: list[dict[str, Any]], context: Any) -> Any:
         if any(record["name"] == "Company 0900" for record in records):
             raise LookupError("a bug in a mapping")
-        return map_records(connection, entity, records)
+        return map_records(connection, entity, records, context)
 
     monkeypatch.setattr(read, "map_records", broken)
     bed = _bed(tmp_path)
@@ -175,6 +175,52 @@ def test_pages_cross_by_marshal_and_anything_else_by_pickle() -> None:
               "total": Decimal("12.50")}]
     assert _pack(plain)[:1] == b"m"
     assert _pack(typed)[:1] == b"p"
+    # a page crosses with its context: JSON values by id, which marshal takes
+    page = (plain, {"1": {"customer": "company", "tax_rates": {"3": "19"}}})
+    assert _pack(page)[:1] == b"m"
+    assert _unpack(_pack(page)) == page
     assert _unpack(_pack(plain)) == plain
     assert _unpack(_pack(typed)) == typed
     assert type(_unpack(_pack(typed))[0]["total"]) is Decimal
+
+
+def test_a_worker_maps_each_record_with_its_context(
+    tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages cross to the worker with their context (``Page.context``), and a record failing
+    there comes back with it, to be kept for retry beside its native record."""
+    from tests.engine import regions
+
+    def run(folder: Path) -> tuple[Bed, dict[str, dict[str, Any]]]:
+        regions.reset()
+        folder.mkdir()
+        bed = Bed(folder, {"company": {"direction": "left-to-right"}},
+                  left_settings={"page_size": PAGE})
+        bed.rewrite({"company": {"direction": "left-to-right"}},
+                    extensions={"left": ["tests.engine.regions"]})
+        bed.put("left", "company", [company(i) for i in range(COUNT)])
+        regions.REGIONS.update({f"Company {i:04d}": f"zone {i % 7}" for i in range(COUNT)})
+        regions.BROKEN.add("Company 0900")  # on a page the worker maps
+        bed.sync()
+        seen = dict(regions.SEEN)
+        regions.reset()
+        return bed, seen
+
+    try:
+        worker, seen_here = run(tmp_path / "worker")
+        assert len(forks) == 1
+        monkeypatch.setattr(mapworker, "available", lambda: False)
+        inline, seen_inline = run(tmp_path / "inline")
+    finally:
+        regions.reset()
+    assert len(forks) == 1
+    # the worker mapped most pages: this process never saw those records' contexts
+    assert len(seen_inline) == COUNT and len(seen_here) < COUNT // 2
+    assert _snapshots(worker) == _snapshots(inline)
+    notes = {r["name"]: r["notes"] for r in worker.rows("right", "company")}
+    assert len(notes) == COUNT - 1
+    assert all(note == f"region zone {int(name[-4:]) % 7}" for name, note in notes.items())
+    with sqlite3.connect(tmp_path / "worker" / "state.db") as db:
+        [(reason, context)] = db.execute("SELECT reason, context FROM pending").fetchall()
+    assert reason == "Company 0900: not mapped yet"
+    assert json.loads(context) == {"region": "zone 4"}

@@ -84,14 +84,15 @@ class Integration:
 
     def records(self, side: str, entity: str) -> list[Any]:
         with self.connection(side) as conn:
-            return [conn.map_in(entity, native) for page in conn.fetch(entity)
-                    for native in page.records]
+            return [record for page in conn.fetch(entity)
+                    for record in conn.map_page(entity, page)]
 
     def create(self, side: str, entity: str, data: dict[str, Any]) -> str:
         with self.connection(side) as conn:
-            native = conn.map_out(entity, model_for(entity).model_validate(data))
+            context: dict[str, Any] = {}
+            native = conn.map_out(entity, model_for(entity).model_validate(data), context)
             [result] = conn.upsert(entity, [UpsertItem(key=f"test-{entity}-{data}",
-                                                       record=native)])
+                                                       record=native, context=context)])
         assert result.ok and result.id is not None, result.error
         return result.id
 
@@ -232,11 +233,12 @@ from syncbridge.hookspecs import hookimpl
 from syncbridge_bitrix24 import connector
 
 @hookimpl(tryfirst=True)
-def map(entity, record, direction, settings):
+def map(entity, record, direction, settings, context):
     if direction != "out" or entity != "invoice":
         return None
     lines = [line.model_copy(update={"vat_percent": None}) for line in record.lines]
-    return connector.map(entity, record.model_copy(update={"lines": lines}), direction, settings)
+    return connector.map(entity, record.model_copy(update={"lines": lines}), direction, settings,
+                         context)
 """
 #: an extension that reads QuickBooks lines by their tax code alone, as the connector once did
 CODES_ONLY_IN = """
@@ -447,12 +449,12 @@ def test_an_invoice_from_a_line_without_description_reads_back_as_our_own_write(
     with integration.connection("qbo") as conn:
         [result] = conn.upsert("invoice", [UpsertItem(key="test-1122", record={
             "DocNumber": "1122", "TxnDate": "2026-11-24", "CurrencyRef": {"value": "EUR"},
-            "CustomerRef": {"value": customer.id}, "_sb": {"customer": "company"},
+            "CustomerRef": {"value": customer.id},
             "Line": [{"DetailType": "SalesItemLineDetail", "Amount": Decimal("300.00"),
                       "SalesItemLineDetail": {"ItemRef": {"value": item.id}, "Qty": 3,
                                               "UnitPrice": Decimal("100.00"),
                                               "TaxCodeRef": {"value": "3"}}}],
-        })])
+        }, context={"customer": "company"})])
     assert result.ok, result.error
     [native] = [n for n in integration.natives("qbo", "invoice") if n["DocNumber"] == "1122"]
     line = native["Line"][0]

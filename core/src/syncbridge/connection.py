@@ -21,7 +21,14 @@ from syncbridge.errors import ConfigError, ConnectorError
 from syncbridge.http import Client, RequestLogSink, build_client
 from syncbridge.models import CanonicalRecord
 from syncbridge.plugins import connection_manager
-from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
+from syncbridge.records import (
+    CheckResult,
+    Context,
+    NativeRecord,
+    Page,
+    UpsertItem,
+    UpsertResult,
+)
 from syncbridge.settings import ConnectorSettings
 
 
@@ -81,8 +88,10 @@ class Connection:
         if len(impls) != 1 or impls[0].hookwrapper or impls[0].wrapper:
             return self.pm.hook.map
         function, names = impls[0].function, tuple(impls[0].argnames)
-        if names == ("entity", "record", "direction"):  # most connectors need no settings
-            return lambda entity, record, direction, settings: function(entity, record, direction)
+        if names == ("entity", "record", "direction"):  # most connectors need nothing more
+            return lambda entity, record, direction, settings, context: function(
+                entity, record, direction
+            )
         return lambda **kwargs: function(*[kwargs[name] for name in names])
 
     # -- plumbing -------------------------------------------------------------------------
@@ -164,14 +173,43 @@ class Connection:
             raise ConnectorError(f"{self.info.name}: delete() is not implemented for {entity!r}")
         return list(results)
 
-    def map_in(self, entity: str, record: NativeRecord) -> CanonicalRecord:
-        result = self._map(entity=entity, record=record, direction="in", settings=self.settings)
+    def map_in(
+        self, entity: str, record: NativeRecord, context: Context | None = None
+    ) -> CanonicalRecord:
+        """``record`` as its canonical model, read with ``context``: the facts ``fetch`` gave
+        it (``Page.context_of(id)``), or those ``map(out)`` gave a record mapped out."""
+        result = self._map(
+            entity=entity,
+            record=record,
+            direction="in",
+            settings=self.settings,
+            context={} if context is None else context,
+        )
         if not isinstance(result, CanonicalRecord):
             raise ConnectorError(f"{self.info.name}: map(in) gave no canonical {entity}")
         return result
 
-    def map_out(self, entity: str, record: CanonicalRecord) -> NativeRecord:
-        result = self._map(entity=entity, record=record, direction="out", settings=self.settings)
+    def map_out(
+        self, entity: str, record: CanonicalRecord, context: Context | None = None
+    ) -> NativeRecord:
+        """``record`` as a native record; what ``map`` notes for ``upsert`` beside it goes
+        into ``context`` (pass an empty dict to keep it: ``UpsertItem.context``)."""
+        result = self._map(
+            entity=entity,
+            record=record,
+            direction="out",
+            settings=self.settings,
+            context={} if context is None else context,
+        )
         if not isinstance(result, dict):
             raise ConnectorError(f"{self.info.name}: map(out) gave no native {entity}")
         return result
+
+    def map_page(self, entity: str, page: Page) -> list[CanonicalRecord]:
+        """Every record of a fetched page mapped in with its context (the first error of a
+        record raised): for tools and tests; the engine maps record by record."""
+        id_field = self.info.entities[entity].id_field
+        return [
+            self.map_in(entity, native, page.context_of(native.get(id_field)))
+            for native in page.records
+        ]

@@ -133,6 +133,10 @@ def fetch(
 
     Set ``Page.cursor`` to the value to resume from next time (typically the largest
     modification time seen); report deletions the system exposes in ``Page.deleted``.
+    Facts :func:`map` needs that a record does not carry (looked up while reading: whether a
+    customer is a company, a tax code's rate) go in ``Page.context`` by native id, never
+    into the record; a record that could not be read whole gets ``{"error": "why"}`` there,
+    for :func:`map` to fail it with.
     """
 
 
@@ -142,11 +146,13 @@ def upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[Ups
 
     :param client: the connection's client.
     :param entity: the canonical entity name.
-    :param items: the writes, each with its idempotency ``key`` and ``changed`` fields.
+    :param items: the writes, each with its idempotency ``key``, ``changed`` fields and the
+        ``context`` :func:`map` gave it on the way out.
 
     The engine sends at most ``EntityInfo.batch_size`` items per call; use the system's batch
     endpoint when it has one. Report a record the system rejects as
-    ``UpsertResult.failed(key, message)`` and go on with the rest.
+    ``UpsertResult.failed(key, message)`` and go on with the rest. A result's ``record`` (the
+    record as stored) comes with its ``context`` as :func:`fetch` would give it.
     """
 
 
@@ -196,6 +202,7 @@ def map(
     record: NativeRecord | CanonicalRecord,
     direction: Literal["in", "out"],
     settings: ConnectorSettings,
+    context: dict[str, Any],
 ) -> CanonicalRecord | NativeRecord:
     """Translate between the native and the canonical form: the connector's default preset.
 
@@ -203,7 +210,15 @@ def map(
     :param record: a native dict (``"in"``) or a canonical model (``"out"``).
     :param direction: ``"in"`` or ``"out"``.
     :param settings: the connection's settings, for mappings that depend on them (a stage
-        map, a default country); implementations that need none simply omit the argument.
+        map, a default country).
+    :param context: the record's facts beside it, a dict of JSON values. ``"in"``: what
+        :func:`fetch` put in ``Page.context`` for this record (or what :func:`upsert` put in
+        ``UpsertResult.context``), empty when nothing; read it, do not change it. ``"out"``:
+        a fresh, empty dict; put in it what :func:`upsert` will need beside the native record
+        (it arrives as ``UpsertItem.context``).
+
+    An implementation simply omits the arguments it does not use (most need neither
+    ``settings`` nor ``context``).
 
     ``direction="in"``: native dict -> canonical model (``syncbridge.models.MODELS[entity]``);
     set the canonical ``id`` to the native id. Let pydantic's ``ValidationError`` propagate
@@ -212,12 +227,23 @@ def map(
     ``direction="out"``: canonical model -> native dict ready for ``upsert``. References
     (``company_id``, ``vat_rate_id``, ...) arrive already translated to this system's ids.
 
+    **No ``_``-prefixed keys in native records**, in either direction: a native record holds
+    what the system holds, and everything else travels as its context. Write the context of
+    both directions in the same terms: to see what the target would hold of a write, the
+    engine maps the record out and reads the result back in with the context ``map(out)``
+    filled (a status the system cannot tell from another reads back as that other).
+
+    ``map`` may run in a forked worker process (a long read is mapped there while the engine
+    fetches): it must depend on nothing but its arguments and the connector's own code, and
+    keep no state between calls.
+
     Errors are per record. Raise ``syncbridge.errors.SkipRecord("reason")`` for a record the
     integration leaves out on purpose (reported ``skipped``, in ``plan`` as in ``run``), and
     ``syncbridge.errors.RecordError("field: what is wrong and the fix")`` for one that cannot
-    be mapped; anything else a mapping raises (a ``KeyError`` on a missing key, say) also
-    fails only that record, reported with the exception's type and message, and retried on
-    the next run. Only ``AuthError``/``ConnectorError`` raised by ``fetch`` or ``upsert`` as a
+    be mapped (a context's ``"error"`` too); anything else a mapping raises (a ``KeyError`` on
+    a missing key, say) also fails only that record, reported with the exception's type and
+    message. A failed record is retried on the next run, with its native record and context
+    as read. Only ``AuthError``/``ConnectorError`` raised by ``fetch`` or ``upsert`` as a
     whole stop an entity.
     """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, insert, inspect, select, text
 
+from syncbridge.engine.db import SideStore
 from syncbridge.errors import ConfigError
 from syncbridge.http.requestlog import LoggedRequest
 from syncbridge.state import REQUEST_LOG_SIZE, StateStore
@@ -87,7 +89,7 @@ def test_the_sqlite_state_uses_wal_journaling(tmp_path: Path) -> None:
 
 # -- migrations (SQLite and PostgreSQL) ----------------------------------------------------------
 def test_a_fresh_store_is_at_head_with_every_table(state_url: str) -> None:
-    assert head_revision() == "0005"
+    assert head_revision() == "0006"
     store = StateStore(state_url)
     try:
         assert current_revision(store.engine) == head_revision()
@@ -138,6 +140,75 @@ def test_an_old_store_is_upgraded_in_place_and_keeps_its_rows(state_url: str) ->
         # the new tables work
         store.credentials("fic").save({"token": "t"})
         assert store.credentials("fic").load() == {"token": "t"}
+    finally:
+        store.close()
+
+
+def test_pending_records_gain_a_context_and_old_rows_move_private_keys_into_it(
+    state_url: str,
+) -> None:
+    """0006: a pending record keeps its context beside its native record. Rows kept before
+    carried QuickBooks' ``_sb`` and Bitrix24's ``_status``/``_error`` inside the native
+    record; they come out of it, the facts into the context. Other keys stay as they are."""
+    engine = create_state_engine(state_url)
+    since = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    natives = {
+        "qbo-7": {"Id": "7", "CustomerRef": {"value": "58"},
+                  "_sb": {"customer": "company", "tax_rates": {"3": "19"}}},
+        "b24-5": {"id": 5, "stageId": "DT31_1:P", "_status": None,
+                  "_error": "its product rows could not be read: QUERY_LIMIT_EXCEEDED"},
+        "b24-6": {"id": 6, "stageId": "DT31_1:P", "_status": "paid"},
+        "crm-1": {"id": 1, "_categoryDescription": "Hardware"},  # not ours to move
+        "plain": {"id": 2, "name": "Rossi"},
+    }
+    try:
+        migrate(engine, "0005")
+        with engine.begin() as db:
+            for rid, native in natives.items():
+                db.execute(
+                    text(
+                        "INSERT INTO pending (sync, entity, side, record_id, kind, reason, "
+                        "native, since) VALUES ('main', 'invoice', 'left', :rid, 'failed', "
+                        "'why', :native, :since)"
+                    ),
+                    {"rid": rid, "native": json.dumps(native), "since": since},
+                )
+    finally:
+        engine.dispose()
+
+    store = StateStore(state_url)
+    try:
+        assert current_revision(store.engine) == head_revision()
+        with store.engine.connect() as db:
+            rows = {
+                rid: (json.loads(native), None if context is None else json.loads(context))
+                for rid, native, context in db.execute(
+                    text("SELECT record_id, native, context FROM pending")
+                )
+            }
+        assert rows == {
+            "qbo-7": ({"Id": "7", "CustomerRef": {"value": "58"}},
+                      {"customer": "company", "tax_rates": {"3": "19"}}),
+            "b24-5": ({"id": 5, "stageId": "DT31_1:P"},
+                      {"error": "its product rows could not be read: QUERY_LIMIT_EXCEEDED"}),
+            "b24-6": ({"id": 6, "stageId": "DT31_1:P"}, None),
+            "crm-1": ({"id": 1, "_categoryDescription": "Hardware"}, None),
+            "plain": ({"id": 2, "name": "Rossi"}, None),
+        }
+        # and the engine keeps a context with a record, and reads it back
+        side = SideStore("main", "invoice", "left")
+        with store.engine.begin() as db:
+            side.set_pending(
+                db,
+                [("plain", "failed", "again", '{"id": 2}'), ("new", "failed", "x", "{}")],
+                since,
+                contexts={"new": '{"error": "why"}'},
+            )
+        with store.engine.connect() as db:
+            kept = side.pending(db)
+        assert kept["plain"] == ("failed", "again", '{"id": 2}', None)
+        assert kept["new"] == ("failed", "x", "{}", '{"error": "why"}')
+        assert kept["qbo-7"][3] is not None
     finally:
         store.close()
 

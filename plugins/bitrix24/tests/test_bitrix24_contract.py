@@ -10,6 +10,7 @@ import pytest
 import syncbridge_bitrix24.connector
 from syncbridge.connection import Connection
 from syncbridge.describe import Capability, RateLimit
+from syncbridge.errors import RecordError
 from syncbridge.models import (
     CanonicalRecord,
     Company,
@@ -126,8 +127,11 @@ def test_map_round_trips(connection: Connection) -> None:
         ],
     )
     out = connection.map_out("invoice", invoice)
+    # the status is the stage the stage map gives it (no key of the connector's own)
+    assert (out["stageId"], out["categoryId"]) == ("DT31_1:P", 1)
+    assert not [key for key in out if key.startswith("_")]
     # a row's price is after the discount and with tax: 333.33 less 12.5 % plus 7 % VAT
-    assert out["_status"] == "paid" and out["productRows"][0]["price"] == "312.0802125"
+    assert out["productRows"][0]["price"] == "312.0802125"
     assert out["productRows"][0]["taxRate"] == "7"
     _round_trip(connection, "invoice", invoice, id=5, begindate="2025-01-31T00:00:00+01:00")
 
@@ -135,8 +139,19 @@ def test_map_round_trips(connection: Connection) -> None:
 def test_no_vat_and_bad_data(connection: Connection) -> None:
     no_vat = connection.map_in("vat_rate", {"ID": "1", "NAME": "Ohne MwSt.", "RATE": None})
     assert no_vat.rate == 0
-    with pytest.raises(ValueError, match="stage 'DT31_1:X' has no status"):
-        connection.map_in("invoice", {"id": 1, "stageId": "DT31_1:X", "begindate": "2025-01-01"})
+    unknown = {"id": 1, "stageId": "DT31_1:X", "begindate": "2025-01-01", "companyId": 3}
+    with pytest.raises(RecordError, match="stage 'DT31_1:X' has no status: add it to the"):
+        connection.map_in("invoice", unknown)
+    # a stage the portal calls a failure reads as cancelled, as fetch's context says
+    failed = connection.map_in("invoice", unknown, {"stage_semantics": "F"})
+    assert failed.status == "cancelled"
+    # an invoice fetch could not read whole fails with the reason fetch gave
+    with pytest.raises(RecordError, match=r"^its product rows could not be read: QUERY_LIMIT"):
+        connection.map_in(
+            "invoice",
+            {**unknown, "stageId": "DT31_1:P"},
+            {"error": "its product rows could not be read: QUERY_LIMIT_EXCEEDED"},
+        )
 
 
 def test_multi_field_updates_touch_only_their_slot() -> None:

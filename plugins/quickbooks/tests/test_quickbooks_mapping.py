@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from syncbridge.models import Company, Contact, DocumentLine, DocumentStatus
 from syncbridge_quickbooks import documents, mapping, parties
-from syncbridge_quickbooks.native import NOTES, country_code
+from syncbridge_quickbooks.native import country_code
 
 META = {"MetaData": {"LastUpdatedTime": "2024-03-04T05:06:07-08:00"}}
 
@@ -57,10 +57,10 @@ def test_a_job_is_named_with_its_parent_and_written_back_by_its_own_name() -> No
         "Job": True,
         **META,
     }
-    company = parties.company_in(job)
+    company = parties.company_in(job, {})
     assert company.name == "Acme:Fit-out"
-    assert parties.company_out(company) == {"DisplayName": "Fit-out"}
-    plain = parties.company_out(Company(name="Acme", email="a@acme.com", city="Austin"))
+    assert parties.company_out(company, {}) == {"DisplayName": "Fit-out"}
+    plain = parties.company_out(Company(name="Acme", email="a@acme.com", city="Austin"), {})
     assert plain == {
         "DisplayName": "Acme",
         "CompanyName": "Acme",
@@ -71,9 +71,9 @@ def test_a_job_is_named_with_its_parent_and_written_back_by_its_own_name() -> No
 
 def test_a_masked_tax_id_is_left_out_and_a_real_one_normalised() -> None:
     masked = {"Id": "1", "CompanyName": "A", "PrimaryTaxIdentifier": "XXXXXX6976", **META}
-    assert parties.company_in(masked).vat_number is None
+    assert parties.company_in(masked, {}).vat_number is None
     real = {**masked, "PrimaryTaxIdentifier": "de 136 695 976"}
-    assert parties.company_in(real).vat_number == "DE136695976"
+    assert parties.company_in(real, {}).vat_number == "DE136695976"
 
 
 def test_a_contact_knows_its_company_only_when_its_parent_is_one() -> None:
@@ -84,17 +84,21 @@ def test_a_contact_knows_its_company_only_when_its_parent_is_one() -> None:
         "ParentRef": {"value": "3"},
         **META,
     }
-    assert parties.contact_in({**person, NOTES: {"parent": "company"}}).company_id == "3"
-    assert parties.contact_in({**person, NOTES: {"parent": "contact"}}).company_id is None
-    out = parties.contact_out(Contact(first_name="Hans", last_name="Becker", company_id="3"))
+    assert parties.contact_in(person, {"parent": "company"}).company_id == "3"
+    assert parties.contact_in(person, {"parent": "contact"}).company_id is None
+    assert parties.contact_in(person, {}).company_id is None
+    context: dict[str, Any] = {}
+    out = parties.contact_out(
+        Contact(first_name="Hans", last_name="Becker", company_id="3"), context
+    )
     assert out == {
         "GivenName": "Hans",
         "FamilyName": "Becker",
         "DisplayName": "Hans Becker",
         "ParentRef": {"value": "3"},
         "Job": True,
-        NOTES: {"parent": "company"},
     }
+    assert context == {"parent": "company"}
 
 
 def test_lines_read_every_kind_quickbooks_has() -> None:
@@ -132,7 +136,7 @@ def test_lines_read_every_kind_quickbooks_has() -> None:
             {"DetailType": "SubTotalLineDetail", "Amount": Decimal("38.00")},
         ]
     }
-    lines = documents.lines_in(record)
+    lines = documents.lines_in(record, {})
     assert [
         (x.description, x.quantity, x.unit_price, x.product_id, x.vat_rate_id) for x in lines
     ] == [
@@ -176,8 +180,8 @@ def test_a_document_needs_to_know_its_customer_kind() -> None:
         **META,
     }
     with pytest.raises(ValueError, match="CustomerRef 8: whether this customer is a company"):
-        documents.invoice_in(invoice)
-    assert documents.invoice_in({**invoice, NOTES: {"customer": "contact"}}).contact_id == "8"
+        documents.invoice_in(invoice, {})
+    assert documents.invoice_in(invoice, {"customer": "contact"}).contact_id == "8"
 
 
 def test_a_payment_over_several_invoices_is_refused_with_the_reason() -> None:
@@ -187,20 +191,20 @@ def test_a_payment_over_several_invoices_is_refused_with_the_reason() -> None:
         "TotalAmt": 50,
         "CurrencyRef": {"value": "USD"},
         "CustomerRef": {"value": "8"},
-        NOTES: {"customer": "company"},
         **META,
         "Line": [
             {"Amount": 20, "LinkedTxn": [{"TxnId": "1", "TxnType": "Invoice"}]},
             {"Amount": 30, "LinkedTxn": [{"TxnId": "2", "TxnType": "Invoice"}]},
         ],
     }
+    customer = {"customer": "company"}
     with pytest.raises(ValueError, match=r"applied to 2 invoices \(1, 2\)"):
-        documents.payment_in(payment)
+        documents.payment_in(payment, customer)
     single = {**payment, "Line": payment["Line"][:1]}
-    mapped = documents.payment_in(single)
+    mapped = documents.payment_in(single, customer)
     assert (mapped.invoice_id, mapped.company_id, mapped.amount) == ("1", "8", Decimal(50))
     with pytest.raises(ValidationError):
-        documents.payment_in({**single, "TotalAmt": 0})
+        documents.payment_in({**single, "TotalAmt": 0}, customer)
 
 
 def test_sparse_properties_cover_every_mapped_field() -> None:
@@ -220,14 +224,14 @@ def _taxed(code: str | None, **extra: Any) -> dict[str, Any]:
 
 
 def test_a_line_carries_its_tax_code_and_the_codes_percentage() -> None:
-    """A line names its VAT only by tax code; fetch notes each code's percentage."""
+    """A line names its VAT only by tax code; fetch gives each code's percentage."""
     record = {
         "Line": [_taxed("3"), _taxed("4"), _taxed("NON"), _taxed("TAX"), _taxed(None),
                  _taxed("9")],
         "TxnTaxDetail": {"TxnTaxCodeRef": {"value": "2"}},
-        NOTES: {"tax_rates": {"2": "7.25", "3": "19", "4": "7"}},
     }
-    assert [(x.vat_rate_id, x.vat_percent) for x in documents.lines_in(record)] == [
+    rates = {"tax_rates": {"2": "7.25", "3": "19", "4": "7"}}
+    assert [(x.vat_rate_id, x.vat_percent) for x in documents.lines_in(record, rates)] == [
         ("3", Decimal(19)),
         ("4", Decimal(7)),
         (None, Decimal(0)),  # NON: not taxable
@@ -241,25 +245,28 @@ def test_a_line_carries_its_tax_code_and_the_codes_percentage() -> None:
                        "TaxLineDetail": {"TaxPercent": Decimal(6)}},
                       {"DetailType": "TaxLineDetail", "Amount": Decimal("0.58"),
                        "TaxLineDetail": {"TaxPercent": Decimal("2.875")}}]}}
-    assert [x.vat_percent for x in documents.lines_in(us)] == [Decimal("8.875"), Decimal(0)]
+    assert [x.vat_percent for x in documents.lines_in(us, {})] == [Decimal("8.875"), Decimal(0)]
 
 
 def test_a_lines_percentage_survives_map_out_and_in() -> None:
-    """map(out) notes the percentages by position for upsert (which writes each line with
-    its percentage's tax code), and map(in) reads them back: the round trip keeps VAT."""
+    """map(out) notes the percentages by position in the context for upsert (which writes
+    each line with its percentage's tax code), and map(in) with that context reads them
+    back: the round trip keeps VAT."""
     invoice = documents.invoice_in({
         "Id": "7", "TxnDate": "2026-11-23", "CurrencyRef": {"value": "EUR"},
-        "CustomerRef": {"value": "58"}, NOTES: {"customer": "company"}, **META,
+        "CustomerRef": {"value": "58"}, **META,
         "Line": [_taxed("3", Description="Braugerste"), _taxed(None, Description="Hopfen"),
                  {"DetailType": "DescriptionOnly", "Description": "Prost"}],
-    })
+    }, {"customer": "company"})
     lines = [invoice.lines[0].model_copy(update={"vat_percent": Decimal(19)}),
              invoice.lines[1].model_copy(update={"vat_percent": Decimal(7)}), invoice.lines[2]]
     invoice = invoice.model_copy(update={"lines": lines})
-    native = documents.invoice_out(invoice)
-    assert native[NOTES] == {"customer": "company", "vat_percents": ["19", "7", None]}
+    context: dict[str, Any] = {}
+    native = documents.invoice_out(invoice, context)
+    assert context == {"customer": "company", "vat_percents": ["19", "7", None]}
+    assert not [key for key in native if key.startswith("_")]
     assert "TaxCodeRef" not in native["Line"][1]["SalesItemLineDetail"]  # upsert picks it
-    back = documents.invoice_in({**native, "Id": "7"})
+    back = documents.invoice_in({**native, "Id": "7"}, context)
     assert [(x.vat_rate_id, x.vat_percent) for x in back.lines] == [
         ("3", Decimal(19)), (None, Decimal(7)), (None, None)]
     assert back.tax_total == invoice.tax_total == Decimal("5.20")

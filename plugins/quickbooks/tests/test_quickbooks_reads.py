@@ -79,16 +79,8 @@ def test_customers_split_into_companies_and_contacts_with_jobs_kept_apart(
         },
     )
 
-    companies = {
-        c.id: c
-        for page in qbo.fetch("company")
-        for c in (qbo.map_in("company", r) for r in page.records)
-    }
-    contacts = {
-        c.id: c
-        for page in qbo.fetch("contact")
-        for c in (qbo.map_in("contact", r) for r in page.records)
-    }
+    companies = {c.id: c for page in qbo.fetch("company") for c in qbo.map_page("company", page)}
+    contacts = {c.id: c for page in qbo.fetch("contact") for c in qbo.map_page("contact", page)}
     new_companies = {
         k: v for k, v in companies.items() if k in {acme["Id"], job["Id"], named["Id"]}
     }
@@ -136,7 +128,7 @@ def test_an_incremental_read_uses_cdc_and_reports_deletions(
     [page] = pages
     assert [r["Id"] for r in page.records] == [open_invoice["Id"]]
     assert page.deleted == [doomed["Id"]]
-    assert qbo.map_in("invoice", page.records[0]).notes == "Call before delivery"
+    assert qbo.map_page("invoice", page)[0].notes == "Call before delivery"
     assert page.cursor is not None and page.cursor >= cursor
 
 
@@ -198,11 +190,7 @@ def test_a_cdc_answer_at_the_cap_is_read_again_by_query(serve: Callable[..., Ser
 def test_reading_by_ids_and_vat_rates_from_tax_codes(served: Served, qbo: Connection) -> None:
     [page] = list(qbo.fetch("invoice", query={"ids": ["2", "1"]}))
     assert sorted(r["Id"] for r in page.records) == ["1", "2"]
-    rates = {
-        r.name: r.rate
-        for p in qbo.fetch("vat_rate")
-        for r in (qbo.map_in("vat_rate", x) for x in p.records)
-    }
+    rates = {r.name: r.rate for p in qbo.fetch("vat_rate") for r in qbo.map_page("vat_rate", p)}
     # the purchase-only code VSt 19% is no VAT rate of a sale
     assert {k: str(v) for k, v in rates.items()} == {
         "California": "7.25",
@@ -232,5 +220,5 @@ def test_a_voided_invoice_reads_as_cancelled(served: Served, qbo: Connection) ->
     invoice = next(i for i in books.rendered("Invoice") if not i.get("LinkedTxn"))
     books.void("Invoice", {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]})
     [page] = list(qbo.fetch("invoice", query={"ids": [invoice["Id"]]}))
-    voided = qbo.map_in("invoice", page.records[0])
+    [voided] = qbo.map_page("invoice", page)
     assert (voided.status, voided.total, voided.balance) == ("cancelled", 0, 0)

@@ -10,14 +10,20 @@ from typing import TYPE_CHECKING, Any
 from syncbridge.connection import Connection
 from syncbridge.models import Company, DocumentLine, Invoice, Payment, Product
 from syncbridge.records import UpsertItem
-from syncbridge_quickbooks.native import NOTES
 
 if TYPE_CHECKING:
     from conftest import Served
 
 
+def item(conn: Connection, entity: str, record: Any, key: str) -> UpsertItem:
+    """``record`` mapped out, with the context map(out) gives it, as the engine sends it."""
+    context: dict[str, Any] = {}
+    native = conn.map_out(entity, record, context)
+    return UpsertItem(key=key, record=native, context=context)
+
+
 def create(conn: Connection, entity: str, record: Any, key: str) -> str:
-    [result] = conn.upsert(entity, [UpsertItem(key=key, record=conn.map_out(entity, record))])
+    [result] = conn.upsert(entity, [item(conn, entity, record, key)])
     assert result.ok, result.error
     assert result.id is not None
     return result.id
@@ -25,8 +31,8 @@ def create(conn: Connection, entity: str, record: Any, key: str) -> str:
 
 def read(conn: Connection, entity: str, id: str) -> Any:
     [page] = list(conn.fetch(entity, query={"ids": [id]}))
-    [record] = page.records
-    return conn.map_in(entity, record)
+    [record] = conn.map_page(entity, page)
+    return record
 
 
 def test_an_invoice_with_lines_round_trips_and_its_status_follows_quickbooks(
@@ -373,15 +379,13 @@ def test_lines_with_a_vat_percentage_are_written_with_its_tax_code(
     wanted = invoice("1121", ("Braugerste", "3963.43", None, "19"),
                      ("Hopfen", "2716.19", None, "7"), ("Pfand", "5.00", None, "0"),
                      ("Versand", "10.00", "3", "19"))
-    [result] = conn.upsert("invoice", [UpsertItem(key="i-1", record=conn.map_out("invoice",
-                                                                                wanted))])
+    [result] = conn.upsert("invoice", [item(conn, "invoice", wanted, "i-1")])
     assert result.ok and result.record is not None, result.error
     assert [line["SalesItemLineDetail"]["TaxCodeRef"] for line in result.record["Line"][:4]] == [
         {"value": "3"}, {"value": "4"}, {"value": "5"}, {"value": "3"}]  # USt 19/7 %, Steuerfrei
     assert result.record["TxnTaxDetail"]["TotalTax"] == Decimal("1890.17")
-    assert result.record[NOTES] == {"customer": "company",
-                                    "tax_rates": {"3": "19", "4": "7", "5": "0"}}
-    stored = conn.map_in("invoice", result.record)
+    assert result.context == {"customer": "company", "tax_rates": {"3": "19", "4": "7", "5": "0"}}
+    stored = conn.map_in("invoice", result.record, result.context)
     assert stored == read(conn, "invoice", result.id)  # what the next read gives
     assert [(x.vat_rate_id, x.vat_percent) for x in stored.lines] == [
         ("3", 19), ("4", 7), ("5", 0), ("3", 19)]
@@ -396,7 +400,6 @@ def test_lines_with_a_vat_percentage_are_written_with_its_tax_code(
          "the line's VAT"),
     ]
     results = conn.upsert("invoice", [
-        UpsertItem(key=f"r-{n}", record=conn.map_out("invoice", record))
-        for n, (record, _why) in enumerate(refused)])
+        item(conn, "invoice", record, f"r-{n}") for n, (record, _why) in enumerate(refused)])
     assert [(r.ok, r.error) for r in results] == [(False, why) for _record, why in refused]
     assert served.count("POST", "/invoice") + served.count("POST", "/batch") == before

@@ -38,9 +38,10 @@ def _prepare(ctx: EntityContext, decision: Decision, write: Write) -> UpsertItem
     skipped or failed in the plan exactly as in the run.
     """
     target = write.target
+    context: dict[str, Any] = {}  # what map(out) notes for upsert beside the record
     try:
         record = ctx.model.model_validate({**write.payload, "id": write.target_id})
-        native = ctx.connections[target].map_out(ctx.entity, record)
+        native = ctx.connections[target].map_out(ctx.entity, record, context)
     except SkipRecord as skip:
         decision.outcome, decision.reason, decision.writes = "skipped", str(skip), []
         decision.pending = None
@@ -49,7 +50,9 @@ def _prepare(ctx: EntityContext, decision: Decision, write: Write) -> UpsertItem
         _fail(decision, f"cannot be written to the {target}: {describe_error(error)}")
         return None
     # document totals are invariants: what the target's mapping cannot carry is not written
-    lost = check_write(ctx.connections[target], ctx.entity, record, native, target, write.target_id)
+    lost = check_write(
+        ctx.connections[target], ctx.entity, record, native, target, write.target_id, context
+    )
     if lost is not None:
         _fail(decision, lost)
         return None
@@ -57,12 +60,15 @@ def _prepare(ctx: EntityContext, decision: Decision, write: Write) -> UpsertItem
         key = idempotency_key(
             ctx.sync, ctx.entity, decision.side, decision.record_id, ctx.recorder.run_id
         )
-        return UpsertItem(key=key, record=native, id=None, changed=write.changed)
+        return UpsertItem(
+            key=key, record=native, id=None, changed=write.changed, context=context
+        )
     return UpsertItem(
         key=f"update-{target}-{write.target_id}",
         record=native,
         id=write.target_id,
         changed=write.changed,
+        context=context,
     )
 
 
@@ -94,7 +100,9 @@ def _stored(ctx: EntityContext, write: Write, result: UpsertResult) -> SnapshotR
     if result.record is not None:
         # a returned record the mapping cannot read: what we sent stands for it
         with suppress(Exception):
-            record = ctx.connections[write.target].map_in(ctx.entity, result.record)
+            record = ctx.connections[write.target].map_in(
+                ctx.entity, result.record, result.context
+            )
             return (result.id, *record.snapshot())
     record = ctx.model.model_validate({**write.payload, "id": result.id})
     return (result.id, *record.snapshot())

@@ -7,7 +7,7 @@ number of changed records, not the size of the tables.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import chain
 from typing import Any
@@ -430,20 +430,30 @@ class SideStore:
         )
 
     # -- pending ------------------------------------------------------------------------------
-    def pending(self, db: Connection) -> dict[str, tuple[str, str, str | None]]:
-        """Records to retry: id -> (kind, reason, native JSON or None)."""
+    def pending(self, db: Connection) -> dict[str, tuple[str, str, str | None, str | None]]:
+        """Records to retry: id -> (kind, reason, native JSON or None, context JSON or None)."""
         return {
-            rid: (kind, reason, native)
-            for rid, kind, reason, native in db.execute(
+            rid: (kind, reason, native, context)
+            for rid, kind, reason, native, context in db.execute(
                 select(
-                    PENDING.c.record_id, PENDING.c.kind, PENDING.c.reason, PENDING.c.native
+                    PENDING.c.record_id,
+                    PENDING.c.kind,
+                    PENDING.c.reason,
+                    PENDING.c.native,
+                    PENDING.c.context,
                 ).where(self._where(PENDING))
             )
         }
 
     def set_pending(
-        self, db: Connection, rows: list[tuple[str, str, str, str | None]], now: datetime
+        self,
+        db: Connection,
+        rows: list[tuple[str, str, str, str | None]],
+        now: datetime,
+        contexts: Mapping[str, str] = {},
     ) -> None:
+        """Keep ``(id, kind, reason, native JSON)`` rows to retry, with the context (JSON) of
+        those ``contexts`` names; a row kept again replaces what was kept of it."""
         upsert_rows(
             db,
             PENDING,
@@ -456,6 +466,7 @@ class SideStore:
                     "kind": kind,
                     "reason": reason,
                     "native": native,
+                    "context": contexts.get(rid),
                     "since": now,
                 }
                 for rid, kind, reason, native in rows

@@ -481,10 +481,11 @@ class Decider:
         payload = self.translator.merged(theirs, projected)
         try:
             record = ctx.model.model_validate({**payload, "id": loser_id})
-            native = connection.map_out(ctx.entity, record)
+            context: dict[str, Any] = {}  # what map(out) notes beside the record
+            native = connection.map_out(ctx.entity, record, context)
             # as a read would give it: with its id, which map(out) leaves to the write
             native.setdefault(connection.info.entities[ctx.entity].id_field, loser_id)
-            held = connection.map_in(ctx.entity, native)
+            held = connection.map_in(ctx.entity, native, context)
         except Exception:  # judged by the plain difference; apply reports what fails
             return {name: projected[name] for name in sorted(diff)}
         if (

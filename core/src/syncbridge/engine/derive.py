@@ -108,10 +108,11 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
                         )
                     )
                     continue
+                context: dict[str, Any] = {}  # what map(out) notes for upsert
                 try:
                     record = model.model_validate(data)
                     # a dry run's references may be planned, not real ids: no native form
-                    native = {} if ctx.dry_run else connection.map_out(rule.create, record)
+                    native = {} if ctx.dry_run else connection.map_out(rule.create, record, context)
                 except Exception as error:  # one record fails, the run goes on
                     items.append(
                         Item(
@@ -125,7 +126,7 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
                     )
                     continue
                 key = idempotency_key(ctx.sync, name, source, rid, ctx.recorder.run_id)
-                writes.append((rid, UpsertItem(key=key, record=native), data))
+                writes.append((rid, UpsertItem(key=key, record=native, context=context), data))
         if not ctx.dry_run and writes:
             # one an interrupted run may have made is not made again until that is settled
             held = held_creates(ctx, name, other(source), [rid for rid, _i, _d in writes])

@@ -100,14 +100,16 @@ def round_trip(
     entity: str,
     native: dict[str, Any],
     target_id: str | None,
+    context: dict[str, Any] | None = None,
 ) -> CanonicalRecord | None:
     """``native`` read back through the connection's own mapping, as a read would give it
-    (with an id, which ``map`` out leaves to the write); None when that cannot be done
-    offline. ``native`` itself is not changed: it is what will be sent."""
+    (with an id, which ``map`` out leaves to the write, and the ``context`` ``map`` out gave
+    it); None when that cannot be done offline. ``native`` itself is not changed: it is what
+    will be sent."""
     try:
         readable = {**native}
         readable.setdefault(connection.info.entities[entity].id_field, target_id or "0")
-        return connection.map_in(entity, readable)
+        return connection.map_in(entity, readable, context)
     except Exception:
         return None
 
@@ -119,12 +121,14 @@ def check_write(
     native: dict[str, Any],
     side: str,
     target_id: str | None = None,
+    context: dict[str, Any] | None = None,
 ) -> str | None:
-    """The reason the document ``record``, mapped out to ``native`` for ``side``, must not be
-    written (its totals would change), or None: not a document, or its amounts survive."""
+    """The reason the document ``record``, mapped out to ``native`` (and ``context``) for
+    ``side``, must not be written (its totals would change), or None: not a document, or its
+    amounts survive."""
     if not isinstance(record, Quote | Order | Invoice):
         return None
-    held = round_trip(connection, entity, native, target_id)
+    held = round_trip(connection, entity, native, target_id, context)
     if not isinstance(held, Quote | Order | Invoice):
         return None
     return compare(record, held, side)

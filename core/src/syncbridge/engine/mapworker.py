@@ -12,9 +12,11 @@ results. A child that dies is not fatal: the pages it owed are mapped inline and
 goes on.
 
 The child inherits the connection as it is (connector, extensions, settings) and uses
-nothing of it but ``map``. It does not store what it maps: tried, a child opening the state
-store hung for good in ``sqlite3.connect``, on a mutex of SQLite's own that the parent's
-fetching thread (reading a SQL source) held at the moment of the fork. Even without that,
+nothing of it but ``map``. A page crosses as plain data: its records and their context
+(``Page.context``, JSON values by native id), which is all ``map`` is given besides the
+settings. It does not store what it maps: tried, a child opening the state store hung for
+good in ``sqlite3.connect``, on a mutex of SQLite's own that the parent's fetching thread
+(reading a SQL source) held at the moment of the fork. Even without that,
 SQLite's lock bookkeeping for a file is process-wide and the fork copies the parent's, while
 the parent has the state file open: SQLite's own advice (howtocorrupt, section 2.6) is to
 use nothing in a child that the parent had open.
@@ -43,6 +45,7 @@ from typing import Any
 
 from syncbridge.connection import Connection
 from syncbridge.errors import ConnectorError
+from syncbridge.records import Context
 
 #: records still to come for a worker to pay off (reference counts make both processes
 #: write to, and so copy, most memory pages they touch after the fork)
@@ -129,11 +132,12 @@ class MapWorker:
         """Pages submitted and not answered yet."""
         return self._waiting
 
-    def submit(self, records: list[dict[str, Any]]) -> bool:
-        """Send a page to the child; False if it cannot take it (gone, or the records do
-        not pickle), and the page is then the caller's to map."""
+    def submit(self, records: list[dict[str, Any]], context: dict[str, Context]) -> bool:
+        """Send a page (its records and their context) to the child; False if it cannot
+        take it (gone, or the records do not pickle), and the page is then the caller's to
+        map."""
         try:
-            data = _pack(records)
+            data = _pack((records, context))
         except Exception:
             return False
         try:
@@ -195,7 +199,8 @@ def _serve(pipe: PipeEnd, connection: Connection, entity: str) -> None:
             return
         reply: tuple[str, Any]
         try:
-            reply = ("ok", map_records(connection, entity, _unpack(data)).parts())
+            records, context = _unpack(data)
+            reply = ("ok", map_records(connection, entity, records, context).parts())
         except BaseException as error:
             reply = ("error", error)
         try:

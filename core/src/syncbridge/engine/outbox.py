@@ -54,7 +54,7 @@ from syncbridge.engine.db import (
     loads,
 )
 from syncbridge.engine.report import ENTITY_RUN, RUN, Item
-from syncbridge.errors import ConnectorError, SkipRecord
+from syncbridge.errors import ConnectorError, RecordError, SkipRecord
 from syncbridge.models import CanonicalRecord, model_for
 from syncbridge.records import UpsertItem
 
@@ -347,11 +347,14 @@ def _read_ids(connection: Target, native: str, ids: set[str]) -> dict[str, tuple
     (the link then starts without it, and the next read compares the pair in full)."""
     snapshots: dict[str, tuple[str, str]] = {}
     try:
+        id_field = connection.info.entities[native].id_field
         for page in connection.fetch(native, None, {"ids": sorted(ids)}):
             for record in page.records:
                 try:
-                    canonical = connection.map_in(native, record)
-                except (ValueError, TypeError, ConnectorError):
+                    canonical = connection.map_in(
+                        native, record, page.context_of(record.get(id_field))
+                    )
+                except (ValueError, TypeError, RecordError, ConnectorError):
                     continue
                 if canonical.id in ids:
                     snapshots[canonical.id] = canonical.snapshot()
@@ -480,13 +483,16 @@ def _new_records(
     times included), and how many of those read could not be mapped in (unknown times)."""
     candidates: list[_Candidate] = []
     unreadable = 0
+    id_field = connection.info.entities[native].id_field
     for page in connection.fetch(native, since, {}):
         for record in page.records:
             try:
-                canonical = connection.map_in(native, record)
+                canonical = connection.map_in(
+                    native, record, page.context_of(record.get(id_field))
+                )
             except SkipRecord:
                 continue  # deliberately not synced: never a record the sync wrote
-            except (ValueError, TypeError, ConnectorError):
+            except (ValueError, TypeError, RecordError, ConnectorError):
                 unreadable += 1
                 continue
             if canonical.id is None:
@@ -535,9 +541,10 @@ def _as_held(
     defaults and normalisation, an "Italia" read back as IT); as it is when that fails."""
     try:
         record = model.model_validate({**content, "id": None})
-        written = connection.map_out(native, record)
+        context: dict[str, Any] = {}
+        written = connection.map_out(native, record, context)
         written.setdefault(connection.info.entities[native].id_field, "0")
-        held: dict[str, Any] = connection.map_in(native, written).content()
+        held: dict[str, Any] = connection.map_in(native, written, context).content()
     except Exception:  # a partial record a mapping refuses offline: compare what was sent
         return content
     return held

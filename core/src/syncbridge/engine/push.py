@@ -41,9 +41,10 @@ def _references(
     A missing record is :class:`NoSuchRecord` (exit 1), named as ``run --record`` names it;
     a missing reference also says which record points to it, the one that was asked for.
     """
+    id_field = connection.info.entities[entity].id_field
     try:
         natives = [
-            r
+            (r, page.context_of(r.get(id_field)))
             for page in connection.fetch(entity, None, {"ids": [record_id]})
             for r in page.records
         ]
@@ -54,7 +55,7 @@ def _references(
         if referenced_by is not None:
             message += f", referenced by {referenced_by[0]} {referenced_by[1]}"
         raise NoSuchRecord(message)
-    record = connection.map_in(entity, natives[0])
+    record = connection.map_in(entity, *natives[0])
     found: list[tuple[str, str]] = []
     for path, target in type(record).references.items():
         head, _, tail = path.partition(".")

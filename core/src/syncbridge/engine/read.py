@@ -20,8 +20,8 @@ from syncbridge.engine.db import SNAPSHOT, SnapshotRow, chunks
 from syncbridge.engine.mapworker import MapWorker, WorkerGone
 from syncbridge.engine.prefetch import ahead
 from syncbridge.engine.report import Item
-from syncbridge.errors import ConnectorError, SkipRecord
-from syncbridge.records import Page
+from syncbridge.errors import ConnectorError, RecordError, SkipRecord
+from syncbridge.records import Context, Page
 
 #: records stored per transaction while reading
 SAVE_EVERY = 5000
@@ -47,15 +47,19 @@ def describe_error(error: Exception) -> str:
             message = problem["msg"].removeprefix("Value error, ")
             parts.append(f"{where}: {message}")
         return "; ".join(parts)
+    if isinstance(error, RecordError) and str(error):
+        return str(error)  # written for the person reading the report, fix included
     return f"{type(error).__name__}: {error}"
 
 
-Failure = tuple[str, str, dict[str, Any]]
+#: a record that failed to map in: (id, reason, native record, its context)
+Failure = tuple[str, str, dict[str, Any], Context]
 
 
 @dataclass
 class Mapped:
-    """A page mapped in: snapshot rows, failures (id, reason, native), skips (id, reason)."""
+    """A page mapped in: snapshot rows, failures (id, reason, native, context), skips (id,
+    reason)."""
 
     rows: list[SnapshotRow] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
@@ -66,8 +70,14 @@ class Mapped:
         return self.rows, self.failures, self.skipped
 
 
-def map_records(connection: Connection, entity: str, records: list[dict[str, Any]]) -> Mapped:
-    """Map natives in, each to its snapshot row or the reason it is failed or skipped.
+def map_records(
+    connection: Connection,
+    entity: str,
+    records: list[dict[str, Any]],
+    context: dict[str, Context],
+) -> Mapped:
+    """Map natives in, each with its context (``Page.context``, by native id), to its
+    snapshot row or the reason it is failed or skipped.
 
     Touches nothing but the connector's ``map`` and the canonical models, so it can run in
     a worker process (:mod:`syncbridge.engine.mapworker`) as well as here.
@@ -76,8 +86,9 @@ def map_records(connection: Connection, entity: str, records: list[dict[str, Any
     id_field = connection.info.entities[entity].id_field
     out = Mapped()
     for native in records:
+        facts = context.get(_id_of(native, id_field)) if context else None
         try:
-            record = map_in(entity, native)
+            record = map_in(entity, native, facts)
             rid = record.id
             if rid is None:
                 raise ConnectorError("map(in) gave a record without its native id")
@@ -85,7 +96,8 @@ def map_records(connection: Connection, entity: str, records: list[dict[str, Any
             out.skipped.append((_id_of(native, id_field), str(skip)))
             continue
         except Exception as error:  # whatever one record raises fails that record only
-            out.failures.append((_id_of(native, id_field), describe_error(error), native))
+            failure = (_id_of(native, id_field), describe_error(error), native, facts or {})
+            out.failures.append(failure)
             continue
         out.rows.append((rid, *record.snapshot()))
     return out
@@ -106,15 +118,16 @@ def record_skips(ctx: EntityContext, side: Side, skipped: list[tuple[str, str]])
 
 
 def map_page(
-    ctx: EntityContext, side: Side, records: list[dict[str, Any]]
+    ctx: EntityContext, side: Side, records: list[dict[str, Any]], context: dict[str, Context]
 ) -> tuple[list[SnapshotRow], list[Failure]]:
     """Map natives in here and now, recording skips: ``(rows, failures)``."""
-    mapped = map_records(ctx.connections[side], ctx.entity, records)
+    mapped = map_records(ctx.connections[side], ctx.entity, records, context)
     record_skips(ctx, side, mapped.skipped)
     return mapped.rows, mapped.failures
 
 
 def save_failures(ctx: EntityContext, db: Any, side: Side, failures: list[Failure]) -> None:
+    """Keep failed records for the next run: the native record as read, and its context."""
     if not failures:
         return
     now = datetime.now(UTC)
@@ -122,12 +135,17 @@ def save_failures(ctx: EntityContext, db: Any, side: Side, failures: list[Failur
         db,
         [
             (rid, "failed", reason, orjson.dumps(native, default=str).decode())
-            for rid, reason, native in failures
+            for rid, reason, native, _context in failures
         ],
         now,
+        contexts={
+            rid: orjson.dumps(context, default=str).decode()
+            for rid, _reason, _native, context in failures
+            if context
+        },
     )
     ctx.recorder.items(
-        db, [Item(ctx.entity, side, rid, "failed", reason) for rid, reason, _native in failures]
+        db, [Item(ctx.entity, side, rid, "failed", reason) for rid, reason, *_kept in failures]
     )
     ctx.result.counts["failed"] += len(failures)
 
@@ -161,7 +179,7 @@ def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> R
             pending_failures.extend(mapped.failures)
             if len(pending_rows) + len(pending_failures) >= SAVE_EVERY:
                 save()
-            result.failed.update(rid for rid, _reason, _native in mapped.failures)
+            result.failed.update(failure[0] for failure in mapped.failures)
             result.count += len(page.records)
             result.deleted.extend(page.deleted)
             if page.cursor is not None:
@@ -195,7 +213,7 @@ def _pages(
             live is not None
             and not gone
             and live.backlog < mapworker.BACKLOG
-            and live.submit(page.records)
+            and live.submit(page.records, page.context)
         )
 
     mapped_here = 0
@@ -210,7 +228,7 @@ def _pages(
                         continue
                     except WorkerGone:
                         gone = True
-                yield page, map_records(connection, ctx.entity, page.records)
+                yield page, map_records(connection, ctx.entity, page.records, page.context)
                 if expected is None and mapped_here == 0:
                     expected = page.total
                 mapped_here += len(page.records)
@@ -230,8 +248,8 @@ def retry_pending(ctx: EntityContext, side: Side, read: ReadResult) -> None:
     """Bring last run's failed and waiting records of ``side`` back as candidates.
 
     A record read again in this run is already a candidate with fresh data; the others come
-    back from their snapshot, or (if they never mapped) from the native record kept with
-    the failure, so that a fixed mapping or config lets them through.
+    back from their snapshot, or (if they never mapped) from the native record and context
+    kept with the failure, so that a fixed mapping or config lets them through.
     """
     store = ctx.stores[side]
     run_id = ctx.recorder.run_id
@@ -254,12 +272,15 @@ def retry_pending(ctx: EntityContext, side: Side, read: ReadResult) -> None:
                 if seen_run == run_id:
                     fresh.add(rid)
         skip = fresh | read.failed
-        natives = [
-            orjson.loads(native)
-            for rid, (_kind, _reason, native) in pending.items()
-            if native is not None and rid not in skip
-        ]
-        rows, failures = map_page(ctx, side, natives)
+        natives: list[dict[str, Any]] = []
+        contexts: dict[str, Context] = {}
+        for rid, (_kind, _reason, native, context) in pending.items():
+            if native is None or rid in skip:
+                continue
+            natives.append(orjson.loads(native))
+            if context is not None:
+                contexts[rid] = orjson.loads(context)
+        rows, failures = map_page(ctx, side, natives, contexts)
         store.save_snapshots(db, rows, run_id, ctx.keys_of(side))
         save_failures(ctx, db, side, failures)
         again = [rid for rid in pending if rid in known and rid not in skip]

@@ -113,6 +113,8 @@ class Pending(SQLModel, table=True):
     kind: str = Field(max_length=10)
     reason: str = Field(sa_column=Column(Text, nullable=False))
     native: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: the native record's context as read (JSON: ``Page.context`` of its id), if any
+    context: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     since: datetime
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from pydantic import ValidationError
 
 from syncbridge.describe import Capability
-from syncbridge.errors import ConnectorError
+from syncbridge.errors import ConnectorError, RecordError
 from syncbridge.models import MODELS, CanonicalRecord
-from syncbridge.records import UpsertItem
 from syncbridge.testing.harness import Fetched, Harness, compared_fields, differences
 from syncbridge.testing.hooks import ContractHooks
 
@@ -44,9 +43,11 @@ def boundary_ids(harness: Harness, fetched: Fetched) -> set[str]:
     """
     stamps = {}
     for native in fetched.records:
+        native_id = str(native.get(fetched.id_field))
         try:
-            stamps[str(native.get(fetched.id_field))] = harness.updated_at(fetched.entity, native)
-        except (ValidationError, ConnectorError, ValueError, TypeError):
+            context = fetched.context_of(native_id)
+            stamps[native_id] = harness.updated_at(fetched.entity, native, context)
+        except (ValidationError, RecordError, ConnectorError, ValueError, TypeError):
             continue  # a record that does not map is reported by the read check
     known = [stamp for stamp in stamps.values() if stamp is not None]
     if not known:
@@ -148,8 +149,8 @@ class ReadChecks(ContractHooks):
         for native in first.records:
             native_id = str(native.get(first.id_field))
             try:
-                record = harness.map_in(entity, native)
-            except (ValidationError, ConnectorError, ValueError, TypeError) as error:
+                record = harness.map_in(entity, native, first.context_of(native_id))
+            except (ValidationError, RecordError, ConnectorError, ValueError, TypeError) as error:
                 failures.append(f"{native_id}: {type(error).__name__}: {error}")
                 continue
             if record.id != native_id:
@@ -188,7 +189,7 @@ class ReadChecks(ContractHooks):
         )
         by_id = changed.by_id()
         for native_id, record in expected.items():
-            stored = harness.map_in(entity, by_id[native_id])
+            stored = harness.map_in(entity, by_id[native_id], changed.context_of(native_id))
             diffs = differences(record, stored, compared_fields(harness.entity(entity), record))
             assert not diffs, f"{native_id} came back without its change: {'; '.join(diffs)}"
 
@@ -211,14 +212,15 @@ class ReadChecks(ContractHooks):
         expected: dict[str, CanonicalRecord] = {}
         items = []
         for native_id in ids:
-            old = harness.map_in(entity, current[native_id])
+            old = harness.map_in(entity, current[native_id], full.context_of(native_id))
             new = harness.canonical(entity, harness.next_index(), id=native_id)
             fields = compared_fields(harness.entity(entity), new)
             changed = frozenset(f for f in fields if getattr(old, f) != getattr(new, f))
             items.append(
-                UpsertItem(
-                    key=f"contract-update-{native_id}-{harness.next_index()}",
-                    record=harness.native(entity, new),
+                harness.item(
+                    entity,
+                    new,
+                    f"contract-update-{native_id}-{harness.next_index()}",
                     id=native_id,
                     changed=changed,
                 )
@@ -232,9 +234,10 @@ class ReadChecks(ContractHooks):
         """canonical -> native -> canonical keeps every field the entity maps."""
         info = harness.entity(entity)
         record = harness.canonical(entity, harness.next_index())
-        native = dict(harness.native(entity, record))
+        context: dict[str, Any] = {}
+        native = dict(harness.native(entity, record, context))
         native.setdefault(info.id_field, "1")
-        back = harness.map_in(entity, native)
+        back = harness.map_in(entity, native, context)
         assert back.id == str(native[info.id_field]), (
             f"map(in) must set the canonical id to the native {info.id_field!r}"
         )

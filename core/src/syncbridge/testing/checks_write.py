@@ -11,7 +11,7 @@ import pytest
 
 from syncbridge.describe import Capability
 from syncbridge.errors import ConnectorError
-from syncbridge.records import UpsertItem, UpsertResult
+from syncbridge.records import UpsertResult
 from syncbridge.testing.checks_read import require
 from syncbridge.testing.harness import Harness, compared_fields, differences, dropped
 from syncbridge.testing.hooks import ContractHooks
@@ -51,7 +51,7 @@ class WriteChecks(ContractHooks):
         before = set(harness.fetch(entity).ids) if readable else set()
 
         record = harness.canonical(entity, harness.next_index())
-        item = UpsertItem(key=f"contract-new-{entity}", record=harness.native(entity, record))
+        item = harness.item(entity, record, f"contract-new-{entity}")
         (created,) = harness.upsert(entity, [item])
         assert created.ok, f"create failed: {created.error}"
         assert created.id, "a successful create must return the new native id"
@@ -65,11 +65,11 @@ class WriteChecks(ContractHooks):
                 f"expected just {new_id!r}"
             )
             native = after.by_id()[new_id]
-            stored = harness.map_in(entity, native)
+            stored = harness.map_in(entity, native, after.context_of(new_id))
             diffs = differences(record, stored, fields)
             assert not diffs, "the created record reads back changed: " + "; ".join(diffs)
             if created.record is not None:
-                returned = harness.map_in(entity, created.record)
+                returned = harness.map_in(entity, created.record, created.context)
                 assert returned.content() == stored.content(), (
                     "UpsertResult.record differs from what fetch returns for the same record"
                 )
@@ -78,11 +78,8 @@ class WriteChecks(ContractHooks):
             return
         new = harness.canonical(entity, harness.next_index(), id=new_id)
         changed = frozenset(f for f in fields if getattr(stored, f) != getattr(new, f))
-        update = UpsertItem(
-            key=f"contract-update-{new_id}",
-            record=harness.native(entity, new),
-            id=new_id,
-            changed=changed,
+        update = harness.item(
+            entity, new, f"contract-update-{new_id}", id=new_id, changed=changed
         )
         (updated,) = harness.upsert(entity, [update])
         assert updated.ok, f"update failed: {updated.error}"
@@ -90,7 +87,7 @@ class WriteChecks(ContractHooks):
         if readable:
             again = harness.fetch(entity)
             assert set(again.ids) == before | {new_id}, "an update added or removed records"
-            now = harness.map_in(entity, again.by_id()[new_id])
+            now = harness.map_in(entity, again.by_id()[new_id], again.context_of(new_id))
             diffs = differences(new, now, compared_fields(info, new))
             assert not diffs, "a read after the update shows: " + "; ".join(diffs)
 
@@ -99,9 +96,10 @@ class WriteChecks(ContractHooks):
         require(harness, entity, Capability.CREATE, Capability.BATCH)
         size = min(harness.entity(entity).batch_size, 3)
         items = [
-            UpsertItem(
-                key=f"contract-batch-{entity}-{n}",
-                record=harness.native(entity, harness.canonical(entity, harness.next_index())),
+            harness.item(
+                entity,
+                harness.canonical(entity, harness.next_index()),
+                f"contract-batch-{entity}-{n}",
             )
             for n in range(size)
         ]
@@ -121,7 +119,7 @@ class WriteChecks(ContractHooks):
         harness.ready(entity)
         count = _count(harness, entity)
         record = harness.canonical(entity, harness.next_index())
-        item = UpsertItem(key=f"contract-once-{entity}", record=harness.native(entity, record))
+        item = harness.item(entity, record, f"contract-once-{entity}")
         (first,) = harness.upsert(entity, [item])
         (again,) = harness.upsert(entity, [item])
         assert first.ok and again.ok, f"create failed: {first.error or again.error}"
@@ -134,9 +132,8 @@ class WriteChecks(ContractHooks):
         emulator = harness.emulator
         if emulator is None:
             return
-        lost_item = UpsertItem(
-            key=f"contract-lost-{entity}",
-            record=harness.native(entity, harness.canonical(entity, harness.next_index())),
+        lost_item = harness.item(
+            entity, harness.canonical(entity, harness.next_index()), f"contract-lost-{entity}"
         )
         before = dropped(emulator)
         harness.arm(drop_rate=1.0, drop_mode="after")
@@ -159,9 +156,7 @@ class WriteChecks(ContractHooks):
         require(harness, entity, Capability.CREATE, Capability.LOOKUP)
         record = harness.canonical(entity, harness.next_index())
         key = f"contract-lookup-{entity}"
-        (created,) = harness.upsert(
-            entity, [UpsertItem(key=key, record=harness.native(entity, record))]
-        )
+        (created,) = harness.upsert(entity, [harness.item(entity, record, key)])
         assert created.ok, f"create failed: {created.error}"
         found = harness.connection.lookup(entity, [key, "contract-never-written"])
         assert found == {key: str(created.id)}, f"lookup returned {found}"
@@ -220,19 +215,18 @@ class WriteChecks(ContractHooks):
         else:
             self._refuses(problems, "fetch", lambda: harness.fetch(entity).records)
         if Capability.CREATE in missing:
-            item = UpsertItem(
-                key=f"contract-undeclared-{entity}",
-                record=harness.native(entity, harness.canonical(entity, harness.next_index())),
+            item = harness.item(
+                entity,
+                harness.canonical(entity, harness.next_index()),
+                f"contract-undeclared-{entity}",
             )
             self._refuses(problems, "create", lambda: harness.upsert(entity, [item]))
         elif existing is None:
             _record, existing = harness.create(entity)
         if Capability.UPDATE in missing and existing is not None:
             record = harness.canonical(entity, harness.next_index(), id=existing)
-            item = UpsertItem(
-                key=f"contract-undeclared-update-{existing}",
-                record=harness.native(entity, record),
-                id=existing,
+            item = harness.item(
+                entity, record, f"contract-undeclared-update-{existing}", id=existing
             )
             self._refuses(problems, "update", lambda: harness.upsert(entity, [item]))
         if Capability.DELETE in missing and existing is not None:
@@ -241,9 +235,7 @@ class WriteChecks(ContractHooks):
         if Capability.LOOKUP in missing and Capability.CREATE not in missing:
             key = f"contract-undeclared-lookup-{entity}"
             record = harness.canonical(entity, harness.next_index())
-            (created,) = harness.upsert(
-                entity, [UpsertItem(key=key, record=harness.native(entity, record))]
-            )
+            (created,) = harness.upsert(entity, [harness.item(entity, record, key)])
             if created.ok and harness.connection.lookup(entity, [key]):
                 problems.append("lookup finds records by their create key: declare lookup")
         assert not problems, f"{entity}: " + "; ".join(problems)

@@ -63,6 +63,14 @@ class Fetched:
     def by_id(self) -> dict[str, NativeRecord]:
         return {str(record.get(self.id_field)): record for record in self.records}
 
+    def context_of(self, native_id: object) -> dict[str, Any]:
+        """The context ``fetch`` gave a record (``Page.context``; the last page's, for a
+        record read twice), empty when none: what ``map(in)`` is given with it."""
+        for page in reversed(self.pages):
+            if str(native_id) in page.context:
+                return page.context[str(native_id)]
+        return {}
+
 
 def dropped(emulator: Emulator) -> int:
     """Requests whose connection the emulator dropped without answering.
@@ -185,9 +193,25 @@ class Harness:
             record = model.model_validate(dict(sample))
         return record if id is None else record.model_copy(update={"id": id})
 
-    def native(self, entity: str, record: CanonicalRecord) -> NativeRecord:
-        """``record`` mapped out, ready to upsert."""
-        return self.connection.map_out(entity, record)
+    def native(
+        self, entity: str, record: CanonicalRecord, context: dict[str, Any] | None = None
+    ) -> NativeRecord:
+        """``record`` mapped out; what ``map(out)`` notes beside it goes into ``context``."""
+        return self.connection.map_out(entity, record, context)
+
+    def item(
+        self,
+        entity: str,
+        record: CanonicalRecord,
+        key: str,
+        *,
+        id: str | None = None,
+        changed: frozenset[str] = frozenset(),
+    ) -> UpsertItem:
+        """``record`` mapped out as the engine sends it: an item with its context."""
+        context: dict[str, Any] = {}
+        native = self.native(entity, record, context)
+        return UpsertItem(key=key, record=native, id=id, changed=changed, context=context)
 
     def fetch(
         self, entity: str, since: str | None = None, *, connection: Connection | None = None
@@ -212,20 +236,24 @@ class Harness:
     def create(self, entity: str, index: int | None = None) -> tuple[CanonicalRecord, str]:
         """Create one sample record; returns it (canonical) and its new native id."""
         record = self.canonical(entity, self.next_index() if index is None else index)
-        item = UpsertItem(
-            key=f"contract-create-{entity}-{self.next_index()}", record=self.native(entity, record)
-        )
+        item = self.item(entity, record, f"contract-create-{entity}-{self.next_index()}")
         (result,) = self.upsert(entity, [item])
         if not result.ok or not result.id:
             raise AssertionError(f"creating a {entity} failed: {result.error or 'no id returned'}")
         return record, str(result.id)
 
-    def map_in(self, entity: str, native: NativeRecord) -> CanonicalRecord:
-        return self.connection.map_in(entity, native)
+    def map_in(
+        self, entity: str, native: NativeRecord, context: dict[str, Any] | None = None
+    ) -> CanonicalRecord:
+        """``native`` mapped in with its ``context`` (``Fetched.context_of(id)``,
+        ``UpsertResult.context``, or what ``map(out)`` noted)."""
+        return self.connection.map_in(entity, native, context)
 
-    def updated_at(self, entity: str, native: NativeRecord) -> datetime | None:
+    def updated_at(
+        self, entity: str, native: NativeRecord, context: dict[str, Any] | None = None
+    ) -> datetime | None:
         """The canonical modification time of a native record (None when it has none)."""
-        return self.map_in(entity, native).updated_at
+        return self.map_in(entity, native, context).updated_at
 
     # -- faults ---------------------------------------------------------------------------
 

@@ -132,16 +132,15 @@ class ContractHooks:
                 "override seed() in the test class"
             )
         ids: list[str] = []
+
+        def item(index: int) -> UpsertItem:
+            context: dict[str, Any] = {}
+            record = as_canonical(entity, self.sample(entity, index))
+            native = connection.map_out(entity, record, context)
+            return UpsertItem(key=f"contract-seed-{entity}-{index}", record=native, context=context)
+
         for start in range(0, count, info.batch_size):
-            items = [
-                UpsertItem(
-                    key=f"contract-seed-{entity}-{index}",
-                    record=connection.map_out(
-                        entity, as_canonical(entity, self.sample(entity, index))
-                    ),
-                )
-                for index in range(start, min(count, start + info.batch_size))
-            ]
+            items = [item(index) for index in range(start, min(count, start + info.batch_size))]
             results = connection.upsert(entity, items)
             failed = [f"{result.key}: {result.error}" for result in results if not result.ok]
             if failed or len(results) != len(items):

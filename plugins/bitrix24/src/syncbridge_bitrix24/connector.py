@@ -27,7 +27,7 @@ from syncbridge.describe import ConnectorInfo, EntityInfo, RateLimit
 from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
 from syncbridge.mapping import dispatch
-from syncbridge.models import CanonicalRecord, DocumentStatus
+from syncbridge.models import CanonicalRecord
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.settings import ConnectorSettings
 from syncbridge_bitrix24 import mapping, reads, rest, writes
@@ -152,15 +152,13 @@ def map(
     record: NativeRecord | CanonicalRecord,
     direction: Literal["in", "out"],
     settings: ConnectorSettings,
+    context: dict[str, Any],
 ) -> CanonicalRecord | NativeRecord:
     spec_for(entity)
-    mapped = dispatch(entity, record, direction, mapping.map_in, mapping.map_out)
-    if isinstance(settings, Bitrix24Settings) and isinstance(mapped, dict):
-        status = mapped.get(mapping.STATUS_KEY)
-        if status:
-            # several statuses share a stage: an invoice goes out as the status its stage
-            # reads back as, so that what is written is what a read gives (the same stage)
-            folded = settings.status_of(settings.stages[DocumentStatus(status)])
-            if folded is not None:
-                mapped[mapping.STATUS_KEY] = folded.value
-    return mapped
+    return dispatch(
+        entity,
+        record,
+        direction,
+        lambda entity, native: mapping.map_in(entity, native, settings, context),
+        lambda entity, canonical: mapping.map_out(entity, canonical, settings),
+    )

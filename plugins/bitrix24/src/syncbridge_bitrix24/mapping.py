@@ -8,11 +8,14 @@ speak camelCase with real numbers. Contacts and companies keep e-mail, phone and
 list (the first e-mail, the first phone that is not a mobile, the first mobile), and
 :func:`multi_update` writes a slot back without touching the others.
 
-Two things are not in a Bitrix24 record as read, and the connector adds them in ``fetch``
-(``map`` sees no settings, see the README's core gaps): an invoice's product rows under
-``productRows`` and its canonical status, decided from the stage through the connection's
-``stage_map``, under ``_status``. In the other direction ``map(out)`` leaves ``_status`` for
-``upsert`` to turn into ``stageId``.
+An invoice's product rows are not in the item as read: ``fetch`` reads them with it (one
+``batch`` a page) and puts them under ``productRows``, the field ``upsert`` writes them from.
+Its canonical status comes from its ``stageId`` through the connection's ``stage_map`` (the
+``settings`` ``map`` receives), both ways; a stage the map does not name reads as what the
+portal's own semantics of it say (success: paid, failure: cancelled, else sent), which
+``fetch`` looks up and gives as the record's context (``stage_semantics``). A record ``fetch``
+could not read whole (its rows failed to load) has the reason as its context's ``error``, and
+``map`` fails it with that.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from syncbridge.describe import item_fields
+from syncbridge.errors import ConnectorError, RecordError
 from syncbridge.mapping import text
 from syncbridge.models import (
     CanonicalRecord,
@@ -31,17 +35,26 @@ from syncbridge.models import (
     Contact,
     Currency,
     DocumentLine,
+    DocumentStatus,
     Invoice,
     Product,
     Unit,
     VatRate,
 )
 from syncbridge.records import NativeRecord
+from syncbridge.settings import ConnectorSettings
+from syncbridge_bitrix24.settings import Bitrix24Settings, stage_category
 
-#: the synthetic key carrying an invoice's canonical status between fetch/upsert and map
-STATUS_KEY = "_status"
 #: product rows of an invoice, attached by fetch and written by upsert
 ROWS_KEY = "productRows"
+#: what a stage the stage map does not name reads as, by the stage's semantics on the portal
+#: (the context's ``stage_semantics``); any other stage is an open one
+SEMANTIC_STATUS = {
+    "S": DocumentStatus.PAID,
+    "success": DocumentStatus.PAID,
+    "F": DocumentStatus.CANCELLED,
+    "failure": DocumentStatus.CANCELLED,
+}
 
 _MONEY = Decimal("0.000001")
 #: what a row's price is written to: ten places, about what a double keeps of it
@@ -366,18 +379,33 @@ def _row_out(line: DocumentLine, position: int) -> dict[str, Any]:
     }
 
 
-#: why fetch could not complete an invoice (its rows failed to load): the record fails with it
-ERROR_KEY = "_error"
-
-
-def invoice_in(record: NativeRecord) -> Invoice:
-    if record.get(ERROR_KEY):
-        raise ValueError(str(record[ERROR_KEY]))
-    status = record.get(STATUS_KEY)
-    if not status:
-        raise ValueError(
-            f"stage {record.get('stageId')!r} has no status: add it to the connection's stage_map"
+def _bitrix24(settings: ConnectorSettings) -> Bitrix24Settings:
+    if not isinstance(settings, Bitrix24Settings):
+        raise ConnectorError(
+            f"the bitrix24 connector needs Bitrix24Settings, got {type(settings).__name__}"
         )
+    return settings
+
+
+def invoice_status(
+    stage: str, settings: Bitrix24Settings, context: Mapping[str, Any]
+) -> DocumentStatus:
+    """The status ``stage`` reads as: the stage map's, else its semantics on the portal."""
+    status = settings.status_of(stage)
+    if status is not None:
+        return status
+    semantics = context.get("stage_semantics")
+    if semantics is None:
+        raise RecordError(f"stage {stage!r} has no status: add it to the connection's stage_map")
+    return SEMANTIC_STATUS.get(str(semantics), DocumentStatus.SENT)
+
+
+def invoice_in(
+    record: NativeRecord, settings: ConnectorSettings, context: Mapping[str, Any]
+) -> Invoice:
+    if context.get("error"):
+        raise RecordError(str(context["error"]))
+    status = invoice_status(str(record.get("stageId") or ""), _bitrix24(settings), context)
     rows = sorted(
         (row for row in record.get(ROWS_KEY) or [] if isinstance(row, dict)),
         key=lambda row: (int(row.get("sort") or 0), int(row.get("id") or 0)),
@@ -398,7 +426,10 @@ def invoice_in(record: NativeRecord) -> Invoice:
     )
 
 
-def invoice_out(record: Invoice) -> NativeRecord:
+def invoice_out(record: Invoice, settings: ConnectorSettings) -> NativeRecord:
+    # several statuses share a stage: the invoice is written to its status's stage, and
+    # reads back as the status the stage map gives that stage
+    stage = _bitrix24(settings).stages[record.status]
     return {
         "title": record.subject,
         "accountNumber": record.number,
@@ -408,7 +439,8 @@ def invoice_out(record: Invoice) -> NativeRecord:
         "companyId": record.company_id or 0,
         "contactId": record.contact_id or 0,
         "comments": record.notes,
-        STATUS_KEY: record.status.value,
+        "stageId": stage,
+        "categoryId": stage_category(stage),
         ROWS_KEY: [_row_out(line, index) for index, line in enumerate(record.lines)],
     }
 
@@ -421,7 +453,6 @@ MAP_IN: dict[str, Callable[[NativeRecord], CanonicalRecord]] = {
     "vat_rate": vat_rate_in,
     "currency": currency_in,
     "unit": unit_in,
-    "invoice": invoice_in,
 }
 
 MAP_OUT: dict[str, Callable[[Any], NativeRecord]] = {
@@ -431,7 +462,6 @@ MAP_OUT: dict[str, Callable[[Any], NativeRecord]] = {
     "vat_rate": vat_rate_out,
     "currency": currency_out,
     "unit": unit_out,
-    "invoice": invoice_out,
 }
 
 #: canonical field -> the native fields that carry it: what a sparse update sends
@@ -475,7 +505,7 @@ NATIVE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "currency": ("currencyId",),
         "company_id": ("companyId",),
         "contact_id": ("contactId",),
-        "status": (STATUS_KEY,),
+        "status": ("stageId", "categoryId"),
         "lines": (ROWS_KEY,),
         "subject": ("title",),
         "notes": ("comments",),
@@ -495,11 +525,21 @@ FIELDS: dict[str, frozenset[str]] = {
 }
 
 
-def map_in(entity: str, record: NativeRecord) -> CanonicalRecord:
+def map_in(
+    entity: str, record: NativeRecord, settings: ConnectorSettings, context: Mapping[str, Any]
+) -> CanonicalRecord:
+    """``record`` as its canonical model; invoices read with the settings and the context."""
+    if entity == "invoice":
+        return invoice_in(record, settings, context)
     return MAP_IN[entity](record)
 
 
-def map_out(entity: str, record: CanonicalRecord) -> NativeRecord:
+def map_out(entity: str, record: CanonicalRecord, settings: ConnectorSettings) -> NativeRecord:
+    """``record`` as Bitrix24 holds it; invoices written with the settings' stage map."""
+    if entity == "invoice":
+        if not isinstance(record, Invoice):
+            raise TypeError(f"map(out) of an invoice needs an Invoice, got {type(record).__name__}")
+        return invoice_out(record, settings)
     return MAP_OUT[entity](record)
 
 

@@ -1,4 +1,4 @@
-"""Reading: list methods page by page, invoices with their rows and status, lookups by key.
+"""Reading: list methods page by page, invoices with their rows, lookups by key.
 
 Paging. Contacts, companies, products and invoices are read the way the docs recommend for
 big lists (``settings/performance/huge-data.md``): ordered by id, each page asking for ids
@@ -26,21 +26,12 @@ from typing import Any
 
 from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
-from syncbridge.models import DocumentStatus
-from syncbridge.records import NativeRecord, Page
+from syncbridge.records import Context, NativeRecord, Page
 from syncbridge_bitrix24 import batch, rest
 from syncbridge_bitrix24.entities import INVOICE_OWNER, Spec, spec_for
-from syncbridge_bitrix24.mapping import ERROR_KEY, ROWS_KEY, STATUS_KEY
+from syncbridge_bitrix24.mapping import ROWS_KEY
 from syncbridge_bitrix24.rest import PAGE_SIZE
 from syncbridge_bitrix24.settings import Bitrix24Settings, stage_category
-
-#: what a stage the stage map does not name reads as, by the stage's semantics
-_SEMANTIC_STATUS = {
-    "S": DocumentStatus.PAID,
-    "success": DocumentStatus.PAID,
-    "F": DocumentStatus.CANCELLED,
-    "failure": DocumentStatus.CANCELLED,
-}
 
 
 def rows_of(spec: Spec, result: Any) -> list[NativeRecord]:
@@ -89,7 +80,8 @@ def list_all(
 def fetch_pages(
     client: Client, entity: str, since: str | None, query: Mapping[str, Any]
 ) -> Iterator[Page]:
-    """The ``fetch`` hook: pages of native records and, at the end, the new cursor."""
+    """The ``fetch`` hook: pages of native records (invoices with their rows, and the context
+    :func:`~syncbridge_bitrix24.mapping.invoice_in` needs) and, at the end, the new cursor."""
     spec = spec_for(entity)
     settings = rest.settings_of(client)
     ids = [str(value) for value in query.get("ids") or []]
@@ -104,16 +96,19 @@ def fetch_pages(
     for rows, reply in list_all(client, spec, filter):
         if began is None:
             began = _instant(reply.time.get("date_start"))
+        context: dict[str, Context] = {}
         if spec.entity == "invoice" and rows:
-            _attach_rows(client, rows)
+            context = _attach_rows(client, rows)
             for row in rows:
-                row[STATUS_KEY] = stages.status_of(str(row.get("stageId") or ""))
+                facts = stages.context_of(str(row.get("stageId") or ""))
+                if facts:
+                    context.setdefault(str(row["id"]), {}).update(facts)
         if spec.modified:
             for row in rows:
                 seen = _instant(row.get(spec.modified))
                 if seen is not None and (newest is None or seen[0] > newest[0]):
                     newest = seen
-        yield Page(records=rows)
+        yield Page(records=rows, context=context)
     if spec.modified and not ids:
         cursor = next_cursor(newest, began)
         if cursor is not None:
@@ -146,11 +141,12 @@ def _instant(value: Any) -> tuple[datetime, str] | None:
         return None
 
 
-def _attach_rows(client: Client, invoices: list[NativeRecord]) -> None:
+def _attach_rows(client: Client, invoices: list[NativeRecord]) -> dict[str, Context]:
     """Put each invoice's product rows under ``productRows``: one batch for the whole page.
 
-    A row list that cannot be read makes only that invoice fail (its rows are left out and
-    the reason is kept for :func:`~syncbridge_bitrix24.mapping.invoice_in` to report).
+    A row list that cannot be read makes only that invoice fail: its rows are left out, and
+    the reason is its context's ``error`` (returned by id), which
+    :func:`~syncbridge_bitrix24.mapping.invoice_in` fails it with.
     """
     commands = [
         batch.Command(
@@ -161,12 +157,11 @@ def _attach_rows(client: Client, invoices: list[NativeRecord]) -> None:
         for invoice in invoices
     ]
     outcome = batch.run(client, commands)
+    context: dict[str, Context] = {}
     for invoice, command in zip(invoices, commands, strict=True):
         error = outcome.error_of(command.key)
         if error is not None:
-            invoice[ROWS_KEY] = None
-            invoice[STATUS_KEY] = None
-            invoice[ERROR_KEY] = f"its product rows could not be read: {error}"
+            context[str(invoice["id"])] = {"error": f"its product rows could not be read: {error}"}
             continue
         rows = product_rows(outcome.results[command.key])
         start = outcome.nexts.get(command.key)
@@ -177,6 +172,7 @@ def _attach_rows(client: Client, invoices: list[NativeRecord]) -> None:
             rows.extend(product_rows(reply.result))
             start = reply.next if reply.next is not None and reply.next > start else None
         invoice[ROWS_KEY] = rows
+    return context
 
 
 def product_rows(result: Any) -> list[dict[str, Any]]:
@@ -185,25 +181,25 @@ def product_rows(result: Any) -> list[dict[str, Any]]:
 
 
 class Stages:
-    """Stage id -> canonical status: the stage map, else the stage's semantics on the portal."""
+    """What the portal says of the stages the stage map does not name: their semantics, read
+    once per category, for ``map`` to read such a stage's status by."""
 
     def __init__(self, client: Client, settings: Bitrix24Settings) -> None:
         self.client = client
         self.settings = settings
         self._semantics: dict[int, dict[str, str]] = {}
 
-    def status_of(self, stage: str) -> str | None:
-        status = self.settings.status_of(stage)
-        if status is None:
-            try:
-                category = stage_category(stage)
-            except ValueError:
-                return None
-            semantics = self._category(category).get(stage)
-            if semantics is None:
-                return None
-            status = _SEMANTIC_STATUS.get(semantics, DocumentStatus.SENT)
-        return status.value
+    def context_of(self, stage: str) -> Context:
+        """``{"stage_semantics": ...}`` for a stage the stage map does not name and the
+        portal knows; nothing for the others (the stage map decides, or nobody can)."""
+        if self.settings.status_of(stage) is not None:
+            return {}
+        try:
+            category = stage_category(stage)
+        except ValueError:
+            return {}
+        semantics = self._category(category).get(stage)
+        return {} if semantics is None else {"stage_semantics": semantics}
 
     def _category(self, category: int) -> dict[str, str]:
         if category not in self._semantics:

@@ -15,11 +15,12 @@ What the portal stored: an invoice comes back as the portal keeps it, not as it 
 portal fills in what it was not given (a title ``Rechnung #12`` and the number, a row's product
 name and unit from the catalog: "If productName is not provided, but productId is given, the
 product name from the product catalog is used", ``crm.item.productrow.add``) and computes the
-rest. Each written invoice's result therefore carries the stored record, read as ``fetch``
-reads it, so that the engine's snapshot of our own write is what the next read shows and the
-write is recognised as ours instead of a change made in Bitrix24. The batch already holds it
-(``crm.item.add``/``update`` answer the item, ``crm.item.productrow.set`` the rows "as
-crm.item.productrow.list would"); only an invoice whose rows were not rewritten is read again.
+rest. Each written invoice's result therefore carries the stored record (and its context),
+read as ``fetch`` reads it, so that the engine's snapshot of our own write is what the next
+read shows and the write is recognised as ours instead of a change made in Bitrix24. The
+batch already holds it (``crm.item.add``/``update`` answer the item,
+``crm.item.productrow.set`` the rows "as crm.item.productrow.list would"); only an invoice
+whose rows were not rewritten is read again.
 """
 
 from __future__ import annotations
@@ -32,13 +33,12 @@ import httpx
 from syncbridge.describe import Capability
 from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
-from syncbridge.models import DocumentStatus
 from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
 from syncbridge_bitrix24 import batch, rest
 from syncbridge_bitrix24.entities import INVOICE_OWNER, Spec, spec_for
-from syncbridge_bitrix24.mapping import ROWS_KEY, STATUS_KEY, multi_update, sparse
+from syncbridge_bitrix24.mapping import ROWS_KEY, multi_update, sparse
 from syncbridge_bitrix24.reads import Stages, fetch_pages, list_all, product_rows
-from syncbridge_bitrix24.settings import Bitrix24Settings, stage_category
+from syncbridge_bitrix24.settings import Bitrix24Settings
 
 _MULTI = ("EMAIL", "PHONE", "WEB")
 #: do not announce synced contacts/companies in the portal's activity stream
@@ -128,9 +128,9 @@ def _stored(spec: Spec, outcome: batch.Outcome, key: str, sent: set[str]) -> Nat
 def _complete_stored(
     client: Client, settings: Bitrix24Settings, results: list[UpsertResult]
 ) -> None:
-    """Give every written invoice its stored record: the status of its stage on those the
-    batch answered, a read for the others. A read that fails leaves the result without one
-    (the write itself went through; the engine then keeps what it sent)."""
+    """Give every written invoice its stored record and context: what the portal says of its
+    stage on those the batch answered, a read for the others. A read that fails leaves the
+    result without one (the write itself went through; the engine then keeps what it sent)."""
     stages = Stages(client, settings)
     missing: dict[str, UpsertResult] = {}
     for result in results:
@@ -139,7 +139,7 @@ def _complete_stored(
         if result.record is None:
             missing[result.id] = result
             continue
-        result.record[STATUS_KEY] = stages.status_of(str(result.record.get("stageId") or ""))
+        result.context = stages.context_of(str(result.record.get("stageId") or ""))
     if not missing:
         return
     try:
@@ -148,6 +148,7 @@ def _complete_stored(
                 found = missing.get(str(record.get("id")))
                 if found is not None:
                     found.record = record
+                    found.context = page.context_of(record.get("id"))
     except (ConnectorError, httpx.HTTPError):
         for result in missing.values():
             result.record = None
@@ -165,11 +166,6 @@ def _commands(
         dict(item.record) if item.is_create else sparse(spec.entity, item.record, item.changed)
     )
     rows = fields.pop(ROWS_KEY, None)
-    status = fields.pop(STATUS_KEY, None)
-    if status is not None:
-        stage = settings.stages[DocumentStatus(status)]
-        fields["stageId"] = stage
-        fields["categoryId"] = stage_category(stage)
     if item.is_create and spec.key_field is not None:
         fields[spec.key_field] = item.key
         if spec.style == "old":

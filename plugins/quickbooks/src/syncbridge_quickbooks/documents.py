@@ -17,17 +17,18 @@ An estimate's ``TxnStatus`` gives ``accepted`` (Accepted, and Closed: turned int
 or ``rejected``; a pending one is ``sent`` once e-mailed, else ``draft``.
 
 Which customer a document belongs to (``CustomerRef``) becomes ``company_id`` or
-``contact_id`` by the customer's kind, which ``fetch`` notes in the ``_sb`` annotations.
+``contact_id`` by the customer's kind, which ``fetch`` gives as the record's context
+(``customer``, see :mod:`syncbridge_quickbooks.native`).
 
 VAT: a sales line's ``TaxCodeRef`` is its ``vat_rate_id`` and the code's percentage, which
-``fetch`` notes as ``tax_rates``, its ``vat_percent`` (``NON``, not taxable, is 0 %; ``TAX``, US
-sales tax, is the percentage of the transaction's ``TxnTaxCodeRef``, else the sum of its tax
-lines' ``TaxPercent``: what QuickBooks charged for the customer's location). Both
+``fetch`` gives in the context as ``tax_rates``, its ``vat_percent`` (``NON``, not taxable, is
+0 %; ``TAX``, US sales tax, is the percentage of the transaction's ``TxnTaxCodeRef``, else the
+sum of its tax lines' ``TaxPercent``: what QuickBooks charged for the customer's location). Both
 travel: a system that knows VAT only by percentage (Bitrix24) gets the percentage, and a line
 coming from one is written with the tax code of its percentage, which ``upsert`` looks up
-(:mod:`~syncbridge_quickbooks.taxes`); ``map`` out notes each line's percentage as
-``vat_percents`` for that, and ``map`` in reads a note it finds there back the same way, so a
-record mapped out and in again keeps its VAT.
+(:mod:`~syncbridge_quickbooks.taxes`); ``map`` out puts each line's percentage in the context
+as ``vat_percents`` for that, and ``map`` in reads it back from a context that has it, so a
+record mapped out and in again (with that context) keeps its VAT.
 """
 
 from __future__ import annotations
@@ -39,15 +40,7 @@ from typing import Any
 from syncbridge.describe import item_fields
 from syncbridge.mapping import text
 from syncbridge.models import DocumentLine, DocumentStatus, Invoice, Payment, Quote
-from syncbridge_quickbooks.native import (
-    NOTES,
-    compact,
-    decimal,
-    make_ref,
-    notes,
-    ref,
-    updated_at,
-)
+from syncbridge_quickbooks.native import compact, decimal, make_ref, ref, updated_at
 from syncbridge_quickbooks.taxes import PSEUDO_TAX_CODES, line_tax_codes, percent_text
 
 _CENT = Decimal("0.01")
@@ -66,17 +59,16 @@ LINE_FIELDS = item_fields(
 
 
 class _Vat:
-    """What tells a document's line percentages: the notes of ``fetch`` or ``map`` out."""
+    """What tells a document's line percentages: the context of ``fetch`` or ``map`` out."""
 
-    def __init__(self, record: Mapping[str, Any]) -> None:
-        noted = notes(record)
-        rates = noted.get("tax_rates")
+    def __init__(self, record: Mapping[str, Any], context: Mapping[str, Any]) -> None:
+        rates = context.get("tax_rates")
         self.rates: dict[str, Decimal] = (
             {str(code): Decimal(str(rate)) for code, rate in rates.items()}
             if isinstance(rates, Mapping)
             else {}
         )
-        wanted = noted.get("vat_percents")
+        wanted = context.get("vat_percents")
         self.wanted: list[Decimal | None] = (
             [None if p is None else Decimal(str(p)) for p in wanted]
             if isinstance(wanted, list)
@@ -165,8 +157,8 @@ def _lines_of(lines: Any, vat: _Vat, top: bool = True) -> Iterator[DocumentLine]
             )
 
 
-def lines_in(record: Mapping[str, Any]) -> list[DocumentLine]:
-    return list(_lines_of(record.get("Line"), _Vat(record)))
+def lines_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> list[DocumentLine]:
+    return list(_lines_of(record.get("Line"), _Vat(record, context)))
 
 
 def line_out(line: DocumentLine) -> dict[str, Any]:
@@ -207,12 +199,14 @@ def line_out(line: DocumentLine) -> dict[str, Any]:
     )
 
 
-def party_in(record: Mapping[str, Any], *, contacts: bool = True) -> dict[str, str | None]:
-    """``CustomerRef`` as ``company_id`` or ``contact_id``, by the kind ``fetch`` noted."""
+def party_in(
+    record: Mapping[str, Any], context: Mapping[str, Any], *, contacts: bool = True
+) -> dict[str, str | None]:
+    """``CustomerRef`` as ``company_id`` or ``contact_id``, by the kind ``fetch`` gave."""
     customer = ref(record.get("CustomerRef"))
     if customer is None:
         return {}
-    kind = notes(record).get("customer")
+    kind = context.get("customer")
     if kind == "company":
         return {"company_id": customer}
     if kind == "contact":
@@ -223,15 +217,15 @@ def party_in(record: Mapping[str, Any], *, contacts: bool = True) -> dict[str, s
     )
 
 
-def party_out(company_id: str | None, contact_id: str | None) -> dict[str, Any]:
+def party_out(
+    company_id: str | None, contact_id: str | None, context: dict[str, Any]
+) -> dict[str, Any]:
     """The company when there is one (the billed party), else the contact."""
     customer = company_id or contact_id
     if customer is None:
         return {}
-    return {
-        "CustomerRef": {"value": customer},
-        NOTES: {"customer": "company" if company_id else "contact"},
-    }
+    context["customer"] = "company" if company_id else "contact"
+    return {"CustomerRef": {"value": customer}}
 
 
 def _currency(record: Mapping[str, Any]) -> str:
@@ -256,7 +250,7 @@ def invoice_status(record: Mapping[str, Any]) -> DocumentStatus:
     return DocumentStatus.ISSUED
 
 
-def invoice_in(record: Mapping[str, Any]) -> Invoice:
+def invoice_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> Invoice:
     return Invoice(
         id=text(record.get("Id")),
         updated_at=updated_at(record),
@@ -266,15 +260,15 @@ def invoice_in(record: Mapping[str, Any]) -> Invoice:
         currency=_currency(record),
         payment_method_id=ref(record.get("PaymentMethodRef")),
         status=invoice_status(record),
-        lines=lines_in(record),
+        lines=lines_in(record, context),
         notes=text(record.get("PrivateNote")),
         total=decimal(record.get("TotalAmt")),
         balance=decimal(record.get("Balance")),
-        **party_in(record),
+        **party_in(record, context),
     )
 
 
-def _document_out(document: Invoice | Quote) -> dict[str, Any]:
+def _document_out(document: Invoice | Quote, context: dict[str, Any]) -> dict[str, Any]:
     native = compact(
         {
             "DocNumber": document.number,
@@ -283,7 +277,7 @@ def _document_out(document: Invoice | Quote) -> dict[str, Any]:
             "PaymentMethodRef": make_ref(document.payment_method_id),
             "PrivateNote": document.notes,
             "Line": [line_out(line) for line in document.lines],
-            **party_out(document.company_id, document.contact_id),
+            **party_out(document.company_id, document.contact_id, context),
         }
     )
     percents = [
@@ -293,12 +287,12 @@ def _document_out(document: Invoice | Quote) -> dict[str, Any]:
     if any(p is not None for p in percents):
         # by position in Line: upsert writes each sales line with the tax code of its
         # percentage (or refuses one whose code charges another), map(in) reads it back
-        native[NOTES] = {**native.get(NOTES, {}), "vat_percents": percents}
+        context["vat_percents"] = percents
     return native
 
 
-def invoice_out(invoice: Invoice) -> dict[str, Any]:
-    native = _document_out(invoice)
+def invoice_out(invoice: Invoice, context: dict[str, Any]) -> dict[str, Any]:
+    native = _document_out(invoice, context)
     if invoice.due_date is not None:
         native["DueDate"] = invoice.due_date.isoformat()
     if invoice.status == DocumentStatus.SENT:
@@ -326,7 +320,7 @@ def quote_status(record: Mapping[str, Any]) -> DocumentStatus:
     return DocumentStatus.DRAFT
 
 
-def quote_in(record: Mapping[str, Any]) -> Quote:
+def quote_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> Quote:
     return Quote(
         id=text(record.get("Id")),
         updated_at=updated_at(record),
@@ -336,14 +330,14 @@ def quote_in(record: Mapping[str, Any]) -> Quote:
         currency=_currency(record),
         payment_method_id=ref(record.get("PaymentMethodRef")),
         status=quote_status(record),
-        lines=lines_in(record),
+        lines=lines_in(record, context),
         notes=text(record.get("PrivateNote")),
-        **party_in(record),
+        **party_in(record, context),
     )
 
 
-def quote_out(quote: Quote) -> dict[str, Any]:
-    native = _document_out(quote)
+def quote_out(quote: Quote, context: dict[str, Any]) -> dict[str, Any]:
+    native = _document_out(quote, context)
     if quote.valid_until is not None:
         native["ExpirationDate"] = quote.valid_until.isoformat()
     native["TxnStatus"] = _QUOTE_STATUS_OUT.get(quote.status, "Pending")
@@ -364,7 +358,7 @@ def paid_invoices(record: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def payment_in(record: Mapping[str, Any]) -> Payment:
+def payment_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> Payment:
     invoices = paid_invoices(record)
     if len(invoices) > 1:
         raise ValueError(
@@ -380,11 +374,11 @@ def payment_in(record: Mapping[str, Any]) -> Payment:
         invoice_id=invoices[0] if invoices else None,
         payment_method_id=ref(record.get("PaymentMethodRef")),
         reference=text(record.get("PaymentRefNum")),
-        **party_in(record, contacts=False),
+        **party_in(record, context, contacts=False),
     )
 
 
-def payment_out(payment: Payment) -> dict[str, Any]:
+def payment_out(payment: Payment, context: dict[str, Any]) -> dict[str, Any]:
     native = compact(
         {
             "TotalAmt": payment.amount,
@@ -392,7 +386,7 @@ def payment_out(payment: Payment) -> dict[str, Any]:
             "CurrencyRef": {"value": payment.currency},
             "PaymentMethodRef": make_ref(payment.payment_method_id),
             "PaymentRefNum": payment.reference,
-            **party_out(payment.company_id, None),
+            **party_out(payment.company_id, None, context),
         }
     )
     if payment.invoice_id is not None:

@@ -19,14 +19,14 @@ from syncbridge.mapping import text
 from syncbridge.models import CanonicalRecord, Currency, PaymentMethod, Product, VatRate
 from syncbridge.records import NativeRecord
 from syncbridge_quickbooks import documents, parties
-from syncbridge_quickbooks.native import compact, decimal, make_ref, notes, ref, updated_at
+from syncbridge_quickbooks.native import compact, decimal, make_ref, ref, updated_at
 from syncbridge_quickbooks.taxes import PSEUDO_TAX_CODES
 
 #: PaymentMethod.Type values; anything else a canonical ``type`` holds is not written
 _PAYMENT_TYPES = frozenset({"CREDIT_CARD", "NON_CREDIT_CARD"})
 
 
-def product_in(record: Mapping[str, Any]) -> Product:
+def product_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> Product:
     code = ref(record.get("SalesTaxCodeRef"))
     return Product(
         id=text(record.get("Id")),
@@ -40,7 +40,7 @@ def product_in(record: Mapping[str, Any]) -> Product:
     )
 
 
-def product_out(product: Product) -> dict[str, Any]:
+def product_out(product: Product, context: dict[str, Any]) -> dict[str, Any]:
     return compact(
         {
             "Name": product.name,
@@ -53,9 +53,9 @@ def product_out(product: Product) -> dict[str, Any]:
     )
 
 
-def vat_rate_in(record: Mapping[str, Any]) -> VatRate:
-    """A TaxCode with the sum of its sales rates, which ``fetch`` noted as ``rate``."""
-    rate = notes(record).get("rate")
+def vat_rate_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> VatRate:
+    """A TaxCode with the sum of its sales rates, which ``fetch`` gave as ``rate``."""
+    rate = context.get("rate")
     if rate is None:
         raise ValueError("the tax code's rate is unknown (read it through fetch)")
     return VatRate(
@@ -67,21 +67,21 @@ def vat_rate_in(record: Mapping[str, Any]) -> VatRate:
     )
 
 
-def vat_rate_out(rate: VatRate) -> dict[str, Any]:
+def vat_rate_out(rate: VatRate, context: dict[str, Any]) -> dict[str, Any]:
     return compact({"Name": rate.name, "Description": rate.description})
 
 
-def currency_in(record: Mapping[str, Any]) -> Currency:
+def currency_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> Currency:
     return Currency(
         id=text(record.get("Id")), updated_at=updated_at(record), code=record.get("Code")
     )
 
 
-def currency_out(currency: Currency) -> dict[str, Any]:
+def currency_out(currency: Currency, context: dict[str, Any]) -> dict[str, Any]:
     return {"Code": currency.code}
 
 
-def payment_method_in(record: Mapping[str, Any]) -> PaymentMethod:
+def payment_method_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> PaymentMethod:
     return PaymentMethod(
         id=text(record.get("Id")),
         updated_at=updated_at(record),
@@ -90,7 +90,7 @@ def payment_method_in(record: Mapping[str, Any]) -> PaymentMethod:
     )
 
 
-def payment_method_out(method: PaymentMethod) -> dict[str, Any]:
+def payment_method_out(method: PaymentMethod, context: dict[str, Any]) -> dict[str, Any]:
     kind = (method.type or "").upper()
     return compact({"Name": method.name, "Type": kind if kind in _PAYMENT_TYPES else None})
 
@@ -113,8 +113,9 @@ class WriteSpec:
         return frozenset(p for props in self.fields.values() for p in props) - self.keep
 
 
-_In = Callable[[Mapping[str, Any]], CanonicalRecord]
-_Out = Callable[[Any], dict[str, Any]]
+#: (native record, its context) -> canonical; (canonical, the context to fill) -> native
+_In = Callable[[Mapping[str, Any], Mapping[str, Any]], CanonicalRecord]
+_Out = Callable[[Any, dict[str, Any]], dict[str, Any]]
 
 MAPPERS: dict[str, tuple[_In, _Out]] = {
     "company": (parties.company_in, parties.company_out),
@@ -160,9 +161,11 @@ FIELDS: dict[str, frozenset[str]] = {
 }
 
 
-def map_in(entity: str, record: NativeRecord) -> CanonicalRecord:
-    return MAPPERS[entity][0](record)
+def map_in(entity: str, record: NativeRecord, context: Mapping[str, Any]) -> CanonicalRecord:
+    """``record`` read with its context (see :mod:`~syncbridge_quickbooks.native`)."""
+    return MAPPERS[entity][0](record, context)
 
 
-def map_out(entity: str, record: CanonicalRecord) -> NativeRecord:
-    return MAPPERS[entity][1](record)
+def map_out(entity: str, record: CanonicalRecord, context: dict[str, Any]) -> NativeRecord:
+    """``record`` as QuickBooks holds it; what ``upsert`` needs besides goes in ``context``."""
+    return MAPPERS[entity][1](record, context)

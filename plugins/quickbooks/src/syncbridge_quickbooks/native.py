@@ -1,10 +1,22 @@
 """Small readers and writers of QuickBooks' JSON shapes, shared by the mapping modules.
 
-It also defines the connector's one addition to a native record: ``_sb``, a dict of facts the
-``map`` hook needs but a single QuickBooks object does not carry (whether a ``CustomerRef``
-points at a company or a person, a tax code's rate). ``fetch`` and ``upsert`` fill it from
-what they looked up; ``upsert`` removes it before anything is sent, so QuickBooks never sees
-it (the emulator, like the real service, refuses unknown properties).
+It also says what a record's *context* holds (``Page.context``, ``UpsertItem.context``,
+``UpsertResult.context``): the facts ``map`` needs that a single QuickBooks object does not
+carry. A native record itself holds only what QuickBooks holds, so nothing has to be
+stripped before a write (the emulator, like the real service, refuses unknown properties).
+
+``customer``
+    ``"company"`` or ``"contact"``: what a document's or payment's ``CustomerRef`` points
+    at. ``fetch`` looks it up; ``map`` out notes it from ``company_id``/``contact_id``.
+``parent``
+    the same for a contact's ``ParentRef`` (``"company"``: the contact's ``company_id``).
+``tax_rates``
+    ``{tax code id: percent}`` of the codes a document's lines name (``fetch``).
+``rate``
+    a tax code's percentage, the sum of its sales rates (``fetch`` of ``vat_rate``).
+``vat_percents``
+    the VAT percentage of each line, by position in ``Line`` (``map`` out): ``upsert``
+    writes each sales line with the tax code of its percentage, ``map`` in reads it back.
 """
 
 from __future__ import annotations
@@ -17,9 +29,6 @@ from typing import Any
 import pycountry
 
 from syncbridge.mapping import text
-
-#: the key of the connector's annotations in a native record
-NOTES = "_sb"
 
 #: country names QuickBooks users type that pycountry does not know as such
 _COUNTRY_ALIASES = {
@@ -37,17 +46,6 @@ _COUNTRY_ALIASES = {
     "MAGYARORSZÁG": "HU",
     "ESPAÑA": "ES",
 }
-
-
-def notes(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The connector's annotations of a native record (empty when it has none)."""
-    found = record.get(NOTES)
-    return dict(found) if isinstance(found, Mapping) else {}
-
-
-def split(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(what QuickBooks may see, the annotations)``."""
-    return {k: v for k, v in record.items() if k != NOTES}, notes(record)
 
 
 def ref(value: Any) -> str | None:

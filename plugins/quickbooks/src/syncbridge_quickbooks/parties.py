@@ -20,7 +20,7 @@ Sub-customers (``ParentRef``; ``Job=true``) are never flattened silently:
   ``DisplayName`` (colons are QuickBooks' hierarchy separator).
 
 Whether a ``ParentRef`` is a company is not in the record itself: ``fetch`` looks the parent
-up and notes it in the record's ``_sb`` annotations (see :mod:`syncbridge_quickbooks.native`).
+up and gives it as the record's context, ``parent`` (see :mod:`syncbridge_quickbooks.native`).
 """
 
 from __future__ import annotations
@@ -32,12 +32,10 @@ from typing import Any, Literal
 from syncbridge.mapping import text
 from syncbridge.models import Company, Contact
 from syncbridge_quickbooks.native import (
-    NOTES,
     compact,
     country_code,
     make_ref,
     nested,
-    notes,
     ref,
     updated_at,
 )
@@ -102,7 +100,7 @@ def company_name(record: Mapping[str, Any]) -> str:
     return text(record.get("DisplayName")) or ""
 
 
-def company_in(record: Mapping[str, Any]) -> Company:
+def company_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> Company:
     return Company(
         id=text(record.get("Id")),
         updated_at=updated_at(record),
@@ -117,7 +115,7 @@ def company_in(record: Mapping[str, Any]) -> Company:
     )
 
 
-def company_out(company: Company) -> dict[str, Any]:
+def company_out(company: Company, context: dict[str, Any]) -> dict[str, Any]:
     name = company.name.strip()
     job = ":" in name
     return compact(
@@ -135,9 +133,9 @@ def company_out(company: Company) -> dict[str, Any]:
     )
 
 
-def contact_in(record: Mapping[str, Any]) -> Contact:
+def contact_in(record: Mapping[str, Any], context: Mapping[str, Any]) -> Contact:
     parent = ref(record.get("ParentRef"))
-    under_company = parent is not None and notes(record).get("parent") == "company"
+    under_company = parent is not None and context.get("parent") == "company"
     first, last = text(record.get("GivenName")), text(record.get("FamilyName"))
     if first is None and last is None:  # not a person by the split, but mapped on request
         last = text(record.get("DisplayName"))
@@ -155,7 +153,7 @@ def contact_in(record: Mapping[str, Any]) -> Contact:
     )
 
 
-def contact_out(contact: Contact) -> dict[str, Any]:
+def contact_out(contact: Contact, context: dict[str, Any]) -> dict[str, Any]:
     native = compact(
         {
             "GivenName": contact.first_name,
@@ -171,7 +169,7 @@ def contact_out(contact: Contact) -> dict[str, Any]:
     if contact.company_id is not None:
         native["ParentRef"] = {"value": contact.company_id}
         native["Job"] = True
-        native[NOTES] = {"parent": "company"}
+        context["parent"] = "company"
     return native
 
 

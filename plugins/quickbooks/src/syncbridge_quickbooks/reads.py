@@ -28,11 +28,11 @@ from decimal import Decimal
 from typing import Any
 
 from syncbridge.errors import ConnectorError
-from syncbridge.records import Page
+from syncbridge.records import Context, Page
 from syncbridge_quickbooks import query as q
 from syncbridge_quickbooks.api import QuickBooksApi
 from syncbridge_quickbooks.entities import DOCUMENTS, ENTITIES, PARTIES, TAX_RATE
-from syncbridge_quickbooks.native import NOTES, instant, ref, updated_at
+from syncbridge_quickbooks.native import instant, ref, updated_at
 from syncbridge_quickbooks.parties import customer_kind
 from syncbridge_quickbooks.taxes import (
     PSEUDO_TAX_CODES,
@@ -108,7 +108,7 @@ class Reader:
             yield self.page(rows, cursor)
 
     def page(self, rows: list[dict[str, Any]], cursor: str | None) -> Page:
-        """Keep this entity's records, note deletions, annotate what ``map`` will need."""
+        """Keep this entity's records, note deletions, look up what ``map`` will need."""
         records: list[dict[str, Any]] = []
         deleted: list[str] = []
         for row in rows:
@@ -122,11 +122,11 @@ class Reader:
                 deleted.append(id)
                 continue
             records.append(row)
-        annotate(self.api, self.entity, records)
+        context = context_of(self.api, self.entity, records)
         if cursor is None and records:
             stamps = [moment for r in records if (moment := updated_at(r)) is not None]
             cursor = max(stamps).isoformat() if stamps else None
-        return Page(records=records, cursor=cursor, deleted=deleted)
+        return Page(records=records, cursor=cursor, deleted=deleted, context=context)
 
     def vat_rates(self) -> Page:
         """Every active tax code that has sales rates (or none at all: a 0 % code)."""
@@ -135,6 +135,7 @@ class Reader:
             for row in rows:
                 rates[str(row.get("Id"))] = Decimal(str(row.get("RateValue") or 0))
         records = []
+        context: dict[str, Context] = {}
         cursor = None
         for rows, at in self.api.pages(self.qbo, []):
             cursor = cursor or cursor_of(at, None)
@@ -142,31 +143,37 @@ class Reader:
                 sales = rate_ids(row.get("SalesTaxRateList"))
                 if not sales and rate_ids(row.get("PurchaseTaxRateList")):
                     continue  # a purchase-only code is no VAT rate a sale can carry
-                _note(row, rate=percent_text(sales_rate(row, rates)))
+                _note(context, row, rate=percent_text(sales_rate(row, rates)))
                 records.append(row)
-        return Page(records=records, cursor=cursor)
+        return Page(records=records, cursor=cursor, context=context)
 
 
-def annotate(api: QuickBooksApi, entity: str, records: list[dict[str, Any]]) -> None:
-    """Note whether each record's parent (contacts) or customer (documents) is a company,
-    and the percentage of each tax code a document's lines name (see
-    :mod:`~syncbridge_quickbooks.taxes`)."""
+def context_of(
+    api: QuickBooksApi, entity: str, records: list[dict[str, Any]]
+) -> dict[str, Context]:
+    """The context of each record, by id: whether its parent (contacts) or customer
+    (documents) is a company, and the percentage of each tax code a document's lines name
+    (see :mod:`~syncbridge_quickbooks.native` and :mod:`~syncbridge_quickbooks.taxes`)."""
+    context: dict[str, Context] = {}
     if entity in ("invoice", "quote"):
-        _note_tax_rates(api, records)
+        _note_tax_rates(api, records, context)
     if entity == "contact":
         key, fact = "ParentRef", "parent"
     elif entity in DOCUMENTS:
         key, fact = "CustomerRef", "customer"
     else:
-        return
+        return context
     kinds = api.kinds(ref(r.get(key)) or "" for r in records)
     for record in records:
         target = ref(record.get(key))
         if target is not None and target in kinds:
-            _note(record, **{fact: kinds[target]})
+            _note(context, record, **{fact: kinds[target]})
+    return context
 
 
-def _note_tax_rates(api: QuickBooksApi, records: list[dict[str, Any]]) -> None:
+def _note_tax_rates(
+    api: QuickBooksApi, records: list[dict[str, Any]], context: dict[str, Context]
+) -> None:
     """``tax_rates``: ``{tax code id: percent}`` of the codes each document names."""
     used = {id(record): tax_codes_of(record) for record in records}
     wanted = {code for codes in used.values() for code in codes}
@@ -178,7 +185,7 @@ def _note_tax_rates(api: QuickBooksApi, records: list[dict[str, Any]]) -> None:
             code: percent_text(known[code].rate) for code in used[id(record)] if code in known
         }
         if found:
-            _note(record, tax_rates=found)
+            _note(context, record, tax_rates=found)
 
 
 def tax_codes_of(record: Mapping[str, Any]) -> set[str]:
@@ -190,8 +197,8 @@ def tax_codes_of(record: Mapping[str, Any]) -> set[str]:
     return found - PSEUDO_TAX_CODES
 
 
-def _note(record: dict[str, Any], **facts: Any) -> None:
-    record[NOTES] = {**(record.get(NOTES) or {}), **facts}
+def _note(context: dict[str, Context], record: Mapping[str, Any], **facts: Any) -> None:
+    context.setdefault(str(record.get("Id")), {}).update(facts)
 
 
 def fetch_pages(

@@ -5,10 +5,10 @@ A QuickBooks sales line names its VAT only by ``TaxCodeRef``: a ``TaxCode`` whos
 ``TaxRate`` in ``Finance.xsd``; both read-only through their endpoints). Other systems know a
 line's VAT by its percentage (a Bitrix24 product row has ``taxRate``, nothing else), so a line
 that travels with its tax code alone arrives without VAT and its money changes on the way.
-Reading, the connector therefore notes each code's percentage beside the record (``fetch``
-annotates it, :mod:`~syncbridge_quickbooks.documents` puts it on the line); writing a line
-that has a percentage but no code, it picks the one sales code of that percentage, and a line
-whose code and percentage disagree is refused rather than booked at another rate.
+Reading, the connector therefore gives each code's percentage beside the record (``fetch``
+puts it in the record's context, :mod:`~syncbridge_quickbooks.documents` on the line); writing
+a line that has a percentage but no code, it picks the one sales code of that percentage, and a
+line whose code and percentage disagree is refused rather than booked at another rate.
 
 A code's percentage is the sum of its sales rates (a combined code, e.g. state + county sales
 tax, charges them all on the same base), which is also what the ``vat_rate`` entity reads.

@@ -16,10 +16,11 @@
 * **Batches**: more than one item goes through ``POST /batch``, 30 to a request, with the
   batch's ``requestid`` derived from its items'; a ``Fault`` in one item's answer fails only
   that item (a 5010 there is retried alone, as above).
-* **VAT of document lines**: a sales line that carries a percentage (``vat_percents``, noted
-  by ``map`` out) is written with the tax code of that percentage when it names none, and
-  refused when the code it names charges another (:func:`taxes.code_for`): QuickBooks would
-  otherwise book it at no or at the wrong rate, and the document's total would change.
+* **VAT of document lines**: a sales line that carries a percentage (``vat_percents``, in the
+  context ``map`` out gave the item) is written with the tax code of that percentage when it
+  names none, and refused when the code it names charges another (:func:`taxes.code_for`):
+  QuickBooks would otherwise book it at no or at the wrong rate, and the document's total
+  would change.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from syncbridge_quickbooks import taxes
 from syncbridge_quickbooks.api import NoAnswer, QboFault, QuickBooksApi, dumps, request_id
 from syncbridge_quickbooks.entities import ENTITIES, INVOICE
 from syncbridge_quickbooks.mapping import SPECS, WriteSpec
-from syncbridge_quickbooks.native import NOTES, make_ref, ref, split
-from syncbridge_quickbooks.reads import annotate
+from syncbridge_quickbooks.native import make_ref, ref
+from syncbridge_quickbooks.reads import context_of
 
 #: items per ``POST /batch``
 BATCH_SIZE = 30
@@ -49,13 +50,14 @@ _SPARSE_FRAME = frozenset({"Id", "SyncToken", "sparse"})
 
 @dataclass
 class Write:
-    """One prepared write: the body QuickBooks gets, and what to put back on its answer."""
+    """One prepared write: the body QuickBooks gets, and the context (``UpsertItem.context``,
+    completed) its answer is read with."""
 
     item: UpsertItem
     body: dict[str, Any]
     operation: str
     request: str
-    notes: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -207,9 +209,8 @@ class Writer:
         if item.is_create:
             return True
         assert item.id is not None
-        body, _notes = split(item.record)
         return (
-            self.sparse_properties(item, body) is not None
+            self.sparse_properties(item, item.record) is not None
             and self.api.sync_token(self.qbo, item.id) is not None
         )
 
@@ -234,13 +235,13 @@ class Writer:
 
     def prepare(self, item: UpsertItem, current: Mapping[str, Any] | None) -> Write:
         assert self.spec is not None
-        body, notes = split(item.record)
+        body, context = dict(item.record), dict(item.context)
         body.pop("Id", None)
         body.pop("SyncToken", None)
-        self.tax_codes(body, notes)
+        self.tax_codes(body, context)
         if item.is_create:
-            self.complete(body, notes)
-            return Write(item, body, "create", request_id(item.key), notes)
+            self.complete(body, context)
+            return Write(item, body, "create", request_id(item.key), context)
         assert item.id is not None
         self.refuse_create_only(item, current)
         for prop in self.spec.create_only:
@@ -261,7 +262,7 @@ class Writer:
             payload = {
                 k: v
                 for k, v in current.items()
-                if k not in self.spec.owned and k not in _SERVER_OWNED and k != NOTES
+                if k not in self.spec.owned and k not in _SERVER_OWNED
             }
             payload.update(body)
             payload.update({"Id": item.id, "SyncToken": current["SyncToken"]})
@@ -272,7 +273,7 @@ class Writer:
             payload,
             "update",
             request_id(item.key, str(payload["SyncToken"]), digest),
-            notes,
+            context,
         )
 
     def strip_computed(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -301,9 +302,9 @@ class Writer:
                     "of the sync"
                 )
 
-    def tax_codes(self, body: dict[str, Any], notes: Mapping[str, Any]) -> None:
+    def tax_codes(self, body: dict[str, Any], context: Mapping[str, Any]) -> None:
         """Give each sales line that carries a VAT percentage the tax code of it."""
-        wanted = notes.get("vat_percents")
+        wanted = context.get("vat_percents")
         lines = body.get("Line")
         if not isinstance(wanted, list) or not isinstance(lines, list):
             return
@@ -328,7 +329,7 @@ class Writer:
             else:
                 detail["TaxCodeRef"] = make_ref(code)
 
-    def complete(self, body: dict[str, Any], notes: dict[str, Any]) -> None:
+    def complete(self, body: dict[str, Any], context: dict[str, Any]) -> None:
         """What a create needs beyond the mapped fields."""
         if self.entity == "product":
             kind = body.setdefault("Type", self.api.settings.item_type)
@@ -350,17 +351,16 @@ class Writer:
             body["CustomerRef"] = {"value": customer}
             kind = self.api.kinds([customer]).get(customer)
             if kind is not None:
-                notes["customer"] = kind
+                context["customer"] = kind
 
     def done(self, write: Write, record: Mapping[str, Any]) -> UpsertResult:
-        """The answer as a result, annotated as ``fetch`` would annotate it."""
+        """The answer as a result, with the context ``fetch`` would give it."""
         stored = dict(record)
+        id = str(stored.get("Id"))
         # what the write asked for is done: the record reads back as fetch would give it
-        kept = {k: v for k, v in write.notes.items() if k != "vat_percents"}
-        if kept:
-            stored[NOTES] = kept
-        annotate(self.api, self.entity, [stored])
-        return UpsertResult(key=write.item.key, id=str(stored.get("Id")), ok=True, record=stored)
+        kept = {k: v for k, v in write.context.items() if k != "vat_percents"}
+        context = {**kept, **context_of(self.api, self.entity, [stored]).get(id, {})}
+        return UpsertResult(key=write.item.key, id=id, ok=True, record=stored, context=context)
 
     # -- delete ----------------------------------------------------------------------------
 
