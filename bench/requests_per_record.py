@@ -371,12 +371,17 @@ def edit(connector: str, settings: dict[str, Any], change: Change) -> None:
     quickbooks = connector == "quickbooks"
     extra: dict[str, Any] = {"credentials": MemoryCredentials()} if quickbooks else {}
     with Connection("bench-edit", load_connector(connector), settings, **extra) as conn:
-        records = sorted((conn.map_in(entity, native) for page in conn.fetch(entity)
-                          for native in page.records), key=lambda r: int(str(r.id)))[:count]
-        items = [UpsertItem(key=f"bench-edit-{entity}-{i}", id=record.id, changed=frozenset({name}),
-                            record=conn.map_out(entity, record.model_copy(
-                                update={name: value(i, getattr(record, name))})))
-                 for i, record in enumerate(records)]
+        records = sorted((record for page in conn.fetch(entity)
+                          for record in conn.map_page(entity, page)),
+                         key=lambda r: int(str(r.id)))[:count]
+        items = []
+        for i, record in enumerate(records):
+            context: dict[str, Any] = {}  # what map(out) notes for upsert
+            native = conn.map_out(
+                entity, record.model_copy(update={name: value(i, getattr(record, name))}), context
+            )
+            items.append(UpsertItem(key=f"bench-edit-{entity}-{i}", id=record.id,
+                                    changed=frozenset({name}), record=native, context=context))
         failed = [r.error for r in conn.upsert(entity, items) if not r.ok]
     if failed:
         raise RuntimeError(f"editing {entity} failed: {failed}")
