@@ -795,8 +795,11 @@ class MergeMachine(RuleBasedStateMachine):
             for side, rid in members
             if side == "right" and self.model.data["right"][rid]["name"].casefold() == key
         ]
+        right_id = rights[number % len(rights)]
+        if left_id in self.pins or right_id in self.pins.values():
+            return  # pinned already (a run applies it); one record is linked to one only
         self.count("pin")
-        self.pins[left_id] = rights[number % len(rights)]
+        self.pins[left_id] = right_id
         self.systems.pin(self.pins)
         self.model.pin(left_id, self.pins[left_id])
 

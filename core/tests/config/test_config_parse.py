@@ -315,3 +315,10 @@ def test_exclude_may_name_a_field_of_each_document_line() -> None:
     # a field that holds no list of objects has no items to name
     assert error_of(rule('exclude = ["number.x"]', entity="invoice")).startswith(
         "syncs.main.entities.invoice.exclude: unknown field 'number.x'; fields of invoice: ")
+
+
+def test_two_records_pinned_to_one_are_refused() -> None:
+    assert error_of(rule('links = { "1" = "7", "2" = "7" }')) == (
+        "syncs.main.entities.company.links: right 7 is pinned to left 1 and 2; a record is "
+        "linked to one record only: keep one of these links"
+    )

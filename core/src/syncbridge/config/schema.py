@@ -157,6 +157,22 @@ class EntityRule(_Strict):
         description="records of other entities this entity's changes of state create",
     )
 
+    @field_validator("links")
+    @classmethod
+    def _one_twin_each(cls, value: dict[str, str]) -> dict[str, str]:
+        """A record is linked to one record: two left ids pinned to one right id is a slip
+        (the second would silently undo the first)."""
+        lefts: dict[str, list[str]] = {}
+        for left, right in value.items():
+            lefts.setdefault(right, []).append(left)
+        for right, pinned in lefts.items():
+            if len(pinned) > 1:
+                raise ValueError(
+                    f"right {right} is pinned to left {' and '.join(pinned)}; a record is "
+                    "linked to one record only: keep one of these links"
+                )
+        return value
+
     @field_validator("every")
     @classmethod
     def _every(cls, value: str) -> str:
