@@ -148,6 +148,13 @@ def render_testkit() -> str:
         "The test methods a subclass inherits (each takes `harness`, most also `entity`):\n\n"
         + "\n".join(f"- {code(name)}" for name in checks)
     )
+    fault_check = _import("syncbridge.testing.checks_faults")
+    fault_sync = _import("syncbridge.testing.faultsync")
+    if fault_check is not None and fault_sync is not None:
+        parts.append("## The fault check")
+        parts.append(rst_to_markdown(fault_check.__doc__))
+        parts.append("### What it runs, and what it asserts")
+        parts.append(rst_to_markdown(fault_sync.__doc__))
     return "\n\n".join(parts) + "\n"
 
 

@@ -70,7 +70,7 @@ from syncbridge.emulator.base import Emulator, EmulatorFactory
 from syncbridge.emulator.clock import Clock
 from syncbridge.emulator.counter import RequestCounter
 from syncbridge.emulator.fake import Address, Company, FakeData, Person, Product
-from syncbridge.emulator.faults import DropConnection
+from syncbridge.emulator.faults import DropConnection, InjectedFaults
 from syncbridge.emulator.oauth import OAuthProvider
 from syncbridge.emulator.options import EmulatorOptions, FaultOptions
 from syncbridge.emulator.pagination import (
@@ -104,6 +104,7 @@ __all__ = [
     "EmulatorOptions",
     "FakeData",
     "FaultOptions",
+    "InjectedFaults",
     "JSONResponse",
     "OAuthProvider",
     "OffsetSlice",

@@ -4,8 +4,8 @@ An emulator is an :class:`Emulator` subclass (or instance) that owns:
 
 - ``options`` — how it was started (:class:`EmulatorOptions`);
 - ``store`` — its in-memory tables; ``rng`` and ``fake`` — seeded randomness and fake data;
-- ``faults`` — live fault settings; ``limiter`` — the system's rate limits;
-- ``requests`` — a count of the requests it received;
+- ``faults`` — live fault settings; ``injected`` — the faults it served, by kind;
+- ``limiter`` — the system's rate limits; ``requests`` — a count of the requests it received;
 - ``app`` — the ASGI app to serve: the routes behind request counting, fault injection and rate
   limiting, with every error (bad input, unknown path, wrong method) rendered by
   :meth:`Emulator.error` in the system's own format.
@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from syncbridge.describe import RateLimit
 from syncbridge.emulator.counter import CountingMiddleware, RequestCounter
 from syncbridge.emulator.fake import FakeData
-from syncbridge.emulator.faults import FaultInjector
+from syncbridge.emulator.faults import FaultInjector, InjectedFaults
 from syncbridge.emulator.options import EmulatorOptions
 from syncbridge.emulator.params import BadRequest
 from syncbridge.emulator.ratelimit import RateLimiter, RateLimitMiddleware
@@ -79,6 +79,7 @@ class Emulator:
             self.title = title
         self.options = options or EmulatorOptions()
         self.faults = self.options.fault_options()
+        self.injected = InjectedFaults()
         self.rng = random.Random(self.options.seed)
         self.fake = FakeData(self.rng, self.countries)
         self.store = Store(resolution=self.clock_resolution)
@@ -153,7 +154,9 @@ class Emulator:
         limited = RateLimitMiddleware(
             app, self.limiter, key=self.rate_limit_key, on_limited=self.rate_limited
         )
-        faulty = FaultInjector(limited, self.faults, seed=self.options.seed, error=self.error)
+        faulty = FaultInjector(
+            limited, self.faults, seed=self.options.seed, error=self.error, injected=self.injected
+        )
         return CountingMiddleware(faulty, self.requests)
 
     def _bad_request(self, request: Request, exc: Exception) -> Response:
