@@ -313,3 +313,38 @@ def test_a_create_answered_with_an_unknown_outcome_is_found_next_run_not_made_tw
     assert rows_of(bed, summary.run_id) == [(second, "created", f"new on the left ({RECOVERED})")]
     assert state(bed, "SELECT count(*) FROM outbox") == [(0,)]
     assert bed.sync().writes == 0
+
+
+def test_a_create_answered_with_an_id_already_linked_is_not_believed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A garbled answer (a body cut to "1") gives a create the id of another record: the
+    engine links nothing to it (it once crashed on the link table), holds the create as
+    unknown, and the next run finds the record it really made."""
+    from dataclasses import replace
+
+    bed = Bed(tmp_path, ONE_WAY)  # the key column: the record is found by its key
+    first, second = bed.put("left", "company", [{"name": "Alpha"}, {"name": "Beta"}])
+    real = Connection.upsert
+
+    def upsert(self: Connection, entity: str, items: list[Any]) -> Any:
+        results = real(self, entity, items)
+        if self.name != "right" or len(results) < 2:
+            return results
+        return [results[0], replace(results[1], id=results[0].id, record=results[0].record)]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "upsert", upsert)
+        summary = bed.sync()
+    assert not [e for e in summary.entities if e.result == "error"]
+    rows = {rid: (action, reason) for rid, action, reason in rows_of(bed, summary.run_id)}
+    assert rows[first][0] == "created"
+    assert rows[second][0] == "unknown"
+    assert "which another record is linked to" in rows[second][1]
+
+    summary = bed.sync()
+    assert not summary.failed
+    assert names(bed, "right") == ["Alpha", "Beta"]
+    assert rows_of(bed, summary.run_id) == [(second, "created", f"new on the left ({RECOVERED})")]
+    assert len(state(bed, "SELECT left_id, right_id FROM link")) == 2
+    assert bed.sync().writes == 0

@@ -217,6 +217,8 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
     results = {result.key: result for future in chunk.futures for result in future.result()}
     creates = [item for item in items.values() if item.is_create]
     with ctx.engine.begin() as db:
+        taken = _taken(ctx, db, decisions, items, results)
+        kept_rows: set[str] = set()
         new_links: list[dict[str, Any]] = []
         stored: dict[Side, list[SnapshotRow]] = {}
         settled: list[tuple[int, str, str, str | None, str | None]] = []
@@ -227,7 +229,8 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
                 _settle(decision, new_links, settled, now)
             else:
                 _commit_writes(
-                    ctx, index, decision, items, results, stored, new_links, settled, now
+                    ctx, index, decision, items, results, stored, new_links, settled, now,
+                    taken, kept_rows,
                 )
             if decision.revive and decision.link_id is not None and decision.outcome != "failed":
                 revived.append(decision.link_id)
@@ -251,6 +254,7 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
                 item.key
                 for item in creates
                 if not ((result := results.get(item.key)) is not None and result.unknown)
+                and item.key not in kept_rows
             ]
             for part in chunks(keys):
                 db.execute(delete(OUTBOX).where(OUTBOX.c.key.in_(part)))
@@ -283,6 +287,28 @@ def _settle(
         settled.append((decision.link_id, *decision.hashes, *decision.bases))
 
 
+def _taken(
+    ctx: EntityContext,
+    db: Any,
+    decisions: list[Decision],
+    items: dict[tuple[int, int], UpsertItem],
+    results: dict[str, UpsertResult],
+) -> set[tuple[Side, str]]:
+    """The ids the chunk's creates were answered with that a live link holds already."""
+    answered: dict[Side, list[str]] = {"left": [], "right": []}
+    for (index, number), item in items.items():
+        result = results.get(item.key)
+        if item.is_create and result is not None and result.ok and result.id is not None:
+            answered[decisions[index].writes[number].target].append(str(result.id))
+    return {
+        (target, rid)
+        for target, ids in answered.items()
+        if ids
+        for rid, link in ctx.links.by_side(db, target, ids).items()
+        if link.deleted is None
+    }
+
+
 def _commit_writes(
     ctx: EntityContext,
     index: int,
@@ -293,12 +319,15 @@ def _commit_writes(
     new_links: list[dict[str, Any]],
     settled: list[tuple[int, str, str, str | None, str | None]],
     now: datetime,
+    taken: set[tuple[Side, str]],
+    kept_rows: set[str],
 ) -> None:
     """Collect the link, snapshots and merge bases of a decision's writes (stored in bulk).
 
     A decision any of whose writes failed is failed as a whole and keeps its old base: the
     writes that did go through are echoes next run (in step), the failed one is decided
-    again.
+    again. A create answered with the id of a record linked already (``taken``: a garbled
+    answer) is not believed: its outcome is unknown, its outbox row stays (``kept_rows``).
     """
     if decision.outcome == "failed" or decision.hashes is None or decision.bases is None:
         return
@@ -326,6 +355,17 @@ def _commit_writes(
             else:
                 problems.append(f"the {write.target} rejected it: {message}")
             continue
+        if write.kind == "create" and item is not None:
+            if (write.target, str(result.id)) in taken:
+                unknown = True
+                kept_rows.add(item.key)
+                problems.append(
+                    f"the {write.target} answered the create with id {result.id}, which "
+                    "another record is linked to; the next run looks for the record it made "
+                    "there before creating it again"
+                )
+                continue
+            taken.add((write.target, str(result.id)))
         row = _stored(ctx, write, result)
         rows.append((write.target, row))
         at = 0 if write.target == "left" else 1
