@@ -61,11 +61,11 @@ from syncbridge.engine.runner import run_sync
 from syncbridge.http import LoggedRequest
 from syncbridge.http.requestlog import MASK
 from syncbridge.plugins import load_connector
-from syncbridge.records import NativeRecord, Page, UpsertItem, UpsertResult
+from syncbridge.records import Context, NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.state import StateStore
 from syncbridge_bitrix24.emulator import create_app as b24_app
 from syncbridge_crmincloud.emulator import create_app as crm_app
-from syncbridge_crmincloud.mapping import CATEGORY_KEY
+from syncbridge_crmincloud.mapping import CATEGORY
 from syncbridge_fattureincloud.emulator import create_app as fic_app
 from syncbridge_quickbooks.emulator import create_app as qbo_app
 
@@ -90,23 +90,29 @@ direction = "left-to-right"
 
 # -- what was sent, read and written ----------------------------------------------------------
 class CountingConnection(Connection):
-    """A connection that also notes what ``fetch`` returned and what ``upsert`` was given:
-    the minimum's reference reads depend on them (which categories, which customers)."""
+    """A connection that also notes what ``fetch`` returned and what ``upsert`` was given,
+    with their contexts: the minimum's reference reads depend on them (which categories,
+    which customers)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.read: dict[str, list[NativeRecord]] = defaultdict(list)
         self.written: dict[str, list[NativeRecord]] = defaultdict(list)
+        #: the context of each record read (``Page.context``) and written (``UpsertItem``)
+        self.read_contexts: dict[str, list[Context]] = defaultdict(list)
+        self.written_contexts: dict[str, list[Context]] = defaultdict(list)
 
     def fetch(
         self, entity: str, since: str | None = None, query: Mapping[str, Any] | None = None
     ) -> Iterator[Page]:
         for page in super().fetch(entity, since, query):
             self.read[entity].extend(page.records)
+            self.read_contexts[entity].extend(page.context.values())
             yield page
 
     def upsert(self, entity: str, items: list[UpsertItem]) -> list[UpsertResult]:
         self.written[entity].extend(item.record for item in items)
+        self.written_contexts[entity].extend(item.context for item in items)
         return super().upsert(entity, items)
 
 
@@ -226,8 +232,8 @@ class CrmInCloud(Model):
         run.add("read back what was written, 40 ids a search", math.ceil((creates + updates) / 40))
         run.add("the stored record of each update, 40 ids a search", math.ceil(updates / 40))
         if entity == "product":  # what was read back names its category by id
-            read = {r.get(CATEGORY_KEY) for r in run.connection.read["product"]}
-            written = {r.get(CATEGORY_KEY) for r in run.connection.written["product"]}
+            read = {c.get(CATEGORY) for c in run.connection.read_contexts["product"]}
+            written = {c.get(CATEGORY) for c in run.connection.written_contexts["product"]}
             new = len(Table("catalogcategories").rows(run.emulator)) - run.before["categories"]
             run.add("categories of the items written, neither read nor new: one GET each (A11)",
                     max(0, len(written - read - {None, ""}) - new))

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from syncbridge.records import Page as Page
     from syncbridge.records import UpsertItem as UpsertItem
     from syncbridge.records import UpsertResult as UpsertResult
+    from syncbridge.resources import HookClient as HookClient
+    from syncbridge.resources import ResourceHolder as ResourceHolder
     from syncbridge.rest import Api as Api
     from syncbridge.rest import BodyError as BodyError
     from syncbridge.rest import Cursor as Cursor
@@ -72,6 +74,8 @@ _HOMES: dict[str, str] = {
     "HttpSettings": "syncbridge.settings",
     "Credentials": "syncbridge.credentials",
     "Client": "syncbridge.http",
+    "HookClient": "syncbridge.resources",
+    "ResourceHolder": "syncbridge.resources",
     # what crosses the hooks
     "NativeRecord": "syncbridge.records",
     "Page": "syncbridge.records",
@@ -118,6 +122,7 @@ __all__ = [
     "CursorToken",
     "EntityInfo",
     "ErrorMap",
+    "HookClient",
     "HttpSettings",
     "Incremental",
     "NativeRecord",
@@ -128,6 +133,7 @@ __all__ = [
     "RateLimit",
     "RecordError",
     "Resource",
+    "ResourceHolder",
     "SkipRecord",
     "SyncbridgeError",
     "UpsertItem",

@@ -1,7 +1,9 @@
-"""A configured connector: settings, credentials, plugin manager and HTTP client together.
+"""A configured connector: settings, credentials, plugin manager and client together.
 
 The engine and the CLI talk to a system only through a :class:`Connection`; it is where the
-hooks are called, so every caller gets the same error handling and the same client.
+hooks are called, so every caller gets the same error handling and the same client: an HTTP
+client for a connector that speaks HTTP, a :class:`~syncbridge.resources.ResourceHolder`
+(settings and per-connection resources, no HTTP at all) for one that does not.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from syncbridge.config.loader import format_errors
 from syncbridge.credentials import Credentials, MemoryCredentials
 from syncbridge.describe import Capability, ConnectorInfo
 from syncbridge.errors import ConfigError, ConnectorError
-from syncbridge.http import Client, RequestLogSink, build_client
+from syncbridge.http import RequestLogSink, build_client
 from syncbridge.models import CanonicalRecord
 from syncbridge.plugins import connection_manager
 from syncbridge.records import (
@@ -29,6 +31,7 @@ from syncbridge.records import (
     UpsertItem,
     UpsertResult,
 )
+from syncbridge.resources import HookClient, ResourceHolder
 from syncbridge.settings import ConnectorSettings
 
 
@@ -73,7 +76,7 @@ class Connection:
         self._request_log = request_log
         #: where the rate limiter counts requests with other processes (None: this one alone)
         self.rate_budget = rate_budget
-        self._client: Client | None = None
+        self._client: HookClient | None = None
         self._client_lock = threading.Lock()
         self._map = self._map_caller()
 
@@ -96,26 +99,36 @@ class Connection:
 
     # -- plumbing -------------------------------------------------------------------------
     @property
-    def client(self) -> Client:
+    def client(self) -> HookClient:
         """The connection's one client, built on first use (by whichever thread comes
-        first: a second one would have a rate limiter and a connection pool of its own)."""
+        first: a second one would have a rate limiter and a connection pool of its own).
+
+        A :class:`syncbridge.http.Client` when the connector speaks HTTP; otherwise
+        (``ConnectorInfo.uses_http`` False) a :class:`~syncbridge.resources.ResourceHolder`,
+        and neither ``auth`` is asked nor an HTTP client built.
+        """
         client = self._client
         if client is None:
             with self._client_lock:
                 client = self._client
                 if client is None:
-                    auth = self.pm.hook.auth(
-                        settings=self.settings, credentials=self.credentials, connection=self.name
-                    )
-                    client = self._client = build_client(
-                        name=self.name,
-                        settings=self.settings,
-                        info=self.info,
-                        auth=auth,
-                        request_log=self._request_log,
-                        rate_budget=self.rate_budget,
-                    )
+                    client = self._client = self._build_client()
         return client
+
+    def _build_client(self) -> HookClient:
+        if not self.info.uses_http:
+            return ResourceHolder(connection=self.name, settings=self.settings)
+        auth = self.pm.hook.auth(
+            settings=self.settings, credentials=self.credentials, connection=self.name
+        )
+        return build_client(
+            name=self.name,
+            settings=self.settings,
+            info=self.info,
+            auth=auth,
+            request_log=self._request_log,
+            rate_budget=self.rate_budget,
+        )
 
     def close(self) -> None:
         if self._client is not None:

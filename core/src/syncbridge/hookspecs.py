@@ -16,9 +16,20 @@ and any extensions (entry-point group ``syncbridge.extensions``), so an extensio
 :func:`map` with ``@hookimpl(wrapper=True)`` to adjust one field without forking a connector.
 
 Every hook is ``firstresult``: the first implementation that returns something other than
-None answers. Hook code is plain synchronous Python; the ``client`` it receives is a
-:class:`syncbridge.http.Client` (an :class:`httpx.Client` with the connection's base URL,
-auth, retries, rate limits and request log already in place, plus ``client.settings``).
+None answers. Hook code is plain synchronous Python. The ``client`` it receives
+(:class:`syncbridge.resources.HookClient`) depends on ``ConnectorInfo.uses_http``. A
+connector that speaks HTTP (the default) gets a :class:`syncbridge.http.Client`, an
+:class:`httpx.Client` with the connection's base URL, auth, retries, rate limits and request
+log already in place. One that declares ``uses_http=False`` (a database, a file) gets a
+:class:`syncbridge.resources.ResourceHolder`, and no HTTP client is built for it (nor is
+:func:`auth` asked). Either way ``client.settings`` holds the connection's validated settings, and
+``client.resource(key, factory)`` keeps a per-connection object (a database engine, a cache
+of looked-up ids), made on first use and closed with the connection::
+
+    @hookimpl
+    def fetch(client, entity, since, query):
+        db = client.resource("acme.database", lambda: Database(client.settings))
+        ...
 
 Errors: raise :class:`syncbridge.errors.AuthError` for credentials problems (the run stops
 with your message), :class:`syncbridge.errors.ConnectorError` for anything else that stops the
@@ -38,10 +49,10 @@ if TYPE_CHECKING:
 
     from syncbridge.credentials import Credentials
     from syncbridge.describe import ConnectorInfo
-    from syncbridge.http import Client
     from syncbridge.models import CanonicalRecord
     from syncbridge.oauth import OAuthApp
     from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
+    from syncbridge.resources import HookClient
     from syncbridge.settings import ConnectorSettings
 
 PROJECT = "syncbridge"
@@ -104,7 +115,7 @@ def oauth(settings: ConnectorSettings) -> OAuthApp | None:
 
 
 @hookspec(firstresult=True)
-def check(client: Client) -> CheckResult:
+def check(client: HookClient) -> CheckResult:
     """Test the connection: can we reach the system with these credentials?
 
     :param client: the connection's client (``client.settings`` holds its settings).
@@ -117,7 +128,7 @@ def check(client: Client) -> CheckResult:
 
 @hookspec(firstresult=True)
 def fetch(
-    client: Client, entity: str, since: str | None, query: Mapping[str, Any]
+    client: HookClient, entity: str, since: str | None, query: Mapping[str, Any]
 ) -> Iterator[Page]:
     """Stream native records of ``entity``, one :class:`~syncbridge.records.Page` at a time.
 
@@ -141,7 +152,7 @@ def fetch(
 
 
 @hookspec(firstresult=True)
-def upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
+def upsert(client: HookClient, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
     """Create (``item.id is None``) or update native records; yield one result per item.
 
     :param client: the connection's client.
@@ -157,7 +168,7 @@ def upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[Ups
 
 
 @hookspec(firstresult=True)
-def lookup(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
+def lookup(client: HookClient, entity: str, keys: list[str]) -> dict[str, str]:
     """Find records earlier created with these idempotency keys: ``{key: native_id}``.
 
     :param client: the connection's client.
@@ -185,7 +196,7 @@ def lookup(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
 
 
 @hookspec(firstresult=True)
-def delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
+def delete(client: HookClient, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
     """Delete native records by id (only called for entities configured with ``deletes``).
 
     :param client: the connection's client.

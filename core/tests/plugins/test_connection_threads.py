@@ -1,5 +1,6 @@
 """A connection used from several threads at once (a run's senders, its fetching thread) has
-one client and one of each per-connection resource, whoever asks first."""
+one client and one of each per-connection resource, whoever asks first: an HTTP client or,
+for a connector without HTTP, a resource holder."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 
 import pytest
 
-import syncbridge.connection
 import syncbridge.workspace
 from syncbridge.connection import Connection
+from syncbridge.describe import ConnectorInfo
+from syncbridge.hookspecs import hookimpl
 from syncbridge.plugins import load_connector
+from syncbridge.settings import HttpSettings
 from syncbridge.workspace import Workspace
 
 THREADS = 8
@@ -32,26 +35,43 @@ def _all_at_once(call: Any) -> list[Any]:
         return list(pool.map(one, range(THREADS)))
 
 
+class Tiny:
+    """A connector that speaks HTTP and implements nothing but ``describe``."""
+
+    @hookimpl
+    def describe(self) -> ConnectorInfo:
+        return ConnectorInfo(name="tiny", title="Tiny", settings=HttpSettings)
+
+
+def _open(kind: str, tmp_path: Path) -> Connection:
+    """A connection with an HTTP client (``http``) or a resource holder (``sql``)."""
+    if kind == "http":
+        return Connection("api", Tiny(), {"base_url": "http://127.0.0.1:9"})
+    return Connection("erp", load_connector("sql"), {"url": f"sqlite:///{tmp_path}/x.db"})
+
+
+@pytest.mark.parametrize("kind", ["http", "sql"])
 def test_threads_asking_for_the_client_first_get_one_client(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built = []
-    real = syncbridge.connection.build_client
+    real = Connection._build_client
 
-    def slow_build(**kwargs: Any) -> Any:  # widens the moment two threads could both build
+    def slow_build(self: Connection) -> Any:  # widens the moment two threads could both build
         time.sleep(0.05)
-        client = real(**kwargs)
+        client = real(self)
         built.append(client)
         return client
 
-    monkeypatch.setattr(syncbridge.connection, "build_client", slow_build)
-    with Connection("erp", load_connector("sql"), {"url": f"sqlite:///{tmp_path}/x.db"}) as erp:
-        clients = _all_at_once(lambda: erp.client)
+    monkeypatch.setattr(Connection, "_build_client", slow_build)
+    with _open(kind, tmp_path) as connection:
+        clients = _all_at_once(lambda: connection.client)
         assert len(built) == 1
         assert all(client is built[0] for client in clients)
 
 
-def test_threads_asking_for_a_resource_first_get_one_resource(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["http", "sql"])
+def test_threads_asking_for_a_resource_first_get_one_resource(kind: str, tmp_path: Path) -> None:
     made = []
 
     def slow_factory() -> object:
@@ -59,7 +79,7 @@ def test_threads_asking_for_a_resource_first_get_one_resource(tmp_path: Path) ->
         made.append(object())
         return made[-1]
 
-    with Connection("erp", load_connector("sql"), {"url": f"sqlite:///{tmp_path}/x.db"}) as erp:
+    with _open(kind, tmp_path) as erp:
         client = erp.client
         resources = _all_at_once(lambda: client.resource("test.cache", slow_factory))
         assert len(made) == 1

@@ -7,9 +7,10 @@ import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, insert, inspect, select, text
+from sqlalchemy import Engine, create_engine, func, insert, inspect, select, text
 
 from syncbridge.engine.db import SideStore
 from syncbridge.errors import ConfigError
@@ -89,7 +90,7 @@ def test_the_sqlite_state_uses_wal_journaling(tmp_path: Path) -> None:
 
 # -- migrations (SQLite and PostgreSQL) ----------------------------------------------------------
 def test_a_fresh_store_is_at_head_with_every_table(state_url: str) -> None:
-    assert head_revision() == "0006"
+    assert head_revision() == "0007"
     store = StateStore(state_url)
     try:
         assert current_revision(store.engine) == head_revision()
@@ -144,6 +145,17 @@ def test_an_old_store_is_upgraded_in_place_and_keeps_its_rows(state_url: str) ->
         store.close()
 
 
+def _pending_rows(engine: Engine) -> dict[str, tuple[Any, Any]]:
+    """``record_id -> (native, context)`` of every pending row, decoded."""
+    with engine.connect() as db:
+        return {
+            rid: (json.loads(native), None if context is None else json.loads(context))
+            for rid, native, context in db.execute(
+                text("SELECT record_id, native, context FROM pending")
+            )
+        }
+
+
 def test_pending_records_gain_a_context_and_old_rows_move_private_keys_into_it(
     state_url: str,
 ) -> None:
@@ -158,7 +170,7 @@ def test_pending_records_gain_a_context_and_old_rows_move_private_keys_into_it(
         "b24-5": {"id": 5, "stageId": "DT31_1:P", "_status": None,
                   "_error": "its product rows could not be read: QUERY_LIMIT_EXCEEDED"},
         "b24-6": {"id": 6, "stageId": "DT31_1:P", "_status": "paid"},
-        "crm-1": {"id": 1, "_categoryDescription": "Hardware"},  # not ours to move
+        "crm-1": {"id": 1, "_categoryDescription": "Hardware"},  # not 0006's to move
         "plain": {"id": 2, "name": "Rossi"},
     }
     try:
@@ -173,28 +185,24 @@ def test_pending_records_gain_a_context_and_old_rows_move_private_keys_into_it(
                     ),
                     {"rid": rid, "native": json.dumps(native), "since": since},
                 )
+        migrate(engine, "0006")
+        rows = _pending_rows(engine)
     finally:
         engine.dispose()
+
+    assert rows == {
+        "qbo-7": ({"Id": "7", "CustomerRef": {"value": "58"}},
+                  {"customer": "company", "tax_rates": {"3": "19"}}),
+        "b24-5": ({"id": 5, "stageId": "DT31_1:P"},
+                  {"error": "its product rows could not be read: QUERY_LIMIT_EXCEEDED"}),
+        "b24-6": ({"id": 6, "stageId": "DT31_1:P"}, None),
+        "crm-1": ({"id": 1, "_categoryDescription": "Hardware"}, None),
+        "plain": ({"id": 2, "name": "Rossi"}, None),
+    }
 
     store = StateStore(state_url)
     try:
         assert current_revision(store.engine) == head_revision()
-        with store.engine.connect() as db:
-            rows = {
-                rid: (json.loads(native), None if context is None else json.loads(context))
-                for rid, native, context in db.execute(
-                    text("SELECT record_id, native, context FROM pending")
-                )
-            }
-        assert rows == {
-            "qbo-7": ({"Id": "7", "CustomerRef": {"value": "58"}},
-                      {"customer": "company", "tax_rates": {"3": "19"}}),
-            "b24-5": ({"id": 5, "stageId": "DT31_1:P"},
-                      {"error": "its product rows could not be read: QUERY_LIMIT_EXCEEDED"}),
-            "b24-6": ({"id": 6, "stageId": "DT31_1:P"}, None),
-            "crm-1": ({"id": 1, "_categoryDescription": "Hardware"}, None),
-            "plain": ({"id": 2, "name": "Rossi"}, None),
-        }
         # and the engine keeps a context with a record, and reads it back
         side = SideStore("main", "invoice", "left")
         with store.engine.begin() as db:
@@ -211,6 +219,66 @@ def test_pending_records_gain_a_context_and_old_rows_move_private_keys_into_it(
         assert kept["qbo-7"][3] is not None
     finally:
         store.close()
+
+
+def test_crmincloud_category_descriptions_move_from_pending_natives_into_the_context(
+    state_url: str,
+) -> None:
+    """0007: CRM in Cloud's ``_categoryDescription`` leaves the native record of a pending
+    row for its context's ``category``, beside what the context held; a null description is
+    dropped, and rows without the key (or whose JSON cannot be read) stay as they are."""
+    engine = create_state_engine(state_url)
+    since = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    rows = {
+        "1": ({"id": 1, "category": 3, "_categoryDescription": "Hardware"}, None),
+        "2": ({"id": 2, "category": 0, "_categoryDescription": None}, None),
+        "3": ({"id": 3, "category": 4, "_categoryDescription": "Servizi"}, {"error": "why"}),
+        "4": ({"id": 4, "productName": "_categoryDescription"}, None),  # a value, not a key
+        "5": ({"Id": "5", "CustomerRef": {"value": "58"}}, {"customer": "company"}),
+    }
+    try:
+        migrate(engine, "0006")
+        with engine.begin() as db:
+            for rid, (native, context) in rows.items():
+                db.execute(
+                    text(
+                        "INSERT INTO pending (sync, entity, side, record_id, kind, reason, "
+                        "native, context, since) VALUES ('main', 'product', 'left', :rid, "
+                        "'failed', 'why', :native, :context, :since)"
+                    ),
+                    {"rid": rid, "native": json.dumps(native), "since": since,
+                     "context": None if context is None else json.dumps(context)},
+                )
+            db.execute(
+                text(
+                    "INSERT INTO pending (sync, entity, side, record_id, kind, reason, native, "
+                    "since) VALUES ('main', 'product', 'left', 'bad', 'failed', 'why', "
+                    "'{\"_categoryDescription\": ', :since)"
+                ),
+                {"since": since},
+            )
+    finally:
+        engine.dispose()
+
+    store = StateStore(state_url)
+    try:
+        assert current_revision(store.engine) == head_revision()
+        with store.engine.begin() as db:
+            bad = db.execute(
+                text("SELECT native, context FROM pending WHERE record_id = 'bad'")
+            ).one()
+            db.execute(text("DELETE FROM pending WHERE record_id = 'bad'"))
+        moved = _pending_rows(store.engine)
+    finally:
+        store.close()
+    assert tuple(bad) == ('{"_categoryDescription": ', None)
+    assert moved == {
+        "1": ({"id": 1, "category": 3}, {"category": "Hardware"}),
+        "2": ({"id": 2, "category": 0}, None),
+        "3": ({"id": 3, "category": 4}, {"error": "why", "category": "Servizi"}),
+        "4": ({"id": 4, "productName": "_categoryDescription"}, None),
+        "5": ({"Id": "5", "CustomerRef": {"value": "58"}}, {"customer": "company"}),
+    }
 
 
 def test_opening_a_store_at_head_again_changes_nothing(state_url: str) -> None:

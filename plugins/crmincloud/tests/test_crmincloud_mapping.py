@@ -35,7 +35,7 @@ COMPANY = {
 
 
 def test_company_in() -> None:
-    company = mapping.map_in("company", COMPANY)
+    company = mapping.map_in("company", COMPANY, {})
 
     assert company == Company(
         id="1842",
@@ -56,7 +56,7 @@ def test_company_in() -> None:
 
 
 def test_company_out_is_the_native_form() -> None:
-    native = mapping.map_out("company", mapping.map_in("company", COMPANY))
+    native = mapping.map_out("company", mapping.map_in("company", COMPANY, {}), {})
 
     assert native == {
         "companyName": "Bianchi Impianti S.r.l.",
@@ -76,20 +76,21 @@ def test_company_out_is_the_native_form() -> None:
 
 
 def test_vat_numbers_without_country_are_italian_and_foreign_ones_keep_their_prefix() -> None:
-    no_state = typed(Company, mapping.map_in("company", {**COMPANY, "state": None}))
+    no_state = typed(Company, mapping.map_in("company", {**COMPANY, "state": None}, {}))
     german = typed(
-        Company, mapping.map_in("company", {**COMPANY, "state": "de", "vatId": "DE136695976"})
+        Company,
+        mapping.map_in("company", {**COMPANY, "state": "de", "vatId": "DE136695976"}, {}),
     )
 
     assert (no_state.country, no_state.vat_number) == (None, "IT00743110157")
     assert (german.country, german.vat_number) == ("DE", "DE136695976")
-    assert mapping.map_out("company", german)["vatId"] == "136695976"
-    assert mapping.map_out("company", no_state)["vatId"] == "IT00743110157"
+    assert mapping.map_out("company", german, {})["vatId"] == "136695976"
+    assert mapping.map_out("company", no_state, {})["vatId"] == "IT00743110157"
 
 
 def test_a_wrong_partita_iva_fails_naming_the_field() -> None:
     with pytest.raises(ValidationError) as error:
-        mapping.map_in("company", {**COMPANY, "vatId": "00743110158"})
+        mapping.map_in("company", {**COMPANY, "vatId": "00743110158"}, {})
 
     assert error.value.errors()[0]["loc"] == ("vat_number",)
     assert "check digit" in str(error.value)
@@ -115,6 +116,7 @@ def test_contact_in() -> None:
             "taxIdentificationNumber": "CLMGLI85M41L219G",
             "lastModifiedDate": "2024-03-05T14:03:27.512Z",
         },
+        {},
     )
 
     assert contact == Contact(
@@ -128,7 +130,9 @@ def test_contact_in() -> None:
         country="IT",
         tax_code="CLMGLI85M41L219G",
     )
-    orphan = typed(Contact, mapping.map_in("contact", {"id": 5, "surname": "Neri", "companyId": 0}))
+    orphan = typed(
+        Contact, mapping.map_in("contact", {"id": 5, "surname": "Neri", "companyId": 0}, {})
+    )
     assert orphan.company_id is None
 
 
@@ -143,11 +147,10 @@ def test_product_in_reads_money_exactly() -> None:
         "price": api.loads('{"price": 1234.567891}')["price"],
         "taxCode": "22",
         "category": 3,
-        mapping.CATEGORY_KEY: "Servizi",
         "lastModifiedDate": "2024-02-01T10:00:00.000Z",
     }
 
-    product = mapping.map_in("product", native)
+    product = mapping.map_in("product", native, {mapping.CATEGORY: "Servizi"})
 
     assert product == Product(
         id="12",
@@ -161,10 +164,24 @@ def test_product_in_reads_money_exactly() -> None:
     assert api.encode({"price": product.price}) == b'{"price": 1234.567891}'
 
 
+def test_product_out_notes_its_category_in_the_context_not_the_record() -> None:
+    context: dict[str, object] = {}
+    native = mapping.map_out("product", Product(name="Corso Excel", category="Formazione"), context)
+
+    assert context == {mapping.CATEGORY: "Formazione"}
+    assert "category" not in native and not [key for key in native if key.startswith("_")]
+    back = typed(Product, mapping.map_in("product", {**native, "id": 3}, context))
+    assert back.category == "Formazione"
+    uncategorised: dict[str, object] = {}
+    mapping.map_out("product", Product(name="Sedia"), uncategorised)
+    assert uncategorised == {mapping.CATEGORY: None}  # sent as "no category"
+
+
 def test_vat_rate_in() -> None:
     rate = mapping.map_in(
         "vat_rate",
         {"taxCode": "N4", "taxValue": 0, "taxDescription": "Esente art. 10", "active": 1},
+        {},
     )
 
     assert rate == VatRate(
@@ -208,6 +225,7 @@ def test_quote_in_with_dotnet_dates_and_rows() -> None:
             ],
             "lastModifiedDate": "2024-03-04T09:30:00.000Z",
         },
+        {},
     )
 
     assert quote == Quote(
@@ -240,7 +258,9 @@ def test_quote_in_with_dotnet_dates_and_rows() -> None:
 def test_merge_keeps_what_the_connector_does_not_map() -> None:
     current = {**COMPANY, "FF_SYNCBRIDGE_KEY": "sb-1", "FF_AGENTE": "Rossi"}
     changes = mapping.map_out(
-        "company", mapping.map_in("company", COMPANY).model_copy(update={"email": "new@b.it"})
+        "company",
+        mapping.map_in("company", COMPANY, {}).model_copy(update={"email": "new@b.it"}),
+        {},
     )
 
     merged = mapping.merge_for_update(current, changes)

@@ -14,6 +14,7 @@ from syncbridge.connection import Connection
 from syncbridge.models import Product, VatRate
 from syncbridge.records import NativeRecord, Page
 from syncbridge.rest import Cursor
+from syncbridge_crmincloud import mapping
 
 from .conftest import Crm, typed
 
@@ -148,9 +149,13 @@ def test_records_modified_during_a_read_are_neither_lost_nor_stop_it(
 
 
 def test_product_records_carry_their_category_description(conn: Connection) -> None:
-    records = _all(conn, "product")
+    pages = list(conn.fetch("product"))
 
-    categories = {typed(Product, conn.map_in("product", record)).category for record in records}
+    categories = {
+        typed(Product, product).category
+        for page in pages
+        for product in conn.map_page("product", page)
+    }
     assert categories <= {"Servizi", "Hardware", "Software", "Materiali di consumo", "Formazione"}
     assert len(categories) > 1
 
@@ -174,12 +179,12 @@ def test_categories_are_read_one_by_one_only_as_records_name_them(
     assert gets == [f"{crm.url}/api/v1/CatalogCategories/{first['category']}"]
 
     crm.log.clear()
-    everything = _all(conn, "product")  # the rest are read once; the first is known by now
+    everything = list(conn.fetch("product"))  # the rest read once; the first is known by now
     gets = sorted(e.url.rsplit("/", 1)[-1] for e in crm.log if "/CatalogCategories" in e.url)
     assert gets == sorted(str(c) for c in named - {first["category"]})
-    assert {r["_categoryDescription"] for r in everything} == {
-        crm.table("catalogcategories").get(c)["description"] for c in named
-    }
+    assert {
+        page.context_of(r["id"])[mapping.CATEGORY] for page in everything for r in page.records
+    } == {crm.table("catalogcategories").get(c)["description"] for c in named}
 
 
 def test_vat_rates_are_read_in_full_by_code(conn: Connection) -> None:
@@ -195,7 +200,7 @@ def test_fetch_by_ids_reads_only_those(conn: Connection) -> None:
     pages: list[Any] = list(conn.fetch("product", query={"ids": ["2", "7", "999"]}))
 
     assert [record["id"] for record in pages[0].records] == [2, 7]
-    assert all(record["_categoryDescription"] for record in pages[0].records)
+    assert all(pages[0].context_of(r["id"]).get(mapping.CATEGORY) for r in pages[0].records)
     assert [
         r["taxCode"] for r in next(iter(conn.fetch("vat_rate", query={"ids": ["22"]}))).records
     ] == ["22"]

@@ -107,7 +107,7 @@ def test_two_way_company_sync_then_nothing_to_do(
     [ferri] = crm.emulator.store.table("company").list(
         lambda row: row["companyName"] == "Ferri Arredamenti S.r.l."
     )
-    assert {key: ferri[key] for key in mapping.map_out("company", Company(name="x"))} == {
+    assert {key: ferri[key] for key in mapping.map_out("company", Company(name="x"), {})} == {
         "companyName": "Ferri Arredamenti S.r.l.",
         "address": "Viale Europa 41",
         "zipCode": "37121",

@@ -9,6 +9,7 @@ from syncbridge.connection import Connection
 from syncbridge.describe import Capability
 from syncbridge.models import Company, Contact, DocumentLine, Product, Quote
 from syncbridge.records import UpsertItem
+from syncbridge_crmincloud import mapping
 
 from .conftest import Crm, typed
 
@@ -214,20 +215,21 @@ def test_product_category_is_resolved_and_created_by_description(
         name="Sedia ergonomica", code="ARR-01", category="Arredo", price="189.9", vat_rate_id="22"
     )
 
-    results = conn.upsert(
-        "product",
-        [
-            UpsertItem(key="p1", record=conn.map_out("product", known)),
-            UpsertItem(key="p2", record=conn.map_out("product", new)),
-        ],
-    )
+    items = []
+    for key, product in (("p1", known), ("p2", new)):
+        context: dict[str, object] = {}
+        native = conn.map_out("product", product, context)
+        items.append(UpsertItem(key=key, record=native, context=context))
+
+    results = conn.upsert("product", items)
 
     assert all(r.ok for r in results)
     stored = [crm.table("catalog").get(int(str(r.id))) for r in results]
     assert categories.get(stored[0]["category"])["description"] == "Formazione"
     assert categories.get(stored[1]["category"])["description"] == "Arredo"
-    assert "_categoryDescription" not in stored[1] and stored[1]["active"] == 1
-    back = typed(Product, conn.map_in("product", results[1].record or {}))
+    assert not [key for key in stored[1] if key.startswith("_")] and stored[1]["active"] == 1
+    assert results[1].context == {mapping.CATEGORY: "Arredo"}
+    back = typed(Product, conn.map_in("product", results[1].record or {}, results[1].context))
     assert (back.category, back.price, back.vat_rate_id) == ("Arredo", Decimal("189.9"), "22")
 
 

@@ -172,8 +172,17 @@ def delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult
 # the hook's name is fixed by the contract, shadowing the builtin in this module only
 @hookimpl
 def map(
-    entity: str, record: NativeRecord | CanonicalRecord, direction: Literal["in", "out"]
+    entity: str,
+    record: NativeRecord | CanonicalRecord,
+    direction: Literal["in", "out"],
+    context: dict[str, Any],
 ) -> CanonicalRecord | NativeRecord:
     if entity not in mapping.FIELDS:
         raise ConnectorError(f"crmincloud has no entity {entity!r}")
-    return dispatch(entity, record, direction, mapping.map_in, mapping.map_out)
+    return dispatch(
+        entity,
+        record,
+        direction,
+        lambda entity, native: mapping.map_in(entity, native, context),
+        lambda entity, canonical: mapping.map_out(entity, canonical, context),
+    )

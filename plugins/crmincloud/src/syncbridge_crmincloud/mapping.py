@@ -7,8 +7,11 @@ Native records are the API's camelCase JSON objects. Two things are not plain re
   (:func:`merge_for_update`);
 * a Catalog item names its category by id (a ``CatalogCategories`` record), while the
   canonical product holds its description. ``map`` has no client to look the id up, so the
-  connector resolves it around the mapping: ``fetch`` adds the description under
-  :data:`CATEGORY_KEY`, and ``upsert`` turns that key back into an id before sending.
+  connector resolves it around the mapping, in the record's *context* (never in the record,
+  which holds only what the CRM holds): ``fetch`` gives the description as the context's
+  :data:`CATEGORY` (``Page.context``, and ``UpsertResult.context`` for a record a write
+  returns), ``map`` out notes the product's under the same key (``UpsertItem.context``), and
+  ``upsert`` turns it back into an id before sending.
 
 VAT numbers are kept by the CRM in national form beside the country (``state``): they are
 prefixed on the way in (a number without a country is taken as Italian: CRM in Cloud is an
@@ -27,8 +30,8 @@ from syncbridge.models.documents import DocumentLine
 from syncbridge.records import NativeRecord
 from syncbridge_crmincloud import convert
 
-#: a connector-added key of Catalog records (never sent): the category's description
-CATEGORY_KEY = "_categoryDescription"
+#: the context key of a Catalog item's category description (``fetch`` and ``map`` out)
+CATEGORY = "category"
 #: statuses a quote has in the CRM (assumption A9): the canonical ones of the same name
 QUOTE_STATUSES = ("draft", "sent", "accepted", "rejected")
 
@@ -122,7 +125,7 @@ def _contact_in(native: NativeRecord) -> Contact:
     )
 
 
-def _product_in(native: NativeRecord) -> Product:
+def _product_in(native: NativeRecord, context: Mapping[str, Any]) -> Product:
     return Product.model_validate(
         {
             "id": convert.ref_in(native.get("id")),
@@ -130,7 +133,7 @@ def _product_in(native: NativeRecord) -> Product:
             "name": native.get("productName"),
             "code": native.get("code"),
             "description": native.get("description"),
-            "category": native.get(CATEGORY_KEY),
+            "category": context.get(CATEGORY),
             "price": native.get("price"),
             "vat_rate_id": text(native.get("taxCode")),
         }
@@ -185,17 +188,20 @@ def _quote_in(native: NativeRecord) -> Quote:
     )
 
 
+#: the entities whose records need no context (a product needs its category's)
 _IN: dict[str, Callable[[NativeRecord], CanonicalRecord]] = {
     "company": _company_in,
     "contact": _contact_in,
-    "product": _product_in,
     "vat_rate": _vat_rate_in,
     "quote": _quote_in,
 }
 
 
-def map_in(entity: str, native: NativeRecord) -> CanonicalRecord:
-    """The canonical record of a native one; pydantic's ValidationError names bad fields."""
+def map_in(entity: str, native: NativeRecord, context: Mapping[str, Any]) -> CanonicalRecord:
+    """The canonical record of a native one, read with its context (``fetch``'s, or what
+    :func:`map_out` noted); pydantic's ValidationError names bad fields."""
+    if entity == "product":
+        return _product_in(native, context)
     return _IN[entity](native)
 
 
@@ -236,15 +242,15 @@ def _contact_out(record: CanonicalRecord) -> NativeRecord:
     }
 
 
-def _product_out(record: CanonicalRecord) -> NativeRecord:
+def _product_out(record: CanonicalRecord, context: dict[str, Any]) -> NativeRecord:
     assert isinstance(record, Product)
+    context[CATEGORY] = record.category  # None too: the item is to have no category
     return {
         "productName": record.name,
         "code": record.code,
         "description": record.description,
         "price": record.price,
         "taxCode": record.vat_rate_id,
-        CATEGORY_KEY: record.category,
     }
 
 
@@ -291,17 +297,20 @@ def _quote_out(record: CanonicalRecord) -> NativeRecord:
     }
 
 
+#: the entities whose records note nothing for ``upsert`` (a product notes its category)
 _OUT: dict[str, Callable[[CanonicalRecord], NativeRecord]] = {
     "company": _company_out,
     "contact": _contact_out,
-    "product": _product_out,
     "vat_rate": _vat_rate_out,
     "quote": _quote_out,
 }
 
 
-def map_out(entity: str, record: CanonicalRecord) -> NativeRecord:
-    """The native fields this connector maps, ready for ``upsert`` (without ``id``)."""
+def map_out(entity: str, record: CanonicalRecord, context: dict[str, Any]) -> NativeRecord:
+    """The native fields this connector maps, ready for ``upsert`` (without ``id``); what
+    ``upsert`` needs besides goes in ``context`` (``UpsertItem.context``)."""
+    if entity == "product":
+        return _product_out(record, context)
     return _OUT[entity](record)
 
 

@@ -1,10 +1,11 @@
 """Reading records: the declared searches, cursors stored by older versions, VAT rates.
 
 Searchable entities are read by :data:`syncbridge_crmincloud.api.API` (the toolkit's ordered
-incremental read and its cursor, ``<UTC instant>#<id>``). Catalog items are completed here
-with their category's description (``map`` has no client to look it up), and the same
-completion is applied to every record a write returns, so the engine hashes a record written
-by us exactly as it will read it back.
+incremental read and its cursor, ``<UTC instant>#<id>``). A Catalog item's category
+description is looked up here (``map`` has no client to look it up) and given as the record's
+context (``Page.context``, :data:`~syncbridge_crmincloud.mapping.CATEGORY`), and the same
+context is given to every record a write returns (``UpsertResult.context``), so the engine
+reads a record written by us exactly as it will read it back.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from syncbridge import Client, ConnectorError, NativeRecord, Page, parse_instant
+from syncbridge.records import Context
 from syncbridge.rest import Cursor
 from syncbridge_crmincloud import api, mapping
 from syncbridge_crmincloud.categories import categories
@@ -25,21 +27,24 @@ from syncbridge_crmincloud.settings import settings_of
 VAT_RATES = "/TaxValue"
 
 
-def _with_categories(client: Client, records: list[NativeRecord]) -> list[NativeRecord]:
-    """Catalog records with :data:`~syncbridge_crmincloud.mapping.CATEGORY_KEY` filled in."""
+def _categories_of(client: Client, records: list[NativeRecord]) -> dict[str, Context]:
+    """``{id: {CATEGORY: description}}`` of the Catalog items that name a category the CRM
+    knows (one request per category not read before on this connection)."""
     ids = {int(r["category"]) for r in records if r.get("category") not in (None, 0, "")}
     names = categories(client).descriptions(sorted(ids)) if ids else {}
-    enriched = []
+    context: dict[str, Context] = {}
     for record in records:
         raw = record.get("category")
         name = names.get(int(raw)) if raw not in (None, 0, "") else None
-        enriched.append({**record, mapping.CATEGORY_KEY: name})
-    return enriched
+        if name is not None:
+            context[str(record.get("id"))] = {mapping.CATEGORY: name}
+    return context
 
 
-def prepared(client: Client, entity: str, records: list[NativeRecord]) -> list[NativeRecord]:
-    """``records`` as ``map`` expects them: Catalog items with their category description."""
-    return _with_categories(client, records) if entity == "product" and records else records
+def context_of(client: Client, entity: str, records: list[NativeRecord]) -> dict[str, Context]:
+    """The context ``map`` needs of each record, by id: a Catalog item's category
+    description (:data:`~syncbridge_crmincloud.mapping.CATEGORY`); nothing for the others."""
+    return _categories_of(client, records) if entity == "product" and records else {}
 
 
 @dataclass(frozen=True)
@@ -131,4 +136,7 @@ def fetch_pages(
         if wanted is not None
         else _changes(client, entity, since)
     )
-    return (replace(page, records=prepared(client, entity, page.records)) for page in pages)
+    return (
+        replace(page, context={**page.context, **context_of(client, entity, page.records)})
+        for page in pages
+    )

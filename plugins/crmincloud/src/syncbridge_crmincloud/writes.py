@@ -31,10 +31,11 @@ from syncbridge import (
     UpsertItem,
     UpsertResult,
 )
+from syncbridge.records import Context
 from syncbridge.rest import outcome_unknown
 from syncbridge_crmincloud import api, mapping
 from syncbridge_crmincloud.categories import categories
-from syncbridge_crmincloud.reads import prepared
+from syncbridge_crmincloud.reads import context_of
 from syncbridge_crmincloud.settings import settings_of
 
 #: items the engine hands to one ``upsert`` call: the records of one batch are read back (and
@@ -54,8 +55,8 @@ def _body(
     """The JSON object to send for ``item``: a new record, or ``current`` with the changes."""
     changes = dict(item.record)
     changes.pop("id", None)
-    if entity == "product" and mapping.CATEGORY_KEY in changes:
-        description = changes.pop(mapping.CATEGORY_KEY)
+    if entity == "product" and mapping.CATEGORY in item.context:
+        description = item.context[mapping.CATEGORY]
         if item.is_create or not item.changed or "category" in item.changed:
             # (an update that leaves the category as it is keeps the stored id: no lookup)
             changes["category"] = categories(client).id_for(description) if description else None
@@ -101,14 +102,17 @@ def _write(
         return UpsertResult.failed(item.key, str(error), item.id)
 
 
-def _stored(client: Client, entity: str, ids: list[int]) -> dict[int, NativeRecord]:
-    """The written records as the CRM stores them, prepared for ``map``; none if they cannot
-    be read (the writes happened all the same: their results must reach the engine)."""
+def _stored(
+    client: Client, entity: str, ids: list[int]
+) -> tuple[dict[int, NativeRecord], dict[str, Context]]:
+    """The written records as the CRM stores them, and their context as ``fetch`` gives it;
+    none if they cannot be read (the writes happened all the same: their results must reach
+    the engine)."""
     try:
         stored = api.stored_records(client, entity, ids)
-        return dict(zip(stored, prepared(client, entity, list(stored.values())), strict=True))
+        return stored, context_of(client, entity, list(stored.values()))
     except (ConnectorError, httpx.HTTPError):
-        return {}
+        return {}, {}
 
 
 def _settled(
@@ -155,10 +159,14 @@ def _upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[Up
         for result in results
         if result.ok and result.id is not None and result.id.isdigit()
     }
-    records = _stored(client, entity, list(written.values())) if written else {}
+    records, contexts = _stored(client, entity, list(written.values())) if written else ({}, {})
     for result in results:
         record = records.get(written[result.key]) if result.key in written else None
-        yield result if record is None else replace(result, record=record)
+        if record is None:
+            yield result
+        else:
+            context = contexts.get(str(written[result.key]), {})
+            yield replace(result, record=record, context=context)
 
 
 def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:

@@ -4,12 +4,17 @@ Each hook is a thin shell: it takes the connection's :class:`~syncbridge_sql.dat
 from the client and hands over to :mod:`~syncbridge_sql.reads` or
 :mod:`~syncbridge_sql.writes`. Read this module first if you are writing a connector of your
 own: it is the whole contract in one page.
+
+The connector never speaks HTTP (``uses_http=False``), so its ``client`` is a
+:class:`~syncbridge.resources.ResourceHolder`: the connection's settings, and the
+per-connection resource cache that keeps the database (its engine and reflected tables),
+disposed when the connection closes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -17,10 +22,10 @@ import sqlalchemy as sa
 from syncbridge import hookspecs
 from syncbridge.describe import Capability, ConnectorInfo, EntityInfo
 from syncbridge.errors import ConnectorError
-from syncbridge.http import Client
 from syncbridge.mapping import dispatch
 from syncbridge.models import MODELS, CanonicalRecord
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
+from syncbridge.resources import HookClient
 from syncbridge.settings import ConnectorSettings
 from syncbridge_sql import mapping, reads, writes
 from syncbridge_sql.database import Database
@@ -43,14 +48,7 @@ CAPABILITIES = frozenset(
 )
 
 
-def _version() -> str:
-    try:
-        return version("syncbridge-sql")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0"
-
-
-def _database(client: Client) -> Database:
+def _database(client: HookClient) -> Database:
     settings = client.settings
     if not isinstance(settings, SqlSettings):
         raise ConnectorError(f"the sql connector needs SqlSettings, got {type(settings).__name__}")
@@ -71,7 +69,7 @@ def describe() -> ConnectorInfo:
     return ConnectorInfo(
         name="sql",
         title="SQL database",
-        version=_version(),
+        version=version("syncbridge-sql"),
         settings=SqlSettings,
         entities={
             entity: EntityInfo(
@@ -121,7 +119,7 @@ def configure(info: ConnectorInfo, settings: ConnectorSettings) -> ConnectorInfo
 
 
 @hookimpl
-def check(client: Client) -> CheckResult:
+def check(client: HookClient) -> CheckResult:
     settings = client.settings
     account = settings.safe_url if isinstance(settings, SqlSettings) else ""
     try:
@@ -168,23 +166,23 @@ def _table_problems(db: Database) -> list[str]:
 
 @hookimpl
 def fetch(
-    client: Client, entity: str, since: str | None, query: Mapping[str, Any]
+    client: HookClient, entity: str, since: str | None, query: Mapping[str, Any]
 ) -> Iterator[Page]:
     return reads.fetch_pages(_database(client), _entity(entity), since, query)
 
 
 @hookimpl
-def upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
+def upsert(client: HookClient, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
     return writes.upsert_items(_database(client), _entity(entity), items)
 
 
 @hookimpl
-def lookup(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
+def lookup(client: HookClient, entity: str, keys: list[str]) -> dict[str, str]:
     return writes.lookup_keys(_database(client), _entity(entity), keys)
 
 
 @hookimpl
-def delete(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
+def delete(client: HookClient, entity: str, ids: list[str]) -> Iterator[UpsertResult]:
     return writes.delete_ids(_database(client), _entity(entity), ids)
 
 

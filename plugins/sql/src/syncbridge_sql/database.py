@@ -1,6 +1,7 @@
 """One connection's database: the engine, the reflected tables and the write clock.
 
-A :class:`Database` lives in the connection's client (``client.resource``), so it is made
+A :class:`Database` lives in the connection's resources (``client.resource``: the client of
+a connector without HTTP is a :class:`~syncbridge.resources.ResourceHolder`), so it is made
 once per connection and disposed with it; hooks never open engines of their own.
 """
 
@@ -137,7 +138,7 @@ class Database:
         self._last_stamp: dict[str, datetime] = {}
 
     def dispose(self) -> None:
-        """Close the pool (the client calls this when the connection closes)."""
+        """Close the pool (the resource holder calls this when the connection closes)."""
         self.engine.dispose()
 
     # -- messages -----------------------------------------------------------------------
