@@ -23,7 +23,7 @@ test: $(STAMP)
 # one (SYNCBRIDGE_SOAK=1, see tests/engine/test_engine_stateful.py), the others longer too;
 # two malloc arenas keep the many short-lived engine threads from growing the process
 soak: $(STAMP)
-	SYNCBRIDGE_SOAK=1 MALLOC_ARENA_MAX=2 $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+	SYNCBRIDGE_SOAK=1 MALLOC_ARENA_MAX=2 $(BIN)/python -m pytest -q -s -p no:cacheprovider --timeout=0 \
 		tests/engine/test_engine_stateful.py tests/integrations/test_killed_creates.py
 
 demo: $(STAMP)
