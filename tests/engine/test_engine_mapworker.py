@@ -111,16 +111,18 @@ def test_a_worker_that_dies_mid_read_leaves_its_pages_to_the_parent(
 def test_an_unexpected_error_in_a_workers_mapping_is_raised_as_inline(
     tmp_path: Path, forks: list[MapWorker], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from syncbridge.engine import read
+    from syncbridge.engine import mapin, read
 
-    map_records = read.map_records
+    map_records = mapin.map_records
 
     def broken(connection: Any, entity: str, records: list[dict[str, Any]], context: Any) -> Any:
         if any(record["name"] == "Company 0900" for record in records):
             raise LookupError("a bug in a mapping")
         return map_records(connection, entity, records, context)
 
+    # inline (the read stage) and in the worker process (forked with the patch in place)
     monkeypatch.setattr(read, "map_records", broken)
+    monkeypatch.setattr(mapworker, "map_records", broken)
     bed = _bed(tmp_path)
     with pytest.raises(LookupError, match="a bug in a mapping"):
         bed.sync()

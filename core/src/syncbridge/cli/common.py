@@ -99,7 +99,7 @@ def explain(error: BaseException, secrets: set[str] | None = None) -> tuple[str,
             EXIT_FAILURES,
         )
     if isinstance(error, ValidationError):
-        from syncbridge.engine.read import describe_error
+        from syncbridge.engine.mapin import describe_error
 
         return (
             "error",

@@ -9,8 +9,8 @@ from syncbridge.cli.common import EXIT_FAILURES, open_workspace, say
 from syncbridge.cli.progress import progress_output
 from syncbridge.cli.render import summary_table
 from syncbridge.cli.sync import problems
+from syncbridge.engine.mapin import describe_error
 from syncbridge.engine.push import push as push_record
-from syncbridge.engine.read import describe_error
 from syncbridge.errors import ConfigError, RecordError
 from syncbridge.models import MODELS
 

@@ -21,8 +21,8 @@ from syncbridge.engine.context import SIDES, EntityContext, Side, other
 from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks, link_row, loads
 from syncbridge.engine.decide import IN_STEP, UNCHANGED, Decision, Write
 from syncbridge.engine.invariants import check_write
+from syncbridge.engine.mapin import describe_error
 from syncbridge.engine.outbox import commit_intents, held_creates, intent
-from syncbridge.engine.read import describe_error
 from syncbridge.engine.report import Item
 from syncbridge.engine.send import Sender
 from syncbridge.engine.translate import PLANNED

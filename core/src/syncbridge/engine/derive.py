@@ -17,8 +17,8 @@ from sqlalchemy import insert, select
 from syncbridge.config import DeriveRule
 from syncbridge.engine.context import EntityContext, Side, other
 from syncbridge.engine.db import OUTBOX, SNAPSHOT, LinkStore, chunks
+from syncbridge.engine.mapin import describe_error
 from syncbridge.engine.outbox import held_creates, recover
-from syncbridge.engine.read import describe_error
 from syncbridge.engine.report import Item
 from syncbridge.engine.translate import Translator
 from syncbridge.engine.values import idempotency_key, matches_filter

@@ -44,6 +44,7 @@ from multiprocessing.connection import Connection as PipeEnd
 from typing import Any
 
 from syncbridge.connection import Connection
+from syncbridge.engine.mapin import Mapped, map_records
 from syncbridge.errors import ConnectorError
 from syncbridge.records import Context
 
@@ -150,9 +151,7 @@ class MapWorker:
         return True
 
     def result(self) -> Any:
-        """The next page's :class:`~syncbridge.engine.read.Mapped`, or its error raised."""
-        from syncbridge.engine.read import Mapped
-
+        """The next page's :class:`~syncbridge.engine.mapin.Mapped`, or its error raised."""
         try:
             kind, payload = _unpack(self._pipe.recv_bytes())
         except (EOFError, OSError) as error:
@@ -184,8 +183,6 @@ class MapWorker:
 
 
 def _serve(pipe: PipeEnd, connection: Connection, entity: str) -> None:
-    from syncbridge.engine.read import map_records
-
     # mapping leaves no reference cycles worth a collection, and the child lives for one
     # read: without the collector it spends its time on the records alone
     gc.disable()
