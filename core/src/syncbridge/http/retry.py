@@ -26,6 +26,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from httpx_retries import Retry, RetryTransport
@@ -115,6 +116,13 @@ class PacedRetry(Retry):
         if isinstance(following, PacedRetry):
             following.deadline = self.deadline
         return following
+
+    def copy_with(self, **changes: Any) -> Retry:  # type: ignore[override]
+        # (a copy that lost the deadline would count the server's pace against the retries)
+        copy = super().copy_with(**changes)
+        if isinstance(copy, PacedRetry):
+            copy.deadline = self.deadline
+        return copy
 
     def sleep(self, response: httpx.Response | Exception) -> None:
         wait = server_wait(response)

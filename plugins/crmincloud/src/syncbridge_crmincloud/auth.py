@@ -81,10 +81,8 @@ class CrmInCloudAuth(httpx.Auth):
         self._api_key = settings.api_key.get_secret_value() if settings.api_key else None
         # a login changes nothing on the server, so unlike other POSTs it is retried like a
         # GET (on 5xx and on a connection lost before the answer)
-        self._login_retry = (
+        self._login_policy = (
             RetryPolicy(settings.max_retries, backoff_from_env())
-            .for_method("GET")
-            .copy_with(allowed_methods=["POST"])
             if settings.max_retries > 0
             else None
         )
@@ -125,7 +123,14 @@ class CrmInCloudAuth(httpx.Auth):
                     "password": self._password,
                 },
                 headers=headers,
-                extensions={"retry": self._login_retry} if self._login_retry else None,
+                extensions=(
+                    # made per login: its deadline for waiting out a 429 burst starts now
+                    {"retry": self._login_policy.for_method("GET").copy_with(
+                        allowed_methods=["POST"]
+                    )}
+                    if self._login_policy is not None
+                    else None
+                ),
             )
             response = yield request
             session = self._session = self._session_from(response)

@@ -160,10 +160,24 @@ def _upsert(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[Up
         if result.ok and result.id is not None and result.id.isdigit()
     }
     records, contexts = _stored(client, entity, list(written.values())) if written else ({}, {})
+    key_field = settings_of(client).key_field
+    creates = {item.key for item in items if item.is_create}
     for result in results:
         record = records.get(written[result.key]) if result.key in written else None
         if record is None:
             yield result
+        elif key_field is not None and result.key in creates and record.get(key_field) not in (
+            result.key,
+            None,
+        ):
+            # the answer named a record another create made (an id garbled on the way): the
+            # create's own record is looked for by its key next run
+            yield UpsertResult.failed(
+                result.key,
+                f"the answer named record {result.id}, which carries another create's key; "
+                "it may have been written: the next run checks before sending it again",
+                unknown=True,
+            )
         else:
             context = contexts.get(str(written[result.key]), {})
             yield replace(result, record=record, context=context)
