@@ -211,3 +211,27 @@ def test_the_start_is_spelled_for_the_api_filter() -> None:
 def test_a_keyset_filter_must_be_a_function() -> None:
     with pytest.raises(ValueError, match="keyset=True needs `since` as a function"):
         Incremental(field="t", since="since", keyset=True)
+
+
+def test_past_newest_moves_the_cursor_past_the_newest_step_read() -> None:
+    """An API filtering by time alone: the next read starts after the newest second read,
+    unless that second reaches the signpost."""
+    spec = Incremental(
+        field="updated_at", past_newest=True, resolution=timedelta(seconds=1),
+        clock=clock(T0 + timedelta(hours=1)),
+    )
+    read = spec.begin(None)
+    assert all(read.take(r) for r in rows((1, 5), (2, 9), (3, 9)))
+    assert read.cursor() == "2026-03-01T08:00:10.000000+00:00"  # no id: nothing to drop
+
+    recent = Incremental(
+        field="updated_at", past_newest=True, clock=clock(T0 + timedelta(seconds=9.5))
+    ).begin(None)
+    assert all(recent.take(r) for r in rows((1, 5), (2, 9)))
+    assert recent.cursor() == "2026-03-01T08:00:09.000000+00:00"  # the signpost still caps it
+
+
+def test_past_newest_is_for_unordered_listings() -> None:
+    with pytest.raises(ValueError, match="past_newest=True is for unordered listings"):
+        Incremental(field="t", past_newest=True, ordered=True)
+

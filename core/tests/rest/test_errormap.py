@@ -322,3 +322,17 @@ def test_answers_are_described_in_one_line(api: ChangesApi, client: Client) -> N
         path = api.script(name, answer)
         response = client.post(path)  # a POST: no transport retries
         assert describe(response) == expected, name
+
+
+def test_doing_names_requests_whose_path_holds_a_secret(api: ChangesApi, client: Client) -> None:
+    """``doing``: a webhook's code is in the path, so requests are named by their method."""
+    errors = ErrorMap(
+        system="Changes API", message="error.message",
+        doing=lambda request: request.url.path.rsplit("/", 1)[-1].partition("-")[2],
+    )
+    path = api.script("s3cr3t-items.list", Scripted(400, b'{"error": {"message": "bad"}}'))
+
+    with pytest.raises(ConnectorError) as raised:
+        errors.get(client, path)
+
+    assert str(raised.value) == "Changes API answered items.list with HTTP 400 Bad Request: bad"

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import pycountry
 import pytest
 
 from syncbridge.records import UpsertItem
+from syncbridge.rest import Cursor, parse_instant
+from syncbridge_bitrix24.emulator.calls import MethodError, Reply
 from syncbridge_bitrix24.emulator.oldstyle import MEASURE
-from syncbridge_bitrix24.reads import next_cursor
+from syncbridge_bitrix24.reads import CHANGES, cursor_after
 
 if TYPE_CHECKING:
     from conftest import Portal
@@ -84,10 +87,10 @@ def test_an_incremental_read_after_nothing_changed_reads_nothing(
     pages = list(connection.fetch("contact"))
     newest = max(r["DATE_MODIFY"] for page in pages for r in page.records)
     cursor = pages[-1].cursor
-    # the second after the newest change, in the portal's own spelling: all of its second
-    # was read, so nothing of it comes back
-    assert cursor is not None and cursor.endswith("+01:00")
-    assert datetime.fromisoformat(cursor) == datetime.fromisoformat(newest) + timedelta(seconds=1)
+    # the second after the newest change, without an id: all of its second was read, so
+    # nothing of it comes back
+    assert cursor is not None
+    assert Cursor.parse(cursor) == Cursor(parse_instant(newest) + timedelta(seconds=1))
     handle.log.clear()
     again = list(connection.fetch("contact", since=cursor))
     assert [r for page in again for r in page.records] == []
@@ -128,24 +131,55 @@ def test_a_change_in_the_second_the_read_began_is_read_next_time(
     else:
         pytest.fail("could not make a read and two changes share one second")
     cursor = pages[-1].cursor
-    assert cursor == stamps["2"]  # the read's own second, not the one after its newest change
+    # the read's own second, not the one after its newest change
+    assert cursor is not None and Cursor.parse(cursor) == Cursor(parse_instant(stamps["2"]))
     after = {r["ID"] for page in connection.fetch("contact", since=cursor) for r in page.records}
     assert "2" in after
 
 
 def test_the_cursor_is_the_second_after_the_newest_change_capped_at_the_reads_start() -> None:
-    def at(text: str) -> tuple[datetime, str]:
-        return datetime.fromisoformat(text), text
+    """The toolkit's cursor, past the newest second read, never past the portal's own clock
+    when the read began (``time.date_start``), whatever this machine's clock says."""
 
-    newest, began = at("2024-01-02T10:01:21+01:00"), at("2024-01-02T10:05:00+01:00")
-    assert next_cursor(newest, began) == "2024-01-02T10:01:22+01:00"
-    assert next_cursor(at("2024-01-02T10:05:00+01:00"), began) == "2024-01-02T10:05:00+01:00"
-    assert next_cursor(at("2024-01-02T10:04:59+01:00"), began) == "2024-01-02T10:05:00+01:00"
-    assert next_cursor(None, began) == "2024-01-02T10:05:00+01:00"  # an empty read
-    assert next_cursor(newest, None) == "2024-01-02T10:01:22+01:00"
-    assert next_cursor(None, None) is None
-    # another offset: compared as instants, spelt as the value it comes from
-    assert next_cursor(at("2024-01-02T09:01:30+00:00"), began) == "2024-01-02T09:01:31+00:00"
+    def cursor(newest: str | None, began: str | None) -> str:
+        spec = replace(CHANGES["contact"], clock=lambda: datetime(2030, 1, 1, tzinfo=UTC))
+        read = spec.begin(None)
+        if began is not None:
+            read.server_time(parse_instant(began))
+        if newest is not None:
+            assert read.take({"ID": "1", "DATE_MODIFY": newest})
+        return cursor_after(read)
+
+    newest, began = "2024-01-02T10:01:21+01:00", "2024-01-02T10:05:00+01:00"
+    assert cursor(newest, began) == "2024-01-02T09:01:22.000000+00:00"
+    assert cursor("2024-01-02T10:05:00+01:00", began) == "2024-01-02T09:05:00.000000+00:00"
+    assert cursor("2024-01-02T10:04:59+01:00", began) == "2024-01-02T09:05:00.000000+00:00"
+    assert cursor(None, began) == "2024-01-02T09:05:00.000000+00:00"  # an empty read
+    assert cursor(newest, None) == "2024-01-02T09:01:22.000000+00:00"
+    # another offset: compared as instants
+    assert cursor("2024-01-02T09:01:30+00:00", began) == "2024-01-02T09:01:31.000000+00:00"
+
+
+def test_a_cursor_stored_before_the_toolkit_is_read_as_its_instant(
+    portal: Callable[..., Portal],
+) -> None:
+    """The portal's own spelling (``2024-01-02T10:01:22+01:00``), what the connector saved
+    before: the read starts at that instant and saves a toolkit cursor."""
+    handle = portal(records=5)
+    connection = handle.connect()
+    handle.call("crm.contact.update", id=2, fields={"POST": "CTO"})
+    stamps = {r["ID"]: r["DATE_MODIFY"] for r in handle.call("crm.contact.list")}
+    old = stamps["2"]  # a stamp as the portal spells it: the old cursor format
+    assert "#" not in old and not old.endswith("+00:00")
+    since = parse_instant(old)
+    expected = {rid for rid, stamp in stamps.items() if parse_instant(stamp) >= since}
+
+    pages = list(connection.fetch("contact", since=old))
+
+    assert {r["ID"] for page in pages for r in page.records} == expected
+    saved = pages[-1].cursor
+    assert saved is not None and saved.endswith("+00:00") and saved != old
+    assert Cursor.parse(saved).at >= parse_instant(old)  # the read's second at the latest
 
 
 def test_fetch_by_ids(portal: Callable[..., Portal]) -> None:
@@ -169,3 +203,22 @@ def test_lookup_finds_creates_by_their_key(portal: Callable[..., Portal]) -> Non
     # someone else's record with the same ORIGIN_ID is not ours
     handle.call("crm.contact.add", fields={"NAME": "X", "ORIGINATOR_ID": "other", "ORIGIN_ID": "k"})
     assert connection.lookup("contact", ["k"]) == {}
+
+
+def test_a_batch_of_row_reads_is_retried_like_a_page(portal: Callable[..., Portal]) -> None:
+    """The invoice rows come by a ``batch`` POST that only reads: a 500 on it is sent again
+    like a list page, instead of failing the invoice read at once."""
+    handle = portal(records=3)
+    connection = handle.connect()
+    original = handle.emulator._batch
+    failures = iter([True])
+
+    def flaky(credential: str, params: Mapping[str, Any]) -> Reply:
+        if next(failures, False):
+            raise MethodError("INTERNAL_SERVER_ERROR", "Internal error", 500)
+        return original(credential, params)
+
+    handle.emulator._batch = flaky  # type: ignore[method-assign]
+    invoices = [r for page in connection.fetch("invoice") for r in page.records]
+    assert len(invoices) == 3
+    assert [e.status for e in handle.log if e.method == "POST"] == [500, 200]

@@ -305,3 +305,74 @@ def test_a_written_invoice_comes_back_as_the_portal_stored_it(
         update={"notes": "Danke", "updated_at": connection.map_in("invoice", again.record)
                 .updated_at})
     assert [e.url for e in handle.log[requests:]] == ["***batch"]  # one request: the batch
+
+
+# -- a batch that fails as a whole: its records' failure, never the entity's -----------------
+def _invoices(connection: Connection, count: int) -> list[UpsertItem]:
+    return [
+        UpsertItem(
+            key=f"sb-inv-{index}",
+            record=connection.map_out("invoice", _invoice(number=f"RE-{index}")),
+        )
+        for index in range(count)
+    ]
+
+
+def test_internal_server_error_on_a_batch_fails_its_records_and_the_next_batch_goes_on(
+    portal: Callable[..., Portal],
+) -> None:
+    """``INTERNAL_SERVER_ERROR`` on an invoice batch used to stop the entity run after run:
+    now each of its creates failed with its outcome unknown (the outbox looks for them next
+    run), and the entity goes on."""
+    handle = portal(records=3)
+    connection = handle.connect()
+    handle.emulator.faults.error_rate = 1.0
+
+    failed = connection.upsert("invoice", _invoices(connection, 3))
+
+    assert [(r.ok, r.unknown) for r in failed] == [(False, True)] * 3
+    reason = failed[0].error or ""
+    assert reason.startswith("HTTP 500 Internal Server Error: INTERNAL_SERVER_ERROR")
+    assert "\n" not in reason and handle.code not in reason
+    handle.emulator.faults.error_rate = 0.0
+    again = connection.upsert("invoice", _invoices(connection, 3))
+    assert all(result.ok for result in again)
+
+
+def test_no_answer_to_a_batch_of_creates_leaves_each_create_unknown(
+    portal: Callable[..., Portal],
+) -> None:
+    """The portal ran the batch, then the connection dropped: every create may have happened
+    (it did), so each is unknown and its key finds it."""
+    handle = portal(records=3)
+    connection = handle.connect()
+    handle.emulator.faults.drop_rate = 1.0
+
+    results = connection.upsert("contact", [
+        UpsertItem(key=f"k{index}", record={"NAME": f"Anna {index}"}) for index in range(3)
+    ])
+
+    handle.emulator.faults.drop_rate = 0.0
+    assert [(r.ok, r.unknown) for r in results] == [(False, True)] * 3
+    reason = results[0].error or ""
+    assert reason.startswith("no answer from Bitrix24 to batch (RemoteProtocolError")
+    assert "it may have been written" in reason and handle.code not in reason
+    assert sorted(connection.lookup("contact", ["k0", "k1", "k2"])) == ["k0", "k1", "k2"]
+
+
+def test_an_unreadable_answer_to_a_batch_of_creates_leaves_each_create_unknown(
+    portal: Callable[..., Portal],
+) -> None:
+    handle = portal(records=3)
+    connection = handle.connect()
+    for kind in ("truncated", "html_502", "html_200"):
+        handle.emulator.faults.corrupt_kinds = (kind,)
+        handle.emulator.faults.corrupt_rate = 1.0
+        results = connection.upsert("company", [
+            UpsertItem(key=f"{kind}-{index}", record={"TITLE": f"{kind} {index}"})
+            for index in range(2)
+        ])
+        handle.emulator.faults.corrupt_rate = 0.0
+        assert [(r.ok, r.unknown) for r in results] == [(False, True)] * 2, kind
+        assert all("\n" not in (r.error or "") for r in results), kind
+        assert "it may have been written" in (results[0].error or ""), kind

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from syncbridge_quickbooks import query as q
-from syncbridge_quickbooks.emulator_query import Condition, QueryError, parse
+from syncbridge_quickbooks.emulator.query import Condition, QueryError, parse
 
 
 def test_the_connector_writes_statements_quickbooks_reads() -> None:

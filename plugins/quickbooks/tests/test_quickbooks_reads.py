@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from syncbridge.connection import Connection
 from syncbridge.models import Company, Contact
+from syncbridge.rest import Cursor
 from syncbridge_quickbooks import query as q
 from syncbridge_quickbooks.api import api
 
@@ -33,7 +36,9 @@ def test_a_full_read_pages_with_startposition_and_maxresults(
         if c.get("CompanyName") or not (c.get("GivenName") or c.get("FamilyName"))
     ]
     assert ids == expected and len(ids) == 15  # each exactly once, in Id order
-    assert all(page.cursor == pages[0].cursor for page in pages)
+    # the toolkit's cursor (<UTC instant>#<Id>), saved with the last page only
+    assert [page.cursor is not None for page in pages] == [False] * 4 + [True]
+    assert str(Cursor.parse(pages[-1].cursor or "")) == pages[-1].cursor
     assert served.emulator.minor_versions.keys() == {"75"}  # minorversion on every request
 
 
@@ -156,7 +161,7 @@ def test_a_cursor_older_than_30_days_is_read_by_lastupdatedtime_query(
     pages = list(qbo.fetch("product", since=old))
     assert served.count("GET", "/cdc") == 0
     assert served.queries()[-1] == (
-        "SELECT * FROM Item WHERE Metadata.LastUpdatedTime >= '2024-01-01T00:00:00-08:00' "
+        "SELECT * FROM Item WHERE Metadata.LastUpdatedTime >= '2024-01-01T08:00:00+00:00' "
         "AND Active IN (true, false) ORDERBY Metadata.LastUpdatedTime STARTPOSITION 1 "
         "MAXRESULTS 1000"
     )
@@ -222,3 +227,65 @@ def test_a_voided_invoice_reads_as_cancelled(served: Served, qbo: Connection) ->
     [page] = list(qbo.fetch("invoice", query={"ids": [invoice["Id"]]}))
     [voided] = qbo.map_page("invoice", page)
     assert (voided.status, voided.total, voided.balance) == ("cancelled", 0, 0)
+
+
+def _touch(served: Served, entity: str, record: dict[str, Any], note: str) -> None:
+    served.emulator.books.update(
+        entity,
+        {"Id": record["Id"], "SyncToken": record["SyncToken"], "sparse": True, "PrivateNote": note},
+    )
+
+
+def test_a_cursor_of_an_older_version_is_converted_on_read(
+    served: Served, qbo: Connection
+) -> None:
+    # what versions before the toolkit stored: the server's time, whole seconds, an offset
+    moment = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    old = moment.astimezone(timezone(timedelta(hours=-8))).isoformat()
+    invoice = served.emulator.books.rendered("Invoice")[0]
+    _touch(served, "Invoice", invoice, "changed since the old cursor")
+
+    [page] = list(qbo.fetch("invoice", since=old))
+
+    sent = [e.url for e in served.log if "/cdc?" in e.url]
+    changed = parse_qs(urlsplit(sent[-1]).query)["changedSince"]
+    assert changed == [moment.isoformat()]  # the same instant, "at or after", in UTC
+    assert invoice["Id"] in [r["Id"] for r in page.records]
+    assert page.cursor is not None and "#" not in page.cursor
+    assert str(Cursor.parse(page.cursor)) == page.cursor  # stored in the toolkit's format
+    assert Cursor.parse(page.cursor).at > moment
+
+
+def test_the_cursor_is_never_past_the_reads_start(served: Served, qbo: Connection) -> None:
+    began = datetime.now(UTC).replace(microsecond=0)
+    cursor = list(qbo.fetch("invoice"))[-1].cursor
+    assert cursor is not None
+    assert Cursor.parse(cursor) == Cursor(Cursor.parse(cursor).at)  # at or after, no id
+    assert Cursor.parse(cursor).at <= began + timedelta(seconds=1)
+    # changed at once, in the very second the read ended: the next read has it
+    invoice = served.emulator.books.rendered("Invoice")[0]
+    _touch(served, "Invoice", invoice, "changed during the read's last second")
+    [page] = list(qbo.fetch("invoice", since=cursor))
+    assert [r["Id"] for r in page.records] == [invoice["Id"]]
+
+
+def test_a_keyset_cursor_drops_what_was_read_at_its_instant(
+    served: Served, qbo: Connection
+) -> None:
+    invoices = served.emulator.books.rendered("Invoice")[:3]
+    for invoice in invoices:
+        _touch(served, "Invoice", invoice, "bulk")
+    stamps = {
+        r["Id"]: r["MetaData"]["LastUpdatedTime"]
+        for r in served.emulator.books.rendered("Invoice")
+        if r["Id"] in {i["Id"] for i in invoices}
+    }
+    first = min(stamps, key=lambda id: (stamps[id], int(id)))
+    at = datetime.fromisoformat(stamps[first])
+    cursor = str(Cursor(at, first))  # read up to that invoice of that instant
+
+    [page] = list(qbo.fetch("invoice", since=cursor))
+
+    got = {r["Id"] for r in page.records}
+    assert first not in got
+    assert got == {id for id in stamps if (stamps[id], int(id)) > (stamps[first], int(first))}

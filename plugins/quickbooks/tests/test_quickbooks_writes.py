@@ -240,7 +240,7 @@ def test_a_stale_synctoken_is_read_again_and_retried_once(served: Served, qbo: C
     )
     assert not failed.ok
     assert failed.error is not None
-    assert failed.error.startswith("5010 Stale Object Error")
+    assert "HTTP 400 Bad Request: 5010 Stale Object Error" in failed.error
     assert "sent again with the current SyncToken" in failed.error
     assert served.count("POST", "/customer") == posts + 4
 

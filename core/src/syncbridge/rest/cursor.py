@@ -151,6 +151,16 @@ class Incremental:
         with ``zone``): a function of the raw value giving the earliest and latest instant.
     :param clock: the current instant, for the signpost (tests pass a fake clock).
     :param id_key: the order of ids within one instant (default :func:`natural_id`).
+    :param past_newest: the API filters by time alone (``time >= since``), and each read
+        lists every change since its start before its cursor is saved (an unordered
+        listing, saved with the last page). Every record stamped in the newest ``resolution``
+        step read was then read, unless that step reaches the signpost: the cursor moves to
+        the next step, without an id, instead of naming the newest record, so that the next
+        read does not list again every record sharing that instant (after a bulk write, all
+        of them) only to drop them. Not for ordered listings, whose cursor is saved with
+        each page.
+
+    .. versionadded:: past_newest
     """
 
     field: Selector
@@ -167,10 +177,13 @@ class Incremental:
     parse: Callable[[Any], tuple[datetime, datetime]] | None = None
     clock: Callable[[], datetime] = _now
     id_key: Callable[[Any], Any] = natural_id
+    past_newest: bool = False
 
     def __post_init__(self) -> None:
         if self.keyset and not callable(self.since):
             raise ValueError("keyset=True needs `since` as a function that filters by the id too")
+        if self.past_newest and self.ordered:
+            raise ValueError("past_newest=True is for unordered listings, saved once at the end")
 
     def begin(self, since: str | None) -> IncrementalRead:
         """Start one read from the stored cursor ``since`` (None: from the beginning)."""
@@ -310,6 +323,17 @@ class IncrementalRead:
         return True
 
     # -- the cursor ---------------------------------------------------------------------
+    def server_time(self, moment: datetime) -> None:
+        """The server's clock when it answered a request of this read (an envelope's
+        ``time``): the signpost is never past the earliest such instant either, so records
+        the server stamps by a clock behind this machine's are not skipped without a
+        ``skew``. Pass the time of the read's first answer: anything changed after the
+        server made it is stamped at or after it by the server's own clock.
+        """
+        if moment.tzinfo is None:
+            raise ValueError("server_time needs an aware datetime")
+        self.started = min(self.started, moment.astimezone(UTC))
+
     def signpost(self, granule: timedelta) -> datetime:
         """The latest instant a cursor may name: the start, less the skew, rounded down."""
         return floor(self.started - self.spec.skew, granule)
@@ -328,4 +352,6 @@ class IncrementalRead:
         signpost = self.signpost(granule)
         if latest >= signpost:
             return str(Cursor(signpost))
+        if self.spec.past_newest:
+            return str(Cursor(floor(latest, granule) + granule))
         return str(Cursor(at, native_id))

@@ -40,10 +40,17 @@ from typing import Any
 
 import httpx
 import orjson
+from httpx_retries import Retry
 
 from syncbridge.errors import AuthError, ConnectorError
 from syncbridge.http.requestlog import header_secrets, redact_text, secrets_of
-from syncbridge.http.retry import IDEMPOTENT_METHODS, backoff_from_env
+from syncbridge.http.retry import (
+    IDEMPOTENT_METHODS,
+    RETRY_STATUSES,
+    PacedRetry,
+    RetryPolicy,
+    backoff_from_env,
+)
 from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
 from syncbridge.rest.paths import Selector, select
 
@@ -104,6 +111,11 @@ class Unusable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class OutcomeUnknown(ConnectorError):
+    """A request that went out and got no usable answer (:meth:`ErrorMap.send`): the system
+    may have carried it out. The message is the one line to report, saying so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +209,25 @@ def describe(response: httpx.Response, message: Selector | None = None) -> str:
     return f"{status}: {text}{asked}" if text else status + asked
 
 
+def _repeatable(client: httpx.Client, method: str) -> Retry | None:
+    """The connection's retry rules for a GET, applied to a request of ``method`` that is
+    safe to repeat (None: the client has no retry policy, a bare httpx client)."""
+    policy = getattr(getattr(client, "_transport", None), "policy", None)
+    if not isinstance(policy, RetryPolicy):
+        return None
+    rules = PacedRetry(
+        total=policy.total,
+        backoff_factor=policy.backoff_factor,
+        max_backoff_wait=policy.max_wait,
+        respect_retry_after_header=True,
+        allowed_methods=[method.upper()],
+        status_forcelist=RETRY_STATUSES,
+        retry_on_exceptions=Retry.RETRYABLE_EXCEPTIONS,
+    )
+    rules.deadline = time.monotonic() + policy.pace_deadline
+    return rules
+
+
 def _secrets(client: httpx.Client, request: httpx.Request | None) -> set[str]:
     found = secrets_of(getattr(client, "settings", None))
     if request is not None:
@@ -231,6 +262,18 @@ class ErrorMap:
         ends the whole entity, for a write as for a read (a request quota used up: every
         further request would be refused the same way), or None when it does not. Its
         reason follows the answer in the ConnectorError raised.
+    :param doing: how a request is named in reasons (default: its method and path, ``GET
+        /v1/items``). An API whose URL path holds a secret (a webhook's code) names its
+        requests otherwise, e.g. by the method the path ends in.
+
+    :param refusal: makes the exception raised for an answer with an error status (by
+        :meth:`read` and :meth:`send`) from its one-line reason and the answer; default
+        :class:`~syncbridge.errors.ConnectorError`. An API whose error codes the connector
+        acts on (QuickBooks' 5010, a stale object) returns a subclass carrying them; it
+        must be a ConnectorError, so that an entity fails cleanly when nobody catches it.
+
+    .. versionadded:: doing
+    .. versionadded:: refusal
     """
 
     system: str
@@ -242,6 +285,8 @@ class ErrorMap:
     attempts: int = 3
     decode: Callable[[bytes], Any] = orjson.loads
     stop: Callable[[httpx.Response], str | None] | None = None
+    doing: Callable[[httpx.Request], str] | None = None
+    refusal: Callable[[str, httpx.Response], ConnectorError] | None = None
 
     # -- one answer ---------------------------------------------------------------------
     def describe(self, response: httpx.Response) -> str:
@@ -280,8 +325,9 @@ class ErrorMap:
             reason = f"{self.system} answered {self._doing(response.request)} with {said}; {why}"
             raise ConnectorError(self._redact(client, response.request, reason))
 
-    @staticmethod
-    def _doing(request: httpx.Request) -> str:
+    def _doing(self, request: httpx.Request) -> str:
+        if self.doing is not None:
+            return self.doing(request)
         return f"{request.method} {request.url.path}"
 
     def _redact(self, client: httpx.Client, request: httpx.Request | None, text: str) -> str:
@@ -337,7 +383,7 @@ class ErrorMap:
             doing = self._doing(response.request)
             if status >= 300:
                 reason = f"{self.system} answered {doing} with {self.describe(response)}"
-                raise ConnectorError(self._redact(client, response.request, reason))
+                raise self._refused(client, response, reason)
             try:
                 return response, self.body(response)
             except Unusable as unusable:
@@ -352,6 +398,58 @@ class ErrorMap:
     def get(self, client: httpx.Client, url: str, **request: Any) -> Any:
         """``GET url``'s decoded body (see :meth:`read`)."""
         return self.read(client, url, **request)[1]
+
+    def _refused(
+        self, client: httpx.Client, response: httpx.Response, reason: str
+    ) -> ConnectorError:
+        reason = self._redact(client, response.request, reason)
+        return ConnectorError(reason) if self.refusal is None else self.refusal(reason, response)
+
+    # -- one request, its outcome handled by the connector --------------------------------
+    def send(
+        self,
+        client: httpx.Client,
+        method: str,
+        url: str,
+        *,
+        repeatable: bool = False,
+        **request: Any,
+    ) -> tuple[httpx.Response, Any]:
+        """Send one request whose outcome the connector handles itself (a write whose error
+        codes it acts on, a batch of writes): its answer and decoded body (None if empty).
+
+        Raises AuthError for refused credentials, ConnectorError for what ``stop`` says,
+        ``refusal``'s exception (default ConnectorError) for another error status, with
+        the answer in one line, and :class:`OutcomeUnknown` when no answer came or it
+        cannot be used: the system may have carried the request out. Nothing is retried
+        here but by the transport.
+
+        :param repeatable: the request may be sent again without doing twice what it does,
+            whatever its method (QuickBooks' ``requestid``, an ``Idempotency-Key`` header):
+            the transport then retries it as it retries a GET (5xx, a connection dropped
+            after it was sent), within the connection's retry budget.
+        """
+        if repeatable:
+            rules = _repeatable(client, method)
+            if rules is not None:
+                request["extensions"] = {**request.get("extensions", {}), "retry": rules}
+        try:
+            response = client.request(method, url, **request)
+        except httpx.TransportError as error:
+            raise OutcomeUnknown(f"{self._unanswered(client, error)}; {_UNKNOWN}") from None
+        status = response.status_code
+        if status in self.auth_statuses:
+            raise self.auth_error(client, response)
+        self._stop(client, response)
+        if status >= 300:
+            raise self._refused(client, response, self.describe(response))
+        if not response.content.strip():
+            return response, None
+        try:
+            return response, self.body(response)
+        except Unusable as unusable:
+            reason = self._redact(client, response.request, f"{unusable.reason}; {_UNKNOWN}")
+            raise OutcomeUnknown(reason) from None
 
     def _pause(self, attempt: int) -> None:
         time.sleep(backoff_from_env() * 2 ** (attempt - 1))

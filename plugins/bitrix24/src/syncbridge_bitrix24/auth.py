@@ -26,6 +26,7 @@ import httpx
 
 from syncbridge.credentials import Credentials
 from syncbridge.errors import AuthError
+from syncbridge_bitrix24.api import ERRORS
 from syncbridge_bitrix24.settings import Bitrix24Settings
 
 #: refresh this many seconds before the stated expiry
@@ -126,20 +127,16 @@ def _error_code(response: httpx.Response) -> str:
 
 
 def _token_body(response: httpx.Response) -> dict[str, Any]:
-    """The token endpoint's answer, or an AuthError that says how to recover."""
+    """The token endpoint's answer, or an AuthError that says how to recover (the answer in
+    the one line :data:`~syncbridge_bitrix24.api.ERRORS` gives it)."""
     try:
         body = response.json()
     except ValueError:
         body = None
     if not isinstance(body, dict) or "error" in body or not body.get("access_token"):
-        said = ""
-        if isinstance(body, dict):
-            said = ": ".join(
-                str(part) for part in (body.get("error"), body.get("error_description")) if part
-            )
         raise AuthError(
-            f"bitrix24: the token refresh was refused (HTTP {response.status_code}"
-            f"{', ' + said if said else ''}); reinstall the app (or open it once on the portal) "
-            "and put the new refresh_token in the settings"
+            f"bitrix24: the token refresh was refused ({ERRORS.describe(response)}); "
+            "reinstall the app (or open it once on the portal) and put the new refresh_token "
+            "in the settings"
         )
     return body

@@ -4,6 +4,10 @@ A command is ``method?<PHP-style query>``; a later command may use an earlier on
 ``$result[key][field]...``. The answer maps each key to its result or to its error, so one
 rejected record never hides the others' outcome. The whole request counts once against the
 portal's leaky bucket, which is why every write goes through here.
+
+When the whole batch fails (the portal refuses it, ``INTERNAL_SERVER_ERROR``, no answer, an
+answer that cannot be read), :func:`run` raises what :func:`~syncbridge_bitrix24.api.send_batch`
+raises for a batch of writes: the caller fails each of its records with it, never the entity.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncbridge.http import Client
-from syncbridge_bitrix24 import phpquery, rest
+from syncbridge.rest import one_line
+from syncbridge_bitrix24 import api, phpquery
 
 #: the most commands one batch may carry (``ERROR_BATCH_LENGTH_EXCEEDED`` above it)
 MAX_COMMANDS = 50
@@ -54,8 +59,14 @@ def reference(key: str, *path: str) -> str:
     return f"$result[{key}]" + "".join(f"[{part}]" for part in path)
 
 
-def run(client: Client, commands: Sequence[Command]) -> Outcome:
-    """Send ``commands`` as one batch with ``halt=0`` and sort the answer by key."""
+def run(client: Client, commands: Sequence[Command], *, read: bool = False) -> Outcome:
+    """Send ``commands`` as one batch with ``halt=0`` and sort the answer by key.
+
+    ``read``: the commands only read, so the batch is read like a list page (asked for again
+    when its answer cannot be used, a ConnectorError when it keeps failing). Otherwise it
+    raises :class:`~syncbridge_bitrix24.api.BatchRefused` or
+    :class:`~syncbridge.rest.OutcomeUnknown` when the batch failed as a whole.
+    """
     if not commands:
         return Outcome()
     if len(commands) > MAX_COMMANDS:
@@ -64,15 +75,17 @@ def run(client: Client, commands: Sequence[Command]) -> Outcome:
     if len(set(keys)) != len(keys):
         raise ValueError("batch command keys must be unique")
     body = {"halt": 0, "cmd": {command.key: command.render() for command in commands}}
-    reply = rest.call(client, "batch", body, post=True)
+    reply = api.call(client, "batch", body, post=True) if read else api.send_batch(client, body)
     payload = reply.result if isinstance(reply.result, dict) else {}
     outcome = Outcome(results=_keyed(payload.get("result")))
     for key, error in _keyed(payload.get("result_error")).items():
         if isinstance(error, dict):
-            description = str(error.get("error_description") or "").strip()
-            outcome.errors[key] = description or str(error.get("error") or "unknown error")
+            description = one_line(str(error.get("error_description") or ""))
+            outcome.errors[key] = description or one_line(str(error.get("error") or "")) or (
+                "unknown error"
+            )
         else:
-            outcome.errors[key] = str(error)
+            outcome.errors[key] = one_line(str(error))
     for key, value in _keyed(payload.get("result_next")).items():
         try:
             outcome.nexts[key] = int(value)

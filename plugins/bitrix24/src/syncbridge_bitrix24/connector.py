@@ -16,7 +16,7 @@ as 50 requests per 25 s, which is no faster after the first 25 s and stalls in 2
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from typing import Any, Literal
 
 import httpx
@@ -30,11 +30,11 @@ from syncbridge.mapping import dispatch
 from syncbridge.models import CanonicalRecord
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.settings import ConnectorSettings
-from syncbridge_bitrix24 import mapping, reads, rest, writes
+from syncbridge_bitrix24 import api, mapping, reads, writes
+from syncbridge_bitrix24.api import PAGE_SIZE
 from syncbridge_bitrix24.auth import BitrixOAuth
 from syncbridge_bitrix24.entities import SPECS, UNSUPPORTED, spec_for
-from syncbridge_bitrix24.rest import PAGE_SIZE
-from syncbridge_bitrix24.settings import Bitrix24Settings, stage_category
+from syncbridge_bitrix24.settings import Bitrix24Settings, settings_of, stage_category
 
 hookimpl = hookspecs.hookimpl
 
@@ -42,19 +42,12 @@ hookimpl = hookspecs.hookimpl
 RATE_LIMITS = (RateLimit(requests=2, seconds=1.0),)
 
 
-def _version() -> str:
-    try:
-        return version("syncbridge-bitrix24")
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "0"
-
-
 @hookimpl
 def describe() -> ConnectorInfo:
     return ConnectorInfo(
         name="bitrix24",
         title="Bitrix24 CRM",
-        version=_version(),
+        version=version("syncbridge-bitrix24"),
         settings=Bitrix24Settings,
         entities={
             entity: EntityInfo(
@@ -88,11 +81,11 @@ def auth(settings: ConnectorSettings, credentials: Credentials) -> httpx.Auth | 
 
 @hookimpl
 def check(client: Client) -> CheckResult:
-    settings = rest.settings_of(client)
+    settings = settings_of(client)
     account = settings.portal
     details: dict[str, Any] = {"auth": "webhook" if settings.uses_webhook else "oauth"}
     try:
-        reply = rest.call(client, "scope")
+        reply = api.call(client, "scope")
         scopes = [str(scope) for scope in reply.result or []]
         if "crm" not in scopes:
             return CheckResult(

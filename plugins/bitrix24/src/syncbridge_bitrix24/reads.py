@@ -6,9 +6,12 @@ above the last one seen, with ``start=-1`` so the portal skips counting. Unlike 
 offsets, this never skips a record when another is deleted between two pages. Reference lists
 (VAT rates, currencies, units) are short and use ``start``/``next``.
 
-Incremental reads and the cursor. Bitrix24 stamps changes in whole seconds and the filter is
-``>=``. The cursor is the smaller of the second after the newest change seen and the portal's
-own clock when the read began (``time.date_start``, whole seconds too). Every record changed
+Incremental reads and the cursor. The cursor is the toolkit's (:class:`syncbridge.rest.
+Cursor`, ``<UTC instant>[#<id>]``), moved by an :class:`~syncbridge.rest.IncrementalRead`
+per read (:data:`CHANGES`). Bitrix24 stamps changes in whole seconds and the filter is
+``>=``. The cursor is the smaller of the second after the newest change seen
+(``past_newest``) and the portal's own clock when the read began (``time.date_start`` of the
+first answer, handed to the read as its server time: the signpost). Every record changed
 before the read began was read, so when the newest change seen is older than that second, no
 record can still come with its stamp or an earlier one: the next read starts a second later
 and gets nothing it already has (an idle run reads one empty page per entity, instead of
@@ -16,6 +19,9 @@ every record that shared the newest second, which after a bulk write is all of t
 changed while the pages were being read gets a time at or after the read began, and that
 second is never skipped: it is read again next run even if its id had already been passed. A
 read that finds nothing moves the cursor to when it began, for the same reason.
+
+Cursors stored before the toolkit (the portal's own spelling, ``2024-01-02T10:01:22+01:00``)
+are read as what they are, an instant: the next read starts there and saves a toolkit cursor.
 """
 
 from __future__ import annotations
@@ -27,11 +33,32 @@ from typing import Any
 from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
 from syncbridge.records import Context, NativeRecord, Page
-from syncbridge_bitrix24 import batch, rest
-from syncbridge_bitrix24.entities import INVOICE_OWNER, Spec, spec_for
+from syncbridge.rest import Cursor, Incremental, IncrementalRead, parse_instant
+from syncbridge_bitrix24 import api, batch
+from syncbridge_bitrix24.api import PAGE_SIZE
+from syncbridge_bitrix24.entities import INVOICE_OWNER, SPECS, Spec, spec_for
 from syncbridge_bitrix24.mapping import ROWS_KEY
-from syncbridge_bitrix24.rest import PAGE_SIZE
-from syncbridge_bitrix24.settings import Bitrix24Settings, stage_category
+from syncbridge_bitrix24.settings import Bitrix24Settings, settings_of, stage_category
+
+SECOND = timedelta(seconds=1)
+
+
+def _changes(spec: Spec) -> Incremental:
+    assert spec.modified is not None
+    return Incremental(
+        field=spec.modified,
+        id=spec.id_field,
+        since=lambda since: {f">={spec.modified}": since.text},
+        resolution=SECOND,
+        past_newest=True,
+    )
+
+
+#: how each entity with a modification time is read since a cursor: ``>=`` on that time,
+#: listed by id (not by time), so the cursor is saved once, after the last page
+CHANGES: dict[str, Incremental] = {
+    entity: _changes(spec) for entity, spec in SPECS.items() if spec.modified
+}
 
 
 def rows_of(spec: Spec, result: Any) -> list[NativeRecord]:
@@ -45,7 +72,7 @@ def rows_of(spec: Spec, result: Any) -> list[NativeRecord]:
 
 def list_all(
     client: Client, spec: Spec, filter: Mapping[str, Any], select: list[str] | None = None
-) -> Iterator[tuple[list[NativeRecord], rest.Reply]]:
+) -> Iterator[tuple[list[NativeRecord], api.Reply]]:
     """Every record matching ``filter``, one page (and its reply) at a time."""
     params: dict[str, Any] = {**spec.extra, "select": select or list(spec.select)}
     if spec.keyset:
@@ -54,7 +81,7 @@ def list_all(
             page_filter = dict(filter)
             if last is not None:
                 page_filter[f">{spec.id_field}"] = last
-            reply = rest.call(
+            reply = api.call(
                 client,
                 spec.method("list"),
                 {**params, "filter": page_filter, "order": {spec.id_field: "ASC"}, "start": -1},
@@ -66,7 +93,7 @@ def list_all(
             last = str(rows[-1][spec.id_field])
     start = 0
     while True:
-        reply = rest.call(
+        reply = api.call(
             client,
             spec.method("list"),
             {**params, "filter": dict(filter), "order": {spec.id_field: "ASC"}, "start": start},
@@ -83,19 +110,25 @@ def fetch_pages(
     """The ``fetch`` hook: pages of native records (invoices with their rows, and the context
     :func:`~syncbridge_bitrix24.mapping.invoice_in` needs) and, at the end, the new cursor."""
     spec = spec_for(entity)
-    settings = rest.settings_of(client)
+    settings = settings_of(client)
     ids = [str(value) for value in query.get("ids") or []]
     filter: dict[str, Any] = {}
+    read: IncrementalRead | None = None
     if ids:
         filter[f"@{spec.id_field}"] = ids
-    elif since and spec.modified:
-        filter[f">={spec.modified}"] = since
-    newest: tuple[datetime, str] | None = None
-    began: tuple[datetime, str] | None = None
+    elif spec.entity in CHANGES:
+        read = CHANGES[spec.entity].begin(since)
+        filter.update(read.spec.params(read.start))
+    began = False
     stages = Stages(client, settings)
     for rows, reply in list_all(client, spec, filter):
-        if began is None:
-            began = _instant(reply.time.get("date_start"))
+        if read is not None and not began:
+            began = True
+            started = _instant(reply.time.get("date_start"))
+            if started is not None:
+                read.server_time(started)
+        if read is not None:
+            rows = [row for row in rows if read.take(row)]
         context: dict[str, Context] = {}
         if spec.entity == "invoice" and rows:
             context = _attach_rows(client, rows)
@@ -103,40 +136,23 @@ def fetch_pages(
                 facts = stages.context_of(str(row.get("stageId") or ""))
                 if facts:
                     context.setdefault(str(row["id"]), {}).update(facts)
-        if spec.modified:
-            for row in rows:
-                seen = _instant(row.get(spec.modified))
-                if seen is not None and (newest is None or seen[0] > newest[0]):
-                    newest = seen
         yield Page(records=rows, context=context)
-    if spec.modified and not ids:
-        cursor = next_cursor(newest, began)
-        if cursor is not None:
-            yield Page(records=[], cursor=cursor)
+    if read is not None:
+        yield Page(records=[], cursor=cursor_after(read))
 
 
-def next_cursor(
-    newest: tuple[datetime, str] | None, began: tuple[datetime, str] | None
-) -> str | None:
-    """Where the next read starts: the second after ``newest``, but never after ``began``.
-
-    Both are whole seconds of the portal's clock; the answer is spelt with the offset of
-    the value it comes from, as the portal spells its own times.
-    """
-    candidates = []
-    if newest is not None:
-        candidates.append(newest[0].replace(microsecond=0) + timedelta(seconds=1))
-    if began is not None:
-        candidates.append(began[0].replace(microsecond=0))
-    return min(candidates).isoformat() if candidates else None
+def cursor_after(read: IncrementalRead) -> str:
+    """The cursor to save after ``read``: the toolkit's, or when it read nothing new, the
+    second the read began (nothing changed before it that was not read)."""
+    return read.cursor() or str(Cursor(read.signpost(SECOND)))
 
 
-def _instant(value: Any) -> tuple[datetime, str] | None:
-    """A timestamp as (comparable instant, the portal's own spelling of it)."""
+def _instant(value: Any) -> datetime | None:
+    """The portal's time (``time.date_start``), or None when it sent none it could mean."""
     if not isinstance(value, str) or not value.strip():
         return None
     try:
-        return datetime.fromisoformat(value.strip()), value.strip()
+        return parse_instant(value)
     except ValueError:
         return None
 
@@ -156,7 +172,7 @@ def _attach_rows(client: Client, invoices: list[NativeRecord]) -> dict[str, Cont
         )
         for invoice in invoices
     ]
-    outcome = batch.run(client, commands)
+    outcome = batch.run(client, commands, read=True)
     context: dict[str, Context] = {}
     for invoice, command in zip(invoices, commands, strict=True):
         error = outcome.error_of(command.key)
@@ -166,7 +182,7 @@ def _attach_rows(client: Client, invoices: list[NativeRecord]) -> dict[str, Cont
         rows = product_rows(outcome.results[command.key])
         start = outcome.nexts.get(command.key)
         while start is not None:
-            reply = rest.call(
+            reply = api.call(
                 client, "crm.item.productrow.list", {**command.params, "start": start}
             )
             rows.extend(product_rows(reply.result))
@@ -209,7 +225,7 @@ class Stages:
 
 def stage_semantics(client: Client, category: int) -> dict[str, str]:
     """The stages of a smart-invoice category: ``{stage id: semantics}`` (S, F or process)."""
-    reply = rest.call(
+    reply = api.call(
         client,
         "crm.status.list",
         {"filter": {"ENTITY_ID": f"SMART_INVOICE_STAGE_{category}"}, "order": {"SORT": "ASC"}},
@@ -228,7 +244,7 @@ def lookup_keys(client: Client, entity: str, keys: list[str]) -> dict[str, str]:
     spec = spec_for(entity)
     if spec.key_field is None or not keys:
         return {}
-    settings = rest.settings_of(client)
+    settings = settings_of(client)
     found: dict[str, str] = {}
     for start in range(0, len(keys), PAGE_SIZE):
         chunk = keys[start : start + PAGE_SIZE]

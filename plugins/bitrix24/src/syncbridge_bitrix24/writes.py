@@ -34,11 +34,13 @@ from syncbridge.describe import Capability
 from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
 from syncbridge.records import NativeRecord, UpsertItem, UpsertResult
-from syncbridge_bitrix24 import batch, rest
+from syncbridge.rest import OutcomeUnknown
+from syncbridge_bitrix24 import batch
+from syncbridge_bitrix24.api import BatchRefused
 from syncbridge_bitrix24.entities import INVOICE_OWNER, Spec, spec_for
 from syncbridge_bitrix24.mapping import ROWS_KEY, multi_update, sparse
 from syncbridge_bitrix24.reads import Stages, fetch_pages, list_all, product_rows
-from syncbridge_bitrix24.settings import Bitrix24Settings
+from syncbridge_bitrix24.settings import Bitrix24Settings, settings_of
 
 _MULTI = ("EMAIL", "PHONE", "WEB")
 #: do not announce synced contacts/companies in the portal's activity stream
@@ -57,7 +59,7 @@ def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterat
 
 
 def _upsert_batch(client: Client, spec: Spec, items: list[UpsertItem]) -> list[UpsertResult]:
-    settings = rest.settings_of(client)
+    settings = settings_of(client)
     current = _current_multi_fields(client, spec, items)
     commands: list[batch.Command] = []
     results: dict[int, UpsertResult] = {}
@@ -66,7 +68,18 @@ def _upsert_batch(client: Client, spec: Spec, items: list[UpsertItem]) -> list[U
             commands.extend(_commands(settings, spec, item, f"c{index}", current))
         except (KeyError, ValueError) as error:
             results[index] = UpsertResult.failed(item.key, str(error), id=item.id)
-    outcome = batch.run(client, commands)
+    try:
+        outcome = batch.run(client, commands)
+    except (BatchRefused, OutcomeUnknown) as failed:
+        # the batch failed as a whole: each of its records failed, none of the others
+        unknown = isinstance(failed, OutcomeUnknown) or (
+            isinstance(failed, BatchRefused) and failed.unknown
+        )
+        for index, item in enumerate(items):
+            results.setdefault(
+                index, UpsertResult.failed(item.key, str(failed), id=item.id, unknown=unknown)
+            )
+        return [results[index] for index in range(len(items))]
     sent = {command.key for command in commands}
     half_written: dict[int, tuple[str, str]] = {}
     for index, item in enumerate(items):
@@ -257,7 +270,10 @@ def _remove_half_written(client: Client, spec: Spec, ids: list[str]) -> list[str
         batch.Command(f"d{index}", spec.method("delete"), {**spec.extra, "id": record_id})
         for index, record_id in enumerate(ids)
     ]
-    outcome = batch.run(client, commands)
+    try:
+        outcome = batch.run(client, commands)
+    except (BatchRefused, OutcomeUnknown) as failed:
+        return [str(failed)] * len(commands)
     return [outcome.error_of(command.key) for command in commands]
 
 
@@ -272,7 +288,12 @@ def delete_ids(client: Client, entity: str, ids: list[str]) -> Iterator[UpsertRe
             batch.Command(f"d{index}", spec.method("delete"), {**spec.extra, "id": record_id})
             for index, record_id in enumerate(chunk)
         ]
-        outcome = batch.run(client, commands)
+        try:
+            outcome = batch.run(client, commands)
+        except (BatchRefused, OutcomeUnknown) as failed:
+            for record_id in chunk:
+                yield UpsertResult.failed(record_id, str(failed), id=record_id)
+            continue
         for record_id, command in zip(chunk, commands, strict=True):
             error = outcome.error_of(command.key)
             yield (

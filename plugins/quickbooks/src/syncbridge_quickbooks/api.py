@@ -1,18 +1,24 @@
-"""Talking to the Accounting API: paths, ``minorversion``, envelopes, Faults, idempotent retries.
+"""Talking to the Accounting API: paths, ``minorversion``, envelopes, Faults, idempotent writes.
 
 One :class:`QuickBooksApi` per connection (kept on the client with ``client.resource``) holds
 what every hook needs: the company (``realmId``) the tokens belong to, the ``SyncToken`` last
 seen of each object (so an update rarely needs a read first), which customers are companies
 and which are people, and the pacing of the batch endpoint. Requests go through the
-connection's :class:`syncbridge.http.Client` (auth, retries, rate limit, request log); this
-layer adds what is QuickBooks' own:
+connection's :class:`syncbridge.http.Client` (auth, retries, rate limit, request log); what
+every answer means is decided by :data:`ERRORS`, the toolkit's
+:class:`~syncbridge.rest.ErrorMap`; this layer adds what is QuickBooks' own:
 
 * ``minorversion`` on every request;
-* response bodies parsed with ``Decimal`` numbers, and ``Fault`` bodies raised as
-  :class:`QboFault` (401/403 as :class:`~syncbridge.errors.AuthError`, with the fix);
-* a write carrying a ``requestid`` is re-sent, unchanged, when its answer is lost (a dropped
-  connection, a 5xx): QuickBooks answers a repeated ``requestid`` with the first response, so
-  the retry cannot write twice. The core retry layer cannot do this for a POST on its own;
+* response bodies parsed with ``Decimal`` numbers; a ``Fault`` body is one line of Intuit's
+  own words (``6240 Duplicate Name Exists Error: The name supplied already exists.``) and
+  raised as :class:`QboFault`, which keeps its codes for the writes that act on them (5010
+  stale object, 610 already deleted); 401/403 are an AuthError with the fix;
+* a write carries a ``requestid``, so it is *repeatable*: QuickBooks answers a repeated
+  ``requestid`` with the first response, and the transport retries it, unchanged, when its
+  answer is lost or a 5xx, as it retries a read. No retry loop of its own: a server that is
+  down costs the transport's connect deadline, once. A write that still gets no usable answer
+  raises :class:`~syncbridge.rest.OutcomeUnknown`: the caller reports it as that record's
+  failure with an unknown outcome, and the engine's outbox finds out next run;
 * the company's tax codes as VAT percentages (:mod:`~syncbridge_quickbooks.taxes`), read once.
 """
 
@@ -20,9 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -33,8 +37,8 @@ from syncbridge.describe import RateLimit
 from syncbridge.errors import AuthError, ConnectorError
 from syncbridge.http import Client
 from syncbridge.http.ratelimit import build_limiter
-from syncbridge.http.retry import backoff_from_env
 from syncbridge.oauth import OAuth2Auth
+from syncbridge.rest import ErrorMap, OutcomeUnknown, one_line
 from syncbridge_quickbooks import query as q
 from syncbridge_quickbooks import taxes
 from syncbridge_quickbooks.entities import ACCOUNT, CUSTOMER, QboEntity
@@ -51,41 +55,94 @@ IDS_PER_QUERY = 100
 MAX_REQUEST_ID = 50
 
 
-class QboFault(ConnectorError):
-    """QuickBooks answered with a ``Fault`` (or an error status without one)."""
+SYSTEM = "QuickBooks"
 
-    def __init__(self, status: int, fault: Mapping[str, Any] | None) -> None:
-        self.status = status
-        fault = fault or {}
-        errors = fault.get("Error") or fault.get("error") or []
-        self.errors: list[Mapping[str, Any]] = [e for e in errors if isinstance(e, Mapping)]
-        self.fault_type = str(fault.get("type") or "")
-        super().__init__(self.describe())
+
+def fault_of(body: Any) -> Mapping[str, Any] | None:
+    """The ``Fault`` of a body (at the top, or in a ``QueryResponse``), or None."""
+    if not isinstance(body, Mapping):
+        return None
+    for holder in (body, body.get("QueryResponse")):
+        if isinstance(holder, Mapping):
+            fault = holder.get("Fault") or holder.get("fault")
+            if isinstance(fault, Mapping):
+                return fault
+    return None
+
+
+def fault_errors(fault: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    errors = fault.get("Error") or fault.get("error") or []
+    return [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+
+
+def fault_text(fault: Mapping[str, Any]) -> str:
+    """QuickBooks' own words, one line: ``6240 Duplicate Name Exists Error: The name ...``."""
+    parts = []
+    for error in fault_errors(fault):
+        message = str(error.get("Message") or error.get("message") or "").strip()
+        detail = str(error.get("Detail") or error.get("detail") or "").strip()
+        code = str(error.get("code") or "").strip()
+        text = f"{code} {message}".strip()
+        if detail and detail != message:
+            text = f"{text}: {detail}" if text else detail
+        parts.append(text)
+    described = "; ".join(p for p in parts if p)
+    if not described:
+        kind = str(fault.get("type") or "").strip()
+        described = f"a {kind} fault without details" if kind else "a fault without details"
+    return one_line(described)
+
+
+def fault_codes(fault: Mapping[str, Any] | None) -> tuple[str, ...]:
+    return tuple(str(e.get("code") or "") for e in fault_errors(fault or {}))
+
+
+def message(body: Any) -> str | None:
+    """Where an error answer keeps its reason: the ``Fault`` (see :func:`fault_text`)."""
+    fault = fault_of(body)
+    return None if fault is None else fault_text(fault)
+
+
+class QboFault(ConnectorError):
+    """QuickBooks refused a request (a ``Fault``, or an error status without one); the
+    message is the one line to report, :attr:`codes` Intuit's error codes."""
+
+    def __init__(self, reason: str, codes: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.codes = codes
 
     @property
     def code(self) -> str:
-        """The first error's code ("5010", "6240", "003001"...), or "" when there is none."""
-        if not self.errors:
-            return ""
-        return str(self.errors[0].get("code") or "")
+        """The first error's code ("5010", "6240", "610"...), or "" when there is none."""
+        return self.codes[0] if self.codes else ""
 
-    def describe(self) -> str:
-        """QuickBooks' own words: ``6240 Duplicate Name Exists Error: The name supplied ...``."""
-        parts = []
-        for error in self.errors:
-            message = str(error.get("Message") or error.get("message") or "").strip()
-            detail = str(error.get("Detail") or error.get("detail") or "").strip()
-            code = str(error.get("code") or "").strip()
-            text = f"{code} {message}".strip()
-            if detail and detail != message:
-                text = f"{text}: {detail}"
-            parts.append(text)
-        described = "; ".join(p for p in parts if p) or "no error details"
-        return f"{described} (HTTP {self.status})"
+    @classmethod
+    def of(cls, fault: Mapping[str, Any]) -> QboFault:
+        """The fault of one item of a batch."""
+        return cls(fault_text(fault), fault_codes(fault))
 
 
-class NoAnswer(ConnectorError):
-    """A request got no usable answer even after it was re-sent."""
+def loads(content: bytes) -> Any:
+    """JSON with every non-integer number as ``Decimal``."""
+    return json.loads(content, parse_float=Decimal)
+
+
+def _refusal(reason: str, response: httpx.Response) -> ConnectorError:
+    try:
+        body = loads(response.content)
+    except ValueError:
+        body = None
+    return QboFault(reason, fault_codes(fault_of(body)))
+
+
+#: what every answer means (see the module docstring); 401 and 403 ask to authorise again
+ERRORS = ErrorMap(
+    system=SYSTEM,
+    message=message,
+    failure=message,  # a Fault in an answer with a success status is a failure all the same
+    decode=loads,
+    refusal=_refusal,
+)
 
 
 def dumps(value: Any) -> bytes:
@@ -103,11 +160,6 @@ def dumps(value: Any) -> bytes:
         return json.dumps(item, ensure_ascii=False)
 
     return encode(value).encode("utf-8")
-
-
-def loads(content: bytes) -> Any:
-    """JSON with every non-integer number as ``Decimal``."""
-    return json.loads(content, parse_float=Decimal)
 
 
 def request_id(*parts: str) -> str:
@@ -173,12 +225,13 @@ class QuickBooksApi:
         params: Mapping[str, str] | None = None,
         body: Any = None,
         text: str | None = None,
-        resend: bool = False,
+        write: bool = False,
     ) -> dict[str, Any]:
-        """One API request; the parsed envelope, or QboFault / AuthError / NoAnswer.
+        """One API request and its parsed envelope, answers translated by :data:`ERRORS`.
 
-        :param resend: the request is safe to repeat (a read, or a write with a
-            ``requestid``): when its answer is lost or a 5xx, send it again, unchanged.
+        A read raises AuthError, :class:`QboFault` or ConnectorError. A ``write`` (it carries
+        a ``requestid``) is repeatable: the transport re-sends it when its answer is lost;
+        it raises AuthError, :class:`QboFault` or :class:`~syncbridge.rest.OutcomeUnknown`.
         """
         query = {**(params or {}), "minorversion": str(self.settings.minor_version)}
         headers = {"Accept": "application/json"}
@@ -189,55 +242,13 @@ class QuickBooksApi:
         elif text is not None:
             content = text.encode("utf-8")
             headers["Content-Type"] = "application/text"
-        attempts = 1 + (self.settings.max_retries if resend else 0)
-        for attempt in range(attempts):
-            last = attempt + 1 >= attempts
-            try:
-                response = self.client.request(
-                    method, self.prefix + path, params=query, content=content, headers=headers
-                )
-            except httpx.TransportError as error:
-                if last:
-                    raise NoAnswer(
-                        f"no answer from QuickBooks to {method} {path} "
-                        f"({type(error).__name__}: {error})"
-                    ) from None
-                self._pause(attempt)
-                continue
-            if response.status_code >= 500 and not last:
-                self._pause(attempt)
-                continue
-            return self._decode(response)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _pause(self, attempt: int) -> None:
-        """Exponential backoff with full jitter, on the core's backoff base."""
-        time.sleep(random.uniform(0, backoff_from_env() * 2**attempt))
-
-    def _decode(self, response: httpx.Response) -> dict[str, Any]:
-        try:
-            data = loads(response.content) if response.content.strip() else {}
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        fault = data.get("Fault") or data.get("fault")
-        status = response.status_code
-        if status == 401:
-            raise AuthError(
-                f"{self.connection}: QuickBooks refused the access token "
-                f"({QboFault(status, fault).describe()}); run `syncbridge auth "
-                f"{self.connection}` to re-authorise"
-            )
-        if status == 403:
-            raise AuthError(
-                f"{self.connection}: the app may not use company {self.realm} "
-                f"({QboFault(status, fault).describe()}); run `syncbridge auth "
-                f"{self.connection}` as a user of that company"
-            )
-        if fault or status >= 400:
-            raise QboFault(status, fault if isinstance(fault, Mapping) else None)
-        return data
+        url = self.prefix + path
+        request: dict[str, Any] = {"params": query, "content": content, "headers": headers}
+        if write:
+            _response, data = ERRORS.send(self.client, method, url, repeatable=True, **request)
+        else:
+            _response, data = ERRORS.read(self.client, url, method=method, **request)
+        return data if isinstance(data, dict) else {}
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -246,10 +257,8 @@ class QuickBooksApi:
         if len(statement) <= MAX_QUERY_IN_URL:
             data = self.call("GET", "/query", params={"query": statement})
         else:
-            data = self.call("POST", "/query", text=statement, resend=True)
+            data = self.call("POST", "/query", text=statement)
         answer = data.get("QueryResponse") or {}
-        if answer.get("Fault"):
-            raise QboFault(400, answer["Fault"])
         return answer, data.get("time")
 
     def pages(
@@ -286,7 +295,7 @@ class QuickBooksApi:
         data = self.call("GET", f"/{entity.path}/{id}")
         record = data.get(entity.name)
         if not isinstance(record, dict):
-            raise QboFault(404, None)
+            raise QboFault(f"{SYSTEM} answered GET /{entity.path}/{id} without the {entity.name}")
         self.remember(entity, [record])
         return record
 
@@ -319,10 +328,13 @@ class QuickBooksApi:
         params = {"requestid": request}
         if operation:
             params["operation"] = operation
-        data = self.call("POST", f"/{entity.path}", params=params, body=body, resend=True)
+        data = self.call("POST", f"/{entity.path}", params=params, body=body, write=True)
         record = data.get(entity.name)
         if not isinstance(record, dict):
-            raise ConnectorError(f"QuickBooks answered a {entity.name} write without the object")
+            raise OutcomeUnknown(
+                f"{SYSTEM} answered a {entity.name} write without the object; it may have "
+                "been written: the next run checks before sending it again"
+            )
         if record.get("status") != "Deleted":
             self.remember(entity, [record])
         return record
@@ -336,7 +348,7 @@ class QuickBooksApi:
             "/batch",
             params={"requestid": request},
             body={"BatchItemRequest": items},
-            resend=True,
+            write=True,
         )
         answers = data.get("BatchItemResponse") or []
         return [a for a in answers if isinstance(a, dict)]

@@ -11,7 +11,7 @@ token on every refresh.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from typing import Any, Literal
 
 import httpx
@@ -27,7 +27,7 @@ from syncbridge.oauth import OAuth2Auth, OAuthApp
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.settings import ConnectorSettings
 from syncbridge_quickbooks import mapping, reads, writes
-from syncbridge_quickbooks.api import NoAnswer, QboFault, api
+from syncbridge_quickbooks.api import api
 from syncbridge_quickbooks.entities import ENTITIES
 from syncbridge_quickbooks.settings import MAX_PAGE, SCOPE, QuickBooksSettings
 
@@ -76,13 +76,6 @@ _NOTES = {
 }
 
 
-def _version() -> str:
-    try:
-        return version("syncbridge-quickbooks")
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "0"
-
-
 def _settings(settings: ConnectorSettings) -> QuickBooksSettings:
     if not isinstance(settings, QuickBooksSettings):
         raise ConnectorError(
@@ -96,7 +89,7 @@ def describe() -> ConnectorInfo:
     return ConnectorInfo(
         name="quickbooks",
         title="QuickBooks Online",
-        version=_version(),
+        version=version("syncbridge-quickbooks"),
         settings=QuickBooksSettings,
         entities={
             entity: EntityInfo(
@@ -174,7 +167,7 @@ def check(client: Client) -> CheckResult:
         info = qbo.company_info()
     except AuthError as error:
         return CheckResult(ok=False, reason=str(error))
-    except (QboFault, NoAnswer, ConnectorError, httpx.HTTPError) as error:
+    except ConnectorError as error:
         return CheckResult(ok=False, reason=f"QuickBooks did not answer as expected: {error}")
     name = str(info.get("CompanyName") or "")
     return CheckResult(

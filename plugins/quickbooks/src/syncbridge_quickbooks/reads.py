@@ -2,37 +2,44 @@
 
 * **Everything** (no cursor): ``SELECT * FROM X ORDERBY Id STARTPOSITION n MAXRESULTS m``,
   page after page until a short page.
-* **Changes since a cursor**: ``GET /cdc?entities=X&changedSince=cursor``. Deleted objects come
+* **Changes since a cursor**: ``GET /cdc?entities=X&changedSince=T``. Deleted objects come
   back as ``status="Deleted"`` stubs and are reported in ``Page.deleted``; name-list objects
   (customers, items, payment methods) are never deleted in QuickBooks, only made inactive, so
   an inactive one is reported as deleted too (a full read no longer sees it either).
 * **Fallback**: CDC looks back at most 30 days and returns at most 1000 objects, so an older
   cursor, or an answer that may have been cut at the cap, is read again with
-  ``WHERE Metadata.LastUpdatedTime >= cursor`` queries (name lists with ``Active IN (true,
+  ``WHERE Metadata.LastUpdatedTime >= T`` queries (name lists with ``Active IN (true,
   false)`` so deactivations are still seen). Deletions of transactions are not visible to
   queries: a run with ``--full`` finds them (the engine treats records a full read no longer
   sees as gone).
 
-The cursor is the server's ``time`` of the first answer of the read, cut to whole seconds
-(``LastUpdatedTime`` has whole seconds, the envelope milliseconds): anything changed after the
-read began is at or after it, and ``>=`` re-reads the boundary second rather than missing it.
-It is never the newest ``LastUpdatedTime`` seen: during a paged read, a record changed on an
-earlier page would be stamped before the newest record of a later page, and skipped.
+CDC's requests are QuickBooks' own, but the cursor is the toolkit's (:data:`CHANGES`, a
+:class:`~syncbridge.rest.Incremental` on ``(MetaData.LastUpdatedTime, Id)``): the stored
+cursor is ``<UTC instant>[#<Id>]``; a read asks for everything at or after its instant (the
+filters compare whole seconds), drops what it already read after ``#<Id>`` at that instant
+and what an answer repeats. The cursor saved, with the last page, is the *signpost*, "at or
+after": the moment the read began by this machine's clock or by the server's (the ``time``
+of the read's first answer), whichever is earlier, cut to whole seconds, so a record
+changed during the read is read next time (see :func:`cursor_of`).
+A cursor stored by an older version (the server's time in whole seconds with an offset,
+``2024-05-01T10:00:11-07:00``, meaning "at or after") is read as that instant, "at or after",
+and replaced by one of this format.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from syncbridge.errors import ConnectorError
 from syncbridge.records import Context, Page
+from syncbridge.rest import Cursor, Incremental, IncrementalRead
 from syncbridge_quickbooks import query as q
 from syncbridge_quickbooks.api import QuickBooksApi
 from syncbridge_quickbooks.entities import DOCUMENTS, ENTITIES, PARTIES, TAX_RATE
-from syncbridge_quickbooks.native import instant, ref, updated_at
+from syncbridge_quickbooks.native import instant, ref
 from syncbridge_quickbooks.parties import customer_kind
 from syncbridge_quickbooks.taxes import (
     PSEUDO_TAX_CODES,
@@ -45,13 +52,24 @@ from syncbridge_quickbooks.taxes import (
 #: start the fallback a little before CDC's 30 days run out, for clock skew
 _CDC_MARGIN = timedelta(hours=1)
 
+SECOND = timedelta(seconds=1)
+#: Rows of one answer, with the envelope's ``time``
+Answer = tuple[list[dict[str, Any]], str | None]
 
-def cursor_of(time: str | None, fallback: str | None) -> str | None:
-    """The envelope time cut to whole seconds (the previous cursor when there is none)."""
-    moment = instant(time)
-    if moment is None:
-        return fallback
-    return moment.replace(microsecond=0).isoformat()
+
+def spell(moment: datetime) -> str:
+    """An instant as ``changedSince`` and query literals take it: whole seconds (rounded
+    down, the filters being "at or after"), in UTC."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+#: how every QuickBooks object is read incrementally (see the module docstring)
+CHANGES = Incremental(
+    field="MetaData.LastUpdatedTime",
+    id="Id",
+    format=spell,
+    resolution=SECOND,
+)
 
 
 class Reader:
@@ -66,46 +84,52 @@ class Reader:
 
     def pages(self, since: str | None, query: Mapping[str, Any]) -> Iterator[Page]:
         ids = query.get("ids")
-        if self.entity == "vat_rate":
-            yield self.vat_rates()
-        elif ids:
+        if ids:
             yield self.page(self.api.by_ids(self.qbo, [str(i) for i in ids]), None)
-        elif since is None:
-            yield from self.everything()
-        elif self.qbo.cdc and self.within_cdc(since):
-            yield from self.captured(since)
+            return
+        read = CHANGES.begin(since)  # a cursor that is none fails here, with the fix
+        if self.entity == "vat_rate":
+            yield self.vat_rates(read)
+        elif read.start is None:
+            yield from self.read(read, self.api.pages(self.qbo, []))
+        elif self.qbo.cdc and self.within_cdc(read.start.at):
+            yield from self.captured(read)
         else:
-            yield from self.queried(since)
+            yield from self.queried(read)
 
-    def everything(self) -> Iterator[Page]:
-        cursor = None
-        for rows, at in self.api.pages(self.qbo, []):
-            cursor = cursor or cursor_of(at, None)
-            yield self.page(rows, cursor)
+    def read(self, read: IncrementalRead, answers: Iterable[Answer]) -> Iterator[Page]:
+        """The pages of ``answers``, the cursor with the last: each page is yielded once the
+        next answer came, so the last one is known."""
+        held: list[dict[str, Any]] | None = None
+        for rows, at in answers:
+            _server_time(read, at)
+            taken = [row for row in rows if read.take(row)]
+            if held is not None:
+                yield self.page(held, None)
+            held = taken
+        yield self.page(held or [], cursor_of(read))
 
-    def within_cdc(self, since: str) -> bool:
-        moment = instant(since)
-        if moment is None or moment.tzinfo is None:
-            return False
+    def within_cdc(self, moment: datetime) -> bool:
         reach = timedelta(days=self.api.settings.cdc_max_days) - _CDC_MARGIN
         return datetime.now(UTC) - moment < reach
 
-    def captured(self, since: str) -> Iterator[Page]:
-        rows, at = self.api.changes(self.qbo, since)
+    def captured(self, read: IncrementalRead) -> Iterator[Page]:
+        assert read.start is not None
+        rows, at = self.api.changes(self.qbo, CHANGES.since_of(read.start).text)
         if len(rows) >= self.api.settings.cdc_max_objects:
             # the answer may be cut at CDC's cap: read the same window by query instead
-            yield from self.queried(since)
+            yield from self.queried(read)
             return
-        yield self.page(rows, cursor_of(at, since))
+        yield from self.read(read, [(rows, at)])
 
-    def queried(self, since: str) -> Iterator[Page]:
-        where = [q.changed_since(since)]
+    def queried(self, read: IncrementalRead) -> Iterator[Page]:
+        assert read.start is not None
+        where = [q.changed_since(CHANGES.since_of(read.start).text)]
         if self.qbo.name_list:
             where.append(q.ANY_ACTIVE)
-        cursor = None
-        for rows, at in self.api.pages(self.qbo, where, order_by="Metadata.LastUpdatedTime"):
-            cursor = cursor or cursor_of(at, since)
-            yield self.page(rows, cursor)
+        yield from self.read(
+            read, self.api.pages(self.qbo, where, order_by="Metadata.LastUpdatedTime")
+        )
 
     def page(self, rows: list[dict[str, Any]], cursor: str | None) -> Page:
         """Keep this entity's records, note deletions, look up what ``map`` will need."""
@@ -123,12 +147,9 @@ class Reader:
                 continue
             records.append(row)
         context = context_of(self.api, self.entity, records)
-        if cursor is None and records:
-            stamps = [moment for r in records if (moment := updated_at(r)) is not None]
-            cursor = max(stamps).isoformat() if stamps else None
         return Page(records=records, cursor=cursor, deleted=deleted, context=context)
 
-    def vat_rates(self) -> Page:
+    def vat_rates(self, read: IncrementalRead) -> Page:
         """Every active tax code that has sales rates (or none at all: a 0 % code)."""
         rates: dict[str, Decimal] = {}
         for rows, _at in self.api.pages(TAX_RATE, [q.ANY_ACTIVE]):
@@ -136,16 +157,35 @@ class Reader:
                 rates[str(row.get("Id"))] = Decimal(str(row.get("RateValue") or 0))
         records = []
         context: dict[str, Context] = {}
-        cursor = None
         for rows, at in self.api.pages(self.qbo, []):
-            cursor = cursor or cursor_of(at, None)
-            for row in rows:
+            _server_time(read, at)
+            for row in (row for row in rows if read.take(row)):
                 sales = rate_ids(row.get("SalesTaxRateList"))
                 if not sales and rate_ids(row.get("PurchaseTaxRateList")):
                     continue  # a purchase-only code is no VAT rate a sale can carry
                 _note(context, row, rate=percent_text(sales_rate(row, rates)))
                 records.append(row)
-        return Page(records=records, cursor=cursor, context=context)
+        return Page(records=records, cursor=cursor_of(read), context=context)
+
+
+def cursor_of(read: IncrementalRead) -> str:
+    """The cursor to save after ``read``: its signpost, "at or after".
+
+    Every read here lists all that changed since its start as QuickBooks saw it when it
+    made the read's first answer (CDC in one answer; a full read or the query fallback to
+    its last page), so nothing stamped before the signpost is left unread, and the newest
+    record's keyset (the toolkit's default, :meth:`~syncbridge.rest.IncrementalRead.cursor`)
+    would only name an older instant: for data changed more than 30 days ago, one CDC
+    cannot reach, so every later run would fall back to queries.
+    """
+    return str(Cursor(read.signpost(SECOND)))
+
+
+def _server_time(read: IncrementalRead, at: str | None) -> None:
+    """The envelope's ``time``, the server's clock: the signpost is never past it."""
+    moment = instant(at)
+    if moment is not None and moment.tzinfo is not None:
+        read.server_time(moment)
 
 
 def context_of(

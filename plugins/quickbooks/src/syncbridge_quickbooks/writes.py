@@ -1,8 +1,12 @@
 """``upsert`` and ``delete``: creates, sparse and full updates, batches, stale SyncTokens.
 
 * **Creates** carry ``requestid`` = the engine's idempotency key (``UpsertItem.key``; a digest
-  when longer than QuickBooks keeps), so a create re-sent after a lost answer, by this module
-  or by the next run, gets the first answer back instead of a second object.
+  when longer than QuickBooks keeps), so a create re-sent after a lost answer, by the
+  transport or by the next run, gets the first answer back instead of a second object.
+* **No answer** (a dropped connection, a body that cannot be read, even after the transport
+  re-sent the request) is that record's failure with an unknown outcome
+  (``UpsertResult.unknown``), for one write as for each write of a batch: never the entity's.
+  The engine's outbox looks for the record before it is created again.
 * **Updates** need the object's current ``SyncToken``. When the engine says which fields
   changed (``UpsertItem.changed``) and all of them map to properties, a **sparse** update sends
   only those, with the ``SyncToken`` last seen by ``fetch`` (no read first); QuickBooks keeps
@@ -30,9 +34,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from syncbridge.errors import AuthError, ConnectorError
 from syncbridge.records import UpsertItem, UpsertResult
+from syncbridge.rest import OutcomeUnknown
 from syncbridge_quickbooks import taxes
-from syncbridge_quickbooks.api import NoAnswer, QboFault, QuickBooksApi, dumps, request_id
+from syncbridge_quickbooks.api import QboFault, QuickBooksApi, dumps, request_id
 from syncbridge_quickbooks.entities import ENTITIES, INVOICE
 from syncbridge_quickbooks.mapping import SPECS, WriteSpec
 from syncbridge_quickbooks.native import make_ref, ref
@@ -74,6 +80,16 @@ class Rejected(Exception):
     """A write that cannot be sent, with the reason to report."""
 
 
+def failed(item: UpsertItem, error: Exception, prefix: str = "") -> UpsertResult:
+    """``item``'s failure for ``error``; its outcome unknown when the request went out and no
+    usable answer came back (the engine's outbox then checks before sending it again).
+    Refused credentials are every record's failure: they end the entity."""
+    if isinstance(error, AuthError):
+        raise error
+    unknown = isinstance(error, OutcomeUnknown)
+    return UpsertResult.failed(item.key, f"{prefix}{error}", item.id, unknown=unknown)
+
+
 class Writer:
     """The writes of one ``upsert`` (or ``delete``) call for one canonical entity."""
 
@@ -108,8 +124,8 @@ class Writer:
                 if fault.code != "5010" or item.is_create:
                     raise
             return self.again(item)
-        except (QboFault, NoAnswer, Rejected) as error:
-            return UpsertResult.failed(item.key, str(error), item.id)
+        except (ConnectorError, Rejected) as error:
+            return failed(item, error)
 
     def again(self, item: UpsertItem) -> UpsertResult:
         """After a 5010: read the object for its new SyncToken and send the update once more."""
@@ -120,8 +136,8 @@ class Writer:
             return UpsertResult.failed(
                 item.key, f"{fault} (sent again with the current SyncToken)", item.id
             )
-        except (NoAnswer, Rejected) as error:
-            return UpsertResult.failed(item.key, str(error), item.id)
+        except (ConnectorError, Rejected) as error:
+            return failed(item, error)
 
     def send(self, write: Write) -> UpsertResult:
         """One write on its own; an empty one is not sent (the object is read instead)."""
@@ -137,9 +153,11 @@ class Writer:
         if needed:
             try:
                 currents = {str(r["Id"]): r for r in self.api.by_ids(self.qbo, needed)}
-            except (QboFault, NoAnswer) as error:
+            except AuthError:
+                raise
+            except ConnectorError as error:
                 for item in items:
-                    results[item.key] = UpsertResult.failed(item.key, str(error), item.id)
+                    results[item.key] = failed(item, error)
         writes: list[Write] = []
         for item in items:
             if item.key in results:
@@ -148,15 +166,13 @@ class Writer:
                 if item.id in needed and item.id not in currents:
                     raise Rejected(f"{self.qbo.name} {item.id} was not found in QuickBooks")
                 writes.append(self.prepare(item, currents.get(str(item.id))))
-            except (QboFault, NoAnswer, Rejected) as error:
-                results[item.key] = UpsertResult.failed(item.key, str(error), item.id)
+            except (ConnectorError, Rejected) as error:
+                results[item.key] = failed(item, error)
         for write in [w for w in writes if w.empty]:
             try:
                 results[write.item.key] = self.send(write)
-            except (QboFault, NoAnswer) as error:
-                results[write.item.key] = UpsertResult.failed(
-                    write.item.key, str(error), write.item.id
-                )
+            except ConnectorError as error:
+                results[write.item.key] = failed(write.item, error)
         writes = [w for w in writes if not w.empty]
         if writes:
             results.update(self.send_batch(writes))
@@ -172,11 +188,12 @@ class Writer:
         ]
         try:
             answers = self.api.batch(requests, request=request_id(*(w.request for w in writes)))
-        except (QboFault, NoAnswer) as error:
-            return {
-                w.item.key: UpsertResult.failed(w.item.key, f"the batch failed: {error}", w.item.id)
-                for w in writes
-            }
+        except AuthError:
+            raise
+        except ConnectorError as error:
+            # no usable answer: each write of the batch may have been carried out (unknown),
+            # a refusal of the whole batch carried out none; never the entity's failure
+            return {w.item.key: failed(w.item, error, "the batch failed: ") for w in writes}
         by_bid = {str(a.get("bId")): a for a in answers}
         results: dict[str, UpsertResult] = {}
         for n, write in enumerate(writes):
@@ -187,18 +204,22 @@ class Writer:
                     item.key, "QuickBooks returned no answer for this item of the batch", item.id
                 )
             elif isinstance(answer.get("Fault"), Mapping):
-                fault = QboFault(400, answer["Fault"])
+                fault = QboFault.of(answer["Fault"])
                 if fault.code == "5010" and not item.is_create:
                     results[item.key] = self.again(item)
                 else:
                     results[item.key] = UpsertResult.failed(item.key, str(fault), item.id)
-            elif isinstance(answer.get(self.qbo.name), dict):
+            elif isinstance(answer.get(self.qbo.name), dict):  # the write is done
                 record = answer[self.qbo.name]
                 self.api.remember(self.qbo, [record])
                 results[item.key] = self.done(write, record)
             else:
                 results[item.key] = UpsertResult.failed(
-                    item.key, "QuickBooks answered this item without the object", item.id
+                    item.key,
+                    "QuickBooks answered this item of the batch without the object; it may have "
+                    "been written: the next run checks before sending it again",
+                    item.id,
+                    unknown=True,
                 )
         return results
 
@@ -390,5 +411,9 @@ class Writer:
             if fault.code == "5010" and not again:
                 return self.delete_one(id, again=True)
             return UpsertResult.failed(id, str(fault), id)
-        except NoAnswer as error:
-            return UpsertResult.failed(id, str(error), id)
+        except AuthError:
+            raise
+        except ConnectorError as error:
+            return UpsertResult.failed(
+                id, str(error), id, unknown=isinstance(error, OutcomeUnknown)
+            )

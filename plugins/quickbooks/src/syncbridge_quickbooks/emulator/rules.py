@@ -4,7 +4,7 @@ One method per object checks a write the way the real service checks it (require
 unique names, references that must exist, enumerations, a currency that matches the
 customer's) and completes it the way QuickBooks does: defaults, line numbers, sales tax per
 tax code, ``TotalAmt``, an invoice's ``Balance`` from the payments applied to it, a payment's
-``UnappliedAmt``. Each raises a :class:`~syncbridge_quickbooks.emulator_faults.Fault` with
+``UnappliedAmt``. Each raises a :class:`~syncbridge_quickbooks.emulator.faults.Fault` with
 Intuit's code, or changes the object in place.
 """
 
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pycountry
 
-from syncbridge_quickbooks import emulator_faults as faults
-from syncbridge_quickbooks.emulator_values import (
+from syncbridge_quickbooks.emulator import faults
+from syncbridge_quickbooks.emulator.values import (
     EXCHANGE_RATES,
     HOME_CURRENCY,
     TZ,
@@ -29,7 +29,7 @@ from syncbridge_quickbooks.emulator_values import (
 )
 
 if TYPE_CHECKING:
-    from syncbridge_quickbooks.emulator_books import Books
+    from syncbridge_quickbooks.emulator.books import Books
 
 #: the Undeposited Funds account payments go to unless told otherwise
 UNDEPOSITED_FUNDS = "4"

@@ -3,7 +3,7 @@
 Kept apart from HTTP so that a single request, a batch item and the seeding all go through the
 same checks and arithmetic. A write is checked here for what every object shares (the
 properties of its XSD type, ``Id`` and the current ``SyncToken`` of an update, sparse merges)
-and by :mod:`~syncbridge_quickbooks.emulator_rules` for its own rules and totals; its
+and by :mod:`~syncbridge_quickbooks.emulator.rules` for its own rules and totals; its
 consequences follow (applying a payment updates the invoice: new ``SyncToken``, new
 ``LastUpdatedTime``, so change data capture reports it).
 
@@ -25,12 +25,12 @@ from typing import Any
 
 from syncbridge.emulator import Store, Table
 from syncbridge.emulator.store import CREATED, UPDATED
-from syncbridge_quickbooks import emulator_faults as faults
-from syncbridge_quickbooks.emulator_faults import Fault
-from syncbridge_quickbooks.emulator_query import QueryError, parse
-from syncbridge_quickbooks.emulator_rules import Rules
-from syncbridge_quickbooks.emulator_schema import PROPERTIES
-from syncbridge_quickbooks.emulator_values import int_id, money, number, ref, stamp
+from syncbridge_quickbooks.emulator import faults
+from syncbridge_quickbooks.emulator.faults import Fault
+from syncbridge_quickbooks.emulator.query import QueryError, parse
+from syncbridge_quickbooks.emulator.rules import Rules
+from syncbridge_quickbooks.emulator.schema import PROPERTIES
+from syncbridge_quickbooks.emulator.values import int_id, money, number, ref, stamp
 
 ENTITIES = (
     "Account",

@@ -6,7 +6,7 @@ shapes a connector must handle: companies, private persons, people filed as sub-
 a company, and jobs (projects) under a company. Invoices are sent or not, paid, partly paid
 or open; estimates are pending, accepted, closed or rejected.
 
-Everything goes through :class:`~syncbridge_quickbooks.emulator_books.Books`, so seeded
+Everything goes through :class:`~syncbridge_quickbooks.emulator.books.Books`, so seeded
 records obey the same rules and arithmetic as records written through the API, and is drawn
 from the emulator's seeded generator: the same ``--records`` and ``--seed`` give the same books.
 """
@@ -20,8 +20,8 @@ from typing import Any
 
 from syncbridge.emulator import FakeData
 from syncbridge.emulator.fake import ascii_slug
-from syncbridge_quickbooks.emulator_books import Books
-from syncbridge_quickbooks.emulator_values import money
+from syncbridge_quickbooks.emulator.books import Books
+from syncbridge_quickbooks.emulator.values import money
 
 COMPANY_INFO: dict[str, Any] = {
     "CompanyName": "Keystone Supply Co.",

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from syncbridge_quickbooks import emulator_faults as faults
+from syncbridge_quickbooks.emulator import faults
 
 #: the company's time zone (Pacific standard time, as a fixed offset: no daylight saving)
 TZ = timezone(timedelta(hours=-8))

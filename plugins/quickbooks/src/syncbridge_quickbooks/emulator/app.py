@@ -49,11 +49,11 @@ from syncbridge.describe import RateLimit
 from syncbridge.emulator import BearerAuth, Emulator, EmulatorOptions, OAuthProvider, RateLimiter
 from syncbridge.emulator.oauth import Grant
 from syncbridge.emulator.responses import json_response
-from syncbridge_quickbooks import emulator_faults as faults
-from syncbridge_quickbooks.emulator_books import ENTITIES, Books
-from syncbridge_quickbooks.emulator_faults import Fault
-from syncbridge_quickbooks.emulator_seed import COMPANY_INFO, Seeder, seed_reference
-from syncbridge_quickbooks.emulator_values import TZ, stamp
+from syncbridge_quickbooks.emulator import faults
+from syncbridge_quickbooks.emulator.books import ENTITIES, Books
+from syncbridge_quickbooks.emulator.faults import Fault
+from syncbridge_quickbooks.emulator.seed import COMPANY_INFO, Seeder, seed_reference
+from syncbridge_quickbooks.emulator.values import TZ, stamp
 from syncbridge_quickbooks.settings import (
     AUTHORIZE_PATH,
     CDC_MAX_DAYS,
@@ -108,7 +108,7 @@ async def _body(request: Request) -> Any:
 
 
 class QuickBooksEmulator(Emulator):
-    """QuickBooks Online for one company (:data:`REALM`), seeded by :mod:`.emulator_seed`.
+    """QuickBooks Online for one company (:data:`REALM`), seeded by :mod:`.seed`.
 
     :param rate_limit: a lower per-realm limit than 500 a minute, for tests of pacing.
     :param access_lifetime: seconds an access token lives (tests of refresh make it short).
