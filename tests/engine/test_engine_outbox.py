@@ -348,3 +348,19 @@ def test_a_create_answered_with_an_id_already_linked_is_not_believed(
     assert rows_of(bed, summary.run_id) == [(second, "created", f"new on the left ({RECOVERED})")]
     assert len(state(bed, "SELECT left_id, right_id FROM link")) == 2
     assert bed.sync().writes == 0
+
+
+def test_a_record_entered_just_before_a_killed_run_does_not_hold_its_creates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entered on the target moments before the run that was killed (inside the clock
+    margin), but read by that run before it sent anything: it cannot be what a create made."""
+    bed = Bed(tmp_path, ONE_WAY, right_settings=NO_KEY)
+    [source] = bed.put("left", "company", [{"name": "Gamma"}])
+    bed.put("right", "company", [{"name": "Someone else's", "city": "Roma"}])
+    with lost(monkeypatch, reached=False):
+        bed.sync()
+    summary = bed.sync()
+    assert not summary.failed, bed.items(summary.run_id)
+    assert names(bed, "right") == ["Gamma", "Someone else's"]
+    assert rows_of(bed, summary.run_id) == [(source, "created", "new on the left")]

@@ -326,6 +326,20 @@ class SideStore:
             found.extend((rid, digest, data) for rid, digest, data in rows.all())
         return found
 
+    def seen_runs(self, db: Connection, ids: Iterable[str]) -> dict[str, int]:
+        """The run that last read each of these records (those with a snapshot)."""
+        found: dict[str, int] = {}
+        for part in chunks(list(ids)):
+            found.update(
+                (rid, int(run))
+                for rid, run in db.execute(
+                    select(SNAPSHOT.c.record_id, SNAPSHOT.c.seen_run).where(
+                        self._where(SNAPSHOT), SNAPSHOT.c.record_id.in_(part)
+                    )
+                )
+            )
+        return found
+
     def candidate_ids(self, db: Connection, run_id: int, after: str, limit: int) -> list[str]:
         """Ids read in this run and not handled yet, after ``after`` in id order."""
         return list(

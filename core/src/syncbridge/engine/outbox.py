@@ -402,6 +402,7 @@ def _by_content(
     with ctx.engine.connect() as db:
         linked = links.by_side(db, target, [c.id for c in candidates])
     candidates = [c for c in candidates if c.id not in linked]
+    candidates = _made_after(ctx, native, target, candidates, earliest)
     model = model_for(native)
     indexes: dict[tuple[str, ...], dict[bytes, list[_Candidate]]] = {}
 
@@ -570,6 +571,35 @@ def _action(stored: str, row: _Row) -> str:
         "if one is the record it made, pin it in the entity's links; if none is, "
         f"`syncbridge held --release {stored}:{row.source_id}` lets the next run create it"
     )
+
+
+def _made_after(
+    ctx: EntityContext, native: str, target: Side, candidates: list[_Candidate], earliest: datetime
+) -> list[_Candidate]:
+    """The candidates that can be a record the interrupted creates made.
+
+    A record the state store last saw in the run that committed the intents, or before it,
+    was there before any of them was sent: a run reads both sides before it writes. (A
+    record seen again later is kept: it may be one a create made, read since.) Without
+    this, records entered by hand just before a killed run, inside the clock margin, made
+    its creates undecidable.
+    """
+    store = SideStore(ctx.sync, native, target)
+    with ctx.engine.connect() as db:
+        runs = db.execute(
+            select(ENTITY_RUN.c.run_id, ENTITY_RUN.c.started_at)
+            .where(ENTITY_RUN.c.sync == ctx.sync, ENTITY_RUN.c.entity == ctx.entity)
+            .order_by(ENTITY_RUN.c.run_id.desc())
+            .limit(100)
+        ).all()
+        sent_in = max(
+            (run for run, started in runs if started is not None and _aware(started) <= earliest),
+            default=None,
+        )
+        if sent_in is None:
+            return candidates
+        seen = store.seen_runs(db, [c.id for c in candidates])
+    return [c for c in candidates if not (c.id in seen and seen[c.id] <= sent_in)]
 
 
 def _last_completed_start(ctx: EntityContext) -> datetime:
