@@ -21,55 +21,12 @@ from syncbridge.connection import Connection
 from syncbridge.emulator import EmulatorOptions, running
 from syncbridge.engine.runner import run_sync
 from syncbridge.models import Company, DocumentLine, Invoice
-from syncbridge.records import Page, UpsertItem, UpsertResult
+from syncbridge.records import UpsertItem
 from syncbridge.state import StateStore
+from syncbridge.testing.watch import Received, Watched, private_keys
 from syncbridge_bitrix24 import phpquery
 from syncbridge_bitrix24.emulator import Bitrix24Emulator, create_app
 from syncbridge_bitrix24.emulator.calls import MethodError
-
-
-class Received:
-    """The emulator's app behind a recorder of every request body it receives."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.bodies: list[tuple[str, str, bytes]] = []
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = bool(message.get("more_body"))
-        self.bodies.append((scope["method"], scope["path"], body))
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-
-def private_keys(value: Any, where: str = "") -> list[str]:
-    """Where ``value`` holds a ``_``-prefixed key, at any depth (``a.b[2]._x``)."""
-    if isinstance(value, dict):
-        found: list[str] = []
-        for key, item in value.items():
-            path = f"{where}.{key}" if where else str(key)
-            if str(key).startswith("_"):
-                found.append(path)
-            found += private_keys(item, path)
-        return found
-    if isinstance(value, list):
-        return [p for n, item in enumerate(value) for p in private_keys(item, f"{where}[{n}]")]
-    return []
 
 
 def sent_params(body: bytes) -> list[Any]:
@@ -81,30 +38,6 @@ def sent_params(body: bytes) -> list[Any]:
         _method, _, query = str(command).partition("?")
         found.append(phpquery.decode(query))
     return found
-
-
-class Watched:
-    """Every native record crossing a connection's hooks, and the pages' contexts."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.natives: list[dict[str, Any]] = []
-        self.contexts: dict[str, dict[str, Any]] = {}
-        fetch, upsert = connection.fetch, connection.upsert
-
-        def watched_fetch(*args: Any, **kwargs: Any) -> Iterator[Page]:
-            for page in fetch(*args, **kwargs):
-                self.natives += page.records
-                self.contexts.update(page.context)
-                yield page
-
-        def watched_upsert(entity: str, items: list[UpsertItem]) -> list[UpsertResult]:
-            self.natives += [item.record for item in items]
-            results = upsert(entity, items)
-            self.natives += [result.record for result in results if result.record is not None]
-            return results
-
-        connection.fetch = watched_fetch  # type: ignore[method-assign]
-        connection.upsert = watched_upsert  # type: ignore[method-assign]
 
 
 class Served:
