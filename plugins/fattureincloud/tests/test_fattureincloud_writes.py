@@ -69,6 +69,32 @@ def test_company_round_trip(fic: Any) -> None:
     assert fic.emulator.table(COMPANY, "clients").get(int(native_id))["notes"] == ""
 
 
+def test_an_update_sends_only_its_changed_fields(fic: Any) -> None:
+    """A run writes the city; meanwhile someone clears the e-mail in Fatture in Cloud. The
+    update must not put back the e-mail the run read (the whole record was sent once)."""
+    connection = fic.connect()
+    company = Company(name="Conti S.n.c.", country="IT", city="Pisa", email="a@conti.it")
+    native_id, _stored = _create(connection, "company", company)
+    clients = fic.emulator.table(COMPANY, "clients")
+    clients.update(int(native_id), {"email": ""})  # the user's edit, after the run read it
+
+    moved = company.model_copy(update={"city": "Lucca"})  # still holds the e-mail read
+    [result] = connection.upsert(
+        "company",
+        [
+            UpsertItem(
+                key="u",
+                id=native_id,
+                record=connection.map_out("company", moved),
+                changed=frozenset({"city"}),
+            )
+        ],
+    )
+    assert result.ok, result.error
+    row = clients.get(int(native_id))
+    assert (row["address_city"], row["email"]) == ("Lucca", "")
+
+
 def test_foreign_company_keeps_its_country(fic: Any) -> None:
     connection = fic.connect()
     company = Company(name="Huber Bau GmbH", country="DE", vat_number="DE136695976", city="Wien")

@@ -209,6 +209,37 @@ COMPANY_FIELDS = frozenset(
 
 # -- products ---------------------------------------------------------------------------------
 
+#: canonical field -> the native keys ``*_out`` writes it to, per entity: an update sends only
+#: the keys of its changed fields (Fatture in Cloud's PUT modifies the fields it is given), so
+#: a field someone edits in Fatture in Cloud while a run writes another is not written back
+#: with the value the run read
+NATIVE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "company": {
+        "name": ("name",),
+        "vat_number": ("vat_number",),
+        "tax_code": ("tax_code",),
+        "address": ("address_street",),
+        "postal_code": ("address_postal_code",),
+        "city": ("address_city",),
+        "province": ("address_province",),
+        "country": ("country", "country_iso", "vat_number"),
+        "email": ("email",),
+        "phone": ("phone",),
+        "notes": ("notes",),
+    },
+    "product": {
+        "name": ("name",),
+        "code": ("code",),
+        "description": ("notes",),
+        "category": ("category",),
+        "price": ("net_price",),
+        "cost": ("net_cost",),
+        "unit": ("measure",),
+        "unit_id": ("measure",),
+        "vat_rate_id": ("default_vat",),
+    },
+}
+
 
 def product_in(native: NativeRecord) -> Product:
     code = text(native.get("code"))

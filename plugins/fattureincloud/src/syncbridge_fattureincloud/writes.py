@@ -73,6 +73,11 @@ def body(client: Client, lookups: Lookups, entity: str, item: UpsertItem) -> dic
             sent["options"] = {"fix_payments": True}
         return sent
     data = clean(item.record, item.is_create, mapping.CLEARABLE.get(entity, frozenset()))
+    keys = mapping.NATIVE_KEYS.get(entity, {})
+    if not item.is_create and item.changed and item.changed <= keys.keys():
+        # (the name is required in every modify body: sent as read)
+        wanted = {"name", *(key for name in item.changed for key in keys[name])}
+        data = {key: value for key, value in data.items() if key in wanted}
     vat = data.get("default_vat")
     if isinstance(vat, dict) and vat.get("id") is not None and vat.get("value") is None:
         data["default_vat"] = lookups.vat_type(client, int(vat["id"]))
