@@ -214,6 +214,12 @@ def main() -> None:
     parser.add_argument("--requests-only", action="store_true",
                         help="only the requests per record: its section of RESULTS.md rewritten")
     args = parser.parse_args()
+    # the scenarios store OAuth tokens (QuickBooks) in throwaway state stores: encrypted, as
+    # a deployment's are, with a key made for this run unless one is set
+    if not os.environ.get("SYNCBRIDGE_CREDENTIALS_KEY"):
+        from cryptography.fernet import Fernet
+
+        os.environ["SYNCBRIDGE_CREDENTIALS_KEY"] = Fernet.generate_key().decode("ascii")
     if args.http_only:
         print(run_http(args.quick))
         return
