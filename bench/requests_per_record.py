@@ -38,6 +38,7 @@ import re
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
@@ -175,8 +176,8 @@ class Run:
         return self.work.writes[(entity, "updated")]
 
 
-class Model:
-    """One API's minimum for a run's work."""
+class Model(ABC):
+    """One API's minimum for a run's work: each API prices its reads and writes."""
 
     system = ""
     #: canonical entity -> where it is stored
@@ -189,14 +190,16 @@ class Model:
             self.write(run, entity, run.created(entity), run.updated(entity))
         self.fixed(run)
 
+    @abstractmethod
     def read(self, run: Run, entity: str, records: int) -> None:
-        raise NotImplementedError
+        """Add the minimum requests that read ``records`` of ``entity``."""
 
+    @abstractmethod
     def write(self, run: Run, entity: str, creates: int, updates: int) -> None:
-        raise NotImplementedError
+        """Add the minimum requests that make these creates and updates."""
 
-    def fixed(self, run: Run) -> None:
-        """Requests the API needs once per run, whatever the records."""
+    def fixed(self, run: Run) -> None:  # noqa: B027 - most APIs need none
+        """Requests the API needs once per run, whatever the records (none by default)."""
 
 
 class CrmInCloud(Model):

@@ -7,13 +7,29 @@ settings object ends up (logs, reports, exceptions).
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from syncbridge.errors import ConnectorError
 
 
 class ConnectorSettings(BaseModel):
     """Settings every connector accepts."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def of(cls, source: Any) -> Self:
+        """The connection's settings as this class: a hook's ``settings``, or a client's
+        (``client.settings``). Hooks receive them typed as the base class; a connector
+        calls ``MySettings.of(client)`` rather than casting."""
+        settings = source if isinstance(source, ConnectorSettings) else source.settings
+        if not isinstance(settings, cls):
+            raise ConnectorError(
+                f"this connection needs {cls.__name__}, got {type(settings).__name__}"
+            )
+        return settings
 
 
 class HttpSettings(ConnectorSettings):

@@ -83,8 +83,9 @@ class ChangesApi:
             if answers and answers[0].drop:
                 if len(answers) > 1:
                     answers.popleft()
-                while (await receive()).get("more_body"):
-                    pass
+                more = True  # the request is read whole first: the server has handled it
+                while more:
+                    more = bool((await receive()).get("more_body"))
                 with self.lock:
                     self.handled.append((scope["method"], name))
                 raise DropConnection(f"{scope['method']} {scope['path']}")

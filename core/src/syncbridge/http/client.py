@@ -18,9 +18,7 @@ stack's retries (:mod:`syncbridge.http.retry`):
 from __future__ import annotations
 
 import copy
-import threading
 import time
-from collections.abc import Callable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -34,6 +32,7 @@ from syncbridge.describe import ConnectorInfo
 from syncbridge.http.requestlog import RequestLogSink
 from syncbridge.http.retry import RetryPolicy
 from syncbridge.http.transports import build_transport
+from syncbridge.resources import ResourceHolder
 from syncbridge.settings import ConnectorSettings
 
 T = TypeVar("T")
@@ -200,10 +199,9 @@ class ConnectGuard(httpx.BaseTransport):
         self.inner.close()
 
 
-_MISSING = object()
 
 
-class Client(httpx.Client):
+class Client(ResourceHolder, httpx.Client):
     """An :class:`httpx.Client` bound to one connection.
 
     Hooks receive it as ``client``: HTTP connectors call ``client.get("/path")`` as with any
@@ -214,35 +212,15 @@ class Client(httpx.Client):
     """
 
     def __init__(self, *, connection: str, settings: ConnectorSettings, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        httpx.Client.__init__(self, **kwargs)
+        # settings and the per-connection resources (thread-safe, made once), as a
+        # non-HTTP connector's client keeps them
+        ResourceHolder.__init__(self, connection=connection, settings=settings)
         self._cookies = _Cookies(self._cookies)
-        self.connection = connection
-        self.settings = settings
-        self._resources: dict[str, Any] = {}
-        # reentrant: a factory may ask for another resource of the same client
-        self._resources_lock = threading.RLock()
-
-    def resource(self, key: str, factory: Callable[[], T]) -> T:
-        """The resource stored under ``key``, made by ``factory`` on first use.
-
-        Made once even when several threads (a run's senders) ask for it first at the same
-        moment: two category caches, say, would each create the same missing category.
-        """
-        found = self._resources.get(key, _MISSING)
-        if found is _MISSING:
-            with self._resources_lock:
-                found = self._resources.get(key, _MISSING)
-                if found is _MISSING:
-                    found = self._resources[key] = factory()
-        return found  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        resources, self._resources = self._resources, {}
-        for resource in resources.values():
-            closer = getattr(resource, "dispose", None) or getattr(resource, "close", None)
-            if callable(closer):
-                closer()
-        super().close()
+        ResourceHolder.close(self)
+        httpx.Client.close(self)
 
     @property
     def cookies(self) -> httpx.Cookies:

@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
 from syncbridge.models import DocumentStatus
 from syncbridge.settings import ConnectorSettings, HttpSettings
@@ -231,9 +230,4 @@ class Bitrix24Settings(HttpSettings):
 
 def settings_of(source: Client | ConnectorSettings) -> Bitrix24Settings:
     """The connection's settings, typed: a hook's ``settings``, or a client's."""
-    settings = source if isinstance(source, ConnectorSettings) else source.settings
-    if not isinstance(settings, Bitrix24Settings):
-        raise ConnectorError(
-            f"the bitrix24 connector needs Bitrix24Settings, got {type(settings).__name__}"
-        )
-    return settings
+    return Bitrix24Settings.of(source)

@@ -13,7 +13,7 @@ import re
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from syncbridge import Client, ConnectorError, ConnectorSettings, HttpSettings
+from syncbridge import Client, ConnectorSettings, HttpSettings
 
 #: the production API (``latest`` is an alias of the newest version; v1 is pinned on purpose)
 PRODUCTION_URL = "https://api.crmincloud.it/api/v1"
@@ -107,9 +107,4 @@ class CrmInCloudSettings(HttpSettings):
 
 def settings_of(source: Client | ConnectorSettings) -> CrmInCloudSettings:
     """The connection's settings, typed: a hook's ``settings``, or a client's."""
-    settings = source if isinstance(source, ConnectorSettings) else source.settings
-    if not isinstance(settings, CrmInCloudSettings):
-        raise ConnectorError(
-            f"the crmincloud connector needs CrmInCloudSettings, got {type(settings).__name__}"
-        )
-    return settings
+    return CrmInCloudSettings.of(source)

@@ -226,11 +226,7 @@ class Fic:
 
 def fic(client: Client) -> Fic:
     """The connection's :class:`Fic`, made on first use and kept with its client."""
-    settings = client.settings
-    if not isinstance(settings, FicSettings):
-        raise ConnectorError(
-            f"the fattureincloud connector needs FicSettings, got {type(settings).__name__}"
-        )
+    settings = FicSettings.of(client)
     return client.resource("fattureincloud", lambda: Fic.of(settings))
 
 

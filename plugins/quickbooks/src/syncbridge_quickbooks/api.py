@@ -174,13 +174,8 @@ class QuickBooksApi:
     """The Accounting API of one connection's company; get it with :func:`api`."""
 
     def __init__(self, client: Client) -> None:
-        settings = client.settings
-        if not isinstance(settings, QuickBooksSettings):
-            raise ConnectorError(
-                f"the quickbooks connector needs QuickBooksSettings, got {type(settings).__name__}"
-            )
         self.client = client
-        self.settings = settings
+        self.settings = settings = QuickBooksSettings.of(client)
         self.connection = client.connection
         auth = client.auth
         self.realm = self._realm(auth)

@@ -77,11 +77,7 @@ _NOTES = {
 
 
 def _settings(settings: ConnectorSettings) -> QuickBooksSettings:
-    if not isinstance(settings, QuickBooksSettings):
-        raise ConnectorError(
-            f"the quickbooks connector needs QuickBooksSettings, got {type(settings).__name__}"
-        )
-    return settings
+    return QuickBooksSettings.of(settings)
 
 
 @hookimpl
