@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from syncbridge.http import Client as Client
     from syncbridge.mapping import dispatch as dispatch
     from syncbridge.models import CanonicalRecord as CanonicalRecord
+    from syncbridge.outcomes import Outcome as Outcome
     from syncbridge.records import CheckResult as CheckResult
     from syncbridge.records import NativeRecord as NativeRecord
     from syncbridge.records import Page as Page
@@ -82,6 +83,8 @@ _HOMES: dict[str, str] = {
     "UpsertItem": "syncbridge.records",
     "UpsertResult": "syncbridge.records",
     "CheckResult": "syncbridge.records",
+    # what a run reports of each record
+    "Outcome": "syncbridge.outcomes",
     "CanonicalRecord": "syncbridge.models",
     "dispatch": "syncbridge.mapping",
     # errors
@@ -128,6 +131,7 @@ __all__ = [
     "NativeRecord",
     "NextLink",
     "Offset",
+    "Outcome",
     "Page",
     "PageNumber",
     "RateLimit",

@@ -12,15 +12,15 @@ from datetime import datetime
 from rich.table import Table
 
 from syncbridge.cli.common import console
-from syncbridge.engine.report import OUTCOMES
 from syncbridge.engine.runner import RunSummary
+from syncbridge.outcomes import OUTCOMES, Outcome
 
 _PLAN_WORDS = {
-    "derived": "derive",
-    "created": "create",
-    "updated": "update",
-    "linked": "link",
-    "deleted": "delete",
+    Outcome.DERIVED: "derive",
+    Outcome.CREATED: "create",
+    Outcome.UPDATED: "update",
+    Outcome.LINKED: "link",
+    Outcome.DELETED: "delete",
 }
 
 
@@ -46,7 +46,7 @@ def summary_table(summary: RunSummary) -> None:
     plan = summary.mode == "plan"
     title = f"{'Plan' if plan else 'Run'} #{summary.run_id} of sync {summary.sync}"
     shown = [o for o in OUTCOMES if any(r.counts[o] for r in summary.entities)]
-    words = [_PLAN_WORDS.get(outcome, outcome) if plan else outcome for outcome in shown]
+    words = [_PLAN_WORDS.get(outcome, str(outcome)) if plan else str(outcome) for outcome in shown]
     table = new_table(title, "entity", *words, "result", right=tuple(words))
     for result in summary.entities:
         colour = {"ok": "green", "failed": "red", "error": "red"}.get(result.result, "yellow")

@@ -15,20 +15,21 @@ from syncbridge.cli.common import console, json_output, open_workspace
 from syncbridge.cli.render import new_table
 from syncbridge.engine.report import KILLED, KILLED_MESSAGE, RUN, RUN_ITEM, settle_runs
 from syncbridge.errors import ConfigError
+from syncbridge.outcomes import Outcome
 
-_LEGEND = {
-    "created": "green",
-    "updated": "green",
-    "linked": "green",
-    "deleted": "green",
-    "skipped": "dim",
-    "filtered": "dim",
-    "conflict": "yellow",
-    "ambiguous": "yellow",
-    "waiting": "yellow",
-    "missing": "yellow",
-    "failed": "red",
-    "unknown": "red",
+_LEGEND: dict[str, str] = {
+    Outcome.CREATED: "green",
+    Outcome.UPDATED: "green",
+    Outcome.LINKED: "green",
+    Outcome.DELETED: "green",
+    Outcome.SKIPPED: "dim",
+    Outcome.FILTERED: "dim",
+    Outcome.CONFLICT: "yellow",
+    Outcome.AMBIGUOUS: "yellow",
+    Outcome.WAITING: "yellow",
+    Outcome.MISSING: "yellow",
+    Outcome.FAILED: "red",
+    Outcome.UNKNOWN: "red",
 }
 
 
@@ -63,7 +64,7 @@ def report(
         if entity:
             query = query.where(RUN_ITEM.c.entity == entity)
         if not (show_all or as_json or as_csv):
-            query = query.where(RUN_ITEM.c.action != "skipped")
+            query = query.where(RUN_ITEM.c.action != Outcome.SKIPPED)
         rows = db.execute(query).all()
     records = [
         {

@@ -19,9 +19,9 @@ from syncbridge.cli.progress import progress_output
 from syncbridge.cli.render import summary_table
 from syncbridge.cli.report import detail_lines
 from syncbridge.cli.schemas import VERSION
-from syncbridge.engine.report import FAILURES
 from syncbridge.engine.runner import RunSummary, ordered_entities, run_sync
 from syncbridge.errors import ConfigError
+from syncbridge.outcomes import FAILURES, Outcome
 from syncbridge.workspace import Workspace
 
 
@@ -45,7 +45,7 @@ def _verbose(workspace: Workspace, summary: RunSummary) -> None:
         rows = db.execute(
             select(RUN_ITEM)
             .where(RUN_ITEM.c.run_id == summary.run_id)
-            .where(RUN_ITEM.c.action != "skipped")
+            .where(RUN_ITEM.c.action != Outcome.SKIPPED)
             .order_by(RUN_ITEM.c.id)
         ).all()
     for row in rows:
@@ -83,14 +83,14 @@ def problems(summary: RunSummary) -> list[str]:
     for result in summary.entities:
         if result.result == "error":
             lines.append(f"{head}: {result.entity} stopped: {result.message}")
-        failed = result.counts["failed"]
+        failed = result.counts[Outcome.FAILED]
         if failed:
             records = "record" if failed == 1 else "records"
             lines.append(
                 f"{head}: {result.entity}: {failed} {records} failed; "
                 f"`syncbridge report {summary.run_id}` says why"
             )
-        unknown = result.counts["unknown"]
+        unknown = result.counts[Outcome.UNKNOWN]
         if unknown:
             lines.append(
                 f"{head}: {result.entity}: {unknown} create(s) held as unknown; "

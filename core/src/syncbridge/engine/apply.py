@@ -19,7 +19,7 @@ from sqlalchemy import delete
 
 from syncbridge.engine.context import SIDES, EntityContext, Side, other
 from syncbridge.engine.db import OUTBOX, SnapshotRow, chunks, link_row, loads
-from syncbridge.engine.decide import IN_STEP, UNCHANGED, Decision, Write
+from syncbridge.engine.decide import Decision, Write
 from syncbridge.engine.invariants import check_write
 from syncbridge.engine.mapin import describe_error
 from syncbridge.engine.outbox import commit_intents, held_creates, intent
@@ -28,6 +28,7 @@ from syncbridge.engine.send import Sender
 from syncbridge.engine.translate import PLANNED
 from syncbridge.engine.values import idempotency_key
 from syncbridge.errors import SkipRecord
+from syncbridge.outcomes import Outcome
 from syncbridge.records import UpsertItem, UpsertResult
 
 
@@ -43,7 +44,7 @@ def _prepare(ctx: EntityContext, decision: Decision, write: Write) -> UpsertItem
         record = ctx.model.model_validate({**write.payload, "id": write.target_id})
         native = ctx.connections[target].map_out(ctx.entity, record, context)
     except SkipRecord as skip:
-        decision.outcome, decision.reason, decision.writes = "skipped", str(skip), []
+        decision.outcome, decision.reason, decision.writes = Outcome.SKIPPED, str(skip), []
         decision.pending = None
         return None
     except Exception as error:
@@ -73,20 +74,20 @@ def _prepare(ctx: EntityContext, decision: Decision, write: Write) -> UpsertItem
 
 
 def _fail(decision: Decision, reason: str) -> None:
-    decision.outcome = "failed"
+    decision.outcome = Outcome.FAILED
     decision.reason = reason
     decision.writes = []
     decision.new_link = None
     decision.settle = False
-    decision.pending = ("failed", reason)
+    decision.pending = (Outcome.FAILED, reason)
 
 
 def _hold(decision: Decision, reason: str) -> None:
     """A create held by the outbox: written nothing, reported unknown and kept pending, so
     it is reported again every run until settled (see :mod:`syncbridge.engine.outbox`)."""
     _fail(decision, reason)
-    decision.outcome = "unknown"
-    decision.pending = ("unknown", reason)
+    decision.outcome = Outcome.UNKNOWN
+    decision.pending = (Outcome.UNKNOWN, reason)
 
 
 def _stored(ctx: EntityContext, write: Write, result: UpsertResult) -> SnapshotRow:
@@ -171,7 +172,7 @@ def start_chunk(
         suspect = ctx.suspects.get((decisions[i].side, rid))
         if rid in held or suspect is not None:
             _hold(decisions[i], held.get(rid) or suspect or "")
-    items = {at: item for at, item in items.items() if decisions[at[0]].outcome != "unknown"}
+    items = {at: item for at, item in items.items() if decisions[at[0]].outcome != Outcome.UNKNOWN}
     if ctx.dry_run:
         for decision in decisions:
             if decision.new_link is not None or any(
@@ -232,7 +233,8 @@ def finish_chunk(ctx: EntityContext, chunk: InFlight) -> None:
                     ctx, index, decision, items, results, stored, new_links, settled, now,
                     taken, kept_rows,
                 )
-            if decision.revive and decision.link_id is not None and decision.outcome != "failed":
+            failed = decision.outcome == Outcome.FAILED
+            if decision.revive and decision.link_id is not None and not failed:
                 revived.append(decision.link_id)
             if decision.tombstone is not None and decision.link_id is not None:
                 retombstoned.setdefault(decision.tombstone, []).append(decision.link_id)
@@ -279,9 +281,9 @@ def _settle(
     now: datetime,
 ) -> None:
     """A decision without writes: link a match, or record a pair found in step as it is."""
-    if decision.outcome == "failed" or decision.hashes is None or decision.bases is None:
+    if decision.outcome == Outcome.FAILED or decision.hashes is None or decision.bases is None:
         return
-    if decision.new_link is not None and decision.outcome == "linked":
+    if decision.new_link is not None and decision.outcome == Outcome.LINKED:
         new_links.append(link_row(decision.new_link, decision.hashes, decision.bases, now))
     elif decision.settle and decision.link_id is not None:
         settled.append((decision.link_id, *decision.hashes, *decision.bases))
@@ -329,7 +331,7 @@ def _commit_writes(
     again. A create answered with the id of a record linked already (``taken``: a garbled
     answer) is not believed: its outcome is unknown, its outbox row stays (``kept_rows``).
     """
-    if decision.outcome == "failed" or decision.hashes is None or decision.bases is None:
+    if decision.outcome == Outcome.FAILED or decision.hashes is None or decision.bases is None:
         return
     hashes = list(decision.hashes)
     bases = list(decision.bases)
@@ -425,7 +427,9 @@ def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) 
     decisions = [
         d
         for d in decisions
-        if not (d.reason in (UNCHANGED, IN_STEP) and (side, d.record_id) in ctx.recovered)
+        if not (
+            (d.outcome == Outcome.UNCHANGED or d.in_step) and (side, d.record_id) in ctx.recovered
+        )
     ]
     # records identical to their last sync (mostly echoes of our own writes) are counted, as
     # unchanged, but get no report row: a full run over 100k linked records must not write
@@ -435,8 +439,8 @@ def _record(ctx: EntityContext, db: Any, side: Side, decisions: list[Decision]) 
         [
             Item(ctx.entity, side, d.record_id, d.outcome, d.reason, d.target_id, d.detail)
             for d in decisions
-            if d.reason != UNCHANGED
+            if d.outcome != Outcome.UNCHANGED
         ],
     )
     for decision in decisions:
-        ctx.result.counts["unchanged" if decision.reason == UNCHANGED else decision.outcome] += 1
+        ctx.result.counts[decision.outcome] += 1

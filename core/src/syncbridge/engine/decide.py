@@ -24,6 +24,7 @@ from syncbridge.engine.merge import FieldMerge, merge_fields
 from syncbridge.engine.translate import Translator, differences
 from syncbridge.engine.values import match_value, matches_filter
 from syncbridge.models import Invoice, Order, Quote
+from syncbridge.outcomes import Outcome
 
 UNCHANGED = "unchanged since the last sync"
 IN_STEP = "already in step"
@@ -48,7 +49,7 @@ class Decision:
 
     side: Side
     record_id: str
-    outcome: str
+    outcome: Outcome
     reason: str = ""
     writes: list[Write] = field(default_factory=list)
     #: the twin on the other side (for the report), once known
@@ -69,10 +70,13 @@ class Decision:
     #: its twin's deletion is what the tombstone names now)
     tombstone: str | None = None
     detail: dict[str, Any] | None = None
-    #: ("failed" | "waiting", reason) to retry this record next run
+    #: (FAILED or WAITING, reason) to retry this record next run
     pending: tuple[str, str] | None = None
     #: ids of the other side handled by this decision (not to be treated again this run)
     handled: tuple[str, ...] = ()
+    #: the pair is in step as read: nothing to write (reported as skipped, or, when nothing
+    #: changed since the last sync either, counted as unchanged)
+    in_step: bool = False
 
 
 def _pair(side: Side, mine: Any, theirs: Any) -> tuple[Any, Any]:
@@ -100,7 +104,7 @@ def sources_of(ctx: EntityContext) -> frozenset[Side]:
 def failed(side: Side, rid: str, error: Exception) -> Decision:
     """Anything raised while one record is decided fails that record, not the run."""
     reason = f"{type(error).__name__}: {error}"
-    return Decision(side, rid, "failed", reason, pending=("failed", reason))
+    return Decision(side, rid, Outcome.FAILED, reason, pending=(Outcome.FAILED, reason))
 
 
 class Decider:
@@ -183,7 +187,7 @@ class Decider:
             return Decision(
                 side,
                 rid,
-                "missing",
+                Outcome.MISSING,
                 target_id=their_id,
                 reason=f"linked {target} record {their_id} is gone",
             )
@@ -207,7 +211,7 @@ class Decider:
         revive = link.deleted is not None  # one of the pair was deleted, and is back
         if not (digest != my_link_hash or their_digest != their_link_hash or ctx.full or revive):
             return Decision(
-                side, rid, "skipped", UNCHANGED, target_id=their_id, link_id=link.id,
+                side, rid, Outcome.UNCHANGED, UNCHANGED, target_id=their_id, link_id=link.id,
                 handled=(their_id,),
             )
         bases = None
@@ -218,10 +222,11 @@ class Decider:
         )
         decision.link_id = link.id
         decision.revive = revive
-        if decision.outcome == "skipped" and decision.reason == IN_STEP and (
+        if decision.in_step and (
             digest == my_link_hash and their_digest == their_link_hash and bases is not None
         ):
-            decision.reason = UNCHANGED  # a full run over a pair in step: nothing to report
+            # a full run over a pair in step: nothing to report
+            decision.outcome, decision.reason = Outcome.UNCHANGED, UNCHANGED
         return decision
 
     def _kept(
@@ -233,9 +238,9 @@ class Decider:
         their_hash = link.right_hash if side == "left" else link.left_hash
         their_base = link.right_base if side == "left" else link.left_base
         del content  # the base stays what it was (see below)
-        reason = UNCHANGED
+        outcome, reason = Outcome.UNCHANGED, UNCHANGED
         if digest != my_hash:
-            reason = (
+            outcome, reason = Outcome.SKIPPED, (
                 f"its {target} twin {their_id} was deleted there; kept here and not created "
                 "again (deletions are not propagated)"
             )
@@ -245,7 +250,7 @@ class Decider:
         return Decision(
             side,
             rid,
-            "skipped",
+            outcome,
             reason,
             target_id=their_id,
             link_id=link.id,
@@ -311,7 +316,7 @@ class Decider:
             if missing[written]:
                 reason = _waiting(missing[written], other(written))
                 return Decision(
-                    side, rid, "waiting", reason, pending=("waiting", reason),
+                    side, rid, Outcome.WAITING, reason, pending=(Outcome.WAITING, reason),
                     **{**base, "new_link": None},
                 )
             index = 0 if written == "left" else 1
@@ -335,7 +340,7 @@ class Decider:
                 return Decision(
                     side,
                     rid,
-                    "conflict",
+                    Outcome.CONFLICT,
                     blocked[-1],
                     detail=self._detail(merged, {written: locked}, contents),
                     **{**base, "bases": None},
@@ -357,14 +362,14 @@ class Decider:
         if writes:
             targets = sorted(w.target for w in writes)
             if conflicts:
-                outcome = "conflict"
+                outcome = Outcome.CONFLICT
                 reason = (
                     f"changed on both sides; {winner} wins by priority"
                     if how is None
                     else f"{matched}; values differ, the {winner}'s kept"
                 )
             else:
-                outcome = "updated"
+                outcome = Outcome.UPDATED
                 if how is not None:
                     reason = f"{matched}; " + " and ".join(
                         f"{t} updated from the {other(t)}" for t in targets
@@ -378,27 +383,28 @@ class Decider:
             reason = matched
             if blocked:
                 reason += f"; values differ but {' and '.join(blocked)}"
-            return Decision(side, rid, "linked", reason, **base)
+            return Decision(side, rid, Outcome.LINKED, reason, **base)
         if blocked:
             return Decision(
-                side, rid, "skipped", f"differs, but {' and '.join(blocked)}",
+                side, rid, Outcome.SKIPPED, f"differs, but {' and '.join(blocked)}",
                 **{**base, "bases": None},
             )
         if filtered:
             return Decision(
-                side, rid, "filtered", "outside the entity's filter", **{**base, "bases": None}
+                side, rid, Outcome.FILTERED, "outside the entity's filter",
+                **{**base, "bases": None},
             )
         if merged.held and self._held_differs(merged, ids, contents, left_as_right, right_as_left):
             held_side = merged.held[0][0]
             return Decision(
                 side,
                 rid,
-                "skipped",
+                Outcome.SKIPPED,
                 f"changed on the {held_side} only; direction is {ctx.rule.direction}",
                 settle=True,
                 **base,
             )
-        return Decision(side, rid, "skipped", IN_STEP, settle=True, **base)
+        return Decision(side, rid, Outcome.SKIPPED, IN_STEP, settle=True, in_step=True, **base)
 
     def _held_differs(
         self,
@@ -559,7 +565,7 @@ class Decider:
         if not ctx.rule.allows(side):
             return None  # only a match candidate for the other side's records
         if not matches_filter(content, ctx.rule.filter):
-            return Decision(side, rid, "filtered", "outside the entity's filter")
+            return Decision(side, rid, Outcome.FILTERED, "outside the entity's filter")
         if match is not None and match[0] == "many":
             candidates, key, group = match[1], match[2], match[3]
             peers = [p for p in group if p != rid]
@@ -573,10 +579,10 @@ class Decider:
             return Decision(
                 side,
                 rid,
-                "ambiguous",
+                Outcome.AMBIGUOUS,
                 reason,
                 detail={"candidates": candidates, "key": key, "group": group},
-                pending=("waiting", reason),
+                pending=(Outcome.WAITING, reason),
             )
         if match is not None:
             their_id = match[1]
@@ -589,17 +595,19 @@ class Decider:
         projected, missing = self.translator.project(side, content)
         if missing:
             reason = _waiting(missing, side)
-            return Decision(side, rid, "waiting", reason, pending=("waiting", reason))
+            return Decision(side, rid, Outcome.WAITING, reason, pending=(Outcome.WAITING, reason))
         if not ctx.may_create:
-            return Decision(side, rid, "skipped", f"no match on the {target}; creating is off")
+            reason = f"no match on the {target}; creating is off"
+            return Decision(side, rid, Outcome.SKIPPED, reason)
         if not ctx.connections[target].can(ctx.entity, Capability.CREATE):
             return Decision(
-                side, rid, "skipped", f"no match on the {target}, which cannot create {ctx.entity}"
+                side, rid, Outcome.SKIPPED,
+                f"no match on the {target}, which cannot create {ctx.entity}",
             )
         return Decision(
             side,
             rid,
-            "created",
+            Outcome.CREATED,
             f"new on the {side}",
             writes=[Write(target, "create", None, projected, frozenset(projected))],
             hashes=_pair(side, digest, ""),

@@ -23,6 +23,7 @@ from syncbridge.engine.report import Item
 from syncbridge.engine.translate import Translator
 from syncbridge.engine.values import idempotency_key, matches_filter
 from syncbridge.models import model_for
+from syncbridge.outcomes import Outcome
 from syncbridge.records import UpsertItem
 
 
@@ -56,7 +57,7 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
             native=rule.create,
             links=links,
             reason=lambda rid: f"derived from {ctx.entity} {rid} ({_when(rule)})",
-            counted="derived",
+            counted=Outcome.DERIVED,
         )
     run_id = ctx.recorder.run_id
     with ctx.engine.connect() as db:
@@ -102,7 +103,7 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
                             rule.create,
                             source,
                             rid,
-                            "waiting",
+                            Outcome.WAITING,
                             f"derived from {ctx.entity} {rid}: waiting on "
                             f"{', '.join(sorted(set(missing)))}, not linked yet",
                         )
@@ -119,7 +120,7 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
                             rule.create,
                             source,
                             rid,
-                            "failed",
+                            Outcome.FAILED,
                             f"derived from {ctx.entity} {rid}: cannot be written: "
                             f"{describe_error(error)}",
                         )
@@ -131,7 +132,7 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
             # one an interrupted run may have made is not made again until that is settled
             held = held_creates(ctx, name, other(source), [rid for rid, _i, _d in writes])
             items += [
-                Item(rule.create, source, rid, "unknown", held[rid])
+                Item(rule.create, source, rid, Outcome.UNKNOWN, held[rid])
                 for rid, _item, _data in writes
                 if rid in held
             ]
@@ -144,7 +145,7 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
                     rule.create,
                     source,
                     rid,
-                    "created",
+                    Outcome.CREATED,
                     f"derived from {ctx.entity} {rid} ({_when(rule)})",
                 )
                 for rid, _item, _data in writes
@@ -152,7 +153,8 @@ def derive(ctx: EntityContext, rule: DeriveRule) -> None:
         with ctx.engine.begin() as db:
             ctx.recorder.items(db, items)
         for item in items:  # the summary tells derived records apart from synced ones
-            ctx.result.counts["derived" if item.action == "created" else item.action] += 1
+            made = item.action == Outcome.CREATED
+            ctx.result.counts[Outcome.DERIVED if made else item.action] += 1
 
 
 def _when(rule: DeriveRule) -> str:
@@ -211,7 +213,7 @@ def _create(
                         rule.create,
                         source,
                         rid,
-                        "created",
+                        Outcome.CREATED,
                         f"derived from {ctx.entity} {rid} ({_when(rule)})",
                         result.id,
                     )
@@ -223,7 +225,7 @@ def _create(
                         rule.create,
                         source,
                         rid,
-                        "failed",
+                        Outcome.FAILED,
                         f"derived from {ctx.entity} {rid}: the {target} rejected it: {error}",
                     )
                 )

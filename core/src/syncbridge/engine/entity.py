@@ -21,6 +21,7 @@ from syncbridge.engine.read import ReadResult, read_side, retry_pending
 from syncbridge.engine.report import EntityResult, Item
 from syncbridge.engine.send import Sender
 from syncbridge.errors import ConnectorError
+from syncbridge.outcomes import Outcome
 
 #: candidate records decided and applied together
 CHUNK = 500
@@ -206,7 +207,7 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
                         ctx.entity,
                         side,
                         rid,
-                        "failed",
+                        Outcome.FAILED,
                         f"deleting {target} {twin} failed: {reason}",
                         twin,
                     )
@@ -218,7 +219,7 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
                     ctx.entity,
                     side,
                     rid,
-                    "deleted",
+                    Outcome.DELETED,
                     f"deleted on the {side}; {target} {twin} deleted too",
                     twin,
                 )
@@ -229,7 +230,7 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
                     ctx.entity,
                     side,
                     rid,
-                    "missing",
+                    Outcome.MISSING,
                     f"deleted on the {side}, kept on the {target} ({twin}); it is not created "
                     "again (deletions are not propagated: set deletes = true)",
                     twin,
@@ -237,7 +238,7 @@ def _gone(ctx: EntityContext, side: Side, ids: list[str], twins_gone: set[str]) 
             )
     for item in items:
         ctx.result.counts[item.action] += 1
-    failed = {item.record_id for item in items if item.action == "failed"}
+    failed = {item.record_id for item in items if item.action == Outcome.FAILED}
     done = [rid for rid in twins if deleted.get(rid) or (propagate and ctx.dry_run)]
     kept = [rid for rid in twins if rid not in failed and rid not in done]
     with ctx.engine.begin() as db:
@@ -337,7 +338,7 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
                 for side, read in reads.items():
                     if read.cursor is not None:
                         ctx.stores[side].set_cursor(db, read.cursor)
-        result.result = "failed" if result.counts["failed"] else "ok"
+        result.result = "failed" if result.counts[Outcome.FAILED] else "ok"
     except (ConnectorError, httpx.HTTPError) as error:
         result.result = "error"
         result.message = f"{type(error).__name__}: {error}"

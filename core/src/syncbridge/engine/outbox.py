@@ -56,6 +56,7 @@ from syncbridge.engine.db import (
 from syncbridge.engine.report import ENTITY_RUN, RUN, Item
 from syncbridge.errors import ConnectorError, RecordError, SkipRecord
 from syncbridge.models import CanonicalRecord, model_for
+from syncbridge.outcomes import Outcome
 from syncbridge.records import UpsertItem
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ def recover(
     links: LinkStore | None = None,
     *,
     reason: Callable[[str], str] | None = None,
-    counted: str = "created",
+    counted: str = Outcome.CREATED,
 ) -> int:
     """Settle the creates killed runs left in the outbox; returns how many were found made.
 
@@ -271,7 +272,7 @@ def _recover_side(
                     native,
                     source,
                     row.source_id,
-                    "created",
+                    Outcome.CREATED,
                     f"{what} ({RECOVERED})",
                     made.target_id,
                 )

@@ -19,6 +19,7 @@ from syncbridge.engine.mapin import Failure, Mapped, map_records
 from syncbridge.engine.mapworker import MapWorker, WorkerGone
 from syncbridge.engine.prefetch import ahead
 from syncbridge.engine.report import Item
+from syncbridge.outcomes import Outcome
 from syncbridge.records import Context, Page
 
 #: records stored per transaction while reading
@@ -40,9 +41,10 @@ def record_skips(ctx: EntityContext, side: Side, skipped: list[tuple[str, str]])
     if skipped:
         with ctx.engine.begin() as db:
             ctx.recorder.items(
-                db, [Item(ctx.entity, side, rid, "skipped", reason) for rid, reason in skipped]
+                db,
+                [Item(ctx.entity, side, rid, Outcome.SKIPPED, why) for rid, why in skipped],
             )
-        ctx.result.counts["skipped"] += len(skipped)
+        ctx.result.counts[Outcome.SKIPPED] += len(skipped)
 
 
 def map_page(
@@ -62,7 +64,7 @@ def save_failures(ctx: EntityContext, db: Any, side: Side, failures: list[Failur
     ctx.stores[side].set_pending(
         db,
         [
-            (rid, "failed", reason, orjson.dumps(native, default=str).decode())
+            (rid, Outcome.FAILED, reason, orjson.dumps(native, default=str).decode())
             for rid, reason, native, _context in failures
         ],
         now,
@@ -73,9 +75,9 @@ def save_failures(ctx: EntityContext, db: Any, side: Side, failures: list[Failur
         },
     )
     ctx.recorder.items(
-        db, [Item(ctx.entity, side, rid, "failed", reason) for rid, reason, *_kept in failures]
+        db, [Item(ctx.entity, side, rid, Outcome.FAILED, why) for rid, why, *_kept in failures]
     )
-    ctx.result.counts["failed"] += len(failures)
+    ctx.result.counts[Outcome.FAILED] += len(failures)
 
 
 def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> ReadResult:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from syncbridge.engine.db import insert_rows
 from syncbridge.engine.lease import LEASE, pid_alive
+from syncbridge.outcomes import Outcome
 from syncbridge.state.store import sqlite_file
 from syncbridge.state.tables import EntityRun, Run, RunItem, table
 
@@ -35,36 +36,12 @@ KILLED_MESSAGE = (
     "machine went down); the next run resumes safely, with nothing duplicated or lost"
 )
 
-#: outcomes, in the order reports list them
-OUTCOMES = (
-    "created",
-    "derived",
-    "updated",
-    "linked",
-    "deleted",
-    "conflict",
-    "ambiguous",
-    # a create an interrupted run may or may not have made, held until the user settles it
-    # (docs/concepts/safety.md): never sent again meanwhile
-    "unknown",
-    "waiting",
-    "failed",
-    "missing",
-    "filtered",
-    "skipped",
-    # counted only, without a report row: identical on both sides to the last sync
-    "unchanged",
-)
-#: outcomes that make `syncbridge run` exit 1: each needs a look
-FAILURES = frozenset({"failed", "unknown"})
-
-
 @dataclass
 class Item:
     entity: str
     side: str
     record_id: str
-    action: str
+    action: Outcome
     reason: str = ""
     target_id: str | None = None
     detail: dict[str, Any] | None = None

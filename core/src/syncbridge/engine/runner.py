@@ -13,9 +13,10 @@ from syncbridge.engine.context import EntityContext, Side
 from syncbridge.engine.entity import sync_entity
 from syncbridge.engine.heap import frozen_heap
 from syncbridge.engine.lease import EntityLease
-from syncbridge.engine.report import FAILURES, EntityResult, Recorder
+from syncbridge.engine.report import EntityResult, Recorder
 from syncbridge.errors import ConfigError, ConnectorError, LeaseBusy, SyncbridgeError
 from syncbridge.models import DEPENDENCY_ORDER
+from syncbridge.outcomes import FAILURES
 from syncbridge.state import StateStore
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from syncbridge.emulator import FaultOptions
-from syncbridge.engine.report import FAILURES
+from syncbridge.outcomes import FAILURES
 
 __all__ = ["FaultSyncReport", "ReportRow", "RunOutcome", "TargetState", "describe_faults"]
 

@@ -28,8 +28,9 @@ from syncbridge.cli.sync import problems
 from syncbridge.config import Side
 from syncbridge.connection import Connection
 from syncbridge.emulator import Emulator, FaultOptions
-from syncbridge.engine.report import FAILURES, RUN_ITEM
+from syncbridge.engine.report import RUN_ITEM
 from syncbridge.engine.runner import run_sync
+from syncbridge.outcomes import FAILURES
 from syncbridge.state import StateStore
 from syncbridge.state.tables import Run, table
 from syncbridge.testing.faultreport import ReportRow, RunOutcome
