@@ -53,7 +53,14 @@ The parts, one module each:
     :func:`parse_instant`: the timestamps APIs send, as UTC instants.
 """
 
-from syncbridge.rest.cursor import Cursor, Incremental, IncrementalRead, Since, natural_id
+from syncbridge.rest.cursor import (
+    Cursor,
+    Incremental,
+    IncrementalRead,
+    Since,
+    natural_id,
+    signpost_cursor,
+)
 from syncbridge.rest.errormap import (
     BodyError,
     ErrorMap,
@@ -104,4 +111,5 @@ __all__ = [
     "outcome_unknown",
     "parse_instant",
     "select",
+    "signpost_cursor",
 ]

@@ -20,7 +20,7 @@ connector reads and writes one kind of cursor.
   is that recent, the cursor is that instant, without an id ("at or after"). Records written
   while the run reads (later in the same whole second, or stamped before they are committed)
   are read again next run instead of being skipped for good. Singer taps call it the
-  signpost; the sql connector does the same in ``syncbridge_sql.timestamps.end``.
+  signpost (:func:`signpost_cursor`, which the sql connector's keyset reads use too).
 - Ids within one instant are ordered as :func:`natural_id` orders them (numbers as numbers,
   anything else as text), which must be the order the API lists them in.
 
@@ -43,7 +43,7 @@ from syncbridge.records import NativeRecord
 from syncbridge.rest.instants import SECOND, TICK, earliest_wall, floor, instants, is_utc, wall
 from syncbridge.rest.paths import Selector, select
 
-__all__ = ["Cursor", "Incremental", "IncrementalRead", "Since", "natural_id"]
+__all__ = ["Cursor", "Incremental", "IncrementalRead", "Since", "natural_id", "signpost_cursor"]
 
 _INTEGER = re.compile(r"-?\d+")
 
@@ -89,6 +89,36 @@ class Cursor:
                 "with --full to start over"
             ) from None
         return cls(at, native_id if sep else None)
+
+    def after(self, latest: datetime, id_key: Any, key_of: Callable[[str], Any]) -> bool:
+        """Whether a record that may be as late as ``latest``, with the id whose sort key is
+        ``id_key``, comes after this cursor (``key_of`` gives the sort key of the cursor's
+        id: ids the cursor cannot order compare as text)."""
+        if latest != self.at:
+            return latest > self.at
+        if self.id is None:
+            return True
+        try:
+            return bool(id_key > key_of(self.id))
+        except (TypeError, ValueError):
+            return str(id_key) > self.id
+
+
+def signpost_cursor(newest: datetime, started: datetime, step: timedelta) -> Cursor | None:
+    """The cursor to end a read with instead of its newest record's keyset, if that is unsafe.
+
+    A keyset ``(T, id)`` says nothing stamped T with a smaller id is still to come. That
+    holds for a time already past when the read began, and not otherwise: a program stamping
+    whole seconds may stamp T again during this second, and a record stamped in the future (a
+    clock ahead, a wrong zone) would carry the cursor past writes made meanwhile. So a read
+    whose newest record (``newest``: its latest possible instant) is not older than its start
+    rounded down to the timestamps' ``step`` (or to whole seconds when the record has no
+    fraction) ends at that rounded start, "at or after": the next read repeats those records
+    and misses nothing written during this one. This is the "signpost" of Singer taps.
+    """
+    granule = max(step, SECOND if newest.microsecond == 0 else TICK)
+    signpost = floor(started, granule)
+    return Cursor(signpost) if newest >= signpost else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,11 +377,11 @@ class IncrementalRead:
         if self._newest is None:
             return None
         (at, _id_key), latest, native_id = self._newest
-        whole = SECOND if at.microsecond == 0 else TICK
-        granule = max(self.spec.resolution or TICK, whole)
-        signpost = self.signpost(granule)
-        if latest >= signpost:
-            return str(Cursor(signpost))
+        step = self.spec.resolution or TICK
+        signpost = signpost_cursor(latest, self.started - self.spec.skew, step)
+        if signpost is not None:
+            return str(signpost)
         if self.spec.past_newest:
+            granule = max(step, SECOND if at.microsecond == 0 else TICK)
             return str(Cursor(floor(latest, granule) + granule))
         return str(Cursor(at, native_id))

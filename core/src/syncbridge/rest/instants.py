@@ -30,6 +30,7 @@ __all__ = [
     "instants",
     "is_utc",
     "parse_instant",
+    "shifted",
     "wall",
 ]
 
@@ -110,6 +111,17 @@ def parse_instant(value: Any, zone: tzinfo = UTC) -> datetime:
     return instants(value, zone)[0]
 
 
+def shifted(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, held at the ends of the calendar: a placeholder year 1 or 9999 in
+    someone's data must bound a read, not crash it."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return (datetime.min if delta < timedelta(0) else datetime.max).replace(
+            tzinfo=moment.tzinfo
+        )
+
+
 def wall(moment: datetime, zone: tzinfo) -> datetime:
     """The naive wall-clock time of the instant ``moment`` in ``zone``."""
     if is_utc(zone):
@@ -124,16 +136,14 @@ def earliest_wall(moment: datetime, zone: tzinfo) -> datetime:
     """The smallest wall-clock time in ``zone`` of any instant from ``moment`` on.
 
     That is the wall time of ``moment``, except just before the clocks go back: times written
-    an hour later read lower then. A lower bound sent to an API from this misses none.
+    an hour later read lower then. A lower bound sent to an API (or put in a query) from this
+    misses none.
     """
     here = wall(moment, zone)
     if is_utc(zone):
         return here
-    try:
-        later = wall(moment + _FOLD_WINDOW, zone) - _FOLD_WINDOW
-    except OverflowError:
-        return here
-    return min(here, later)
+    later = wall(shifted(moment, _FOLD_WINDOW), zone)
+    return min(here, shifted(later, -_FOLD_WINDOW))
 
 
 def floor(moment: datetime, granule: timedelta) -> datetime:

@@ -18,9 +18,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from syncbridge.errors import ConnectorError
+from syncbridge.rest.instants import TICK
 from syncbridge_sql.schema import TableMap, reflect
 from syncbridge_sql.settings import SqlSettings
-from syncbridge_sql.timestamps import TICK, StampKind
+from syncbridge_sql.timestamps import StampKind
 
 
 def _truncate(value: datetime, step: timedelta) -> datetime:
@@ -96,7 +97,7 @@ def _newest(connection: sa.Connection, table: TableMap) -> datetime | None:
     are probed (numbers sort below text there). With texts in several formats the largest
     need not be the latest instant: stamps are never earlier than the clock anyway, and a
     read ends with a cursor no later than its start (see
-    :func:`syncbridge_sql.timestamps.end`), so only future-dated rows are at stake, and
+    :func:`syncbridge.rest.signpost_cursor`), so only future-dated rows are at stake, and
     those are read again until their time has come.
     """
     stamp = table.stamp
@@ -196,7 +197,7 @@ class Database:
         ``DATETIME``, whole seconds) cannot keep that promise without running ahead of the
         clock, so its stamps are the current step, never earlier than what is stored; a read
         ending in the current step ends with an inclusive cursor (see
-        :func:`syncbridge_sql.timestamps.end`), so rows stamped later in that step are read.
+        :func:`syncbridge.rest.signpost_cursor`), so rows stamped later in that step are read.
 
         The table's newest stamp is read in the writing transaction, from the index (see
         :func:`_newest`).

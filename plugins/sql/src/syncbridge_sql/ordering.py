@@ -1,7 +1,7 @@
 """Rows in the order of their modification time, from a cursor on, one short query a page.
 
 An incremental read needs the rows in the order of ``(instant of updated_at, id)``: a cursor
-is the keyset of the last row read (see :class:`~syncbridge_sql.timestamps.Cursor`), and a
+is the keyset of the last row read (see :class:`~syncbridge.rest.Cursor`), and a
 page boundary inside a run of equal timestamps must lose nothing. The database returns that
 order in one of two ways.
 
@@ -65,19 +65,11 @@ import sqlalchemy as sa
 
 from syncbridge.errors import ConnectorError
 from syncbridge.records import NativeRecord
+from syncbridge.rest import Cursor
+from syncbridge.rest.instants import EPOCH, SECOND, shifted, wall
 from syncbridge_sql.database import Database
 from syncbridge_sql.schema import TableMap, in_list
-from syncbridge_sql.timestamps import (
-    EPOCH,
-    FAMILIES,
-    OFFSET_SLACK,
-    SECOND,
-    Cursor,
-    StampColumn,
-    StampKind,
-    shifted,
-    wall,
-)
+from syncbridge_sql.timestamps import FAMILIES, OFFSET_SLACK, StampColumn, StampKind
 
 #: ``(instant, id)`` of a row: what cursors and pages are ordered by
 Key = tuple[datetime, Any]

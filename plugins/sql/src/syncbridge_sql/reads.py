@@ -6,7 +6,7 @@ Cursor semantics (exact, documented in the README): a cursor is the keyset
 a page boundary inside a run of equal timestamps (a bulk import) loses nothing and repeats
 nothing, also when a read is resumed from the cursor of any page. A cursor without ``#<id>``
 (written by earlier versions, and how a read ends when its last rows are recent: see
-:func:`syncbridge_sql.timestamps.end`) means "stamped at that instant or later".
+:func:`syncbridge.rest.signpost_cursor`) means "stamped at that instant or later".
 ``lookback_seconds`` turns a cursor into "at or after its instant less that much".
 
 Pages never use OFFSET: each is one short query from the keyset of the previous one, so rows
@@ -26,11 +26,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from syncbridge.records import Page
+from syncbridge.rest import Cursor, signpost_cursor
+from syncbridge.rest.instants import shifted
 from syncbridge_sql.database import Database
 from syncbridge_sql.mapping import Kind, decimal_to_text
 from syncbridge_sql.ordering import Order, choose
 from syncbridge_sql.schema import TableMap, in_list
-from syncbridge_sql.timestamps import Cursor, end, shifted
 
 #: ids per ``IN (...)`` list: well inside every server's parameter limit
 IN_CHUNK = 500
@@ -97,7 +98,7 @@ def fetch_pages(
         if query.get("ids") is not None:
             yield from _by_ids(db, table, [str(i) for i in query["ids"]], conditions)
             return
-        start = Cursor.parse(entity, since) if since else None
+        start = Cursor.parse(since) if since else None
         yielded = False
         for page in _pages(db, table, since, start, conditions):
             yielded = True
@@ -151,11 +152,11 @@ def _pages(
 def _stamped(order: Order, started: datetime, step: timedelta) -> Iterator[Page]:
     """The pages of ``order``, each with the keyset of its last row as cursor; and, if the
     last row is too recent for its keyset to be safe, a last empty page with the cursor to
-    end the read with (see :func:`syncbridge_sql.timestamps.end`)."""
+    end the read with (see :func:`syncbridge.rest.signpost_cursor`)."""
     last = None
     for records, last in order.pages():
         yield Page(records=records, cursor=str(Cursor(last[0], str(last[1]))))
-    if last is not None and (final := end(last[0], started, step)) is not None:
+    if last is not None and (final := signpost_cursor(last[0], started, step)) is not None:
         yield Page(records=[], cursor=str(final))
 
 

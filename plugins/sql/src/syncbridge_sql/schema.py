@@ -30,11 +30,11 @@ from sqlalchemy.dialects import mysql
 
 from syncbridge.errors import ConnectorError
 from syncbridge.records import NativeRecord
+from syncbridge.rest.instants import TICK
 from syncbridge_sql.mapping import Converter, FieldSpec, Kind, converters, field_specs
 from syncbridge_sql.settings import SqlSettings
 from syncbridge_sql.timestamps import (
     FAMILIES,
-    TICK,
     StampColumn,
     stamp_converters,
     stamp_kind,

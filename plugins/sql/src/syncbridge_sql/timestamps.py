@@ -29,29 +29,16 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 from syncbridge.errors import ConnectorError
+from syncbridge.rest.instants import EPOCH, SECOND, TICK, earliest_wall, is_utc, shifted, wall
 
-#: the resolution of the timestamps in the default layout
-TICK = timedelta(microseconds=1)
-SECOND = timedelta(seconds=1)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: how far the wall-clock digits of a time may be from its instant: UTC offsets in use run
 #: from -12:00 to +14:00 (texts with wider offsets may be missed by incremental reads)
 OFFSET_SLACK = timedelta(hours=14)
-#: long enough to contain the hour a daylight-saving change repeats, wherever it falls
-_FOLD_WINDOW = timedelta(hours=3)
-_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
-
-
-def utc_zone(zone: tzinfo) -> bool:
-    """Whether ``zone`` is UTC itself, for which naive times need no zone arithmetic."""
-    return zone is UTC or (isinstance(zone, ZoneInfo) and zone.key in _UTC_NAMES)
-
 
 # -- reading a stored value --------------------------------------------------------------------
 def _number(value: float | int | Decimal) -> datetime:
@@ -112,7 +99,7 @@ def localize(naive: datetime, zone: tzinfo, zone_name: str) -> tuple[datetime, d
     ``zone``: whoever wrote it was not on that zone's time, so it is an error naming the
     setting rather than a guess.
     """
-    if utc_zone(zone):
+    if is_utc(zone):
         moment = naive.replace(tzinfo=UTC)
         return moment, moment
     first = naive.replace(tzinfo=zone).utcoffset()
@@ -136,40 +123,6 @@ def localize(naive: datetime, zone: tzinfo, zone_name: str) -> tuple[datetime, d
     except OverflowError:  # a placeholder at the ends of the calendar (year 1 or 9999)
         moment = naive.replace(tzinfo=UTC)
         return moment, moment
-
-
-def shifted(moment: datetime, delta: timedelta) -> datetime:
-    """``moment + delta``, held at the ends of the calendar (a placeholder year 1 or 9999
-    must bound a read, not crash it)."""
-    try:
-        return moment + delta
-    except OverflowError:
-        return (datetime.min if delta < timedelta(0) else datetime.max).replace(
-            tzinfo=moment.tzinfo
-        )
-
-
-def wall(moment: datetime, zone: tzinfo) -> datetime:
-    """The naive wall-clock time of the instant ``moment`` in ``zone``."""
-    if utc_zone(zone):
-        return moment.astimezone(UTC).replace(tzinfo=None)
-    try:
-        return moment.astimezone(zone).replace(tzinfo=None)
-    except OverflowError:  # within a day of the ends of the calendar
-        return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def earliest_wall(moment: datetime, zone: tzinfo) -> datetime:
-    """The smallest wall-clock time in ``zone`` of any instant from ``moment`` on.
-
-    That is the wall time of ``moment``, except just before clocks go back: times written an
-    hour later read lower then. A lower bound in the database from this misses none of them.
-    """
-    here = wall(moment, zone)
-    if utc_zone(zone):
-        return here
-    later = wall(shifted(moment, _FOLD_WINDOW), zone)
-    return min(here, shifted(later, -_FOLD_WINDOW))
 
 
 def as_utc(value: Any) -> datetime:
@@ -246,7 +199,7 @@ class Reader:
     utc: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "utc", utc_zone(self.zone))
+        object.__setattr__(self, "utc", is_utc(self.zone))
 
     def instants(self, value: Any) -> tuple[datetime, datetime]:
         """The earliest and latest instant ``value`` may be (equal but in a repeated hour)."""
@@ -398,66 +351,3 @@ class Family:
 #: ``CURRENT_TIMESTAMP`` and SQLAlchemy's DATETIME (what the connector writes on SQLite), the
 #: same with ``T`` (Python's naive ``isoformat()``), and Python's UTC ``isoformat()``
 FAMILIES = (Family("space", " ", ""), Family("t", "T", ""), Family("t-utc", "T", "+00:00"))
-
-
-# -- cursors ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Cursor:
-    """A position in the change stream, as the text the engine keeps between runs.
-
-    ``2026-01-01T00:00:00.000000+00:00#42``: after the row with id 42 stamped at that
-    instant, i.e. every row whose ``(updated_at, id)`` comes later: a keyset, so a page
-    boundary inside a run of equal timestamps loses nothing and repeats nothing.
-    ``2026-01-01T00:00:00.000000+00:00`` without an id: every row stamped at that instant or
-    later (what earlier versions wrote, and how a read ends when its last rows may still be
-    joined by others; see :func:`end`).
-    """
-
-    at: datetime
-    id: str | None = None
-
-    def __str__(self) -> str:
-        text = self.at.astimezone(UTC).isoformat(timespec="microseconds")
-        return text if self.id is None else f"{text}#{self.id}"
-
-    @classmethod
-    def parse(cls, entity: str, text: str) -> Cursor:
-        moment, sep, row_id = text.strip().partition("#")
-        try:
-            at = as_utc(datetime.fromisoformat(moment))
-        except ValueError:
-            raise ConnectorError(
-                f"cannot read {entity} since {text!r}: the sql connector's cursors are "
-                "ISO-8601 timestamps, optionally followed by #<id>; run once with --full to "
-                "start over"
-            ) from None
-        return cls(at, row_id if sep else None)
-
-    def after(self, latest: datetime, row_id: Any, parse_id: Any) -> bool:
-        """Whether a row that may be as late as ``latest`` comes after this cursor."""
-        if latest != self.at:
-            return latest > self.at
-        if self.id is None:
-            return True
-        try:
-            return bool(row_id > parse_id(self.id))
-        except (TypeError, ValueError):
-            return str(row_id) > self.id
-
-
-def end(last: datetime, started: datetime, step: timedelta) -> Cursor | None:
-    """The cursor to end a read with instead of its last row's keyset, if that is unsafe.
-
-    A keyset ``(T, id)`` says nothing stamped T with a smaller id is still to come. That
-    holds for a time already past when the read began, and not otherwise: a program
-    stamping whole seconds (``CURRENT_TIMESTAMP``) may stamp T again during this second, and
-    a row stamped in the future (a clock ahead, a wrong zone) would carry the cursor past
-    writes made meanwhile. So a read whose last row is not older than its start, rounded
-    down to the column's step (or to whole seconds when the row has no fraction), ends at
-    that rounded start, inclusive: the next read repeats those rows, and misses nothing
-    written during this run. This is the "signpost" of Singer taps.
-    """
-    granule = max(step, SECOND if last.microsecond == 0 else TICK)
-    since_epoch = started - EPOCH
-    floor = EPOCH + since_epoch - since_epoch % granule
-    return Cursor(floor) if last >= floor else None
