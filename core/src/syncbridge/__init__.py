@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from syncbridge.records import UpsertResult as UpsertResult
     from syncbridge.resources import HookClient as HookClient
     from syncbridge.resources import ResourceHolder as ResourceHolder
+    from syncbridge.rest import AfterId as AfterId
     from syncbridge.rest import Api as Api
     from syncbridge.rest import BodyError as BodyError
     from syncbridge.rest import Cursor as Cursor
@@ -105,10 +106,12 @@ _HOMES: dict[str, str] = {
     "Offset": "syncbridge.rest",
     "NextLink": "syncbridge.rest",
     "CursorToken": "syncbridge.rest",
+    "AfterId": "syncbridge.rest",
     "parse_instant": "syncbridge.rest",
 }
 
 __all__ = [
+    "AfterId",
     "Api",
     "AuthError",
     "BodyError",

@@ -8,7 +8,17 @@ from typing import Any
 import httpx
 import pytest
 
-from syncbridge.rest import CursorToken, NextLink, Offset, PageNumber, Reply, Request, select
+from syncbridge.rest import (
+    AfterId,
+    CursorToken,
+    NextLink,
+    Offset,
+    PageNumber,
+    Reply,
+    Request,
+    select,
+    walk,
+)
 
 URL = "https://api.example/v1/items"
 
@@ -95,3 +105,36 @@ def test_dotted_paths_select_into_bodies() -> None:
     assert select(body, "data.items.id", default="none") == "none"
     assert select(body, None) is body
     assert select(body, lambda b: len(b)) == 1
+
+
+def test_after_id_asks_for_the_ids_after_the_last_one_read() -> None:
+    paginator = AfterId(param=("filter", ">ID"), id="ID", size_param=None)
+    first = Request("crm.item.list", {"filter": {"=TYPE": "A"}, "start": -1})
+    full = Reply(first, None, {}, [{"ID": 7}, {"ID": 9}], 2)
+    assert paginator.next(full) == Request(
+        "crm.item.list", {"filter": {"=TYPE": "A", ">ID": 9}, "start": -1}
+    )
+    assert first.params == {"filter": {"=TYPE": "A"}, "start": -1}  # nothing shared changed
+    assert paginator.next(Reply(first, None, {}, [{"ID": 7}], 2)) is None  # a short page
+    assert AfterId().next(Reply(Request("/items"), None, {}, [{"id": "a"}], 1)) == Request(
+        "/items", {"after_id": "a"}
+    )
+
+
+def test_walk_pages_a_listing_sent_by_the_caller() -> None:
+    rows = [{"id": n} for n in range(1, 6)]
+    sent: list[dict[str, Any]] = []
+
+    def send(request: Request) -> tuple[Any, list[dict[str, Any]], None]:
+        sent.append(request.params)
+        after = request.params.get("after_id", 0)
+        page = [row for row in rows if row["id"] > after][: request.params["limit"]]
+        return {"rows": page}, page, None
+
+    replies = list(walk(AfterId(), Request("rpc.list", {"q": "x"}), 2, send))
+    assert [[r["id"] for r in reply.records] for reply in replies] == [[1, 2], [3, 4], [5]]
+    assert sent == [
+        {"q": "x", "limit": 2},
+        {"q": "x", "limit": 2, "after_id": 2},
+        {"q": "x", "limit": 2, "after_id": 4},
+    ]

@@ -34,7 +34,8 @@ writes only its mapping, its writes and what is truly special about its API::
 The parts, one module each:
 
 :mod:`~syncbridge.rest.paginators`
-    :class:`PageNumber`, :class:`Offset`, :class:`CursorToken`, :class:`NextLink`: given the
+    :class:`PageNumber`, :class:`Offset`, :class:`CursorToken`, :class:`NextLink`, :class:`AfterId`
+    (and :func:`walk`, the loop for requests the toolkit does not send itself): given the
     last answer, the next request or None.
 :mod:`~syncbridge.rest.cursor`
     :class:`Cursor`, the one stored cursor format (``<UTC instant>#<id>``), and
@@ -72,6 +73,7 @@ from syncbridge.rest.errormap import (
 )
 from syncbridge.rest.instants import instants, parse_instant
 from syncbridge.rest.paginators import (
+    AfterId,
     CursorToken,
     NextLink,
     Offset,
@@ -80,11 +82,13 @@ from syncbridge.rest.paginators import (
     Positional,
     Reply,
     Request,
+    walk,
 )
 from syncbridge.rest.paths import Selector, select
 from syncbridge.rest.resource import Api, Resource
 
 __all__ = [
+    "AfterId",
     "Api",
     "BodyError",
     "Cursor",
@@ -112,4 +116,5 @@ __all__ = [
     "parse_instant",
     "select",
     "signpost_cursor",
+    "walk",
 ]

@@ -115,7 +115,7 @@ def _check_order(
             continue
         if previous is not None and key < previous:
             raise ConnectorError(
-                f"{errors.system} lists {reply.response.request.url.path} out of (time, id) "
+                f"{errors.system} lists {reply.request.url} out of (time, id) "
                 f"order (record {select(record, read.spec.id)!r} after a later one), though "
                 "the resource is declared ordered; ask the API to sort by time then id, or "
                 "declare Incremental(ordered=False)"

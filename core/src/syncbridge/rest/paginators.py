@@ -7,6 +7,7 @@ listing is complete::
     Offset()                              ?offset=0&limit=100, ?offset=100 ...
     CursorToken(token="meta.next")        ?cursor=<token from the last answer> ...
     NextLink()                            the URL in the Link header (rel="next"), or in the body
+    AfterId(param="after_id")             ?after_id=<the last record's id> (a keyset on the id)
 
 Each is frozen and holds no state of a read, so one declaration serves every read at once.
 The two *positional* ones (:class:`PageNumber`, :class:`Offset`) also say how to ask for the
@@ -21,6 +22,7 @@ gives per page; a page size the API silently lowers would end the read early.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -30,6 +32,7 @@ from syncbridge.records import NativeRecord
 from syncbridge.rest.paths import Selector, select
 
 __all__ = [
+    "AfterId",
     "CursorToken",
     "NextLink",
     "Offset",
@@ -38,6 +41,7 @@ __all__ = [
     "Positional",
     "Reply",
     "Request",
+    "walk",
 ]
 
 
@@ -54,7 +58,9 @@ class Reply:
     """A request of a listing with its answer: what a paginator decides the next one from."""
 
     request: Request
-    response: httpx.Response
+    #: the HTTP answer (None from an API reached through a client of its own, such as a
+    #: JSON-RPC call or a batch: paginators that read headers then see none)
+    response: httpx.Response | None
     body: Any
     records: list[NativeRecord]
     #: the page size asked for
@@ -215,7 +221,7 @@ class CursorToken:
             return None
         token: Any = None
         if self.header is not None:
-            token = reply.response.headers.get(self.header)
+            token = None if reply.response is None else reply.response.headers.get(self.header)
         elif self.token is not None:
             token = select(reply.body, self.token)
         if token is None or token == "" or token == reply.request.params.get(self.param):
@@ -239,6 +245,8 @@ class NextLink:
         return {self.size_param: size} if self.size_param else {}
 
     def next(self, reply: Reply) -> Request | None:
+        if reply.response is None:
+            return None
         if self.path is None:
             link = reply.response.links.get("next", {}).get("url")
         else:
@@ -249,3 +257,65 @@ class NextLink:
         if url == reply.response.request.url:
             return None  # a link to itself would never end
         return Request(str(url))
+
+
+@dataclass(frozen=True, slots=True)
+class AfterId:
+    """``?after_id=<id>``: each request asks for the records after the last one read, the
+    listing sorted by id.
+
+    A keyset: unlike an offset, a record deleted (or inserted) between two requests shifts
+    nothing, so none is skipped or read twice, and the server need not count the records
+    before the position (Bitrix24 recommends this for big lists: ``filter[>ID]``).
+
+    :param param: the parameter naming the last id; a tuple is a path into nested parameters
+        (``("filter", ">ID")`` for a JSON body's ``{"filter": {">ID": 42}}``).
+    :param id: where a record keeps its id. :param size_param: the page size parameter, if
+        the API takes one. A page shorter than the size asked for ends the listing.
+    """
+
+    param: str | tuple[str, ...] = "after_id"
+    id: Selector = "id"
+    size_param: str | None = "limit"
+
+    def first(self, size: int) -> dict[str, Any]:
+        return {self.size_param: size} if self.size_param else {}
+
+    def next(self, reply: Reply) -> Request | None:
+        if not reply.records or len(reply.records) < reply.size:
+            return None
+        last = select(reply.records[-1], self.id)
+        if last is None:
+            return None
+        path = (self.param,) if isinstance(self.param, str) else self.param
+        return Request(reply.request.url, _with(reply.request.params, path, last))
+
+
+def _with(params: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """``params`` with ``value`` at ``path``: copies along the path, nothing shared changed."""
+    head, *rest = path
+    if not rest:
+        return {**params, head: value}
+    inner = params.get(head)
+    inner = dict(inner) if isinstance(inner, dict) else {}
+    return {**params, head: _with(inner, tuple(rest), value)}
+
+
+def walk(
+    paginator: Paginator,
+    request: Request,
+    size: int,
+    send: Callable[[Request], tuple[Any, list[NativeRecord], httpx.Response | None]],
+) -> Iterator[Reply]:
+    """Every answer of a listing reached by ``send`` (the request's body, its records and the
+    HTTP answer, if any), paged by ``paginator``: the loop for APIs whose requests the
+    toolkit's resources cannot send themselves (a JSON-RPC method, a POST body). ``request``
+    carries the first request's own parameters; the paginator's first ones are added."""
+    next_request: Request | None = Request(
+        request.url, {**request.params, **paginator.first(size)}
+    )
+    while next_request is not None:
+        body, records, response = send(next_request)
+        reply = Reply(next_request, response, body, records, size)
+        yield reply
+        next_request = paginator.next(reply)

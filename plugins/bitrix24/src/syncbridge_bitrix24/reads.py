@@ -33,7 +33,16 @@ from typing import Any
 from syncbridge.errors import ConnectorError
 from syncbridge.http import Client
 from syncbridge.records import Context, NativeRecord, Page
-from syncbridge.rest import Cursor, Incremental, IncrementalRead, parse_instant
+from syncbridge.rest import (
+    AfterId,
+    Cursor,
+    CursorToken,
+    Incremental,
+    IncrementalRead,
+    Request,
+    parse_instant,
+    walk,
+)
 from syncbridge_bitrix24 import api, batch
 from syncbridge_bitrix24.api import PAGE_SIZE
 from syncbridge_bitrix24.entities import INVOICE_OWNER, SPECS, Spec, spec_for
@@ -70,38 +79,35 @@ def rows_of(spec: Spec, result: Any) -> list[NativeRecord]:
     return [row for row in result if isinstance(row, dict)]
 
 
+#: reference lists: ``start`` offsets, the next one given in the answer (``next``); the body
+#: a paginator sees is the :class:`~syncbridge_bitrix24.api.Reply`
+_BY_START = CursorToken(param="start", token=lambda reply: reply.next, size_param=None)
+
+
+def _by_id(spec: Spec) -> AfterId:
+    """Big lists: ids above the last one seen (``filter[>ID]``), ``start=-1`` (no count)."""
+    return AfterId(param=("filter", f">{spec.id_field}"), id=spec.id_field, size_param=None)
+
+
 def list_all(
     client: Client, spec: Spec, filter: Mapping[str, Any], select: list[str] | None = None
 ) -> Iterator[tuple[list[NativeRecord], api.Reply]]:
     """Every record matching ``filter``, one page (and its reply) at a time."""
-    params: dict[str, Any] = {**spec.extra, "select": select or list(spec.select)}
-    if spec.keyset:
-        last: str | None = None
-        while True:
-            page_filter = dict(filter)
-            if last is not None:
-                page_filter[f">{spec.id_field}"] = last
-            reply = api.call(
-                client,
-                spec.method("list"),
-                {**params, "filter": page_filter, "order": {spec.id_field: "ASC"}, "start": -1},
-            )
-            rows = rows_of(spec, reply.result)
-            yield rows, reply
-            if len(rows) < PAGE_SIZE:
-                return
-            last = str(rows[-1][spec.id_field])
-    start = 0
-    while True:
-        reply = api.call(
-            client,
-            spec.method("list"),
-            {**params, "filter": dict(filter), "order": {spec.id_field: "ASC"}, "start": start},
-        )
-        yield rows_of(spec, reply.result), reply
-        if reply.next is None or reply.next <= start:
-            return
-        start = reply.next
+    params: dict[str, Any] = {
+        **spec.extra,
+        "select": select or list(spec.select),
+        "filter": dict(filter),
+        "order": {spec.id_field: "ASC"},
+        "start": -1 if spec.keyset else 0,
+    }
+
+    def send(request: Request) -> tuple[api.Reply, list[NativeRecord], None]:
+        reply = api.call(client, request.url, request.params)
+        return reply, rows_of(spec, reply.result), None
+
+    paginator = _by_id(spec) if spec.keyset else _BY_START
+    for page in walk(paginator, Request(spec.method("list"), params), PAGE_SIZE, send):
+        yield page.records, page.body
 
 
 def fetch_pages(
