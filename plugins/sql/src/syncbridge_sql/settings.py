@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError
 
 from syncbridge.models import META_FIELDS, MODELS
 from syncbridge.settings import ConnectorSettings
+from syncbridge_sql.presets import preset_for
 
 
 def safe_url(url: str | URL) -> str:
@@ -38,6 +39,11 @@ class SqlSettings(ConnectorSettings):
     url: SecretStr = Field(
         description="SQLAlchemy URL, e.g. sqlite:///erp.db or "
         "postgresql+psycopg://user:${DB_PASSWORD}@host/db"
+    )
+    preset: str | None = Field(
+        default=None,
+        description="a known application's tables and columns (e.g. szamlazz-konnyen, see "
+        "the presets below); tables and columns given here override it, field by field",
     )
     tables: dict[str, str] = Field(
         default_factory=dict, description="entity -> table name (default: the entity name)"
@@ -74,6 +80,24 @@ class SqlSettings(ConnectorSettings):
         "offset. Set it to the zone of the programs writing them, e.g. the session time zone "
         "under which a MariaDB NOW() runs",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: Any) -> Any:
+        """A preset's tables and columns under the ones given: those win, field by field."""
+        if not isinstance(data, dict) or not data.get("preset"):
+            return data
+        preset = preset_for(str(data["preset"]))
+        tables = {**preset.tables, **(data.get("tables") or {})}
+        given = data.get("columns") or {}
+        columns = {
+            entity: {**preset.columns.get(entity, {}), **given.get(entity, {})}
+            for entity in {*preset.columns, *given}
+        }
+        merged = {**data, "tables": tables, "columns": columns}
+        if "key_column" not in data:
+            merged["key_column"] = preset.key_column
+        return merged
 
     @field_validator("url")
     @classmethod
