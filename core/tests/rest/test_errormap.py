@@ -15,7 +15,14 @@ from syncbridge.emulator.server import free_port
 from syncbridge.errors import AuthError, ConnectorError
 from syncbridge.http import Client
 from syncbridge.records import UpsertItem
-from syncbridge.rest import BodyError, ErrorMap, describe, outcome_unknown
+from syncbridge.rest import (
+    BodyError,
+    ErrorMap,
+    Incremental,
+    Resource,
+    describe,
+    outcome_unknown,
+)
 
 ERRORS = ErrorMap(system="Changes API", message="error.message")
 
@@ -336,3 +343,84 @@ def test_doing_names_requests_whose_path_holds_a_secret(api: ChangesApi, client:
         errors.get(client, path)
 
     assert str(raised.value) == "Changes API answered items.list with HTTP 400 Bad Request: bad"
+
+
+# -- APIs that refuse with a success status (ErrorMap.refused) ------------------------------
+ENVELOPED = ErrorMap(
+    system="Vtiger API",
+    refused=BodyError("success", equals=False, message=lambda b: "{code}: {message}".format(
+        **b["error"]
+    )),
+    auth_refused=lambda body: body["error"]["code"] == "INVALID_SESSIONID",
+)
+SYNTAX = Scripted(
+    200, b'{"success": false, "error": {"code": "QUERY_SYNTAX_ERROR", "message": "no ;"}}'
+)
+SESSION = Scripted(
+    200, b'{"success": false, "error": {"code": "INVALID_SESSIONID", "message": "expired"}}'
+)
+
+
+def test_a_refusal_in_a_success_body_fails_a_read_at_once(api: ChangesApi, client: Client) -> None:
+    path = api.script("syntax", SYNTAX)
+
+    with pytest.raises(ConnectorError) as raised:
+        ENVELOPED.get(client, path)
+
+    assert str(raised.value) == (
+        "Vtiger API answered GET /scripted/syntax with QUERY_SYNTAX_ERROR: no ;"
+    )
+    assert len(api.handled) == 1  # the API's final word: not asked again
+
+
+def test_a_refused_session_in_a_success_body_is_an_auth_error(
+    api: ChangesApi, client: Client
+) -> None:
+    path = api.script("session", SESSION)
+
+    with pytest.raises(AuthError) as raised:
+        ENVELOPED.get(client, path)
+
+    assert "(INVALID_SESSIONID: expired); run `syncbridge auth" in str(raised.value)
+    with pytest.raises(AuthError):
+        ENVELOPED.write(client, item(), "POST", path, json={})
+
+
+def test_a_refusal_in_a_success_body_fails_the_write_with_nothing_written(
+    api: ChangesApi, client: Client
+) -> None:
+    path = api.script("refused-write", SYNTAX)
+
+    result = ENVELOPED.write(client, item("7"), "POST", path, json={})
+
+    assert (result.ok, result.unknown, result.error) == (False, False, "QUERY_SYNTAX_ERROR: no ;")
+    with pytest.raises(ConnectorError) as raised:
+        ENVELOPED.send(client, "POST", path, json={})
+    assert str(raised.value) == (
+        "Vtiger API answered POST /scripted/refused-write with QUERY_SYNTAX_ERROR: no ;"
+    )
+
+
+def test_a_change_feed_reports_the_ids_it_lists_as_deleted(
+    api: ChangesApi, client: Client
+) -> None:
+    path = api.script(
+        "feed",
+        Scripted(
+            200,
+            b'{"success": true, "result": {"updated": [{"id": "11x1", "modifiedtime": '
+            b'"2026-03-01 08:00:00"}], "deleted": ["11x7", "11x9"]}}',
+        ),
+    )
+    feed = Resource(
+        path,
+        records="result.updated",
+        deleted="result.deleted",
+        incremental=Incremental(field="modifiedtime", since="modifiedTime"),
+    )
+
+    since = list(feed.fetch(client, ENVELOPED, "2026-01-01T00:00:00.000000+00:00", {}))
+    full = list(feed.fetch(client, ENVELOPED, None, {}))
+
+    assert [(len(p.records), p.deleted) for p in since] == [(1, ["11x7", "11x9"])]
+    assert [(len(p.records), p.deleted) for p in full] == [(1, [])]  # nothing read before

@@ -10,6 +10,8 @@ what happened                   reading (``read``, ``get``)    writing one recor
 401, 403                        :class:`AuthError`, with the   the same: every other record
                                 fix (``syncbridge auth``)      would fail the same way
 404, 410 (by id)                None with ``missing_ok``       the record's failure
+a body the API declares its     ``refusal``'s exception (a     the record's failure, nothing
+refusal (``refused``)           ConnectorError), at once       written
 an answer that is not JSON      tried again, then              the record's failure: it may
 (HTML, cut short, empty), or    :class:`ConnectorError`        have been written, the outbox
 a body declared an error                                       checks on the next run
@@ -111,6 +113,15 @@ class Unusable(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class _Refused(Exception):
+    """A success body that is the API's refusal (``ErrorMap.refused``): final, unlike
+    :class:`Unusable`."""
+
+    def __init__(self, reason: str, auth: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.auth = reason, auth
 
 
 class OutcomeUnknown(ConnectorError):
@@ -271,9 +282,19 @@ class ErrorMap:
         :class:`~syncbridge.errors.ConnectorError`. An API whose error codes the connector
         acts on (QuickBooks' 5010, a stale object) returns a subclass carrying them; it
         must be a ConnectorError, so that an entity fails cleanly when nobody catches it.
+    :param refused: for APIs that answer every error with a success status and an envelope
+        (vtiger's ``200 {"success": false, "error": {"code", "message"}}``): a function of a
+        decoded body giving the reason when the body is the API's refusal, None otherwise
+        (a :class:`BodyError` does). Unlike ``failure`` (a body that cannot be used: read
+        again, a write's outcome unknown), a refusal is the API's final word: a read or
+        :meth:`send` raises ``refusal``'s exception at once, a write fails its record with
+        the outcome known (nothing was written).
+    :param auth_refused: a function of such a body saying whether the refusal is of the
+        credentials (an expired session, a wrong key): AuthError with ``auth_hint`` then.
 
     .. versionadded:: doing
     .. versionadded:: refusal
+    .. versionadded:: refused
     """
 
     system: str
@@ -287,6 +308,8 @@ class ErrorMap:
     stop: Callable[[httpx.Response], str | None] | None = None
     doing: Callable[[httpx.Request], str] | None = None
     refusal: Callable[[str, httpx.Response], ConnectorError] | None = None
+    refused: Callable[[Any], str | None] | None = None
+    auth_refused: Callable[[Any], bool] | None = None
 
     # -- one answer ---------------------------------------------------------------------
     def describe(self, response: httpx.Response) -> str:
@@ -300,18 +323,26 @@ class ErrorMap:
             body = self.decode(response.content)
         except ValueError as error:
             raise Unusable(f"{_status(response)} ({_not_json(response, error)})") from None
+        if self.refused is not None:
+            said = self.refused(body)
+            if said is not None:
+                auth = self.auth_refused is not None and self.auth_refused(body)
+                raise _Refused(said, auth)
         if self.failure is not None:
             reason = self.failure(body)
             if reason is not None:
                 raise Unusable(f"{_status(response)}: {reason}")
         return body
 
-    def auth_error(self, client: httpx.Client, response: httpx.Response) -> AuthError:
-        """The AuthError for a refused request, with the fix."""
+    def auth_error(
+        self, client: httpx.Client, response: httpx.Response, said: str | None = None
+    ) -> AuthError:
+        """The AuthError for a refused request, with the fix (``said``: the refusal in the
+        API's words, when its status does not say it)."""
         connection = str(getattr(client, "connection", "") or "<connection>")
         hint = self.auth_hint.format(connection=connection)
         reason = f"{self.system} refused the credentials of connection {connection!r} " + (
-            f"({self.describe(response)}); {hint}"
+            f"({said or self.describe(response)}); {hint}"
         )
         return AuthError(redact_text(reason, _secrets(client, response.request)))
 
@@ -386,6 +417,8 @@ class ErrorMap:
                 raise self._refused(client, response, reason)
             try:
                 return response, self.body(response)
+            except _Refused as refused:
+                raise self._said_no(client, response, refused, doing) from None
             except Unusable as unusable:
                 if attempt >= self.attempts:
                     times = f", {attempt} times" if attempt > 1 else ""
@@ -404,6 +437,15 @@ class ErrorMap:
     ) -> ConnectorError:
         reason = self._redact(client, response.request, reason)
         return ConnectorError(reason) if self.refusal is None else self.refusal(reason, response)
+
+    def _said_no(
+        self, client: httpx.Client, response: httpx.Response, refused: _Refused, doing: str
+    ) -> ConnectorError:
+        """The exception for a refusal in a success body (see ``refused``)."""
+        if refused.auth:
+            return self.auth_error(client, response, refused.reason)
+        reason = f"{self.system} answered {doing} with {refused.reason}"
+        return self._refused(client, response, reason)
 
     # -- one request, its outcome handled by the connector --------------------------------
     def send(
@@ -447,6 +489,8 @@ class ErrorMap:
             return response, None
         try:
             return response, self.body(response)
+        except _Refused as refused:
+            raise self._said_no(client, response, refused, self._doing(response.request)) from None
         except Unusable as unusable:
             reason = self._redact(client, response.request, f"{unusable.reason}; {_UNKNOWN}")
             raise OutcomeUnknown(reason) from None
@@ -500,6 +544,11 @@ class ErrorMap:
             return UpsertResult(key=item.key, id=item.id)  # 204: updated, nothing to show
         try:
             body = self.body(response)
+        except _Refused as refused:
+            if refused.auth:
+                raise self.auth_error(client, response, refused.reason) from None
+            reason = self._redact(client, response.request, refused.reason)
+            return UpsertResult.failed(item.key, reason, item.id)
         except Unusable as unusable:
             reason = f"{unusable.reason}; {_UNKNOWN}"
             return UpsertResult.failed(

@@ -72,6 +72,14 @@ def _total(resource: Resource, reply: Reply) -> int | None:
     return total if isinstance(total, int) and not isinstance(total, bool) else None
 
 
+def _deleted(resource: Resource, read: IncrementalRead | None, reply: Reply) -> list[str]:
+    """The ids the answer lists as deleted since the cursor (``Resource.deleted``)."""
+    if resource.deleted is None or read is None or read.start is None:
+        return []
+    listed = select(reply.body, resource.deleted)
+    return [str(native_id) for native_id in listed] if isinstance(listed, list) else []
+
+
 def plain_pages(
     resource: Resource,
     client: httpx.Client,
@@ -99,7 +107,8 @@ def plain_pages(
         cursor = None
         if read is not None and (ordered or request is None):
             cursor = read.cursor()
-        yield Page(records, cursor=cursor, total=_total(resource, reply) if first else None)
+        total = _total(resource, reply) if first else None
+        yield Page(records, cursor=cursor, total=total, deleted=_deleted(resource, read, reply))
         first = False
 
 

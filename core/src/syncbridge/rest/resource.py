@@ -70,6 +70,11 @@ class Resource:
     :param total: where the first answer says how many records the listing holds
         (``Page.total``: the engine plans its mapping worker from it).
     :param method: the listing's HTTP method (a search some APIs take by POST).
+    :param deleted: where a change feed's answer lists the ids of records deleted since the
+        cursor (vtiger's ``sync``: ``result.deleted``): each page's :attr:`Page.deleted`. A
+        full read reports none: nothing read before it can have gone.
+
+    .. versionadded:: deleted
     """
 
     path: str
@@ -85,6 +90,7 @@ class Resource:
     page_size: int = 100
     total: Selector | None = None
     method: str = "GET"
+    deleted: Selector | None = None
 
     def __post_init__(self) -> None:
         if self.ids_per_request is not None and self.ids_per_request < 1:
