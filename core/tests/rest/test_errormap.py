@@ -424,3 +424,18 @@ def test_a_change_feed_reports_the_ids_it_lists_as_deleted(
 
     assert [(len(p.records), p.deleted) for p in since] == [(1, ["11x7", "11x9"])]
     assert [(len(p.records), p.deleted) for p in full] == [(1, [])]  # nothing read before
+
+
+def test_a_create_by_put_sent_once_is_not_repeated_after_a_dropped_answer(
+    api: ChangesApi, client: Client
+) -> None:
+    """PUT is idempotent by HTTP's rules, so the transport repeats it; a PUT that creates (as
+    MiniCRM's do) is marked ``once``: handled once, its outcome unknown."""
+    path = api.script("put-create", Scripted(201, drop=True))
+
+    result = ERRORS.write(client, item(), "PUT", path, json={}, once=True)
+
+    assert (result.ok, result.unknown) == (False, True)
+    assert len(api.handled) == 1
+    ERRORS.write(client, item(), "PUT", path, json={})
+    assert len(api.handled) == 4  # without it: the first try and the transport's two retries

@@ -174,7 +174,15 @@ class RetryPolicy:
             return self._retry(
                 IDEMPOTENT_METHODS, RETRY_STATUSES, Retry.RETRYABLE_EXCEPTIONS, validate=None
             )
-        return self._retry([method], [429], (*UNSENT_ERRORS, _NotNow), validate=_reject_not_now)
+        return self.once(method)
+
+    def once(self, method: str) -> Retry:
+        """Rules for a request that must not be repeated once it may have reached the
+        server, whatever its method (a create sent as a PUT): retried only after a 429 or
+        when it never left, as a POST is."""
+        return self._retry(
+            [method.upper()], [429], (*UNSENT_ERRORS, _NotNow), validate=_reject_not_now
+        )
 
     def _retry(
         self,

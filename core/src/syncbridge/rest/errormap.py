@@ -239,6 +239,14 @@ def _repeatable(client: httpx.Client, method: str) -> Retry | None:
     return rules
 
 
+def _once(client: httpx.Client, method: str, request: dict[str, Any]) -> None:
+    """Give ``request`` the retry rules of a request sent at most once (see
+    :meth:`RetryPolicy.once`), when the client has a retry policy."""
+    policy = getattr(getattr(client, "_transport", None), "policy", None)
+    if isinstance(policy, RetryPolicy):
+        request["extensions"] = {**request.get("extensions", {}), "retry": policy.once(method)}
+
+
 def _secrets(client: httpx.Client, request: httpx.Request | None) -> set[str]:
     found = secrets_of(getattr(client, "settings", None))
     if request is not None:
@@ -455,6 +463,7 @@ class ErrorMap:
         url: str,
         *,
         repeatable: bool = False,
+        once: bool = False,
         **request: Any,
     ) -> tuple[httpx.Response, Any]:
         """Send one request whose outcome the connector handles itself (a write whose error
@@ -470,8 +479,12 @@ class ErrorMap:
             whatever its method (QuickBooks' ``requestid``, an ``Idempotency-Key`` header):
             the transport then retries it as it retries a GET (5xx, a connection dropped
             after it was sent), within the connection's retry budget.
+        :param once: the opposite: the request must not be sent again once it may have
+            reached the server, whatever its method (an API that creates with PUT).
         """
-        if repeatable:
+        if once:
+            _once(client, method, request)
+        elif repeatable:
             rules = _repeatable(client, method)
             if rules is not None:
                 request["extensions"] = {**request.get("extensions", {}), "retry": rules}
@@ -509,6 +522,7 @@ class ErrorMap:
         record: Selector | None = None,
         id: Selector = "id",
         missing_ok: bool = False,
+        once: bool = False,
         **request: Any,
     ) -> UpsertResult:
         """Send the request that writes ``item``, and its outcome as an UpsertResult.
@@ -517,6 +531,8 @@ class ErrorMap:
         :param id: where that record keeps its id.
         :param missing_ok: a status of ``missing_statuses`` (404, 410) is done, not failed:
             a delete of a record already gone (``item.id`` is the id; no record).
+        :param once: never send it again once it may have reached the server, whatever its
+            method (a create by PUT): see :meth:`send`.
 
         Every failure but refused credentials (and what ``stop`` says ends the entity) is
         this record's alone (see the module docstring), so one bad answer never ends the
@@ -525,6 +541,8 @@ class ErrorMap:
         reason says so; the engine's outbox finds out on the next run before anything is
         sent again.
         """
+        if once:
+            _once(client, method, request)
         try:
             response = client.request(method, url, **request)
         except httpx.TransportError as error:

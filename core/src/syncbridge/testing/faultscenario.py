@@ -92,8 +92,10 @@ class Scenario:
             for page in connection.fetch(self.entity):
                 for native in page.records:
                     native_id = str(native.get(id_field))
-                    try:
-                        found[native_id] = connection.map_in(self.entity, native)
+                    try:  # with the context fetch gave it, as the engine maps it
+                        found[native_id] = connection.map_in(
+                            self.entity, native, page.context_of(native_id)
+                        )
                     except Exception as error:  # reported as unmappable, not raised
                         found[native_id] = f"{type(error).__name__}: {error}"
         return found
