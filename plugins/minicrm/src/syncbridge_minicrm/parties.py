@@ -44,6 +44,8 @@ ADDRESS_FIELDS = frozenset(
 )
 COMPANY_FIELDS = frozenset(
     {
+        # MiniCRM's own id, offered to systems that keep it on their records (read only)
+        "external_id",
         "name",
         "email",
         "phone",
@@ -101,6 +103,9 @@ def _base_in(native: NativeRecord, context: dict[str, Any]) -> dict[str, Any]:
         raise RecordError(str(context["error"]))
     return {
         "id": str(native["Id"]),
+        # what a system storing the MiniCRM id on its own records matches on and keeps
+        # (seed 001: the invoicing app's first matching key); never written back
+        "external_id": str(native["Id"]),
         "updated_at": updated_at(native.get("UpdatedAt")),
         "email": text(native.get("Email")),
         "phone": text(native.get("Phone")),
