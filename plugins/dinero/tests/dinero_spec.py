@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -32,6 +31,8 @@ from urllib.parse import parse_qsl
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from syncbridge.testing.exchanges import Exchange
 
 URI = "urn:dinero-openapi"
 PARTIAL = "__partial"
@@ -48,18 +49,6 @@ ERROR_SCHEMA = {
         "validationErrors": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
-
-
-@dataclass
-class Exchange:
-    method: str
-    path: str
-    query: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    status: int = 0
-    response_headers: list[tuple[str, str]] = field(default_factory=list)
-    response_body: bytes = b""
 
 
 def _template(path: str) -> re.Pattern[str]:

@@ -5,63 +5,20 @@ name when several plugins' tests run together)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from dinero_spec import Exchange
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import syncbridge_dinero.connector as dinero_connector
 from syncbridge.connection import Connection
 from syncbridge.emulator import EmulatorOptions
 from syncbridge.http import LoggedRequest
+from syncbridge.testing.exchanges import Exchange, Recorder
 from syncbridge_dinero.emulator import ORGANIZATION_ID, DineroEmulator
 
 ORG = ORGANIZATION_ID
-
-
-class Recorder:
-    """ASGI middleware keeping every request/response pair that passes through it."""
-
-    def __init__(self, app: ASGIApp, exchanges: list[Exchange] | None = None) -> None:
-        self.app = app
-        self.exchanges: list[Exchange] = [] if exchanges is None else exchanges
-        self._lock = threading.Lock()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        exchange = Exchange(
-            method=scope["method"],
-            path=scope["path"],
-            query=scope.get("query_string", b"").decode(),
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-            body=b"",
-        )
-        with self._lock:
-            self.exchanges.append(exchange)
-
-        async def recording_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                exchange.body += message.get("body", b"")
-            return message
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                exchange.status = int(message["status"])
-                exchange.response_headers = [
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
-                ]
-            elif message["type"] == "http.response.body":
-                exchange.response_body += message.get("body", b"")
-            await send(message)
-
-        await self.app(scope, recording_receive, recording_send)
 
 
 @dataclass

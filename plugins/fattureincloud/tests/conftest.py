@@ -38,6 +38,7 @@ from syncbridge.credentials import MemoryCredentials
 from syncbridge.emulator import DropConnection, EmulatorOptions, running
 from syncbridge.http import LoggedRequest
 from syncbridge.oauth import OAuthApp
+from syncbridge.testing.exchanges import Exchange, Recorder
 from syncbridge.testing.oauth import consent
 from syncbridge_fattureincloud.emulator import FicEmulator
 
@@ -53,61 +54,6 @@ SERVER = "https://api-v2.fattureincloud.it"
 
 
 # -- recording and validating exchanges ------------------------------------------------------
-
-
-@dataclass
-class Exchange:
-    method: str
-    path: str
-    query: str
-    headers: list[tuple[str, str]]
-    body: bytes
-    status: int = 0
-    response_headers: list[tuple[str, str]] = field(default_factory=list)
-    response_body: bytes = b""
-
-
-class Recorder:
-    """ASGI middleware keeping every request/response pair that passes through it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.exchanges: list[Exchange] = []
-        self._lock = threading.Lock()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        exchange = Exchange(
-            method=scope["method"],
-            path=scope["path"],
-            query=scope.get("query_string", b"").decode(),
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-            body=b"",
-        )
-        # kept before the app runs: each part of the response is recorded before it is
-        # forwarded, so a test holding a response always finds its exchange complete
-        with self._lock:
-            self.exchanges.append(exchange)
-
-        async def recording_receive() -> Message:
-            message = await receive()
-            if message["type"] == "http.request":
-                exchange.body += message.get("body", b"")
-            return message
-
-        async def recording_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                exchange.status = int(message["status"])
-                exchange.response_headers = [
-                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]
-                ]
-            elif message["type"] == "http.response.body":
-                exchange.response_body += message.get("body", b"")
-            await send(message)
-
-        await self.app(scope, recording_receive, recording_send)
 
 
 class SpecRequest:
