@@ -90,11 +90,11 @@ RULE_KEYS = (
         (
             TWO + "entity = 1\n",
             "syncs.main.entity: unknown key; did you mean 'entities'? "
-            "(keys allowed here: entities, left, right)",
+            "(keys allowed here: entities, left, links_from, right)",
         ),
         (
             TWO + "zzz = 1\n",
-            "syncs.main.zzz: unknown key (keys allowed here: entities, left, right)",
+            "syncs.main.zzz: unknown key (keys allowed here: entities, left, links_from, right)",
         ),
     ],
     ids=["top-level", "connection", "entity-rule", "sync", "nothing-close"],

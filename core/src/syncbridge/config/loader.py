@@ -126,6 +126,7 @@ def _check_fields(config: Config) -> list[str]:
                 problems.append(
                     f"syncs.{sync_name}.{side}: no connection named {name!r} (connections: {known})"
                 )
+        problems.extend(_check_links_from(config, sync_name, sync))
         for entity, rule in sync.entities.items():
             where = f"syncs.{sync_name}.entities.{entity}"
             if entity not in MODELS:
@@ -173,6 +174,36 @@ def _check_fields(config: Config) -> list[str]:
                     problems.append(f"{where}.filter.{name}: unknown field; {allowed}")
             for index, derive in enumerate(rule.derive):
                 problems.extend(_check_derive(f"{where}.derive[{index}]", entity, rule, derive))
+    return problems
+
+
+def _check_links_from(config: Config, name: str, sync: Any) -> list[str]:
+    """``links_from`` names syncs of the entity that share a connection with this one; each
+    is resolved into ``sync.borrowed`` (which side of this sync is which side of that)."""
+    problems: list[str] = []
+    for entity, source in sync.links_from.items():
+        where = f"syncs.{name}.links_from.{entity}"
+        lender = config.syncs.get(source)
+        if entity in sync.entities:
+            problems.append(f"{where}: {name} syncs {entity} itself; it keeps its own links")
+        elif lender is None or source == name:
+            known = ", ".join(sorted(set(config.syncs) - {name})) or "none"
+            problems.append(f"{where}: no other sync named {source!r} (syncs: {known})")
+        elif entity not in lender.entities:
+            problems.append(f"{where}: sync {source} does not sync {entity}")
+        elif {sync.left, sync.right} == {lender.left, lender.right}:
+            problems.append(
+                f"{where}: {source} joins the same two connections; sync {entity} in {name}"
+            )
+        elif sync.right == lender.right or sync.left == lender.left:
+            sync.borrowed[entity] = (source, False)
+        elif sync.right == lender.left or sync.left == lender.right:
+            sync.borrowed[entity] = (source, True)
+        else:
+            problems.append(
+                f"{where}: {source} ({lender.left} <-> {lender.right}) shares no connection "
+                f"with {name} ({sync.left} <-> {sync.right})"
+            )
     return problems
 
 

@@ -11,7 +11,14 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 Direction = Literal["left-to-right", "right-to-left", "both"]
 Side = Literal["left", "right"]
@@ -218,6 +225,22 @@ class SyncConfig(_Strict):
     left: str = Field(description="connection name of the left side")
     right: str = Field(description="connection name of the right side")
     entities: dict[str, EntityRule] = Field(default_factory=dict, description="entity name -> rule")
+    links_from: dict[str, str] = Field(
+        default_factory=dict,
+        description="entity -> another sync whose links of that entity translate this sync's "
+        "references to it, for a system that keeps no such records of its own: Számlázz.hu "
+        "invoices name their buyer by the invoicing app's customer id, so a szamlazz <-> "
+        'minicrm sync says links_from = { company = "szkh_minicrm" }. The two syncs share a '
+        "connection; the other side of this sync uses the other side's ids of that sync",
+    )
+    #: entity -> (sync, flipped): resolved from ``links_from`` when the whole configuration
+    #: is checked (:func:`syncbridge.config.loader.parse`); flipped when this sync's left side
+    #: is that sync's right
+    _borrowed: dict[str, tuple[str, bool]] = PrivateAttr(default_factory=dict)
+
+    @property
+    def borrowed(self) -> dict[str, tuple[str, bool]]:
+        return self._borrowed
 
     @model_validator(mode="after")
     def _two_sides(self) -> SyncConfig:

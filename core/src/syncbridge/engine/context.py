@@ -37,6 +37,9 @@ class EntityContext:
     recorder: Recorder
     #: entities of this sync: references to others are left out rather than waited on
     sync_entities: frozenset[str]
+    #: entity -> (sync, flipped): references translated with another sync's links
+    #: (``SyncConfig.links_from``); flipped when this sync's left is that sync's right
+    borrowed: dict[str, tuple[str, bool]] = field(default_factory=dict)
     full: bool = False
     dry_run: bool = False
     lease: EntityLease | None = None
@@ -85,10 +88,16 @@ class EntityContext:
                 fields &= set(declared)
         # references to entities this sync does not link cannot be translated: leave them be
         for path, target in self.model.references.items():
-            if target not in self.sync_entities and "." not in path:
+            if target not in self.linked_entities and "." not in path:
                 fields.discard(path)
         self.synced_fields = frozenset(fields)
         self.item_fields = self._synced_item_fields()
+
+    @property
+    def linked_entities(self) -> frozenset[str]:
+        """Entities whose records references can be translated to: this sync's, and those it
+        takes another sync's links of."""
+        return self.sync_entities | frozenset(self.borrowed)
 
     def _synced_item_fields(self) -> dict[str, frozenset[str]]:
         """For each synced list of objects (``lines``) that not both sides map in full: the

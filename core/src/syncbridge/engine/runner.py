@@ -212,6 +212,7 @@ def _run_sync(
                 engine=store.engine,
                 recorder=recorder,
                 sync_entities=frozenset(sync.entities),
+                borrowed=sync.borrowed,
                 full=full,
                 dry_run=dry_run,
                 planned=planned,

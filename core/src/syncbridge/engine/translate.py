@@ -28,13 +28,10 @@ class Translator:
         self.ctx, self.db = ctx, db
         self._cache: dict[tuple[Side, str, str], str | None] = {}
         references = ctx.model.references if references is None else references
-        self._refs = {
-            path: entity for path, entity in references.items() if entity in ctx.sync_entities
-        }
+        linked = ctx.linked_entities
+        self._refs = {path: entity for path, entity in references.items() if entity in linked}
         self._dropped = [
-            path
-            for path, entity in references.items()
-            if entity not in ctx.sync_entities and "." in path
+            path for path, entity in references.items() if entity not in linked and "." in path
         ]
 
     def prefetch(self, source: Side, contents: list[dict[str, Any]]) -> None:
@@ -45,9 +42,11 @@ class Translator:
                 for value in _values(content, path):
                     if (source, entity, value) not in self._cache:
                         wanted[entity].add(value)
-        target = other(source)
         for entity, ids in wanted.items():
-            links = LinkStore(self.ctx.sync, entity).by_side(self.db, source, ids)
+            sync, flipped = self.ctx.borrowed.get(entity, (self.ctx.sync, False))
+            side = other(source) if flipped else source  # the source's side in that sync
+            target = other(side)
+            links = LinkStore(sync, entity).by_side(self.db, side, ids)
             for value in ids:
                 link = links.get(value)
                 linked = None if link is None else (
