@@ -9,6 +9,7 @@ from ``app_crm``, whichever side of it the CRM is on.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,21 @@ def test_invoices_find_their_customer_through_the_other_syncs_links(
     assert sorted((i.number, crm_companies[i.company_id]) for i in crm_invoices) == [
         ("E-1", "Szabó Bt."),
         ("E-2", "Kovács Kft."),
+    ]
+
+    # a CRM customer's documents on both sides, paired (syncbridge documents)
+    szabo_crm = next(cid for cid, name in crm_companies.items() if name == "Szabó Bt.")
+    [crm_e1] = [i.id for i in crm_invoices if i.number == "E-1"]
+    [docs_e1] = [i.id for i in _read(tmp_path, "docs", "invoice") if i.number == "E-1"]
+    shown = CliRunner().invoke(
+        main,
+        ["-c", str(config), "documents", szabo_crm, "--side", "right", "--sync", "docs_crm",
+         "--json"],
+    )
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout) == [
+        {"entity": "invoice", "number": "E-1", "date": "2026-12-01", "total": "10000.00",
+         "currency": "HUF", "left_id": docs_e1, "right_id": crm_e1, "where": "both"}
     ]
 
 

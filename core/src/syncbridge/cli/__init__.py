@@ -27,6 +27,7 @@ COMMANDS = {
     "report": "syncbridge.cli.report:report",
     "daemon": "syncbridge.cli.daemon:daemon",
     "demo": "syncbridge.cli.demo:demo",
+    "documents": "syncbridge.cli.documents:documents",
 }
 
 

@@ -267,6 +267,29 @@ HELD = _document(
     ),
 )
 
+#: ``syncbridge documents --json``
+DOCUMENTS = _document(
+    "documents",
+    "syncbridge documents --json",
+    _rows(
+        {
+            "type": "object",
+            "properties": {
+                "entity": {"enum": ["quote", "order", "invoice"]},
+                "number": _TEXT_OR_NULL,
+                "date": {"type": "string", "format": "date"},
+                "total": {"type": "string", "description": "gross, as a decimal string"},
+                "currency": {"type": "string"},
+                "left_id": _TEXT_OR_NULL,
+                "right_id": _TEXT_OR_NULL,
+                "where": {"enum": ["both", "left only", "right only"]},
+            },
+            "required": ["entity", "number", "date", "total", "currency", "left_id",
+                         "right_id", "where"],
+        }
+    ),
+)
+
 #: command -> the schema of its ``--json`` output
 SCHEMAS: dict[str, Schema] = {
     "run": RUN,
@@ -277,4 +300,5 @@ SCHEMAS: dict[str, Schema] = {
     "log": LOG,
     "connectors": CONNECTORS,
     "held": HELD,
+    "documents": DOCUMENTS,
 }
