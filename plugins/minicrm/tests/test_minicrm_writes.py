@@ -67,7 +67,8 @@ def test_a_company_is_created_with_its_key_and_addresses(crm: Crm) -> None:
     read = connection.map_page(
         "company", next(iter(connection.fetch("company", query={"ids": ["13"]})))
     )
-    assert read[0].model_dump(exclude={"updated_at"}) == _company(id="13", external_id="13").model_dump(
+    expected = _company(id="13", external_id="13")
+    assert read[0].model_dump(exclude={"updated_at"}) == expected.model_dump(
         exclude={"updated_at"}
     )
 

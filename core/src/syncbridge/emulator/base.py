@@ -53,6 +53,9 @@ class Emulator:
     :param options: how it starts (defaults: 20 records, seed 1, no faults, real limits).
     :param system: overrides the class attribute ``system`` (an emulator built by
         instantiation rather than subclassing); ``title`` likewise.
+    :param rate_limits: this instance's limits instead of the class's (an account on another
+        plan, or a test's small budget); :param rate_clock: the clock they count by (a test's
+        fast clock: a minute's window in a fraction of a second).
     """
 
     #: the connector name this emulates (the entry-point name)
@@ -72,6 +75,8 @@ class Emulator:
         *,
         system: str | None = None,
         title: str | None = None,
+        rate_limits: Sequence[RateLimit] | None = None,
+        rate_clock: Callable[[], float] | None = None,
     ) -> None:
         if system is not None:
             self.system = system
@@ -84,7 +89,11 @@ class Emulator:
         self.fake = FakeData(self.rng, self.countries)
         self.store = Store(resolution=self.clock_resolution)
         self.requests = RequestCounter()
-        self.limiter = RateLimiter(self.rate_limits, enabled=self.options.rate_limits)
+        self.limiter = RateLimiter(  # ``rate_limits``: this instance's own (another plan)
+            self.rate_limits if rate_limits is None else tuple(rate_limits),
+            enabled=self.options.rate_limits,
+            **({} if rate_clock is None else {"clock": rate_clock}),
+        )
         with self.store.clock.scripted():
             self.populate()
         self.starlette = Starlette(
@@ -120,8 +129,9 @@ class Emulator:
         """
         return json_response({"error": {"code": status, "message": message, **details}}, status)
 
-    def rate_limit_key(self, request: Request) -> str:
-        """The account a request counts against (default: its credential header)."""
+    def rate_limit_key(self, request: Request) -> str | None:
+        """The account a request counts against (default: its credential header); None for
+        a request outside the system's limits (MiniCRM limits ``/Api/R3`` only)."""
         return request.headers.get("authorization", "")
 
     def rate_limited(self, request: Request, retry_after: float) -> Response:

@@ -41,9 +41,10 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._windows: dict[tuple[str, int], deque[float]] = {}
 
-    def acquire(self, key: str = "") -> float | None:
-        """Count one request for ``key``: None if allowed, else the seconds until it would be."""
-        if not self.enabled or not self.limits:
+    def acquire(self, key: str | None = "") -> float | None:
+        """Count one request for ``key``: None if allowed, else the seconds until it would be.
+        A key of None is outside the limits: allowed, and not counted."""
+        if not self.enabled or not self.limits or key is None:
             return None
         with self._lock:
             now = self._clock()
@@ -80,7 +81,7 @@ class RateLimitMiddleware:
         app: ASGIApp,
         limiter: RateLimiter,
         *,
-        key: Callable[[Request], str],
+        key: Callable[[Request], str | None],
         on_limited: Callable[[Request, float], Response],
     ) -> None:
         self.app = app

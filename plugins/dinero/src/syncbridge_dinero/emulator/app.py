@@ -93,9 +93,7 @@ class DineroEmulator(Emulator):
         self.tokens: dict[str, float] = {}
         self.grants = 0
         self._rowversion = 0x20A5E00
-        super().__init__(options)
-        if limit is not None:
-            self.limiter.limits = (limit,)
+        super().__init__(options, rate_limits=None if limit is None else (limit,))
 
     # -- tables and ids -------------------------------------------------------------------
     @property

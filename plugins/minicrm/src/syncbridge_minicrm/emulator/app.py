@@ -33,10 +33,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from syncbridge.describe import RateLimit
-from syncbridge.emulator import BadRequest, Emulator, EmulatorOptions, RateLimiter
+from syncbridge.emulator import BadRequest, Emulator, EmulatorOptions
 from syncbridge_minicrm.emulator.documents import KINDS, Documents
 from syncbridge_minicrm.emulator.r3 import R3
 from syncbridge_minicrm.emulator.render import ApiError, plain_error
@@ -46,8 +45,6 @@ SYSTEM_ID = 12345
 API_KEY = "emulated-minicrm-api-key-3f9c"
 #: MiniCRM's published limit on ``/Api/R3/*``
 R3_LIMIT = RateLimit(requests=60, seconds=60)
-#: the limiter's key for requests outside the R3 limit
-UNLIMITED = ""
 
 Handler = Callable[..., Awaitable[Response]]
 #: (method, path pattern, entity named in errors, handler name); ``{x}`` is one segment
@@ -118,9 +115,8 @@ class MiniCrmEmulator(R3, Documents, Emulator):
         self.demo = demo
         self.system_id = system_id
         self.api_key = api_key
-        self._rate_clock = rate_clock
         self._table: list[tuple[str, re.Pattern[str], str, Handler]] = []
-        super().__init__(options)
+        super().__init__(options, rate_clock=rate_clock)
         for method, pattern, entity, name in _ROUTES:
             self._table.append((method, _compile(pattern), entity, getattr(self, name)))
         for kind in KINDS:
@@ -157,23 +153,14 @@ class MiniCrmEmulator(R3, Documents, Emulator):
     def error(self, status: int, message: str, **details: Any) -> Response:
         return plain_error(status, message)
 
-    def rate_limit_key(self, request: Request) -> str:
+    def rate_limit_key(self, request: Request) -> str | None:
         """The system (its Basic credentials) on ``/Api/R3/*``; nothing elsewhere."""
         if not request.url.path.startswith("/Api/R3/"):
-            return UNLIMITED
+            return None
         return request.headers.get("authorization", "")
 
     def rate_limited(self, request: Request, retry_after: float) -> Response:
         return plain_error(429, f"{self._entity(request)}: Túl sok kérés! Próbálja újra később.")
-
-    def _middleware(self, app: ASGIApp) -> ASGIApp:
-        # the R3 limit only: requests outside it (UNLIMITED) are never counted
-        self.limiter = _R3Limiter(
-            self.rate_limits,
-            enabled=self.options.rate_limits,
-            **({"clock": self._rate_clock} if self._rate_clock is not None else {}),
-        )
-        return super()._middleware(app)
 
     # -- routing ------------------------------------------------------------------------------
     def _entity(self, request: Request) -> str:
@@ -273,15 +260,6 @@ class MiniCrmEmulator(R3, Documents, Emulator):
         self, request: Request, kind: str, raw_id: str, _body: Any
     ) -> Response:
         return await self.document_action(request, kind, raw_id, "Storno")
-
-
-class _R3Limiter(RateLimiter):
-    """The R3 limit; requests keyed :data:`UNLIMITED` (the document endpoints) pass uncounted."""
-
-    def acquire(self, key: str = "") -> float | None:
-        if key == UNLIMITED:
-            return None
-        return super().acquire(key)
 
 
 def create_app(options: EmulatorOptions) -> MiniCrmEmulator:
