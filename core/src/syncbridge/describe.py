@@ -30,15 +30,22 @@ class Capability(StrEnum):
 
 
 class RateLimit(BaseModel):
-    """A published limit: at most ``requests`` in any ``seconds`` window."""
+    """A published limit: at most ``requests`` in any ``seconds`` window.
+
+    ``paths``: the URL paths (prefixes) the limit counts, when the API limits only some of its
+    endpoints (MiniCRM: ``/Api/R3/``, not its invoice endpoints); empty, every request. A
+    connection's requests outside every limit's paths are not paced at all.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     requests: int = Field(gt=0)
     seconds: float = Field(gt=0)
+    paths: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.requests} requests / {self.seconds:g} s"
+        scope = f" on {', '.join(self.paths)}" if self.paths else ""
+        return f"{self.requests} requests / {self.seconds:g} s{scope}"
 
 
 def item_fields(name: str, *fields: str) -> frozenset[str]:

@@ -377,6 +377,24 @@ def test_retries_are_rate_limited_too(server: ScriptedServer, connect: Connect) 
     assert second.at - first.at >= 0.45
 
 
+def test_requests_outside_a_limits_paths_are_not_paced(
+    server: ScriptedServer, connect: Connect
+) -> None:
+    """MiniCRM limits /Api/R3 only: its invoice endpoints must not wait for the R3 budget."""
+    client, log = connect(
+        rate_limits=(RateLimit(requests=1, seconds=3600, paths=("/Api/R3/",)),)
+    )
+
+    statuses = [client.get(f"/Api/Invoice/{i}").status_code for i in range(5)]
+    statuses.append(client.get("/Api/R3/Contact/1").status_code)
+
+    assert statuses == [200] * 6  # an hour's budget of one request: none of them waited
+    assert len(log) == 6
+    assert str(RateLimit(requests=60, seconds=60, paths=("/Api/R3/",))) == (
+        "60 requests / 60 s on /Api/R3/"
+    )
+
+
 def test_a_rate_budget_file_is_spent_by_every_process_that_opens_it(tmp_path: Path) -> None:
     """The daemon and a run started by hand spend one budget: what one process used, the
     other no longer has. Each connection (key) has its own budget in the file."""

@@ -59,6 +59,15 @@ def limiter_rates(limits: Iterable[RateLimit]) -> list[Rate]:
     return kept
 
 
+def limited_paths(limits: Iterable[RateLimit]) -> tuple[str, ...]:
+    """The paths a connection's limits count: empty (every request) unless every limit names
+    its paths; a limit on every request makes the others' scopes moot."""
+    limits = list(limits)
+    if not limits or any(not limit.paths for limit in limits):
+        return ()
+    return tuple(dict.fromkeys(path for limit in limits for path in limit.paths))
+
+
 def budget_table(key: str) -> str:
     """The table of ``key``'s requests in a shared budget file: readable, and distinct for
     keys that differ only in characters a table name cannot hold."""
@@ -96,13 +105,23 @@ class RateLimitTransport(httpx.BaseTransport):
     retry layer so a retry is paced like any other request.
     """
 
-    def __init__(self, transport: httpx.BaseTransport, limiter: Limiter, key: str) -> None:
+    def __init__(
+        self,
+        transport: httpx.BaseTransport,
+        limiter: Limiter,
+        key: str,
+        paths: tuple[str, ...] = (),
+    ) -> None:
         self.inner = transport
         self.limiter = limiter
         #: the budget's name in the limiter (the connection's name)
         self.key = key
+        #: the URL paths the limits count (empty: every request; see RateLimit.paths)
+        self.paths = paths
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.paths and not request.url.path.startswith(self.paths):
+            return self.inner.handle_request(request)  # outside the published limits
         admitted = self.limiter.try_acquire(self.key, blocking=True)
         if admitted is not True:
             # only possible with a weight above a limit or an async bucket: neither is built here

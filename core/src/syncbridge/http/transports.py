@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from syncbridge.describe import ConnectorInfo
-from syncbridge.http.ratelimit import RateLimitTransport, build_limiter
+from syncbridge.http.ratelimit import RateLimitTransport, build_limiter, limited_paths
 from syncbridge.http.requestlog import RequestLogSink, RequestLogTransport, secrets_of
 from syncbridge.http.retry import MethodRetryTransport, RetryPolicy, backoff_from_env
 from syncbridge.settings import ConnectorSettings
@@ -70,7 +70,9 @@ def build_transport(
         else None
     )
     if limiter is not None:
-        transport = RateLimitTransport(transport, limiter, key=name)
+        transport = RateLimitTransport(
+            transport, limiter, key=name, paths=limited_paths(info.rate_limits)
+        )
     retries = int(getattr(settings, "max_retries", 0))
     if retries > 0:
         policy = RetryPolicy(total=retries, backoff_factor=backoff_from_env())

@@ -34,9 +34,8 @@ from syncbridge import (
 from syncbridge_minicrm import api, mapping, reads, writes
 from syncbridge_minicrm.settings import MiniCrmSettings, settings_of
 
-#: MiniCRM's published limit on /Api/R3 (the invoice endpoints are outside it, but one
-#: limiter paces the whole connection: README A11)
-RATE_LIMITS = (RateLimit(requests=60, seconds=60),)
+#: MiniCRM's published limit: /Api/R3 only (the invoice endpoints are outside it)
+RATE_LIMITS = (RateLimit(requests=60, seconds=60, paths=("/Api/R3/",)),)
 
 _CONTACTS = frozenset(
     {
