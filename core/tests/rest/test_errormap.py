@@ -439,3 +439,16 @@ def test_a_create_by_put_sent_once_is_not_repeated_after_a_dropped_answer(
     assert len(api.handled) == 1
     ERRORS.write(client, item(), "PUT", path, json={})
     assert len(api.handled) == 4  # without it: the first try and the transport's two retries
+
+
+def test_a_read_by_post_declared_repeatable_is_retried_like_a_get(
+    api: ChangesApi, client: Client
+) -> None:
+    path = api.script("query", HTML_502)
+
+    with pytest.raises(ConnectorError):
+        ERRORS.read(client, path, method="POST", repeatable=True, json={})
+    assert len(api.handled) == 3  # the first try and the transport's two retries
+    with pytest.raises(ConnectorError):
+        ERRORS.read(client, path, method="POST", json={})
+    assert len(api.handled) == 4  # a POST is not repeated after an answer came

@@ -393,9 +393,14 @@ class ErrorMap:
         *,
         method: str = "GET",
         missing_ok: bool = False,
+        repeatable: bool = False,
         **request: Any,
     ) -> tuple[httpx.Response, Any]:
         """Send a request that reads, and return its answer and decoded body.
+
+        ``repeatable``: a read sent with another method than GET that is safe to repeat all
+        the same (a query by POST, Számlázz.hu's Agent): the transport then retries it as
+        it retries a GET (5xx, a connection dropped after it was sent).
 
         An answer that cannot be used is asked for again, ``attempts`` times in all, with
         backoff (``$SYNCBRIDGE_RETRY_BACKOFF``); so is a non-idempotent read (a search by
@@ -403,6 +408,10 @@ class ErrorMap:
         ConnectorError with one sentence; with ``missing_ok``, a 404 gives ``(response,
         None)``.
         """
+        if repeatable:
+            rules = _repeatable(client, method)
+            if rules is not None:
+                request["extensions"] = {**request.get("extensions", {}), "retry": rules}
         attempt = 0
         while True:
             attempt += 1
