@@ -55,19 +55,23 @@ class HttpChecks(ContractHooks):
         if bad == harness.settings:
             pytest.skip("bad_settings() changes nothing: the settings hold no credentials")
         connection = harness.connect(bad, name="contract-wrong")
-        refused = emulator.requests.count(status=401)
+        status = self.refused_status
+        refused = emulator.requests.count(status=status) if status is not None else 0
         try:
             list(connection.fetch(entity))
         except AuthError as error:
             assert str(error).strip(), "AuthError without a message"
         except Exception as error:
             pytest.fail(
-                f"a 401 surfaced as {type(error).__name__}: {error}; raise AuthError with "
-                "what to fix"
+                f"wrong credentials surfaced as {type(error).__name__}: {error}; raise "
+                "AuthError with what to fix"
             )
         else:
             pytest.fail("a read with wrong credentials succeeded")
-        assert emulator.requests.count(status=401) > refused, "the emulator never answered 401"
+        if status is not None:
+            assert emulator.requests.count(status=status) > refused, (
+                f"the emulator never answered {status}"
+            )
 
     def test_http_429_is_retried_after_retry_after(self, harness: Harness, entity: str) -> None:
         """A 429 with ``Retry-After: 1`` is retried, no sooner than it says, and succeeds."""

@@ -77,6 +77,10 @@ class ContractHooks:
     min_pages: ClassVar[int] = 3
     #: the emulator's data and fault seed
     emulator_seed: ClassVar[int] = 1
+    #: the status the API refuses wrong credentials with; None for an API that refuses them
+    #: with a success status and an error body (vtiger's 200 envelope, Számlázz.hu's error
+    #: code in its XML): the wrong-credentials check then asks only for the AuthError
+    refused_status: ClassVar[int | None] = 401
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
