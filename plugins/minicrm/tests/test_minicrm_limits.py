@@ -27,7 +27,7 @@ FAST = 20
 
 def test_the_published_limit_is_declared() -> None:
     info = syncbridge_minicrm.connector.describe()
-    assert info.rate_limits == (RateLimit(requests=60, seconds=60),)
+    assert info.rate_limits == (RateLimit(requests=60, seconds=60, paths=("/Api/R3/",)),)
 
 
 def test_a_sync_of_more_than_60_requests_meets_no_429(
