@@ -60,10 +60,6 @@ class Portal:
         return self.emulator.portal.call(method, {k.lower(): v for k, v in params.items()}).result
 
 
-@pytest.fixture(autouse=True)
-def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.05")
-
 
 @pytest.fixture
 def portal() -> Iterator[Callable[..., Portal]]:

@@ -74,12 +74,6 @@ class Crm:
         return armed
 
 
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the core's pytest plugin has no such fixture yet (only the contract suite's harness
-    # sets the backoff): without it each retried request of these tests waits seconds
-    monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
-
 
 FaultKind = Literal["drop", "drop_unhandled", "html_502", "truncated"]
 

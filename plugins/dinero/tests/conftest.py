@@ -98,7 +98,3 @@ def dinero(serve: Serve) -> Served:
     """An emulator with 10 records per resource, limits off."""
     return serve()
 
-
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")

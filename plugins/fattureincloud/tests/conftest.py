@@ -312,11 +312,6 @@ def fic(serve: Serve) -> Served:
     return serve()
 
 
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Backoff of milliseconds (the core's pytest plugin has no such fixture yet)."""
-    monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
-
 
 @pytest.fixture
 def oauth_consent() -> Callable[[OAuthApp, MemoryCredentials], dict[str, Any]]:

@@ -51,10 +51,6 @@ class Crm:
         return self.emulator.store.table(name)
 
 
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
-
 
 @pytest.fixture
 def make_crm() -> Iterator[Callable[..., Crm]]:

@@ -68,10 +68,6 @@ class Served:
         return self.emulator.requests.count(method, self.api + path)
 
 
-@pytest.fixture(autouse=True)
-def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
-
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Served]]:

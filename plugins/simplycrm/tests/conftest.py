@@ -81,10 +81,6 @@ class Crm:
         return str(answer["result"]["sessionName"])
 
 
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
-
 
 @pytest.fixture(scope="session")
 def _server() -> Iterator[tuple[_Switch, str]]:

@@ -57,10 +57,6 @@ class Agent:
         return httpx.post(self.agent_url, files={action: part}, timeout=10)
 
 
-@pytest.fixture(autouse=True)
-def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNCBRIDGE_RETRY_BACKOFF", "0.01")
-
 
 @pytest.fixture
 def make_agent() -> Iterator[Callable[..., Agent]]:

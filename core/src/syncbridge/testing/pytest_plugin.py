@@ -16,6 +16,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 
+from syncbridge.http.retry import BACKOFF_ENV
 from syncbridge.state.cipher import KEY_ENV
 from syncbridge.testing.servers import MARIADB, POSTGRES, REDIS, require
 
@@ -37,6 +38,15 @@ def credentials_key() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEY_ENV, key)
         yield key
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retry backoff of 10 ms (``$SYNCBRIDGE_RETRY_BACKOFF``) unless the environment sets one:
+    a test of retries against an emulator would otherwise wait seconds per retried request.
+    A test of the backoff itself sets the variable with ``monkeypatch.setenv``."""
+    if BACKOFF_ENV not in os.environ:
+        monkeypatch.setenv(BACKOFF_ENV, "0.01")
 
 
 @pytest.fixture(scope="session")
