@@ -45,3 +45,23 @@ def test_the_sql_demo_runs_without_any_http_plugin(flag: str) -> None:
     out = demo(flag, "--records", "24")
     assert "conflict — changed on both sides; left wins by priority" in out
     assert "city: left 'Bergamo' / right 'Brescia'" in out
+
+
+def test_the_seed_001_demo_is_chosen_with_its_seed() -> None:
+    out = demo("--seed", "001")
+    assert "syncbridge run" in out
+    assert "Számlázz" in out and "MiniCRM" in out
+
+
+def test_the_seed_002_demo_is_chosen_with_its_seed() -> None:
+    out = demo("--seed", "002")
+    assert "Simply CRM" in out and "Dinero" in out
+
+
+def test_a_seed_and_the_sql_demo_are_two_demos() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "syncbridge.cli", "demo", "--seed", "001", "--sql"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--seed and --sql are two different demos: choose one" in result.stderr

@@ -83,3 +83,20 @@ def test_a_customer_dinero_does_not_know_fails_the_invoice() -> None:
     with pytest.raises(RecordError, match=r"^ContactGuid: the invoice's customer"):
         mapping.map_in("invoice", {"Guid": "g"}, {"error": "ContactGuid: the invoice's "
                                                              "customer x is not a Dinero contact"})
+
+
+@pytest.mark.parametrize(
+    ("status", "booked"),
+    [(DocumentStatus.DRAFT, False), (DocumentStatus.ISSUED, True), (DocumentStatus.SENT, True),
+     (DocumentStatus.PAID, True), (DocumentStatus.CANCELLED, False),
+     (DocumentStatus.REJECTED, False)],
+)
+def test_an_invoice_past_draft_is_booked_but_a_cancelled_one_never(
+    status: DocumentStatus, booked: bool,
+) -> None:
+    invoice = Invoice(date=date(2026, 3, 1), company_id="a1b2", status=status,
+                      lines=[DocumentLine(description="x", quantity=Decimal(1),
+                                          unit_price=Decimal(10))])
+    context: dict[str, object] = {}
+    mapping.invoice_out(invoice, SETTINGS, context)
+    assert context["book"] is booked

@@ -83,6 +83,32 @@ def test_invoices_come_whole_with_vat_customer_and_totals(dinero: Served) -> Non
     assert sum(1 for p in paths if p.startswith(f"/v1/{ORG}/invoices/")) == 10
 
 
+def test_each_invoice_says_what_is_still_owed(dinero: Served) -> None:
+    # the payment history in the CRM: a draft owes its total, a booked invoice its payments'
+    # remainder (one payments request each: the read model has no balance), a paid one nothing
+    _pages, _records, invoices = read(dinero, "invoice")
+    by_id = {invoice.id: invoice for invoice in invoices}
+    draft, booked, half = (by_id[seeded_guid("invoice", n)] for n in (1, 3, 6))
+    assert draft.balance == draft.total and booked.balance == booked.total
+    assert half.total is not None and half.balance == half.total - (half.total / 2).quantize(
+        Decimal("0.01"))
+    payments = [e for e in dinero.recorder.exchanges if e.path.startswith(f"/v2/{ORG}/")]
+    assert sorted(e.path for e in payments) == sorted(
+        f"/v2/{ORG}/invoices/{seeded_guid('invoice', n)}/payments" for n in (3, 6, 9))
+    with dinero.client() as http:
+        stamp = http.get(f"/v1/{ORG}/invoices/{half.id}").json()["TimeStamp"]
+        paid = http.post(f"/v1/{ORG}/invoices/{half.id}/payments", json={
+            "Timestamp": stamp, "DepositAccountNumber": 55000, "RemainderIsFee": False,
+            "Description": "Rest", "Amount": float(half.balance or 0)})
+        assert paid.status_code == 200, paid.text
+    before = len(dinero.recorder.exchanges)
+    _pages, _records, invoices = read(dinero, "invoice")
+    settled = next(i for i in invoices if i.id == half.id)
+    assert (settled.status, settled.balance) == (DocumentStatus.PAID, 0)
+    again = dinero.recorder.exchanges[before:]
+    assert len([e for e in again if e.path.startswith(f"/v2/{ORG}/")]) == 2  # 3 and 9
+
+
 def test_an_invoice_to_a_person_names_a_contact(dinero: Served) -> None:
     with dinero.client() as http:
         guid = http.post(f"/v1/{ORG}/invoices", json={

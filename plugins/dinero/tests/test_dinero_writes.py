@@ -18,6 +18,7 @@ from syncbridge.models.documents import DocumentLine, DocumentStatus, Invoice
 from syncbridge.models.parties import Company, Contact
 from syncbridge.records import UpsertItem
 from syncbridge_dinero.emulator import seeded_guid
+from syncbridge_dinero.mapping import company_in
 
 
 def write(served: Served, entity: str, record: Any, key: str, native_id: str | None = None,
@@ -55,8 +56,10 @@ def test_a_company_is_created_as_a_contact_that_is_no_person(dinero: Served) -> 
     company = Company(name="Havn & Co ApS", country="DK", city="Aarhus",
                       vat_number="DK13585628", email="info@havn.dk", currency="EUR")
     result = write(dinero, "company", company, key="company-key-1")
-    assert result.ok and result.record is None
+    assert result.ok and result.record is not None
     row = stored(dinero, "contacts", "ContactGuid", result.id)
+    # the record given back is what Dinero holds: read in, it is the company written
+    assert company_in(result.record).content() == company.content()
     assert (row["Name"], row["IsPerson"], row["VatNumber"], row["ExternalReference"]) == (
         "Havn & Co ApS", False, "13585628", "company-key-1")
     assert row["PreferredInvoiceCurrencyKey"] == "EUR"

@@ -4,6 +4,7 @@ tax numbers checked, and what each record costs in requests."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -12,7 +13,7 @@ import pytest
 
 from syncbridge import ConnectorError, RecordError
 from syncbridge.http import LoggedRequest
-from syncbridge.models import Company, Contact, DocumentStatus, Invoice
+from syncbridge.models import Company, Contact, DocumentStatus, Invoice, Quote
 
 if TYPE_CHECKING:
     from conftest import Crm
@@ -138,10 +139,15 @@ def test_invoices_read_with_customer_and_amounts(make_crm: Callable[..., Crm]) -
     connection = crm.connect()
     pages = list(connection.fetch("invoice"))
     invoices = {i.id: i for page in pages for i in connection.map_page("invoice", page)}
-    proforma = invoices[str(made["Id"])]
-    assert isinstance(proforma, Invoice)
+    assert str(made["Id"]) not in invoices  # a proforma is no invoice: it reads as a quote
+    quote_pages = list(connection.fetch("quote"))
+    quotes = {q.id: q for page in quote_pages for q in connection.map_page("quote", page)}
+    assert list(quotes) == [str(made["Id"])]
+    proforma = quotes[str(made["Id"])]
+    assert isinstance(proforma, Quote)
     assert (proforma.contact_id, proforma.company_id) == ("3", None)
-    assert proforma.total == Decimal("1587500.00") and proforma.status == DocumentStatus.SENT
+    assert proforma.valid_until == date(2026, 3, 10)
+    assert proforma.net_total == Decimal("1250000") and proforma.status == DocumentStatus.SENT
     line = proforma.lines[0]
     assert (line.quantity, line.unit_price, line.vat_percent) == (
         Decimal(100),
@@ -150,9 +156,13 @@ def test_invoices_read_with_customer_and_amounts(make_crm: Callable[..., Crm]) -
     )
     seeded = invoices["1"]
     assert isinstance(seeded, Invoice) and seeded.company_id == "1" and seeded.locked
-    assert pages[0].context_of(made["Id"]) == {
+    assert seeded.total == Decimal(crm.table("invoice").get(1)["Amount"])
+    assert quote_pages[0].context_of(made["Id"]) == {
         "customer_type": "Person",
         "document_type": "Proforma",
+    }
+    assert set(invoices) == {str(row["id"]) for row in crm.table("invoice").list()} - {
+        str(made["Id"])
     }
 
 

@@ -16,7 +16,7 @@ from syncbridge import ConnectorError, UpsertItem
 from syncbridge.connection import Connection
 from syncbridge.emulator import running
 from syncbridge.emulator.faults import DropConnection
-from syncbridge.models import Company, Contact, DocumentLine, Invoice
+from syncbridge.models import Company, Contact, DocumentLine, Invoice, Quote
 from syncbridge_minicrm.settings import MiniCrmSettings
 
 if TYPE_CHECKING:
@@ -167,8 +167,13 @@ def test_the_demo_system_refuses_a_connection_not_told_it_is_one(
 ) -> None:
     crm = make_crm(demo=True)
     connection = crm.connect(demo_account=False)
-    with pytest.raises(ConnectorError, match="Demo rendszerben az adatok nem módosíthatók"):
+    with pytest.raises(ConnectorError) as refused:
         connection.upsert("company", [_item(connection, "company", _company(), "d-2")])
+    assert str(refused.value) == (
+        "MiniCRM answered PUT /Api/R3/Contact with HTTP 403 Forbidden: Contact (PUT): Demo "
+        "rendszerben az adatok nem módosíthatók!; a demo account can only be read: set "
+        "demo_account = true and sync from MiniCRM only, or connect a subscribed system"
+    )
 
 
 def test_an_address_off_the_allow_list_gets_a_red_light_saying_why(
@@ -178,7 +183,11 @@ def test_an_address_off_the_allow_list_gets_a_red_light_saying_why(
     check = crm.connect().check()
     assert not check.ok
     assert "Az API hozzáférés nem engedélyezett erről az IP címről: 127.0.0.1" in check.reason
-    assert "must list this machine's" in check.reason
+    assert check.reason.endswith(
+        "; this machine's address (127.0.0.1) is not on the system's list of API allowed IP "
+        "addresses: add it there (MiniCRM: Settings -> System), or run from a listed address "
+        "(allowed_ips in the connection's settings)"
+    )
     assert crm.emulator.api_key not in check.reason
 
 
@@ -250,3 +259,57 @@ def test_a_create_whose_answer_is_lost_is_found_by_its_key(make_crm: Callable[..
         ("PUT", 200),  # its mailing address
     ]
     assert len(crm.table("address").list(lambda a: a["ContactId"] == 3)) == 2
+
+
+def test_a_company_created_under_the_customer_filter_reads_back_as_a_customer(
+    crm: Crm,
+) -> None:
+    # a connection that reads only "Customer" cards must read back the companies it creates
+    connection = crm.connect(customer_category=23, statuses=["Customer"])
+    item = _item(connection, "company", _company(), "k-card")
+    (result,) = connection.upsert("company", [item])
+    assert result.ok, result.error
+    [card] = crm.table("project").list(lambda row: row["ContactId"] == int(str(result.id)))
+    assert (card["CategoryId"], card["StatusId"], card["Name"]) == (
+        23,
+        2501,
+        "Kiss és Társa Kft.",
+    )
+    read = [
+        c
+        for page in connection.fetch("company", query={"ids": [str(result.id)]})
+        for c in connection.map_page("company", page)
+    ]
+    assert [(c.name, c.status) for c in read] == [("Kiss és Társa Kft.", "Customer")]
+    # without the filter, no card is made
+    plain = crm.connect()
+    (other,) = plain.upsert("company", [_item(plain, "company", _company(name="Más Kft."), "k-2")])
+    assert crm.table("project").list(lambda row: row["ContactId"] == int(str(other.id))) == []
+
+
+def test_a_quote_goes_onto_the_card_as_a_proforma(crm: Crm) -> None:
+    connection = crm.connect()
+    quote = Quote(
+        number="D-SBT-2026-7",
+        date=date(2026, 3, 2),
+        valid_until=date(2026, 3, 10),
+        currency="HUF",
+        company_id="2",
+        lines=[DocumentLine(description="Előleg", quantity=Decimal(1),
+                            unit_price=Decimal("100000"), vat_percent=Decimal(27))],
+    )
+    (created,) = connection.upsert("quote", [_item(connection, "quote", quote, "q-1")])
+    assert created.ok, created.error
+    assert created.context == {"customer_type": "Business", "document_type": "Proforma"}
+    stored = crm.table("invoice").get(int(str(created.id)))
+    assert (stored["Type"], stored["Prompt"], stored["Amount"], stored["Paid"]) == (
+        "Proforma",
+        "2026-03-10",
+        "127000.00",
+        "0000-00-00",
+    )
+    [read] = [q for page in connection.fetch("quote", query={"ids": [str(created.id)]})
+              for q in connection.map_page("quote", page)]
+    assert read.model_dump(include={"number", "valid_until", "company_id", "lines"}) == (
+        quote.model_dump(include={"number", "valid_until", "company_id", "lines"})
+        | {"lines": [{**quote.lines[0].model_dump(), "unit": "db"}]})

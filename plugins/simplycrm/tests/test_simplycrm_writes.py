@@ -166,6 +166,35 @@ def test_an_invoice_takes_its_organisations_address_currency_and_payments(crm: C
     assert back.balance == Decimal(100) and back.currency == "EUR"
 
 
+def test_payments_are_received_against_what_is_owed_and_the_other_party_is_kept(
+    crm: Crm,
+) -> None:
+    # 3 x 333.33 at 25 %: 999.99 net, 249.9975 VAT unrounded; owed 1249.99 (VAT in øre)
+    connection = crm.connect()  # "Organisations": the invoice is the organisation's
+    invoice = Invoice(
+        date=date(2025, 2, 1), company_id="11x2", contact_id="12x3", subject="Dinero 1002",
+        status="issued", total=Decimal("1249.99"), balance=Decimal("249.99"),
+        lines=[{"description": "Timer", "quantity": 3, "unit_price": "333.33",
+                "product_id": "14x4", "vat_percent": 25}],
+    )
+    result = create(connection, "invoice", invoice)
+    assert result.ok and result.record is not None, result.error
+    assert result.record["received"] == "1000.00000000"  # paid: what is owed less the rest
+    back = connection.map_in("invoice", result.record, result.context)
+    assert isinstance(back, Invoice)
+    assert (back.total, back.balance) == (Decimal("1249.99"), Decimal("249.99"))
+    assert (back.company_id, back.contact_id) == ("11x2", None)  # one customer
+    # an update from the accounting system (no contact: it has one customer) leaves the
+    # CRM's contact on the invoice
+    native = connection.map_out("invoice", back.model_copy(update={"subject": "Dinero 1002b"}),
+                                {})
+    assert "contact_id" not in native and native["account_id"] == "11x2"
+    [updated] = connection.upsert("invoice", [UpsertItem(
+        key="k2", id=back.id, record=native, changed=frozenset({"subject"}))])
+    assert updated.ok and updated.record is not None, updated.error
+    assert (updated.record["subject"], updated.record["contact_id"]) == ("Dinero 1002b", "12x3")
+
+
 def test_an_invoice_line_without_product_fails_with_the_fix(crm: Crm) -> None:
     connection = crm.connect()
     invoice = Invoice(date=date(2025, 2, 1), company_id="11x2",

@@ -14,6 +14,7 @@ from syncbridge import UpsertItem
 from syncbridge.connection import Connection
 from syncbridge.models import DocumentStatus, Invoice, Quote
 from syncbridge_szamlazz import writes
+from syncbridge_szamlazz.connector import describe
 
 from .conftest import YEAR, Agent
 
@@ -97,6 +98,10 @@ def test_an_invoice_reads_back_with_the_totals_sent(agent: Agent) -> None:
     assert result.ok and result.id == f"SBT-{YEAR}-4"
     assert agent.emulator.requests.count() - before == 1  # one POST per document issued
     native, read = _read(connection, "invoice", result.id)
+    # the number the Agent gave it is read, and is in the result: the document as it reads
+    assert read.number == result.id and "number" in describe().entities["invoice"].fields
+    assert result.record is not None
+    assert connection.map_in("invoice", result.record).number == result.id
     # per line: the net, VAT and gross sent are the ones read back
     amounts = ("nettoErtek", "afaErtek", "bruttoErtek")
     assert [[line[a] for a in amounts] for line in item.record["tetelek"]] == [

@@ -51,7 +51,7 @@ FIELDS: dict[str, frozenset[str]] = {
     "product": frozenset({"name", "code", "price", "unit", "description"}),
     "invoice": frozenset(
         {"number", "date", "currency", "company_id", "contact_id", "status", "subject", "notes",
-         "due_date", "total", "locked"}
+         "due_date", "total", "balance", "locked"}
     ) | item_fields("lines", "description", "quantity", "unit_price", "discount_percent",
                     "product_id", "vat_percent", "unit"),
     "payment": frozenset({"amount", "date", "currency", "invoice_id", "company_id",
@@ -204,6 +204,10 @@ _STATUS = {
 }
 
 
+#: canonical statuses an invoice is not booked with
+_NOT_BOOKED = frozenset({DocumentStatus.DRAFT, DocumentStatus.CANCELLED, DocumentStatus.REJECTED})
+
+
 def vat_accounts(settings: DineroSettings) -> dict[str, str]:
     """The accounts lines are written to, with their VAT percentage (a map(out) context)."""
     return {str(settings.sales_account): "25", str(settings.vat_free_sales_account): "0"}
@@ -240,6 +244,16 @@ def invoice_in(native: Native, context: dict[str, Any]) -> Invoice:
     days = native.get("PaymentConditionNumberOfDays")
     total = native.get("TotalInclVat")
     number = native.get("Number")
+    # what is still owed: the payments' remainder of a booked invoice (its context), nothing
+    # once paid, the whole total of a draft (no payment can be registered on one)
+    remaining = context.get("remaining")
+    balance: Decimal | None = None
+    if remaining is not None:
+        balance = _decimal(remaining)
+    elif status is DocumentStatus.PAID:
+        balance = Decimal(0)
+    elif status is DocumentStatus.DRAFT and total is not None:
+        balance = _decimal(total)
     return Invoice(
         id=_text(native.get("Guid")),
         updated_at=_updated(native),
@@ -255,6 +269,7 @@ def invoice_in(native: Native, context: dict[str, Any]) -> Invoice:
         subject=_text(native.get("Description")),
         notes=_text(native.get("Comment")),
         total=_decimal(total) if total is not None else None,
+        balance=balance,
         locked=status is not DocumentStatus.DRAFT,
         lines=lines,
     )
@@ -275,7 +290,9 @@ def invoice_out(record: Invoice, settings: DineroSettings, context: dict[str, An
     customer = record.company_id or record.contact_id
     context["party"] = "company" if record.company_id else "contact"
     context["vat"] = vat_accounts(settings)
-    context["book"] = record.status is not DocumentStatus.DRAFT
+    # an invoice past draft is booked; a cancelled (or rejected) one never is: it stays a
+    # draft, which Dinero lets its users delete
+    context["book"] = record.status not in _NOT_BOOKED
     if record.credit_note:
         raise RecordError("credit_note: Dinero keeps credit notes apart; not written as invoices")
     lines = [

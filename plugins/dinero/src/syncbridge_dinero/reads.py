@@ -4,8 +4,10 @@ Companies, contacts and products are read straight from their listings (the tool
 and cursor). An invoice listing row holds no lines, so each changed invoice is then read
 whole (``GET /invoices/{guid}``: one request per invoice, the API's minimum); its context says
 whether its customer is a company or a person (one listing of every contact's
-``ContactGuid,IsPerson`` per read) and which VAT rate each sales account carries (the
-organisation's accounts and VAT types, two requests per read).
+``ContactGuid,IsPerson`` per read), which VAT rate each sales account carries (the
+organisation's accounts and VAT types, two requests per read), and what is still owed on a
+booked invoice not paid in full (its payments' ``RemainingAmount``, one request each: the
+read model has no balance).
 
 Payments have no listing of their own: they are read per booked invoice
 (``GET /v2/{org}/invoices/{guid}/payments``), from the invoices changed since the cursor,
@@ -80,6 +82,22 @@ def _invoice_context(
     return {"party": kind, "vat": vat}
 
 
+def _balance(client: httpx.Client, org: int, invoice: NativeRecord) -> Context:
+    """What is still owed on a booked invoice (``{"remaining": ...}``): the read model has no
+    balance, so a booked invoice not paid in full is asked its payments (one request; the
+    answer's ``RemainingAmount``). A draft owes its total and a paid one nothing: no request."""
+    status = str(invoice.get("PaymentStatus") or invoice.get("Status") or "Draft")
+    if status == "Draft":
+        return {}
+    if status == "Paid":
+        return {"remaining": Decimal(0)}
+    _response, body = api.ERRORS.read(
+        client, f"/v2/{org}/invoices/{invoice['Guid']}/payments", missing_ok=True
+    )
+    remaining = body.get("RemainingAmount") if isinstance(body, dict) else None
+    return {} if remaining is None else {"remaining": Decimal(str(remaining))}
+
+
 def invoices(
     client: httpx.Client, since: str | None, query: Mapping[str, Any]
 ) -> Iterator[Page]:
@@ -103,7 +121,10 @@ def invoices(
                 )
             if isinstance(invoice, dict):
                 whole.append(invoice)
-                context[str(invoice["Guid"])] = _invoice_context(invoice, kinds or {}, vat)
+                context[str(invoice["Guid"])] = {
+                    **_invoice_context(invoice, kinds or {}, vat),
+                    **_balance(client, org, invoice),
+                }
         yield Page(whole, cursor=page.cursor, deleted=page.deleted, total=page.total,
                    context=context)
 

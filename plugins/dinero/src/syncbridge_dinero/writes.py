@@ -49,7 +49,17 @@ def _create(client: httpx.Client, entity: str, item: UpsertItem) -> UpsertResult
         client, item, "POST", _path(client, entity), content=api.encode(body),
         headers=api.JSON_HEADERS, id=_CREATED_ID[entity],
     )
-    return replace(result, record=None)  # the answer holds the id alone
+    # the answer holds the id alone: the record as Dinero now holds it is what was sent
+    return _as_stored(entity, result, body)
+
+
+def _as_stored(entity: str, result: UpsertResult, body: NativeRecord) -> UpsertResult:
+    """``result`` with the record Dinero stored: the body sent, under its id. Read back, it
+    is what the next listing shows (``pcs`` sent as the unit ``parts``), so the engine's
+    snapshot of the write is Dinero's own and the echo reads as unchanged."""
+    if not result.ok or result.id is None:
+        return replace(result, record=None)
+    return replace(result, record={**body, _CREATED_ID[entity]: result.id})
 
 
 def _update(client: httpx.Client, entity: str, item: UpsertItem) -> UpsertResult:
@@ -64,7 +74,7 @@ def _update(client: httpx.Client, entity: str, item: UpsertItem) -> UpsertResult
     body = {**current, **item.record}  # read-model extras are dropped by Dinero's binding
     result = api.ERRORS.write(client, item, "PUT", path, content=api.encode(body),
                               headers=api.JSON_HEADERS)
-    return replace(result, record=None)
+    return _as_stored(entity, result, body)
 
 
 def _book(client: httpx.Client, item: UpsertItem, guid: str, timestamp: str) -> UpsertResult:

@@ -15,6 +15,8 @@ Declarations for :mod:`syncbridge.rest`, and only what is special about this API
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,11 +41,31 @@ INVOICE = "/Api/Invoice/{id}"
 NEW_INVOICE = "/Api/Invoice"
 
 
+#: the address MiniCRM names when its IP allow-list refuses a request (README A1)
+_OFF_THE_LIST = re.compile(r"nem engedélyezett erről az IP címről: (\S+)")
+#: MiniCRM's refusal of a write to a demo system (README A2)
+_DEMO = "Demo rendszerben"
+
+
 def _refused(response: httpx.Response) -> str | None:
     """A 403 ends the entity: the system refuses this access whatever is sent (a client
-    address its IP allow-list does not hold, or a write to a demo system)."""
+    address its IP allow-list does not hold, or a write to a demo system); the reason says
+    which, and what to do."""
     if response.status_code != 403:
         return None
+    text = response.text
+    address = _OFF_THE_LIST.search(text)
+    if address is not None:
+        return (
+            f"this machine's address ({address.group(1)}) is not on the system's list of API "
+            "allowed IP addresses: add it there (MiniCRM: Settings -> System), or run from a "
+            "listed address (allowed_ips in the connection's settings)"
+        )
+    if _DEMO in text:
+        return (
+            "a demo account can only be read: set demo_account = true and sync from MiniCRM "
+            "only, or connect a subscribed system"
+        )
     return (
         "the system refuses this access: a system that limits API access to listed IP "
         "addresses must list this machine's (MiniCRM: Settings -> System), and a demo account "
@@ -76,7 +98,11 @@ def results(body: Any) -> list[NativeRecord] | None:
 PAGES = PageNumber(param="Page", size_param=None, start=0, total="Count")
 
 #: how records are read since a cursor: the details' ``UpdatedAt`` (Budapest time, whole
-#: seconds), asked for with ``UpdatedSince`` ("at or after", README A7)
+#: seconds), asked for with ``UpdatedSince`` ("at or after", README A7). The listings are by
+#: id and every read lists all changes since its start before saving the cursor (with the
+#: last page), so the cursor moves past the newest second read (``past_newest``): else every
+#: run would list again, and read in detail, every record of that second (after a run's
+#: writes, all of them) only to drop them
 CHANGES = Incremental(
     field="UpdatedAt",
     id="Id",
@@ -84,6 +110,8 @@ CHANGES = Incremental(
     inclusive=True,
     zone=BUDAPEST,
     format=STAMP,
+    resolution=timedelta(seconds=1),
+    past_newest=True,
 )
 
 
@@ -105,6 +133,8 @@ LISTINGS: dict[str, Resource] = {
     "company": listing(CONTACTS, CONTACT, Type="Business"),
     "contact": listing(CONTACTS, CONTACT, Type="Person"),
     "invoice": listing(INVOICES, INVOICE),
+    # proformas: the same listing, rows of Type Proforma (reads.py)
+    "quote": listing(INVOICES, INVOICE),
 }
 
 #: contact ``Type`` per canonical entity, as written and listed

@@ -83,13 +83,19 @@ def describe() -> ConnectorInfo:
                 "invoice",
                 _INVOICES,
                 "/Api/Invoice",
-                "onto the customer's card; issued invoices cannot be changed via the API",
+                "Type=Invoice, onto the customer's card; issued invoices cannot be changed "
+                "via the API",
+            ),
+            "quote": _entity(
+                "quote",
+                _INVOICES,
+                "/Api/Invoice (Type=Proforma)",
+                "proformas (díjbekérő), onto the customer's card; Prompt -> valid_until",
             ),
         },
         unsupported={
             "product": "MiniCRM's API writes products (PUT /Api/R3/Product) but cannot list or "
             "read them back, so they cannot be synced",
-            "quote": "MiniCRM offers (/Api/Offer) cannot have their items changed via the API",
             "order": "not part of this integration (the seed syncs customers and invoices)",
             "payment": "MiniCRM keeps only an invoice's paid date",
             "vat_rate": "MiniCRM has no VAT rate entity (items carry the rate as text)",
@@ -121,13 +127,15 @@ def check(client: Client) -> CheckResult:
         "modules": modules if isinstance(modules, dict) else {},
         "read_only": settings.demo_account,
     }
-    reason = ""
+    reason, account = "", settings.account
     if settings.demo_account:
         reason = (
             f"{settings.account} is a demo account: it can be read, and every write to it is "
             "refused before anything is sent"
         )
-    return CheckResult(ok=True, reason=reason, account=settings.account, details=details)
+        # the account as `syncbridge check` names it: a green light shows no reason
+        account = f"{settings.account} (demo account: read only)"
+    return CheckResult(ok=True, reason=reason, account=account, details=details)
 
 
 @hookimpl

@@ -1,11 +1,13 @@
-"""``/Api/Invoice`` documents <-> canonical invoices.
+"""``/Api/Invoice`` documents <-> canonical invoices and quotes.
 
 An invoice is issued elsewhere (Számlázz.hu) and loaded into MiniCRM onto its customer's
 card: ``CustomerId`` is a contact, a Business (canonical ``company_id``) or a Person
 (``contact_id``); which one travels as the context ``customer_type``. ``Type`` is
-``Invoice`` or ``Proforma`` (a *díjbekérő*), kept as the context ``document_type``: the
-canonical invoice has no field for it. Issued invoices cannot be changed through the API
-(only paid or cancelled), so every invoice read is ``locked``.
+``Invoice`` (a canonical ``invoice``) or ``Proforma`` (a *díjbekérő*: a request for payment
+that is not a tax invoice, a canonical ``quote`` whose ``valid_until`` is its payment
+deadline, as Számlázz.hu's connector reads proformas); the type is also kept as the context
+``document_type``. Issued documents cannot be changed through the API (only paid or
+cancelled), so every document read is ``locked``.
 
 Amounts come back as text, header amounts as ``"2000.00"`` and item amounts localized
 (``"1 000,00"``): :func:`amount` reads both.
@@ -20,11 +22,13 @@ from typing import Any
 
 from syncbridge import NativeRecord, RecordError
 from syncbridge.mapping import text
-from syncbridge.models import DocumentLine, DocumentStatus, Invoice
+from syncbridge.models import DocumentLine, DocumentStatus, Invoice, Quote
 from syncbridge_minicrm.parties import updated_at
 
 CUSTOMER_TYPE, DOCUMENT_TYPE = "customer_type", "document_type"
 DOCUMENT_TYPES = ("Invoice", "Proforma")
+#: canonical entity -> the ``Type`` of its documents in ``/Api/Invoice``
+TYPE_OF = {"invoice": "Invoice", "quote": "Proforma"}
 NO_DATE = "0000-00-00"
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
 
@@ -47,6 +51,9 @@ INVOICE_FIELDS = frozenset(
         for name in ("description", "quantity", "unit_price", "vat_percent", "unit", "code")
     }
 )
+
+
+QUOTE_FIELDS = (INVOICE_FIELDS - {"due_date", "total"}) | {"valid_until"}
 
 
 def amount(raw: Any, field: str) -> Decimal:
@@ -93,39 +100,51 @@ def _line(item: dict[str, Any], number: int) -> DocumentLine:
     )
 
 
-def invoice_in(native: NativeRecord, context: dict[str, Any]) -> Invoice:
+def _common_in(native: NativeRecord, context: dict[str, Any]) -> dict[str, Any]:
     if "error" in context:
         raise RecordError(str(context["error"]))
     customer = str(native.get("CustomerId"))
     person = context.get(CUSTOMER_TYPE) == "Person"
     issued = _day(native.get("Issued"))
     if issued is None:
-        raise RecordError("Issued: the invoice has no issue date")
+        raise RecordError("Issued: the document has no issue date")
     items = native.get("Items") or []
+    return {
+        "id": str(native["Id"]),
+        "updated_at": updated_at(native.get("UpdatedAt")),
+        "number": text(native.get("Number")),
+        "date": issued,
+        "currency": text(native.get("CurrencyCode")) or "HUF",
+        "company_id": None if person else customer,
+        "contact_id": customer if person else None,
+        "status": _status(native),
+        "subject": text(native.get("Subject")),
+        "lines": [_line(item, number) for number, item in enumerate(items)],
+        "locked": True,
+    }
+
+
+def invoice_in(native: NativeRecord, context: dict[str, Any]) -> Invoice:
     return Invoice(
-        id=str(native["Id"]),
-        updated_at=updated_at(native.get("UpdatedAt")),
-        number=text(native.get("Number")),
-        date=issued,
+        **_common_in(native, context),
         due_date=_day(native.get("Prompt")),
-        currency=text(native.get("CurrencyCode")) or "HUF",
-        company_id=None if person else customer,
-        contact_id=customer if person else None,
-        status=_status(native),
-        subject=text(native.get("Subject")),
         total=amount(native["Amount"], "Amount")
         if native.get("Amount") not in (None, "")
         else None,
-        lines=[_line(item, number) for number, item in enumerate(items)],
-        locked=True,
     )
+
+
+def quote_in(native: NativeRecord, context: dict[str, Any]) -> Quote:
+    """A proforma (díjbekérő); its payment deadline (``Prompt``) is ``valid_until``."""
+    return Quote(**_common_in(native, context), valid_until=_day(native.get("Prompt")))
 
 
 def _quantity(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def invoice_out(record: Invoice, context: dict[str, Any]) -> NativeRecord:
+def invoice_out(record: Invoice | Quote, context: dict[str, Any]) -> NativeRecord:
+    """An invoice, or a quote as a proforma: the document to put on the customer's card."""
     customer = record.company_id or record.contact_id
     if customer is None or not customer.isdigit():
         raise RecordError(
@@ -133,7 +152,8 @@ def invoice_out(record: Invoice, context: dict[str, Any]) -> NativeRecord:
             "to MiniCRM first"
         )
     context[CUSTOMER_TYPE] = "Business" if record.company_id else "Person"
-    kind = context.setdefault(DOCUMENT_TYPE, "Invoice")
+    kind = TYPE_OF[record.entity]
+    context[DOCUMENT_TYPE] = kind
     items = []
     for number, line in enumerate(record.lines):
         if line.discount_percent:
@@ -158,13 +178,16 @@ def invoice_out(record: Invoice, context: dict[str, Any]) -> NativeRecord:
         "Type": kind,
         "Issued": record.date.isoformat(),
         "Performance": record.date.isoformat(),
-        "Paid": record.date.isoformat() if record.status == DocumentStatus.PAID else NO_DATE,
+        "Paid": record.date.isoformat()
+        if isinstance(record, Invoice) and record.status == DocumentStatus.PAID
+        else NO_DATE,
         "CurrencyCode": record.currency,
         "Subject": record.subject or "",
         "Items": items,
     }
-    if record.due_date is not None:
-        native["Prompt"] = record.due_date.isoformat()
+    due = record.due_date if isinstance(record, Invoice) else record.valid_until
+    if due is not None:
+        native["Prompt"] = due.isoformat()
     if record.number:
         native["Number"] = record.number
     return native

@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from syncbridge import ConnectorError, NativeRecord
-from syncbridge.models import CanonicalRecord, Company, Contact, Invoice
+from syncbridge.models import CanonicalRecord, Company, Contact, Invoice, Quote
 from syncbridge_minicrm import invoices, parties
 
 FIELDS: dict[str, frozenset[str]] = {
     "company": parties.COMPANY_FIELDS,
     "contact": parties.CONTACT_FIELDS,
     "invoice": invoices.INVOICE_FIELDS,
+    "quote": invoices.QUOTE_FIELDS,
 }
 
 
@@ -29,6 +30,8 @@ def map_in(entity: str, native: NativeRecord, context: dict[str, Any]) -> Canoni
         return parties.contact_in(native, context)
     if entity == "invoice":
         return invoices.invoice_in(native, context)
+    if entity == "quote":
+        return invoices.quote_in(native, context)
     raise ConnectorError(f"minicrm has no entity {entity!r}")
 
 
@@ -39,5 +42,7 @@ def map_out(entity: str, record: CanonicalRecord, context: dict[str, Any]) -> Na
     if entity == "contact" and isinstance(record, Contact):
         return parties.contact_out(record, context)
     if entity == "invoice" and isinstance(record, Invoice):
+        return invoices.invoice_out(record, context)
+    if entity == "quote" and isinstance(record, Quote):
         return invoices.invoice_out(record, context)
     raise ConnectorError(f"minicrm cannot write {type(record).__name__} as {entity!r}")

@@ -24,6 +24,7 @@ from syncbridge import Client, ConnectorError, NativeRecord, Page
 from syncbridge.records import Context
 from syncbridge.rest import IncrementalRead, Resource
 from syncbridge_minicrm import api
+from syncbridge_minicrm.invoices import TYPE_OF
 from syncbridge_minicrm.parties import ADDRESSES, ROLE_OF, STATUS
 from syncbridge_minicrm.settings import settings_of
 
@@ -102,7 +103,10 @@ def _cards(client: Client, extra: Mapping[str, Any]) -> dict[int, str]:
 def _contact(client: Client, contact_id: Any, kind: str) -> tuple[NativeRecord, Context] | None:
     """A contact's detail and context (addresses), None if gone or of the other kind."""
     detail = api.detail(client, api.CONTACT.format(id=contact_id))
-    if detail is None or kind_of(detail) != kind:
+    if detail is None:
+        return None
+    remember_kind(client, contact_id, kind_of(detail))
+    if kind_of(detail) != kind:
         return None
     return detail, {ADDRESSES: addresses_of(client, contact_id)}
 
@@ -160,6 +164,13 @@ def _contacts(
     yield Page(records, cursor=read.cursor(), context=contexts)
 
 
+def remember_kind(client: Client, contact_id: Any, kind: str) -> None:
+    """Note a contact's kind, read or written, so that a document naming it as its customer
+    needs no request to learn it (:func:`contact_kind`)."""
+    kinds: dict[str, str] = client.resource(_CONTACT_KINDS, dict)
+    kinds[str(contact_id)] = kind
+
+
 def contact_kind(client: Client, contact_id: Any) -> str | None:
     """``Business`` or ``Person`` of a contact (looked up once per connection), None if gone."""
     kinds: dict[str, str] = client.resource(_CONTACT_KINDS, dict)
@@ -180,20 +191,28 @@ def invoice_context(client: Client, invoice: NativeRecord) -> Context:
     return {"customer_type": kind, "document_type": str(invoice.get("Type") or "Invoice")}
 
 
-def _invoices(client: Client, since: str | None, ids: list[str] | None) -> Iterator[Page]:
+def _documents(
+    client: Client, entity: str, since: str | None, ids: list[str] | None
+) -> Iterator[Page]:
+    """Invoices or proformas (quotes): one ``/Api/Invoice`` listing holds both, its rows name
+    their ``Type``, so only the documents of the entity's type are read in detail."""
+    wanted = TYPE_OF[entity]
     if ids is not None:
         records = [
             found
             for native_id in ids
             if native_id.isdigit()
             and (found := api.detail(client, api.INVOICE.format(id=native_id))) is not None
+            and str(found.get("Type") or "Invoice") == wanted
         ]
         yield Page(records, context={str(r["Id"]): invoice_context(client, r) for r in records})
         return
     read = api.CHANGES.begin(since)
-    for page in _listed(client, api.LISTINGS["invoice"], api.CHANGES.params(read.start)):
+    for page in _listed(client, api.LISTINGS[entity], api.CHANGES.params(read.start)):
         records = []
         for row in page.records:
+            if str(row.get("Type") or "Invoice") != wanted:
+                continue
             found = api.detail(client, api.INVOICE.format(id=row["Id"]))
             if found is not None and read.take(found):
                 records.append(found)
@@ -210,6 +229,6 @@ def fetch_pages(
     ids = None if raw_ids is None else [str(i) for i in dict.fromkeys(raw_ids)]
     if entity in api.CONTACT_TYPES:
         return _contacts(client, entity, since, ids)
-    if entity == "invoice":
-        return _invoices(client, since, ids)
+    if entity in TYPE_OF:
+        return _documents(client, entity, since, ids)
     raise ConnectorError(f"minicrm cannot read {entity!r}")

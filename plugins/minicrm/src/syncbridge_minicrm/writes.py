@@ -13,9 +13,17 @@ write that did happen is updated rather than made twice. An update writes the co
 when an address field changed, the addresses (upserted by type: one read of the contact's
 addresses, a write only for an address that differs).
 
-**Invoices** are ``POST /Api/Invoice`` onto the customer's card (outside the rate limit); the
-API answers the whole document, which is the result's record. Issued invoices cannot be
-changed through the API: an update fails its record with that reason.
+**A new contact becomes a customer.** A connection that reads only the contacts whose card in
+``customer_category`` has one of ``statuses`` would not read back a contact it created: the
+next full read would find it gone, and the contact would be reported missing. So a contact it
+creates gets such a card (``PUT /Api/R3/Project``) in the status its record carries when that
+is one of ``statuses``, else the first of them: a customer the invoicing application sends is
+a customer in MiniCRM too.
+
+**Invoices** (and proformas, canonical quotes) are ``POST /Api/Invoice`` onto the customer's
+card (outside the rate limit); the API answers the whole document, which is the result's
+record. Issued invoices cannot be changed through the API: an update fails its record with
+that reason.
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ from syncbridge import (
 )
 from syncbridge.rest import OutcomeUnknown, outcome_unknown
 from syncbridge_minicrm import api, reads
-from syncbridge_minicrm.parties import ADDRESS_FIELDS, ADDRESSES
+from syncbridge_minicrm.invoices import TYPE_OF
+from syncbridge_minicrm.parties import ADDRESS_FIELDS, ADDRESSES, STATUS
 from syncbridge_minicrm.settings import settings_of
 
 LOG = logging.getLogger(__name__)
@@ -96,6 +105,35 @@ def _addresses(client: Client, contact_id: str, item: UpsertItem, fresh: bool) -
     return None
 
 
+def _customer_card(client: Client, contact_id: str, item: UpsertItem) -> str | None:
+    """Put a new contact on a card of the customer filter (see the module docstring); the
+    reason it could not be, or None (also when the connection filters on no status)."""
+    settings = settings_of(client)
+    if not settings.statuses:
+        return None
+    try:
+        statuses = reads.status_ids(client)
+        wanted = item.context.get(STATUS)
+        status_id = next((k for k, label in statuses.items() if label == wanted), None)
+        if status_id is None:
+            status_id = next(iter(statuses))
+        name = item.record.get("Name") or " ".join(
+            str(item.record.get(k) or "") for k in ("FirstName", "LastName")
+        ).strip()
+        card = {
+            "CategoryId": settings.customer_category,
+            "ContactId": int(contact_id),
+            "StatusId": status_id,
+            "Name": name or f"{settings.account} contact {contact_id}",
+        }
+        api.ERRORS.send(client, "PUT", api.PROJECTS, json=card, once=True)
+    except AuthError:
+        raise
+    except ConnectorError as error:
+        return f"its customer card could not be made: {error}"
+    return None
+
+
 def _contact(client: Client, entity: str, item: UpsertItem) -> UpsertResult:
     body = {key: value for key, value in item.record.items() if key != "Id"}
     if item.is_create:
@@ -126,9 +164,12 @@ def _contact(client: Client, entity: str, item: UpsertItem) -> UpsertResult:
         result = api.ERRORS.write(client, item, "PUT", path, json=body, id="Id")
     if not result.ok or result.id is None:
         return result
+    reads.remember_kind(client, result.id, api.CONTACT_TYPES[entity])
     problem = None
     if item.is_create or not item.changed or item.changed & ADDRESS_FIELDS:
         problem = _addresses(client, result.id, item, fresh=item.is_create)
+    if item.is_create:
+        problem = _customer_card(client, result.id, item) or problem
     if problem is not None and not item.is_create:
         return UpsertResult.failed(item.key, problem, item.id)
     if problem is not None:
@@ -156,11 +197,11 @@ def _invoice(client: Client, item: UpsertItem) -> UpsertResult:
 
 def upsert_items(client: Client, entity: str, items: list[UpsertItem]) -> Iterator[UpsertResult]:
     """The ``upsert`` hook (see the module docstring)."""
-    if entity not in api.CONTACT_TYPES and entity != "invoice":
+    if entity not in api.CONTACT_TYPES and entity not in TYPE_OF:
         raise ConnectorError(f"minicrm cannot write {entity!r}")
     refuse_demo(client, entity, len(items))
     for item in items:
-        if entity == "invoice":
+        if entity in TYPE_OF:
             yield _invoice(client, item)
         else:
             yield _contact(client, entity, item)

@@ -17,8 +17,8 @@ with pycountry and written as English names.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, overload
 
 import pycountry
 
@@ -179,6 +179,32 @@ def money(value: Any) -> Decimal | None:
     return normal.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normal
 
 
+@overload
+def cents(value: Decimal) -> Decimal: ...
+@overload
+def cents(value: None) -> None: ...
+def cents(value: Decimal | None) -> Decimal | None:
+    """An amount rounded half up to the cent (``75.3075`` -> ``75.31``)."""
+    return None if value is None else value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def owed(grand_total: Decimal | None, lines: list[dict[str, Any]]) -> Decimal | None:
+    """The invoice's total as it is owed, in øre: each line's net and its VAT rounded to the
+    cent, then summed, as the invoice prints its lines and as Dinero books them (README,
+    "Payments"). The CRM keeps its grand total unrounded (eight decimals of the exact line
+    sums), so that total is taken with its lines' exact amounts replaced by their rounded
+    ones; what is not a line (an overall discount, shipping) stays as the CRM has it."""
+    if grand_total is None:
+        return None
+    exact = booked = Decimal(0)
+    for line in lines:
+        net = line["quantity"] * line["unit_price"] * (1 - line["discount_percent"] / 100)
+        rate = (line["vat_percent"] or Decimal(0)) / 100
+        exact += net * (1 + rate)
+        booked += cents(net) + cents(cents(net) * rate)
+    return cents(grand_total - exact + booked)
+
+
 def country_in(value: Any) -> str | None:
     """A country as the CRM holds it (a name, or a code) -> ISO 3166 alpha-2."""
     raw = text(value)
@@ -245,9 +271,15 @@ def map_in(
     values["updated_at"] = modified(native)
     if entity == "invoice":
         values.update(_invoice_in(native, context))
+        # the "Priority module": an invoice naming both an organisation and a contact is the
+        # organisation's, or a personal invoice of the contact; the other party is not part
+        # of the synced invoice (an accounting system's invoice has one customer), and
+        # writing leaves it as the CRM has it
         personal = settings is not None and settings.invoice_party == "contact"
         if personal and values.get("contact_id"):
-            values["company_id"] = None  # the contact is the customer (the "Priority module")
+            values["company_id"] = None
+        elif not personal and values.get("company_id"):
+            values["contact_id"] = None
     return MODELS[entity].model_validate(values)
 
 
@@ -255,13 +287,18 @@ def _invoice_in(native: NativeRecord, context: dict[str, Any]) -> dict[str, Any]
     if "LineItems" not in native:
         raise RecordError(f"invoice {native.get('id')} came without its LineItems")
     status = str(native.get("invoicestatus") or "")
+    lines = [_line_in(line) for line in native.get("LineItems") or []]
+    total = owed(money(native.get("hdnGrandTotal")), lines)
+    received = money(native.get("received"))
+    balance = money(native.get("balance"))
     values: dict[str, Any] = {
         "number": text(native.get("invoice_no")),
         "status": STATUS_IN.get(status, DocumentStatus.DRAFT),
         "credit_note": status == "Credit Invoice",
-        "total": money(native.get("hdnGrandTotal")),
-        "balance": money(native.get("balance")),
-        "lines": [_line_in(line) for line in native.get("LineItems") or []],
+        "total": total,
+        "balance": total - received if total is not None and received is not None else (
+            cents(balance)),
+        "lines": lines,
     }
     if context.get(CURRENCY):
         values["currency"] = context[CURRENCY]
@@ -298,7 +335,21 @@ def map_out(
     }
     if isinstance(record, Invoice):
         native.update(_invoice_out(record, context))
+        # the party the "Priority module" leaves out is kept as the CRM has it
+        for canonical in ("company_id", "contact_id"):
+            field = field_map(entity, settings).get(canonical)
+            if field and getattr(record, canonical) is None:
+                native.pop(field, None)
     return native
+
+
+def _owed_lines(record: Invoice) -> Decimal:
+    """The lines' total as :func:`owed` counts it: each line's net and VAT in øre."""
+    total = Decimal(0)
+    for line in record.lines:
+        net = cents(line.quantity * line.unit_price * (1 - line.discount_percent / 100))
+        total += net + cents(net * (line.vat_percent or Decimal(0)) / 100)
+    return total
 
 
 def _invoice_out(record: Invoice, context: dict[str, Any]) -> NativeRecord:
@@ -324,8 +375,10 @@ def _invoice_out(record: Invoice, context: dict[str, Any]) -> NativeRecord:
         "LineItems": lines,
     }
     if record.balance is not None:
-        # payments registered elsewhere (Dinero) show in the CRM as the amount received
-        received = record.gross_total.quantize(_CENT) - record.balance
+        # payments registered elsewhere (Dinero) show in the CRM as the amount received: what
+        # is owed (the record's total, else its lines in øre, as read) less what is left
+        owed_total = record.total if record.total is not None else _owed_lines(record)
+        received = owed_total - record.balance
         native["received"] = format(max(received, Decimal(0)), "f")
     context[CURRENCY] = record.currency
     return native

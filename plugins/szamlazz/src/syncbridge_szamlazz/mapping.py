@@ -35,11 +35,14 @@ LINE_FIELDS = item_fields(
     "lines", "description", "quantity", "unit_price", "code", "unit", "vat_rate_id", "vat_percent"
 )
 FIELDS: dict[str, frozenset[str]] = {
+    # the number is Számlázz.hu's (never sent: the Agent assigns it), read so that a document
+    # goes on to another system under the number printed on it
     "invoice": frozenset(
-        {"date", "currency", "company_id", "status", "notes", "due_date", "credit_note"}
+        {"number", "date", "currency", "company_id", "status", "notes", "due_date", "credit_note"}
     )
     | LINE_FIELDS,
-    "quote": frozenset({"date", "currency", "company_id", "notes", "valid_until"}) | LINE_FIELDS,
+    "quote": frozenset({"number", "date", "currency", "company_id", "notes", "valid_until"})
+    | LINE_FIELDS,
     "vat_rate": frozenset({"rate", "description", "exemption_code"}),
     "payment": frozenset({"amount", "date", "currency", "invoice_id", "company_id", "reference"}),
 }

@@ -209,7 +209,8 @@ def issue(client: Client, item: UpsertItem) -> UpsertResult:
             "it may have been written: the next run checks before sending it again",
             unknown=True,
         )
-    return UpsertResult(key=item.key, id=number)
+    # what was sent, under the number the Agent gave it: the document as it now reads
+    return UpsertResult(key=item.key, id=number, record={**item.record, "szamlaszam": number})
 
 
 def _invoice_locks(client: Client) -> defaultdict[str, threading.Lock]:
