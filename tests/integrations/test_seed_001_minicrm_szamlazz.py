@@ -553,7 +553,10 @@ def test_a_demo_account_is_read_and_every_write_refused_before_sending(
     assert integration.crm_settings["demo_account"] is True
     check = integration.cli("check", "minicrm")
     assert check.exit_code == 0, check.output
-    assert "MiniCRM system 12345 (demo account: read only)" in check.output
+    assert (
+        "ok — MiniCRM system 12345 (a demo account: it can be read, and every write to it is "
+        "refused before anything is sent)"
+    ) in " ".join(check.output.split())
 
     # the seed's config writes both ways: the first write to MiniCRM stops the entity, with
     # nothing sent

@@ -109,7 +109,11 @@ class UpsertResult:
 
 @dataclass(slots=True)
 class CheckResult:
-    """The red/green light of a connection, with what the credentials reach."""
+    """The red/green light of a connection, with what the credentials reach.
+
+    ``reason``: why it is red and what to do; on a green light, a caveat the person should
+    know (``check`` shows it beside the account): a demo account that can only be read.
+    """
 
     ok: bool
     reason: str = ""

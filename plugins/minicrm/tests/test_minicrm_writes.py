@@ -146,9 +146,10 @@ def test_a_demo_account_refuses_writes_before_sending_anything(
     crm = make_crm(demo=True)
     connection = crm.connect()
     check = connection.check()
-    assert check.ok and check.reason == (
-        "MiniCRM system 12345 is a demo account: it can be read, and every write to it is "
-        "refused before anything is sent"
+    assert (check.ok, check.account) == (True, "MiniCRM system 12345")
+    assert check.reason == (
+        "a demo account: it can be read, and every write to it is refused before anything "
+        "is sent"
     )
     crm.log.clear()
     with pytest.raises(ConnectorError) as refused:

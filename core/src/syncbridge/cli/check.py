@@ -43,7 +43,8 @@ def _check(workspace: Workspace, name: str) -> dict[str, Any]:
         entry["reason"] = sentence
     else:
         entry["ok"] = result.ok
-        entry["reason"] = None if result.ok else result.reason
+        # a green light may come with a word all the same ("a demo account: read only")
+        entry["reason"] = result.reason or None
         entry["account"] = result.account or None
         entry["companies"] = [dict(company) for company in result.companies]
         entry["scopes"] = list(result.scopes)
@@ -90,7 +91,8 @@ def _print(entry: dict[str, Any]) -> None:
     name = entry["name"]
     if entry["ok"]:
         account = f" — {escape(entry['account'])}" if entry["account"] else ""
-        console.print(f"[green]●[/green] {escape(name)}: ok{account}")
+        note = f" ({escape(entry['reason'])})" if entry["reason"] else ""
+        console.print(f"[green]●[/green] {escape(name)}: ok{account}{note}")
     else:
         console.print(f"[red]●[/red] {escape(name)}: failing — {escape(entry['reason'] or '')}")
     for company in entry["companies"]:

@@ -109,7 +109,8 @@ CHECK = _document(
                         "ok": {"type": "boolean"},
                         "reason": {
                             **_TEXT_OR_NULL,
-                            "description": "why it is failing, and what to do",
+                            "description": "why it is failing, and what to do; on a "
+                            "connection that is ok, a caveat (a demo account: read only)",
                         },
                         "account": _TEXT_OR_NULL,
                         "companies": _rows({"type": "object"}),

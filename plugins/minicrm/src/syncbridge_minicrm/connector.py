@@ -127,15 +127,13 @@ def check(client: Client) -> CheckResult:
         "modules": modules if isinstance(modules, dict) else {},
         "read_only": settings.demo_account,
     }
-    reason, account = "", settings.account
-    if settings.demo_account:
+    reason = ""
+    if settings.demo_account:  # shown beside the green light
         reason = (
-            f"{settings.account} is a demo account: it can be read, and every write to it is "
-            "refused before anything is sent"
+            "a demo account: it can be read, and every write to it is refused before "
+            "anything is sent"
         )
-        # the account as `syncbridge check` names it: a green light shows no reason
-        account = f"{settings.account} (demo account: read only)"
-    return CheckResult(ok=True, reason=reason, account=account, details=details)
+    return CheckResult(ok=True, reason=reason, account=settings.account, details=details)
 
 
 @hookimpl
