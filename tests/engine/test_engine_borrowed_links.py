@@ -154,3 +154,35 @@ def test_links_from_must_name_a_sync_sharing_a_connection(tmp_path: Path) -> Non
         "syncs.docs_crm.links_from.contact: sync app_crm does not sync contact"
     )
     assert parse(text).syncs["docs_crm"].borrowed == {"company": ("app_crm", False)}
+
+
+def test_one_run_of_every_sync_runs_the_lender_first(tmp_path: Path) -> None:
+    """By name, the invoice sync ("a_docs") would run before the customer sync ("b_app") and
+    its invoices would wait a run; a sync taking another's links runs after it."""
+    text = (
+        _config(tmp_path, False)
+        .replace("app_crm", "b_app")
+        .replace("docs_crm", "a_docs")
+    )
+    config = tmp_path / "syncbridge.toml"
+    config.write_text(text, encoding="utf-8")
+    assert parse(text).sync_order() == ["b_app", "a_docs"]
+    [kovacs] = _put(tmp_path, "app", "company", [{"name": "Kovács Kft."}])
+    _put(tmp_path, "docs", "invoice", [_invoice(kovacs, "E-1")])
+
+    result = CliRunner().invoke(main, ["-c", str(config), "run", "-q"])
+
+    assert result.exit_code == 0, result.output
+    assert [i.number for i in _read(tmp_path, "crm", "invoice")] == ["E-1"]
+    cycle = text.replace(
+        "[syncs.b_app.entities.company]", 'links_from = { contact = "a_docs" }\n'
+        "[syncs.b_app.entities.company]"
+    ) + "[syncs.a_docs.entities.contact]\n"
+    with pytest.raises(ConfigError) as raised:
+        parse(cycle)
+    assert str(raised.value).splitlines() == [
+        "syncs.b_app.links_from.contact: a_docs takes links from b_app in turn; one of the "
+        "two must sync the entity itself",
+        "syncs.a_docs.links_from.company: b_app takes links from a_docs in turn; one of the "
+        "two must sync the entity itself",
+    ]

@@ -33,7 +33,7 @@ def _syncs(workspace: Workspace, sync: str | None) -> list[str]:
         return [sync]
     if not workspace.config.syncs:
         raise ConfigError("syncs: the config defines no sync; add a [syncs.<name>] table")
-    return sorted(workspace.config.syncs)
+    return workspace.config.sync_order()
 
 
 def _verbose(workspace: Workspace, summary: RunSummary) -> None:

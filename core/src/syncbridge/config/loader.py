@@ -191,6 +191,11 @@ def _check_links_from(config: Config, name: str, sync: Any) -> list[str]:
             problems.append(f"{where}: no other sync named {source!r} (syncs: {known})")
         elif entity not in lender.entities:
             problems.append(f"{where}: sync {source} does not sync {entity}")
+        elif name in lender.links_from.values():
+            problems.append(
+                f"{where}: {source} takes links from {name} in turn; one of the two must "
+                "sync the entity itself"
+            )
         elif {sync.left, sync.right} == {lender.left, lender.right}:
             problems.append(
                 f"{where}: {source} joins the same two connections; sync {entity} in {name}"

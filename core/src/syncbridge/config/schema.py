@@ -255,3 +255,21 @@ class Config(_Strict):
     state: StateConfig = Field(default_factory=StateConfig)
     connections: dict[str, ConnectionConfig] = Field(default_factory=dict)
     syncs: dict[str, SyncConfig] = Field(default_factory=dict)
+
+    def sync_order(self) -> list[str]:
+        """The syncs in the order to run them: by name, except that a sync taking another's
+        links (``links_from``) runs after it, so its references find this run's links."""
+        order: list[str] = []
+        placed: set[str] = set()
+
+        def place(name: str, seen: frozenset[str]) -> None:
+            if name in placed or name in seen or name not in self.syncs:
+                return  # a cycle is a configuration error, said when it is loaded
+            for lender in sorted(set(self.syncs[name].links_from.values())):
+                place(lender, seen | {name})
+            placed.add(name)
+            order.append(name)
+
+        for name in sorted(self.syncs):
+            place(name, frozenset())
+        return order

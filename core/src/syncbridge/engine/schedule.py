@@ -45,9 +45,10 @@ class Schedule:
     def jobs(self) -> list[tuple[str, str, float]]:
         """(sync, entity, seconds) of every entity with an interval."""
         found = []
-        for sync_name, sync in sorted(self.workspace.config.syncs.items()):
+        for sync_name in self.workspace.config.sync_order():
             if self.only_sync and sync_name != self.only_sync:
                 continue
+            sync = self.workspace.config.syncs[sync_name]
             for entity, rule in sync.entities.items():
                 if rule.interval is not None:
                     found.append((sync_name, entity, rule.interval.total_seconds()))
