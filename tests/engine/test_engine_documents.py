@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 from tests.engine.bed import Bed
@@ -175,3 +176,39 @@ def test_a_line_field_left_out_is_neither_compared_nor_blanked_on_the_other_side
     assert bed.outcomes(changed.run_id, "invoice") == {"conflict": 1}  # both changed: left wins
     [copy] = bed.rows("right", "invoice")
     assert [(row["unit_price"], row["unit"]) for row in copy["lines"]] == [("160", "h")]
+
+
+def test_a_locked_record_still_sends_its_own_changes_to_the_other_side(tmp_path: Path) -> None:
+    """Seed 002: an invoice booked (locked) in the accounting system is paid there while the
+    CRM edits its notes. The notes cannot go to the locked invoice (a conflict, reported
+    until resolved), but the payment must reach the CRM all the same."""
+    bed = Bed(
+        tmp_path,
+        {
+            "company": {"direction": "both"},
+            "invoice": {"direction": "both", "priority": "left"},
+        },
+    )
+    [acme] = bed.put("left", "company", [{"name": "ACME", "city": "Milano"}])
+    [crm] = bed.put(
+        "left",
+        "invoice",
+        [{"number": "3/2026", "date": "2026-11-02", "company_id": acme,
+          "lines": [{"description": "A", "unit_price": "100"}], "balance": "100.00"}],
+    )
+    bed.sync()
+    [booked] = bed.rows("right", "invoice")
+    bed.edit("right", "invoice", booked["id"], locked=True, status="issued")
+    bed.sync()  # the booking flows back: the pair is in step again
+    bed.edit("right", "invoice", booked["id"], balance="40.00")  # a payment of 60
+    bed.edit("left", "invoice", crm, notes="please pay")
+
+    for _ in range(2):  # reported on every run until resolved; the payment arrives once
+        run = bed.sync()
+        [item] = bed.items(run.run_id, "invoice")
+        assert item.action == "conflict"
+        assert item.reason.startswith("the right record is locked (issued); not overwritten")
+        [left] = bed.rows("left", "invoice")
+        [right] = bed.rows("right", "invoice")
+        assert (Decimal(left["balance"]), left["notes"]) == (Decimal(40), "please pay")
+        assert (Decimal(right["balance"]), right["notes"]) == (Decimal(40), None)

@@ -641,6 +641,7 @@ def test_dinero_s_100_requests_a_minute_are_honoured_without_a_single_429(
     # around them: more than the window allows, so the run had to pace itself
     assert sum(answers.values()) > 120
     assert elapsed >= 3  # the client waited for the window instead of being refused
+    integration.dinero.limiter.enabled = False  # the test's own reads are no sync's
     assert len(integration.dinero_rows("invoices")) == 30
 
 

@@ -23,6 +23,10 @@ SIDES: tuple[Side, Side] = ("left", "right")
 BOTH = "both"
 
 
+#: canonical fields that describe one side's copy, never synced (see Document.locked)
+SIDE_STATE = frozenset({"locked"})
+
+
 def other(side: Side) -> Side:
     return "right" if side == "left" else "left"
 
@@ -82,6 +86,9 @@ class EntityContext:
         self.may_create = self.rule.creates(self.entity)
         self.may_update = self.rule.updates(self.entity)
         fields = set(self.model.model_fields) - META_FIELDS - set(self.rule.exclude)
+        # whether a document may still be edited is each side's own state: an invoice booked
+        # in the accounting system is not booked in the CRM that sent it
+        fields -= SIDE_STATE
         for connection in self.connections.values():
             declared = connection.info.entities[self.entity].fields
             if declared is not None:

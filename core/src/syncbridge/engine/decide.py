@@ -304,6 +304,9 @@ class Decider:
         missing: dict[Side, list[str]] = {"left": missing_right, "right": missing_left}
         sources: dict[Side, dict[str, Any]] = {"left": right, "right": left}  # by side written
         blocked: list[str] = []
+        #: values a locked record of one side would have taken: a conflict, reported until
+        #: resolved, which never holds back what flows to the other side
+        locked: dict[Side, dict[str, Any]] = {}
         filtered = False
         written: Side
         for written in ("left", "right"):
@@ -331,20 +334,8 @@ class Decider:
                 blocked.append(f"updating the {written} is off")
                 proposed[written] = {}
             elif proposed[written] and contents[index].get("locked"):
-                blocked.append(
-                    f"the {written} record is locked (issued); not overwritten, change it "
-                    "there by the system's own rules (e.g. a credit note)"
-                )
-                locked = proposed[written]
+                locked[written] = proposed[written]
                 proposed[written] = {}
-                return Decision(
-                    side,
-                    rid,
-                    Outcome.CONFLICT,
-                    blocked[-1],
-                    detail=self._detail(merged, {written: locked}, contents),
-                    **{**base, "bases": None},
-                )
         writes = [
             Write(
                 written,
@@ -356,6 +347,20 @@ class Decider:
             for written, values in proposed.items()
             if values
         ]
+        if locked:
+            # what flows to the other side is written; the pair's base stays as it was, so
+            # the locked side's difference is reported again until someone resolves it there
+            stuck = f"the {next(iter(locked))} record is" if len(locked) == 1 else "both are"
+            return Decision(
+                side,
+                rid,
+                Outcome.CONFLICT,
+                f"{stuck} locked (issued); not overwritten, change it there by the system's "
+                "own rules (e.g. a credit note)",
+                writes=writes,
+                detail=self._detail(merged, {**proposed, **locked}, contents),
+                **{**base, "bases": None},
+            )
         detail = self._detail(merged, proposed, contents)
         matched = f"matched {target} {their_id} on {'+'.join(how)}" if how is not None else ""
         conflicts = [name for name in merged.conflicts if detail and name in detail]
