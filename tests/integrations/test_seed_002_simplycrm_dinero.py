@@ -559,18 +559,16 @@ def test_sync_of_one_record_is_refused_where_the_record_does_not_flow(
     assert [c["Name"] for c in integration.dinero_rows("contacts")] == ["Kun i Dinero ApS"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: `syncbridge run --record` (and `push`) are not refused in a two-way sync; "
-    "Simply CRM offers single-record sync only with one-way Simply -> Dinero (the lead "
-    "decides; see the seed-002 report)",
-)
 def test_sync_of_one_record_is_refused_in_a_two_way_sync(integration: Integration) -> None:
     integration.configure(sync_config(direction="both", every="manual"))
     result = integration.cli("run", "--sync", "simply_dinero", "--record", "11x2",
                              "--side", "left")
     assert result.exit_code == 2
-    assert "one-way" in result.output + result.stderr
+    assert (
+        "--record: company syncs both ways in simply_dinero; a single record is synced only "
+        "by a one-way rule. Run the whole sync, or send this record one way with `syncbridge "
+        "push simply_dinero company --from left --record 11x2`"
+    ) in " ".join((result.output + result.stderr).split())
     assert integration.dinero_rows("contacts") == []
 
 

@@ -198,6 +198,15 @@ def _run_sync(
                     f"--record: the sync's direction for {entity} is {rule.direction}; a "
                     f"{record[0]} record does not flow from there"
                 )
+            if record is not None and rule.direction == "both":
+                # read alone, one record cannot be merged both ways: its twin's changes since
+                # the last run are not read, so which side wins would be a guess
+                raise ConfigError(
+                    f"--record: {entity} syncs both ways in {name}; a single record is synced "
+                    f"only by a one-way rule. Run the whole sync, or send this record one way "
+                    f"with `syncbridge push {name} {entity} --from {record[0]} --record "
+                    f"{record[1]}`"
+                )
             lease = None if dry_run else EntityLease(store.engine, name, entity, wait=wait)
 
             def report(stage: str, count: int, entity: str = entity) -> None:
