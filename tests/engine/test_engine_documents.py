@@ -212,3 +212,32 @@ def test_a_locked_record_still_sends_its_own_changes_to_the_other_side(tmp_path:
         [right] = bed.rows("right", "invoice")
         assert (Decimal(left["balance"]), left["notes"]) == (Decimal(40), "please pay")
         assert (Decimal(right["balance"]), right["notes"]) == (Decimal(40), None)
+
+
+def test_a_number_the_target_assigns_is_never_written_there_and_comes_back(
+    tmp_path: Path,
+) -> None:
+    """Számlázz.hu numbers its invoices itself (read only there): the invoicing app's number
+    is never written to it, and the number it assigned is the truth the app receives."""
+    rules = {
+        "company": {"direction": "both"},
+        "invoice": {"direction": "both", "priority": "left"},
+    }
+    bed = Bed(tmp_path, rules)
+    bed.rewrite(rules, extensions={"right": ["tests.engine.assigned"]})
+    [acme] = bed.put("left", "company", [{"name": "ACME", "city": "Milano"}])
+    [mine] = bed.put("left", "invoice", [invoice(acme, None, "1/2026")])
+    bed.sync()
+    [issued] = bed.rows("right", "invoice")
+    bed.edit("right", "invoice", issued["id"], number="SBT-2026-1")  # the system's number
+    bed.sync()
+    assert [r["number"] for r in bed.rows("left", "invoice")] == ["SBT-2026-1"]
+    bed.edit("left", "invoice", mine, number="2/2026", notes="please pay")
+
+    bed.sync()
+
+    [right] = bed.rows("right", "invoice")
+    [left] = bed.rows("left", "invoice")
+    assert (right["number"], right["notes"]) == ("SBT-2026-1", "please pay")
+    assert (left["number"], left["notes"]) == ("SBT-2026-1", "please pay")
+    assert bed.outcomes(bed.sync().run_id, "invoice") == {}  # in step: nothing more to do

@@ -74,6 +74,11 @@ class EntityInfo(BaseModel):
     #: ``lines.vat_percent`` and the like (see :func:`item_fields`) name the fields of each
     #: line the connector maps; a connector naming ``lines`` alone maps them all.
     fields: frozenset[str] | None = None
+    #: fields the system assigns and the connector reads but never writes: a document's
+    #: number in its sequence, the system's own id offered as ``external_id``. The engine
+    #: never writes them here; where the two sides differ, this side's value is the truth and
+    #: flows to the other side (when this side's changes flow)
+    read_only: frozenset[str] = frozenset()
     #: key of the native id in a native record (used to name a record that fails to map)
     id_field: str = "id"
     notes: str = ""

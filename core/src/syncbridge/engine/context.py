@@ -71,6 +71,9 @@ class EntityContext:
     #: sides that keep match keys (see :func:`syncbridge.engine.entity._keyed_sides`)
     keyed: frozenset[Side] = field(init=False, default=frozenset())
     synced_fields: frozenset[str] = field(init=False)
+    #: per side, the synced fields its system assigns (EntityInfo.read_only): never written
+    #: there, and its value wins where the sides differ
+    read_only: dict[Side, frozenset[str]] = field(init=False)
     #: lists of objects whose items are compared and written in part (see __post_init__)
     item_fields: dict[str, frozenset[str]] = field(init=False)
     may_create: bool = field(init=False)
@@ -98,6 +101,10 @@ class EntityContext:
             if target not in self.linked_entities and "." not in path:
                 fields.discard(path)
         self.synced_fields = frozenset(fields)
+        self.read_only = {
+            side: self.synced_fields & connection.info.entities[self.entity].read_only
+            for side, connection in self.connections.items()
+        }
         self.item_fields = self._synced_item_fields()
 
     @property

@@ -301,6 +301,7 @@ class Decider:
             "new_link": ids if how is not None else None,
         }
         proposed: dict[Side, dict[str, Any]] = {"left": merged.to_left, "right": merged.to_right}
+        self._assigned(proposed, {"left": left_as_right, "right": right_as_left})
         missing: dict[Side, list[str]] = {"left": missing_right, "right": missing_left}
         sources: dict[Side, dict[str, Any]] = {"left": right, "right": left}  # by side written
         blocked: list[str] = []
@@ -465,6 +466,27 @@ class Decider:
             if source == left_name:
                 return right_name
         return left_name
+
+    def _assigned(
+        self, proposed: dict[Side, dict[str, Any]], projected: dict[Side, dict[str, Any]]
+    ) -> None:
+        """Fields a side's system assigns (its read-only ones) are never written there; its
+        value is the truth, and goes to the other side wherever this side's changes flow
+        (those equal there already are dropped later, with every value held already)."""
+        ctx = self.ctx
+        held: Side
+        for held in ("left", "right"):
+            fixed = ctx.read_only[held]
+            if not fixed:
+                continue
+            there = other(held)
+            proposed[held] = {k: v for k, v in proposed[held].items() if k not in fixed}
+            if ctx.rule.allows(held):
+                flowing = fixed - ctx.read_only[there] - set(ctx.rule.fields)
+                proposed[there] = {
+                    **proposed[there],
+                    **{name: projected[held][name] for name in flowing if name in projected[held]},
+                }
 
     def _differing(
         self,

@@ -83,7 +83,8 @@ def dropped(emulator: Emulator) -> int:
 def compared_fields(info: EntityInfo, record: CanonicalRecord) -> set[str]:
     """The fields of ``record`` a connector must keep: set in it, and mapped by the entity."""
     declared = info.fields if info.fields is not None else set(type(record).model_fields)
-    return (set(declared) & record.model_fields_set) - META_FIELDS
+    # a field the system assigns (a document number) is read, never written: not kept
+    return (set(declared) & record.model_fields_set) - META_FIELDS - info.read_only
 
 
 def differences(expected: CanonicalRecord, actual: CanonicalRecord, fields: set[str]) -> list[str]:

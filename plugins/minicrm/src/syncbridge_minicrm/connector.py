@@ -56,6 +56,8 @@ def _entity(name: str, capabilities: frozenset[Capability], source: str, notes: 
         source=source,
         page_size=api.PAGE_SIZE,
         fields=mapping.FIELDS[name],
+        # MiniCRM's own id, offered to systems that keep it: never written
+        read_only=frozenset({"external_id"}) & mapping.FIELDS[name],
         id_field="Id",
         notes=notes,
     )

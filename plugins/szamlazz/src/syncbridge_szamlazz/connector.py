@@ -65,6 +65,8 @@ def describe() -> ConnectorInfo:
                 source="action-xmlagentxmlfile / action-szamla_agent_xml",
                 page_size=25,
                 fields=mapping.FIELDS["invoice"],
+                # numbered by Számlázz.hu in the account's sequence, never by a client
+                read_only=frozenset({"number"}),
                 id_field="szamlaszam",
                 notes="issued invoices are immutable (locked): a change is a storno and a new "
                 "invoice; read by walking the number sequence, one POST per invoice",
@@ -75,6 +77,7 @@ def describe() -> ConnectorInfo:
                 source="action-xmlagentxmlfile (dijbekero) / action-szamla_agent_xml",
                 page_size=25,
                 fields=mapping.FIELDS["quote"],
+                read_only=frozenset({"number"}),
                 id_field="szamlaszam",
                 notes="proformas (díjbekérő): issued, read and deleted, never edited",
             ),
