@@ -8,17 +8,17 @@ prints goes through :func:`safe_url`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from syncbridge.models import META_FIELDS, MODELS
 from syncbridge.settings import ConnectorSettings
-from syncbridge_sql.presets import preset_for
+from syncbridge_sql.presets import Preset, preset_for
 
 
 def safe_url(url: str | URL) -> str:
@@ -81,13 +81,27 @@ class SqlSettings(ConnectorSettings):
         "under which a MariaDB NOW() runs",
     )
 
+    #: the entities a connection may map, by name: the canonical ones. A connector built on
+    #: this one that maps entities of its own (OfiCRM's sectors) extends it
+    entity_models: ClassVar[Mapping[str, type[BaseModel]]] = MODELS
+
+    @classmethod
+    def preset_named(cls, name: str) -> Preset:
+        """The preset ``name`` means here (a connector built on this one has its own)."""
+        return preset_for(name)
+
     @model_validator(mode="before")
     @classmethod
     def _apply_preset(cls, data: Any) -> Any:
         """A preset's tables and columns under the ones given: those win, field by field."""
-        if not isinstance(data, dict) or not data.get("preset"):
+        if not isinstance(data, dict):
             return data
-        preset = preset_for(str(data["preset"]))
+        default = cls.model_fields["preset"].default
+        if default and "preset" not in data:
+            data = {**data, "preset": default}
+        if not data.get("preset"):
+            return data
+        preset = cls.preset_named(str(data["preset"]))
         tables = {**preset.tables, **(data.get("tables") or {})}
         given = data.get("columns") or {}
         columns = {
@@ -135,14 +149,15 @@ class SqlSettings(ConnectorSettings):
     @model_validator(mode="after")
     def _known_names(self) -> SqlSettings:
         """Misspelt entities or fields would silently map nothing: reject them here."""
+        models = type(self).entity_models
         for where, entities in (("tables", self.tables), ("columns", self.columns)):
             for entity in entities:
-                if entity not in MODELS:
+                if entity not in models:
                     raise ValueError(
-                        f"{where}: unknown entity {entity!r}; entities are: {', '.join(MODELS)}"
+                        f"{where}: unknown entity {entity!r}; entities are: {', '.join(models)}"
                     )
         for entity, mapping in self.columns.items():
-            fields = set(MODELS[entity].model_fields)
+            fields = set(models[entity].model_fields)
             for field in mapping:
                 if field not in fields:
                     known = ", ".join(sorted(fields - META_FIELDS))
