@@ -57,6 +57,25 @@ def test_emulate_serves_prints_settings_and_stops_cleanly_on_sigterm() -> None:
     assert code == 0, process.stderr.read()  # type: ignore[union-attr]
 
 
+def test_emulate_serves_corrupt_answers_and_a_delayed_429_burst() -> None:
+    """The fault kinds the contract kit's fault check uses can be served by hand too."""
+    process = start_emulate("notes_api:create_app", "--port", "0", "--print-settings",
+                            "--no-rate-limits", "--corrupt-rate", "1", "--corrupt-kind",
+                            "html_502", "--burst-429", "1", "--burst-429-after", "1",
+                            "--retry-after", "7")
+    try:
+        assert process.stdout is not None
+        settings = tomllib.loads(process.stdout.read())["connections"]["notes"]["settings"]
+        headers = {"X-Api-Key": settings["api_key"]}
+        first = httpx.get(f"{settings['base_url']}/contacts", headers=headers)
+        second = httpx.get(f"{settings['base_url']}/contacts", headers=headers)
+        assert (first.status_code, first.text.lstrip()[:9].lower()) == (502, "<!doctype")
+        assert (second.status_code, second.headers["retry-after"]) == (429, "7")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+
+
 def test_emulate_without_print_settings_says_where_it_listens_on_stdout() -> None:
     process = start_emulate("notes_api:create_app", "--port", "0", "--no-rate-limits")
     try:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from syncbridge.emulator.base import Emulator
 from syncbridge.emulator.config import connection_toml
 from syncbridge.emulator.loading import load_factory
-from syncbridge.emulator.options import EmulatorOptions
+from syncbridge.emulator.options import CORRUPT_KINDS, EmulatorOptions
 from syncbridge.emulator.server import bind, serve, url_of
 from syncbridge.errors import ConfigError
 
@@ -74,6 +74,37 @@ _DEFAULTS = EmulatorOptions()
     help="Answer the first N requests with 429 and Retry-After: 1.",
 )
 @click.option(
+    "--burst-429-after",
+    "burst_429_after",
+    type=click.IntRange(min=0),
+    default=_DEFAULTS.burst_429_after,
+    metavar="N",
+    help="Let N requests through before the 429 burst starts.",
+)
+@click.option(
+    "--retry-after",
+    type=click.FloatRange(min=0),
+    default=_DEFAULTS.retry_after,
+    show_default=True,
+    metavar="S",
+    help="The Retry-After of the burst's 429s, in seconds.",
+)
+@click.option(
+    "--corrupt-rate",
+    type=click.FloatRange(0, 1),
+    default=_DEFAULTS.corrupt_rate,
+    metavar="P",
+    help="Probability that a handled request's answer is replaced by a corrupt one.",
+)
+@click.option(
+    "--corrupt-kind",
+    "corrupt_kinds",
+    type=click.Choice(list(CORRUPT_KINDS)),
+    multiple=True,
+    help="A corrupt answer to draw from (repeatable; default: all of "
+    f"{', '.join(CORRUPT_KINDS)}).",
+)
+@click.option(
     "--drop-rate",
     type=click.FloatRange(0, 1),
     default=_DEFAULTS.drop_rate,
@@ -103,6 +134,10 @@ def emulate(
     latency_ms: float,
     error_rate: float,
     burst_429: int,
+    burst_429_after: int,
+    retry_after: float,
+    corrupt_rate: float,
+    corrupt_kinds: tuple[str, ...],
     drop_rate: float,
     drop_mode: str,
     no_rate_limits: bool,
@@ -121,6 +156,10 @@ def emulate(
             latency_ms=latency_ms,
             error_rate=error_rate,
             burst_429=burst_429,
+            burst_429_after=burst_429_after,
+            retry_after=retry_after,
+            corrupt_rate=corrupt_rate,
+            corrupt_kinds=corrupt_kinds or CORRUPT_KINDS,
             drop_rate=drop_rate,
             drop_mode=drop_mode,
             rate_limits=not no_rate_limits,
