@@ -27,6 +27,10 @@ class Capability(StrEnum):
     IDEMPOTENT_CREATE = "idempotent_create"
     #: ``lookup`` finds a record by the ``UpsertItem.key`` written with it
     LOOKUP = "lookup"
+    #: ``fetch`` honours ``query["filter"]`` (canonical field -> a value or a list of values),
+    #: leaving out records that do not match (it may return some that do not: the engine
+    #: checks every record again)
+    FILTER = "filter"
 
 
 class RateLimit(BaseModel):

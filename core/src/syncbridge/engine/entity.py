@@ -17,7 +17,7 @@ from syncbridge.engine.db import SideStore, SnapshotRow
 from syncbridge.engine.decide import Decider
 from syncbridge.engine.derive import derive_all
 from syncbridge.engine.outbox import recover
-from syncbridge.engine.read import ReadResult, read_side, retry_pending
+from syncbridge.engine.read import ReadResult, filter_scope, read_side, retry_pending
 from syncbridge.engine.report import EntityResult, Item
 from syncbridge.engine.send import Sender
 from syncbridge.errors import ConnectorError
@@ -338,6 +338,8 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
                 for side, read in reads.items():
                     if read.cursor is not None:
                         ctx.stores[side].set_cursor(db, read.cursor)
+                        # the filter the cursor was read with: a cursor of another is void
+                        filter_scope(ctx, side).set_cursor(db, read.scope)
         result.result = "failed" if result.counts[Outcome.FAILED] else "ok"
     except (ConnectorError, httpx.HTTPError) as error:
         result.result = "error"

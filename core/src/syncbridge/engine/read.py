@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import Generator
 from contextlib import closing, suppress
@@ -12,9 +13,10 @@ from typing import Any
 import orjson
 from sqlalchemy import select, update
 
+from syncbridge.describe import Capability
 from syncbridge.engine import mapworker
 from syncbridge.engine.context import EntityContext, Side
-from syncbridge.engine.db import SNAPSHOT, SnapshotRow, chunks
+from syncbridge.engine.db import SNAPSHOT, SideStore, SnapshotRow, chunks
 from syncbridge.engine.mapin import Failure, Mapped, map_records
 from syncbridge.engine.mapworker import MapWorker, WorkerGone
 from syncbridge.engine.prefetch import ahead
@@ -31,8 +33,11 @@ class ReadResult:
     side: Side
     count: int = 0
     cursor: str | None = None
-    #: the read covered every record of the side (no cursor, no id filter)
+    #: the read covered every record of the side (no cursor, no id filter, no filter
+    #: pushed down): a record it did not see is gone
     complete: bool = False
+    #: the filter pushed down to the read (its JSON; "" for none): a cursor belongs to it
+    scope: str = ""
     deleted: list[str] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)
 
@@ -84,10 +89,16 @@ def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> R
     """Fetch changes (or ``ids``) of ``side``, store snapshots seen in this run."""
     store = ctx.stores[side]
     run_id = ctx.recorder.run_id
+    pushed = None if ids else pushed_filter(ctx, side)
+    scope = "" if pushed is None else json.dumps(pushed, sort_keys=True, default=str)
     with ctx.engine.connect() as db:
         since = None if (ctx.full or ids) else store.cursor(db)
-    result = ReadResult(side=side, complete=since is None and ids is None)
-    query: dict[str, Any] = {"ids": ids} if ids else {}
+        if since is not None and (filter_scope(ctx, side).cursor(db) or "") != scope:
+            since = None  # a cursor of another filter: records it left out may match now
+    result = ReadResult(
+        side=side, complete=since is None and ids is None and pushed is None, scope=scope
+    )
+    query: dict[str, Any] = {"ids": ids} if ids else {"filter": pushed} if pushed else {}
     levels = ctx.keys_of(side)
     pending_rows: list[SnapshotRow] = []
     pending_failures: list[Failure] = []
@@ -118,6 +129,28 @@ def read_side(ctx: EntityContext, side: Side, ids: list[str] | None = None) -> R
             ctx.renew()
     save()
     return result
+
+
+def pushed_filter(ctx: EntityContext, side: Side) -> dict[str, Any] | None:
+    """The entity's filter, to push down to ``side``'s read, if that is safe and possible.
+
+    Only to the source of a one-way sync: the other side's records outside the filter are
+    still its records' twins, which matching must see (else a twin would be created again);
+    and in a two-way sync each side is the other's target. Only to a connector that can
+    filter (``Capability.FILTER``). Records a filtered read leaves out are not gone: such a
+    read infers no deletion (:attr:`ReadResult.complete` is false).
+    """
+    rule = ctx.rule
+    if not rule.filter or rule.direction == "both" or not rule.allows(side):
+        return None
+    if not ctx.connections[side].can(ctx.entity, Capability.FILTER):
+        return None
+    return dict(rule.filter)
+
+
+def filter_scope(ctx: EntityContext, side: Side) -> SideStore:
+    """Where the filter a side's cursor was read with is kept (beside its cursor)."""
+    return SideStore(ctx.sync, ctx.entity, f"{side}:filter")
 
 
 def _pages(

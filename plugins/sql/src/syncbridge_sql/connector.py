@@ -44,6 +44,8 @@ CAPABILITIES = frozenset(
         Capability.BATCH,
         Capability.IDEMPOTENT_CREATE,
         Capability.LOOKUP,
+        # query["filter"] becomes the WHERE clause (reads.filter_conditions)
+        Capability.FILTER,
     }
 )
 
