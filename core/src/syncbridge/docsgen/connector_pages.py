@@ -268,6 +268,8 @@ CAPABILITY_MEANINGS = {
     "idempotent_create": "a create re-sent with the same idempotency key never makes a second "
     "record",
     "lookup": "`lookup` finds a record by the idempotency key written with it (crash recovery)",
+    "filter": "`fetch` reads only the records matching the entity's `filter` (a one-way sync "
+    "pushes it down to its source)",
 }
 
 
