@@ -64,8 +64,8 @@ def test_a_minimal_config_parses_with_the_documented_defaults() -> None:
 
 
 RULE_KEYS = (
-    "create, deletes, derive, direction, every, exclude, fields, filter, links, match, "
-    "priority, update"
+    "after, create, deletes, derive, direction, every, exclude, fields, filter, line, links, "
+    "match, priority, update"
 )
 
 

@@ -20,6 +20,7 @@ COMMANDS = {
     "log": "syncbridge.cli.log:log",
     "emulate": "syncbridge.cli.emulate:emulate",
     "held": "syncbridge.cli.held:held",
+    "lines": "syncbridge.cli.lines:lines",
     "plan": "syncbridge.cli.sync:plan",
     "push": "syncbridge.cli.push:push",
     "run": "syncbridge.cli.sync:run",

@@ -7,7 +7,8 @@ Versioning: the shapes are at version 1. Within a version, keys are only ever ad
 script must ignore keys it does not know); removing or renaming a key, or changing what a
 value means, makes a new version. The object documents (``run``, ``plan``, ``check`` and the
 error document) carry it as ``"version"``; the list documents of ``status``, ``report``,
-``log``, ``connectors`` and ``held`` are version 1 and say so in their schema's ``$id``.
+``log``, ``connectors``, ``held`` and ``lines list`` are version 1 and say so in their
+schema's ``$id``.
 
 Results go to stdout, everything else (progress, warnings, errors) to stderr. When a
 command run with ``--json`` fails, stdout holds the error document, so a script always has
@@ -88,7 +89,11 @@ RUN = _document(
     _versioned(
         {
             "ok": {"type": "boolean", "description": "false when the exit code is 1"},
-            "runs": {**_rows(_RUN), "description": "one per sync, in the order they ran"},
+            "runs": {
+                **_rows(_RUN),
+                "description": "one per sync, in the order they ran (a sync whose lines "
+                "run between another sync's lines, by their `after`, runs more than once)",
+            },
         },
         ["ok", "runs"],
     ),
@@ -291,6 +296,33 @@ DOCUMENTS = _document(
     ),
 )
 
+#: ``syncbridge lines list --json``
+LINES = _document(
+    "lines",
+    "syncbridge lines list --json",
+    _rows(
+        {
+            "type": "object",
+            "properties": {
+                "line": {"type": "string"},
+                "sync": {"type": "string"},
+                "entity": {"type": "string"},
+                "left": {"type": "string", "description": "the sync's left connection"},
+                "right": {"type": "string", "description": "the sync's right connection"},
+                "direction": {"enum": ["left-to-right", "right-to-left", "both"]},
+                "priority": {"enum": ["left", "right"]},
+                "every": {"type": "string", "description": '"10m", "3h", ... or "manual"'},
+                "after": {
+                    **_rows({"type": "string"}),
+                    "description": "the lines this line runs after",
+                },
+            },
+            "required": ["line", "sync", "entity", "left", "right", "direction", "priority",
+                         "every", "after"],
+        }
+    ),
+)
+
 #: command -> the schema of its ``--json`` output
 SCHEMAS: dict[str, Schema] = {
     "run": RUN,
@@ -302,4 +334,5 @@ SCHEMAS: dict[str, Schema] = {
     "connectors": CONNECTORS,
     "held": HELD,
     "documents": DOCUMENTS,
+    "lines list": LINES,
 }

@@ -19,6 +19,8 @@ from syncbridge.cli.progress import progress_output
 from syncbridge.cli.render import summary_table
 from syncbridge.cli.report import detail_lines
 from syncbridge.cli.schemas import VERSION
+from syncbridge.config import Config
+from syncbridge.config.loader import unknown_line
 from syncbridge.engine.runner import RunSummary, ordered_entities, run_sync
 from syncbridge.errors import ConfigError
 from syncbridge.outcomes import FAILURES, Outcome
@@ -34,6 +36,51 @@ def _syncs(workspace: Workspace, sync: str | None) -> list[str]:
     if not workspace.config.syncs:
         raise ConfigError("syncs: the config defines no sync; add a [syncs.<name>] table")
     return workspace.config.sync_order()
+
+
+def selected_lines(config: Config, line: tuple[str, ...]) -> set[tuple[str, str]]:
+    """The (sync, entity) of each ``--line``; an unknown name is a usage error."""
+    lines = config.lines()
+    for name in line:
+        if name not in lines:
+            raise ConfigError(f"--line: {unknown_line(name, lines)}")
+    return {lines[name] for name in line}
+
+
+def run_blocks(
+    config: Config, names: list[str], units: set[tuple[str, str]] | None
+) -> list[tuple[str, list[str] | None]]:
+    """The runs to make, in order: (sync, its entities in this run; None: all of them).
+
+    ``units`` limits the run to those (sync, entity) pairs (``--line``, ``--entity``).
+    Units go in :meth:`Config.run_order` (``after``, then the syncs' and entities' own
+    order), and each stretch of one sync's units is one run; a sync runs in several only
+    when a line of another sync has to go between its lines. Without ``after`` that is one
+    run per sync, in the order of the syncs, as always.
+    """
+    blocks: list[tuple[str, list[str]]] = []
+    for sync_name, entity in config.run_order():
+        if sync_name not in names or (units is not None and (sync_name, entity) not in units):
+            continue
+        if blocks and blocks[-1][0] == sync_name:
+            blocks[-1][1].append(entity)
+        else:
+            blocks.append((sync_name, [entity]))
+    if units is None:
+        # a sync without entities still runs (and says it had nothing to do), in its place
+        for index, name in enumerate(names):
+            if not config.syncs[name].entities:
+                later = set(names[index + 1 :])
+                at = next((i for i, (n, _) in enumerate(blocks) if n in later), len(blocks))
+                blocks.insert(at, (name, []))
+    whole = [
+        units is None and len(entities) == len(config.syncs[name].entities)
+        for name, entities in blocks
+    ]
+    return [
+        (name, None if all_of_it else entities)
+        for (name, entities), all_of_it in zip(blocks, whole, strict=True)
+    ]
 
 
 def _verbose(workspace: Workspace, summary: RunSummary) -> None:
@@ -123,6 +170,7 @@ def _execute(
     *,
     sync: str | None,
     entity: tuple[str, ...],
+    line: tuple[str, ...],
     full: bool,
     dry_run: bool,
     record: str | None,
@@ -134,15 +182,33 @@ def _execute(
 ) -> None:
     json_output(ctx, as_json)
     workspace = open_workspace(ctx)
+    if line and (sync is not None or entity or record is not None):
+        options = (("--sync", sync), ("--entity", entity), ("--record", record))
+        given = [option for option, value in options if value]
+        raise ConfigError(
+            f"--line names its sync and entity already; drop {' and '.join(given)}, or "
+            "select with --sync/--entity instead of --line"
+        )
     if record is not None and side is None:
         raise ConfigError("--record needs --side left|right (the side the id belongs to)")
-    names = _syncs(workspace, sync)
+    units: set[tuple[str, str]] | None = None
+    if line:
+        units = selected_lines(workspace.config, line)
+        names = [name for name in workspace.config.sync_order() if name in dict(units)]
+    else:
+        names = _syncs(workspace, sync)
     if record is not None and len(names) > 1:
         raise ConfigError("--record needs --sync (which sync the record belongs to)")
     _check_entities(workspace, names, entity)
+    if entity:
+        units = {(name, e) for name in names for e in entity}
+    if record is not None:
+        blocks: list[tuple[str, list[str] | None]] = [(names[0], list(entity) or None)]
+    else:
+        blocks = run_blocks(workspace.config, names, units)
     failed = False
     runs = []
-    for name in names:
+    for name, entities in blocks:
         config = workspace.config.syncs[name]
         connections = workspace.sync_connections(name)
         sides = {"left": config.left, "right": config.right}
@@ -152,7 +218,7 @@ def _execute(
                 config,
                 connections,
                 workspace.store,
-                entities=list(entity) or None,
+                entities=entities,
                 full=full,
                 dry_run=dry_run,
                 record=(side, record) if record is not None else None,  # type: ignore[arg-type]
@@ -164,8 +230,8 @@ def _execute(
             summary_table(summary)
             if verbose:
                 _verbose(workspace, summary)
-        for line in problems(summary):
-            say(line)
+        for problem in problems(summary):
+            say(problem)
         failed = (
             failed
             or summary.failed
@@ -180,6 +246,13 @@ def _execute(
 _common = [
     click.option("--sync", "sync", help="Only this sync (default: all)."),
     click.option("--entity", "entity", multiple=True, help="Only this entity (repeatable)."),
+    click.option(
+        "--line",
+        "line",
+        multiple=True,
+        help="Only this sync line (repeatable; `syncbridge lines list`): the lines given, "
+        "in their order (`after`), without the lines they run after.",
+    ),
     click.option(
         "--quiet",
         "-q",
@@ -209,6 +282,7 @@ def _plan(
     ctx: click.Context,
     sync: str | None,
     entity: tuple[str, ...],
+    line: tuple[str, ...],
     full: bool,
     quiet: bool,
     verbose: bool,
@@ -219,6 +293,7 @@ def _plan(
         ctx,
         sync=sync,
         entity=entity,
+        line=line,
         full=full,
         dry_run=True,
         record=None,
@@ -253,6 +328,7 @@ def _run(
     ctx: click.Context,
     sync: str | None,
     entity: tuple[str, ...],
+    line: tuple[str, ...],
     full: bool,
     record: str | None,
     side: str | None,
@@ -270,6 +346,7 @@ def _run(
         ctx,
         sync=sync,
         entity=entity,
+        line=line,
         full=full,
         dry_run=False,
         record=record,

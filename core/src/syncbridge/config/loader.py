@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from difflib import get_close_matches
+from itertools import pairwise
 from pathlib import Path
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -212,6 +213,96 @@ def _check_links_from(config: Config, name: str, sync: Any) -> list[str]:
     return problems
 
 
+def _check_lines(config: Config, *, circles: bool = True) -> list[str]:
+    """Line names are unique; ``after`` names other lines, never reverses a sync's
+    dependency order and never goes round in a circle (looked for with ``circles``, when
+    the rest of the config is sound: a circle of ``links_from`` is said there)."""
+    from graphlib import CycleError, TopologicalSorter
+
+    from syncbridge.models import DEPENDENCY_ORDER
+
+    problems: list[str] = []
+    owners: dict[str, str] = {}
+    for sync_name, sync in config.syncs.items():
+        for entity, rule in sync.entities.items():
+            where = f"syncs.{sync_name}.entities.{entity}"
+            if rule.line is None:
+                continue
+            if rule.line in owners:
+                problems.append(
+                    f"{where}.line: {rule.line!r} is already the line of {owners[rule.line]}; "
+                    "line names are unique across the config: rename one of them"
+                )
+            else:
+                owners[rule.line] = where
+    lines = config.lines()
+    for sync_name, sync in config.syncs.items():
+        for entity, rule in sync.entities.items():
+            where = f"syncs.{sync_name}.entities.{entity}.after"
+            if rule.after and rule.line is None:
+                problems.append(
+                    f"{where}: only a line runs after others; name this rule first "
+                    '(line = "...", or `syncbridge lines add NAME --sync '
+                    f"{sync_name} --entity {entity}`)"
+                )
+                continue
+            for name in rule.after:
+                if name == rule.line:
+                    problems.append(f"{where}: line {name!r} cannot run after itself; remove it")
+                elif name not in lines:
+                    problems.append(f"{where}: {unknown_line(name, lines)}")
+                elif lines[name][0] == sync_name and entity in DEPENDENCY_ORDER:
+                    other = lines[name][1]
+                    if DEPENDENCY_ORDER.index(other) > DEPENDENCY_ORDER.index(entity):
+                        problems.append(
+                            f"{where}: line {name!r} syncs {other}, which sync {sync_name} "
+                            f"runs after {entity} (records are written before what points "
+                            f"at them); remove {name!r} from after"
+                        )
+    if problems or not circles:
+        return problems
+    try:
+        tuple(TopologicalSorter(config.unit_edges()).static_order())
+    except CycleError as error:
+        circle: list[tuple[str, str]] = list(error.args[1])
+        names = {unit: name for name, unit in lines.items()}
+        steps = " -> ".join(names.get(unit, f"{unit[0]}/{unit[1]}") for unit in circle)
+        first = next(
+            (
+                after
+                for before, after in pairwise(circle)
+                if names.get(before) in config.syncs[after[0]].entities[after[1]].after
+            ),
+            None,
+        )
+        if first is None:  # syncs taking links from each other, round several of them
+            problems.append(
+                f"syncs.{circle[0][0]}.links_from: the syncs would take links from each other "
+                f"in a circle ({steps}, where a -> b means b runs after a); one of them must "
+                "sync the entity itself"
+            )
+        else:
+            problems.append(
+                f"syncs.{first[0]}.entities.{first[1]}.after: the lines would run after each "
+                f"other in a circle ({steps}, where a -> b means b runs after a); remove one "
+                "of these names from an after"
+            )
+    return problems
+
+
+def unknown_line(name: str, lines: Iterable[str]) -> str:
+    """``no line named 'custmers'; did you mean 'customers'? (lines: customers, sectors)``"""
+    names = sorted(lines)
+    if not names:
+        return (
+            f"no line named {name!r}: the config has no lines (name an entity rule with "
+            'line = "...", or use `syncbridge lines add`)'
+        )
+    close = get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"no line named {name!r}{hint} (lines: {', '.join(names)})"
+
+
 def _check_derive(where: str, entity: str, rule: Any, derive: Any) -> list[str]:
     if derive.create not in MODELS:
         return [
@@ -250,6 +341,7 @@ def parse(text: str, *, env: dict[str, str] | None = None, source: str = DEFAULT
     except ValidationError as error:
         raise ConfigError(format_errors(error, Config)) from None
     problems = _check_fields(config)
+    problems.extend(_check_lines(config, circles=not problems))
     if problems:
         raise ConfigError("\n".join(problems))
     return config

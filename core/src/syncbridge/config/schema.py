@@ -24,6 +24,8 @@ Direction = Literal["left-to-right", "right-to-left", "both"]
 Side = Literal["left", "right"]
 
 _EVERY = re.compile(r"^(\d+)([smhd])$")
+#: a sync line's name: a word that cannot be mistaken for an option (``--line NAME``)
+LINE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 #: default match cascades per entity, used when a sync's entity gives no ``match``
@@ -118,6 +120,18 @@ class DeriveRule(_Strict):
 class EntityRule(_Strict):
     """How one entity of a sync flows: direction, conflicts, schedule, matching, fields."""
 
+    line: str | None = Field(
+        default=None,
+        description="name of the sync line this rule is: one kind of data synced, selected "
+        "with `syncbridge run --line NAME` and edited with `syncbridge lines`; unique across "
+        "the config",
+    )
+    after: list[str] = Field(
+        default_factory=list,
+        description="lines this line runs after when they run together (in a run of several "
+        "lines, and in the daemon when they are due at once), e.g. a statistics line after "
+        'the customers line: after = ["customers"]',
+    )
     direction: Direction = Field(default="left-to-right", description="which way changes flow")
     priority: Side = Field(
         default="left", description="the side that wins when a record changed on both sides"
@@ -178,6 +192,16 @@ class EntityRule(_Strict):
                     f"right {right} is pinned to left {' and '.join(pinned)}; a record is "
                     "linked to one record only: keep one of these links"
                 )
+        return value
+
+    @field_validator("line")
+    @classmethod
+    def _line_name(cls, value: str | None) -> str | None:
+        if value is not None and not LINE_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a line name; use a letter, then letters, digits, - or _ "
+                '(e.g. "customers")'
+            )
         return value
 
     @field_validator("every")
@@ -272,4 +296,66 @@ class Config(_Strict):
 
         for name in sorted(self.syncs):
             place(name, frozenset())
+        return order
+
+    def lines(self) -> dict[str, tuple[str, str]]:
+        """Every sync line: name -> (sync, entity), in the order of the file."""
+        return {
+            rule.line: (sync_name, entity)
+            for sync_name, sync in self.syncs.items()
+            for entity, rule in sync.entities.items()
+            if rule.line is not None
+        }
+
+    def unit_edges(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """(sync, entity) -> the (sync, entity) pairs it runs after: the entity before it in
+        its sync's dependency order, the lender of each of its sync's ``links_from``, and
+        the lines of its ``after``. Names that do not resolve are left out (they are
+        configuration errors, said when the file is loaded)."""
+        from syncbridge.models import DEPENDENCY_ORDER
+
+        lines = self.lines()
+        edges: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for sync_name, sync in self.syncs.items():
+            entities = [name for name in DEPENDENCY_ORDER if name in sync.entities]
+            lenders = [
+                (lender, entity)
+                for entity, lender in sync.links_from.items()
+                if lender in self.syncs and entity in self.syncs[lender].entities
+            ]
+            for index, entity in enumerate(entities):
+                before = edges.setdefault((sync_name, entity), set())
+                if index:
+                    before.add((sync_name, entities[index - 1]))
+                before.update(unit for unit in lenders if unit[0] != sync_name)
+                before.update(
+                    lines[name] for name in sync.entities[entity].after if name in lines
+                )
+                before.discard((sync_name, entity))
+        return edges
+
+    def run_order(self) -> list[tuple[str, str]]:
+        """Every (sync, entity) in the order a run of all of them goes: the syncs in
+        :meth:`sync_order` and each sync's entities in dependency order, except that a line
+        waits for the lines of its ``after`` (it moves no earlier than that order puts it).
+        A configuration without ``after`` runs exactly in the order of the syncs."""
+        from syncbridge.models import DEPENDENCY_ORDER
+
+        base = [
+            (sync_name, entity)
+            for sync_name in self.sync_order()
+            for entity in DEPENDENCY_ORDER
+            if entity in self.syncs[sync_name].entities
+        ]
+        edges = self.unit_edges()
+        order: list[tuple[str, str]] = []
+        placed: set[tuple[str, str]] = set()
+        waiting = list(base)
+        while waiting:
+            ready = next(
+                (unit for unit in waiting if edges.get(unit, set()) <= placed), waiting[0]
+            )  # with a cycle (a configuration error, said when it is loaded): base order
+            waiting.remove(ready)
+            placed.add(ready)
+            order.append(ready)
         return order

@@ -144,11 +144,18 @@ def _json_section() -> str:
     )
 
 
-def _command(name: str, command: click.Command) -> str:
+def _command(name: str, command: click.Command, level: int = 2) -> str:
+    """A command's section; a group's subcommands (``syncbridge lines add``) follow it, each
+    in a section one level down."""
     prog = f"syncbridge {name}"
-    parts = [f"## {code(prog)}", _usage(command, prog), _help(command)]
+    parts = [f"{'#' * level} {code(prog)}", _usage(command, prog), _help(command)]
     parts.extend(part for part in (_arguments(command), _options(command)) if part)
     parts.append(_json_output(name))
+    if isinstance(command, click.Group):
+        parts.extend(
+            _command(f"{name} {sub}", command.commands[sub], level + 1)
+            for sub in sorted(command.commands)
+        )
     return "\n\n".join(part for part in parts if part)
 
 
@@ -162,6 +169,18 @@ def commands() -> dict[str, click.Command]:
             command = main.get_command(ctx, name)
             if command is not None:
                 found[name] = command
+    return found
+
+
+def every_command() -> dict[str, click.Command]:
+    """:func:`commands` and the subcommands of each group, by their full name
+    (``lines add``)."""
+    found: dict[str, click.Command] = {}
+    for name, command in commands().items():
+        found[name] = command
+        if isinstance(command, click.Group):
+            for sub in sorted(command.commands):
+                found[f"{name} {sub}"] = command.commands[sub]
     return found
 
 

@@ -43,15 +43,17 @@ class Schedule:
     ticks: list[Tick] = field(default_factory=list)
 
     def jobs(self) -> list[tuple[str, str, float]]:
-        """(sync, entity, seconds) of every entity with an interval."""
+        """(sync, entity, seconds) of every entity with an interval, in the run order
+        (:meth:`~syncbridge.config.Config.run_order`: a line after the lines of its
+        ``after``)."""
+        config = self.workspace.config
         found = []
-        for sync_name in self.workspace.config.sync_order():
+        for sync_name, entity in config.run_order():
             if self.only_sync and sync_name != self.only_sync:
                 continue
-            sync = self.workspace.config.syncs[sync_name]
-            for entity, rule in sync.entities.items():
-                if rule.interval is not None:
-                    found.append((sync_name, entity, rule.interval.total_seconds()))
+            interval = config.syncs[sync_name].entities[entity].interval
+            if interval is not None:
+                found.append((sync_name, entity, interval.total_seconds()))
         return found
 
     def run_one(self, sync_name: str, entity: str) -> None:
@@ -85,14 +87,19 @@ class Schedule:
             job_defaults={"coalesce": True, "max_instances": 1},
             timezone=UTC,
         )
+        # Jobs due at the same moment run in the run order, so a line runs after the lines
+        # of its `after` when they are due together: every trigger counts from the same
+        # start (turns that coincide are due at the very same time), the scheduler hands
+        # due jobs to the executor sorted by time and then by id, the ids sort in the run
+        # order, and the one worker takes them first in, first out.
         now = datetime.now(UTC)
-        for sync_name, entity, interval in jobs:
+        for index, (sync_name, entity, interval) in enumerate(jobs):
             scheduler.add_job(
                 self.run_one,
-                IntervalTrigger(seconds=interval, timezone=UTC),
+                IntervalTrigger(seconds=interval, start_date=now, timezone=UTC),
                 args=(sync_name, entity),
                 next_run_time=now,
-                id=f"{sync_name}:{entity}",
+                id=f"{index:06d}:{sync_name}:{entity}",
                 misfire_grace_time=None,
             )
         scheduler.start()
