@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,6 +20,7 @@ from syncbridge.cli.progress import progress_output
 from syncbridge.cli.render import summary_table
 from syncbridge.cli.report import detail_lines
 from syncbridge.cli.schemas import VERSION
+from syncbridge.cli.selection import read_selection, write_selection
 from syncbridge.config import Config
 from syncbridge.config.loader import unknown_line
 from syncbridge.engine.runner import RunSummary, ordered_entities, run_sync
@@ -179,9 +181,15 @@ def _execute(
     verbose: bool,
     wait: float,
     as_json: bool,
+    selection: Path | None = None,
 ) -> None:
     json_output(ctx, as_json)
     workspace = open_workspace(ctx)
+    if selection is not None and not dry_run:
+        _run_selection(ctx, workspace, selection, sync, entity, line, record, quiet, wait, as_json)
+        return
+    if selection is not None and len(line) != 1:
+        raise ConfigError("--selection: plan one line (--line NAME) to review it")
     if line and (sync is not None or entity or record is not None):
         options = (("--sync", sync), ("--entity", entity), ("--record", record))
         given = [option for option, value in options if value]
@@ -226,6 +234,14 @@ def _execute(
                 progress=progress,
             )
         runs.append(run_document(summary))
+        if selection is not None:
+            _line_sync, line_entity = workspace.config.lines()[line[0]]
+            count = write_selection(
+                workspace, selection, run_id=summary.run_id, sync=name, entity=line_entity,
+                line=line[0],
+            )
+            say(f"{count} row(s) to review in {selection}: untick what must not go, then "
+                f"syncbridge run --selection {selection}")
         if not quiet and not as_json:
             summary_table(summary)
             if verbose:
@@ -239,6 +255,43 @@ def _execute(
         )
     if as_json:
         emit_json({"version": VERSION, "ok": not failed, "runs": runs})
+    if failed:
+        ctx.exit(EXIT_FAILURES)
+
+
+def _run_selection(
+    ctx: click.Context,
+    workspace: Workspace,
+    path: Path,
+    sync: str | None,
+    entity: tuple[str, ...],
+    line: tuple[str, ...],
+    record: str | None,
+    quiet: bool,
+    wait: float,
+    as_json: bool,
+) -> None:
+    """``run --selection FILE``: exactly the ticked rows and columns of a reviewed plan."""
+    if sync is not None or entity or line or record is not None:
+        raise ConfigError(
+            "--selection names its line, rows and columns already; drop --sync, --entity, "
+            "--line and --record"
+        )
+    name, chosen = read_selection(workspace, path)
+    config = workspace.config.syncs[name]
+    connections = workspace.sync_connections(name)
+    with progress_output(quiet, sides={"left": config.left, "right": config.right}) as progress:
+        summary = run_sync(
+            name, config, connections, workspace.store, selection=chosen, wait=wait,
+            progress=progress,
+        )
+    if not quiet and not as_json:
+        summary_table(summary)
+    for problem in problems(summary):
+        say(problem)
+    failed = summary.failed or any(r.counts[o] for r in summary.entities for o in FAILURES)
+    if as_json:
+        emit_json({"version": VERSION, "ok": not failed, "runs": [run_document(summary)]})
     if failed:
         ctx.exit(EXIT_FAILURES)
 
@@ -277,6 +330,12 @@ def _with_common(command: click.Command) -> click.Command:
 
 @click.command()
 @click.option("--full", is_flag=True, help="Ignore cursors: re-read and re-compare everything.")
+@click.option(
+    "--selection",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With one --line: write the rows and columns the run would transfer to FILE, each "
+    "ticked, for review (then `syncbridge run --selection FILE`).",
+)
 @click.pass_context
 def _plan(
     ctx: click.Context,
@@ -284,6 +343,7 @@ def _plan(
     entity: tuple[str, ...],
     line: tuple[str, ...],
     full: bool,
+    selection: Path | None,
     quiet: bool,
     verbose: bool,
     as_json: bool,
@@ -291,6 +351,7 @@ def _plan(
     """Dry run: what a run would create, update, skip, and why. Writes nothing to either side."""
     _execute(
         ctx,
+        selection=selection,
         sync=sync,
         entity=entity,
         line=line,
@@ -323,6 +384,12 @@ def _plan(
     default=0.0,
     help="Seconds to wait for another run of the same sync/entity to finish.",
 )
+@click.option(
+    "--selection",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Transfer exactly the ticked rows and columns of a reviewed plan (`syncbridge plan "
+    "--line L --selection FILE`); refused if a ticked record changed since.",
+)
 @click.pass_context
 def _run(
     ctx: click.Context,
@@ -333,6 +400,7 @@ def _run(
     record: str | None,
     side: str | None,
     wait: float,
+    selection: Path | None,
     quiet: bool,
     verbose: bool,
     as_json: bool,
@@ -344,6 +412,7 @@ def _run(
     """
     _execute(
         ctx,
+        selection=selection,
         sync=sync,
         entity=entity,
         line=line,

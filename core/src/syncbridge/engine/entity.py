@@ -19,6 +19,7 @@ from syncbridge.engine.derive import derive_all
 from syncbridge.engine.outbox import recover
 from syncbridge.engine.read import ReadResult, filter_scope, read_side, retry_pending
 from syncbridge.engine.report import EntityResult, Item
+from syncbridge.engine.selection import Selection, check_unchanged
 from syncbridge.engine.send import Sender
 from syncbridge.errors import ConnectorError
 from syncbridge.outcomes import Outcome
@@ -290,8 +291,16 @@ def _decide_and_apply(ctx: EntityContext, side: Side, claimed: set[tuple[Side, s
             after = ids[-1]
 
 
-def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> EntityResult:
-    """Run the stages for one entity; connector-wide failures end it with the reason."""
+def sync_entity(
+    ctx: EntityContext,
+    record: tuple[Side, str] | None = None,
+    selection: Selection | None = None,
+) -> EntityResult:
+    """Run the stages for one entity; connector-wide failures end it with the reason.
+
+    ``record`` (one record) or ``selection`` (ticked records, :mod:`.selection`) limit the
+    run to those records, read by id: no cursor moves and nothing pending is retried.
+    """
     ctx.recorder.start_entity(ctx.entity)
     result = ctx.result
     try:
@@ -305,9 +314,12 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
         else:
             _planned_links(ctx)
         reads: dict[Side, ReadResult] = {}
-        sides: tuple[Side, ...] = (record[0],) if record else SIDES
+        picked = {record[0]: [record[1]]} if record else selection.ids() if selection else None
+        sides: tuple[Side, ...] = tuple(picked) if picked is not None else SIDES
         for side in sides:
-            reads[side] = read_side(ctx, side, ids=[record[1]] if record else None)
+            reads[side] = read_side(ctx, side, ids=picked[side] if picked else None)
+        if selection is not None:
+            check_unchanged(ctx, selection)
         gone: dict[Side, set[str]] = {}
         for side, read in reads.items():
             gone[side] = set(read.deleted)
@@ -317,7 +329,7 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
                 gone[side].update(rid for rid in unseen if rid not in read.failed)
         for side, read in reads.items():
             _gone(ctx, side, sorted(gone[side]), gone.get(other(side), set()))
-            if record is None:
+            if picked is None:
                 retry_pending(ctx, side, read)
         order: tuple[Side, ...] = (
             ("right", "left") if ctx.rule.direction == "right-to-left" else SIDES
@@ -333,7 +345,7 @@ def sync_entity(ctx: EntityContext, record: tuple[Side, str] | None = None) -> E
             if side in reads:
                 _decide_and_apply(ctx, side, claimed)
         derive_all(ctx)
-        if not ctx.dry_run and record is None:
+        if not ctx.dry_run and picked is None:
             with ctx.engine.begin() as db:
                 for side, read in reads.items():
                     if read.cursor is not None:

@@ -14,6 +14,7 @@ from syncbridge.engine.entity import sync_entity
 from syncbridge.engine.heap import frozen_heap
 from syncbridge.engine.lease import EntityLease
 from syncbridge.engine.report import EntityResult, Recorder
+from syncbridge.engine.selection import Selection
 from syncbridge.errors import ConfigError, ConnectorError, LeaseBusy, SyncbridgeError
 from syncbridge.models import DEPENDENCY_ORDER
 from syncbridge.outcomes import FAILURES
@@ -154,6 +155,7 @@ def run_sync(
     dry_run: bool = False,
     record: tuple[Side, str] | None = None,
     record_checked: bool = False,
+    selection: Selection | None = None,
     wait: float = 0.0,
     progress: Callable[[str, str, int], None] | None = None,
 ) -> RunSummary:
@@ -162,14 +164,18 @@ def run_sync(
     With ``record``, only the entity that has that record runs (see :func:`locate_record`),
     before any run is recorded: a wrong id starts no run. ``record_checked`` says the
     caller has just read the record from its side and names its one entity in
-    ``entities`` (``push`` does), so its system is not asked again.
+    ``entities`` (``push`` does), so its system is not asked again. With ``selection``
+    (:mod:`syncbridge.engine.selection`), only its entity runs, for its ticked records and
+    without its unticked columns.
     """
+    if selection is not None:
+        entities = [selection.entity]
     if record is not None and not (record_checked and entities and len(entities) == 1):
         entities = [locate_record(name, sync, connections, record[0], record[1], entities)]
     with frozen_heap():
         return _run_sync(
             name, sync, connections, store, entities=entities, full=full, dry_run=dry_run,
-            record=record, wait=wait, progress=progress,
+            record=record, selection=selection, wait=wait, progress=progress,
         )
 
 
@@ -183,6 +189,7 @@ def _run_sync(
     full: bool,
     dry_run: bool,
     record: tuple[Side, str] | None,
+    selection: Selection | None,
     wait: float,
     progress: Callable[[str, str, int], None] | None,
 ) -> RunSummary:
@@ -197,6 +204,16 @@ def _run_sync(
                 raise ConfigError(
                     f"--record: the sync's direction for {entity} is {rule.direction}; a "
                     f"{record[0]} record does not flow from there"
+                )
+            if selection is not None:
+                if rule.direction == "both":
+                    raise ConfigError(
+                        f"{selection.source}: {entity} syncs both ways in {name}; a selection "
+                        "of records is transferred only by a one-way rule (records read "
+                        "alone cannot be merged both ways)"
+                    )
+                rule = rule.model_copy(
+                    update={"exclude": [*rule.exclude, *selection.columns_off]}
                 )
             if record is not None and rule.direction == "both":
                 # read alone, one record cannot be merged both ways: its twin's changes since
@@ -231,7 +248,7 @@ def _run_sync(
             if lease is not None:
                 lease.acquire()
             try:
-                summary.entities.append(sync_entity(ctx, record))
+                summary.entities.append(sync_entity(ctx, record, selection))
             finally:
                 if lease is not None:
                     lease.release()
