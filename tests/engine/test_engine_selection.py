@@ -4,6 +4,7 @@ that changed since is refused, with nothing transferred."""
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -95,3 +96,25 @@ def test_a_two_way_line_cannot_be_run_from_a_selection(tmp_path: Path) -> None:
         (refused.output + refused.stderr).split()
     )
     assert bed.rows("right", "company") == []
+
+
+def test_the_report_of_a_line_shows_its_rows_alone_with_the_legend(tmp_path: Path) -> None:
+    bed = Bed(
+        tmp_path,
+        {
+            "company": CUSTOMERS,
+            "product": {"line": "catalog", "direction": "left-to-right"},
+        },
+    )
+    bed.put("left", "company", [{"name": "ACME", "city": "Milano"}])
+    bed.put("left", "product", [{"name": "Widget", "code": "W-1", "price": "9.90"}])
+    assert bed.cli("run", "-q").exit_code == 0
+
+    rows = json.loads(bed.cli("report", "--line", "customers", "--json").stdout)
+    shown = bed.cli("report", "--line", "customers")
+
+    assert [(r["entity"], r["outcome"]) for r in rows] == [("company", "created")]
+    assert "legend:" in shown.stdout and "Widget" not in shown.stdout
+    unknown = bed.cli("report", "--line", "custmers")
+    assert unknown.exit_code == 2
+    assert "no line named 'custmers'; did you mean 'customers'?" in unknown.output + unknown.stderr

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from syncbridge.cli.common import console, json_output, open_workspace
 from syncbridge.cli.render import new_table
+from syncbridge.config.loader import unknown_line
 from syncbridge.engine.report import KILLED, KILLED_MESSAGE, RUN, RUN_ITEM, settle_runs
 from syncbridge.errors import ConfigError
 from syncbridge.outcomes import Outcome
@@ -39,6 +40,10 @@ _LEGEND: dict[str, str] = {
 @click.option("--csv", "as_csv", is_flag=True, help="CSV rows.")
 @click.option("--all", "show_all", is_flag=True, help="Include skipped records.")
 @click.option("--entity", help="Only this entity.")
+@click.option(
+    "--line",
+    help="Only this sync line's rows (and, without RUN, its sync's latest run).",
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -47,14 +52,26 @@ def report(
     as_csv: bool,
     show_all: bool,
     entity: str | None,
+    line: str | None,
 ) -> None:
-    """Per-record outcome of RUN (default: the latest run)."""
+    """Per-record outcome of RUN (default: the latest run), with a legend of the outcomes."""
     json_output(ctx, as_json)
     workspace = open_workspace(ctx)
     dead = settle_runs(workspace.store.engine)  # a run whose process died says so
+    sync_of_line: str | None = None
+    if line is not None:
+        lines = workspace.config.lines()
+        if line not in lines:
+            raise ConfigError(f"--line: {unknown_line(line, lines)}")
+        if entity is not None:
+            raise ConfigError("--line names its entity already; drop --entity")
+        sync_of_line, entity = lines[line]
     with workspace.store.engine.connect() as db:
         if run_id is None:
-            run_id = db.execute(select(RUN.c.id).order_by(RUN.c.id.desc()).limit(1)).scalar()
+            latest = select(RUN.c.id).order_by(RUN.c.id.desc()).limit(1)
+            if sync_of_line is not None:
+                latest = latest.where(RUN.c.sync == sync_of_line)
+            run_id = db.execute(latest).scalar()
             if run_id is None:
                 raise ConfigError("no run yet: `syncbridge run` first")
         run = db.execute(select(RUN).where(RUN.c.id == run_id)).first()
