@@ -22,8 +22,8 @@ right = "b"
 """
 
 ENTITIES = (
-    "vat_rate, currency, payment_method, unit, product, company, contact, quote, order, "
-    "invoice, payment"
+    "vat_rate, currency, payment_method, unit, sector, company, product, contact, sales_data, "
+    "quote, order, invoice, payment"
 )
 
 

@@ -75,17 +75,26 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
          "price": "12.51", "cost": "7.01", "currency": "HUF", "vat_rate_id": "v10",
          "unit_id": "u2", "unit": "kg"},
     ),
+    "sector": ({"code": "HOS", "name": "Hostelería"}, {"code": "CON", "name": "Construcción"}),
     "company": (
         {**_PARTY, "name": "ACME", "status": "customer", "currency": "EUR",
-         "website": "https://acme.example"},
+         "website": "https://acme.example", "sector_id": "s1"},
         {**_PARTY_CHANGES, "name": "ACME Ltd", "status": "lead", "currency": "GBP",
-         "website": "https://acme.example/en"},
+         "website": "https://acme.example/en", "sector_id": "s2"},
     ),
     "contact": (
         {**_PARTY, "first_name": "Mario", "last_name": "Rossi", "company_id": "c1",
          "job_title": "CFO", "mobile": "333 1"},
         {**_PARTY_CHANGES, "first_name": "Maria", "last_name": "Bianchi", "company_id": "c2",
          "job_title": "CEO", "mobile": "333 2"},
+    ),
+    "sales_data": (
+        {"company_id": "c1", "year": 2026, "sales_current": "61234.5",
+         "sales_previous": "9999.99", "pyramid_current": "A", "pyramid_previous": "C",
+         "statistics_date": "2026-12-01"},
+        {"company_id": "c2", "year": 2025, "sales_current": "61234.51",
+         "sales_previous": "10000", "pyramid_current": "B", "pyramid_previous": "B",
+         "statistics_date": "2026-12-02"},
     ),
     "quote": (
         {**_DOCUMENT, "valid_until": "2024-06-01"},

@@ -208,7 +208,7 @@ def test_contact_rejects_company_only_fields() -> None:
 
 def test_party_entities_and_references() -> None:
     assert Company.entity == "company"
-    assert Company.references == {}
+    assert Company.references == {"sector_id": "sector"}
     assert Contact.entity == "contact"
     assert Contact.references == {"company_id": "company"}
 

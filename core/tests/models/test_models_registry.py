@@ -19,14 +19,16 @@ from syncbridge.models import (
     PaymentMethod,
     Product,
     Quote,
+    SalesData,
+    Sector,
     Unit,
     VatRate,
     model_for,
 )
 
 ENTITIES = (
-    "vat_rate", "currency", "payment_method", "unit", "product", "company", "contact",
-    "quote", "order", "invoice", "payment",
+    "vat_rate", "currency", "payment_method", "unit", "sector", "company", "product", "contact",
+    "sales_data", "quote", "order", "invoice", "payment",
 )
 
 
@@ -37,8 +39,9 @@ def _position(entity: str) -> int:
 def test_models_registry() -> None:
     expected: dict[str, type[CanonicalRecord]] = {
         "vat_rate": VatRate, "currency": Currency, "payment_method": PaymentMethod,
-        "unit": Unit, "product": Product, "company": Company, "contact": Contact,
-        "quote": Quote, "order": Order, "invoice": Invoice, "payment": Payment,
+        "unit": Unit, "sector": Sector, "company": Company, "product": Product,
+        "contact": Contact, "sales_data": SalesData, "quote": Quote, "order": Order,
+        "invoice": Invoice, "payment": Payment,
     }
     assert expected == MODELS
     assert tuple(MODELS) == ENTITIES
@@ -49,6 +52,8 @@ def test_models_registry() -> None:
 
 def test_reference_data() -> None:
     assert frozenset({"vat_rate", "currency", "payment_method", "unit"}) == REFERENCE_DATA
+    # sectors have no references either, but a sync line creates them on the other side
+    assert "sector" not in REFERENCE_DATA
     for name in REFERENCE_DATA:
         assert MODELS[name].references == {}
 
@@ -66,13 +71,15 @@ def test_dependency_order_lists_every_entity_once() -> None:
 
 def test_dependency_order_exactly() -> None:
     assert DEPENDENCY_ORDER == (
-        "vat_rate", "currency", "payment_method", "unit", "company", "product", "contact",
-        "quote", "order", "invoice", "payment",
+        "vat_rate", "currency", "payment_method", "unit", "sector", "company", "product",
+        "contact", "sales_data", "quote", "order", "invoice", "payment",
     )
+    # listed in the order a run goes in
+    assert tuple(MODELS) == DEPENDENCY_ORDER
 
 
 @pytest.mark.parametrize("reference", ["vat_rate", "currency", "payment_method", "unit"])
-@pytest.mark.parametrize("dependent", ["product", "company"])
+@pytest.mark.parametrize("dependent", ["product", "company", "sector"])
 def test_reference_data_comes_first(reference: str, dependent: str) -> None:
     assert _position(reference) < _position(dependent)
 
@@ -86,6 +93,7 @@ def test_reference_data_comes_first(reference: str, dependent: str) -> None:
         ("contact", "quote"), ("contact", "order"), ("contact", "invoice"),
         ("quote", "order"), ("order", "invoice"),
         ("invoice", "payment"), ("company", "payment"), ("payment_method", "payment"),
+        ("sector", "company"), ("company", "sales_data"),
     ],
 )
 def test_dependency_pairs(before: str, after: str) -> None:
@@ -110,5 +118,5 @@ def test_model_for_unknown_entity() -> None:
         model_for("lead")
     assert caught.value.args[0] == (
         "unknown entity 'lead'; canonical entities are: vat_rate, currency, payment_method, "
-        "unit, product, company, contact, quote, order, invoice, payment"
+        "unit, sector, company, product, contact, sales_data, quote, order, invoice, payment"
     )

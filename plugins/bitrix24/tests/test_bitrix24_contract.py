@@ -52,7 +52,10 @@ def test_describes_its_entities_honestly(connection: Connection) -> None:
         "unit",
     }
     contact = info.entity("contact")
-    assert contact.capabilities == frozenset(Capability) - {Capability.IDEMPOTENT_CREATE}
+    assert contact.capabilities == frozenset(Capability) - {
+        Capability.IDEMPOTENT_CREATE,
+        Capability.FILTER,
+    }
     assert (contact.batch_size, contact.page_size, contact.id_field) == (50, 50, "ID")
     invoice = info.entity("invoice")
     assert (invoice.batch_size, invoice.id_field) == (25, "id")  # two commands per invoice

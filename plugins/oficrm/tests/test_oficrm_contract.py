@@ -3,14 +3,17 @@
 No HTTP emulator: each test creates the stand-in OfiCRM database (the preset's tables, empty)
 in its own SQLite file, or under table names of its own on PostgreSQL and MariaDB when those
 are reachable (skipped naming the server otherwise, failed under CI=true). The kit seeds
-customers through the connector's own creates, with Spanish samples whose CIF python-stdnum
-accepts.
+each entity through the connector's own creates: customers with Spanish samples whose CIF
+python-stdnum accepts, sectors with the kit's default samples, and sales data with the kit's
+samples pointed at customers of their own (OfiCRM keeps one row per customer, and the
+servers check the foreign key), which :meth:`_OficrmContract.settings` puts in first.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +22,19 @@ import sqlalchemy as sa
 from stdnum.es import nif
 
 from syncbridge.testing import ConnectorContract
+from syncbridge.testing.samples import default_sample
 from syncbridge.testing.servers import MARIADB, POSTGRES, require
 from syncbridge_oficrm.emulator import create_database, spanish_cif
 from syncbridge_oficrm.preset import TABLES
+
+#: the kit's sample indexes (0.. seeds, 100000.. the checks' own): each its own customer
+_SEEDS = range(0, 40)
+_CHECKS = range(100_000, 100_040)
+
+
+def customer_of(index: int) -> int:
+    """The id of the customer the ``index``-th sales data sample belongs to."""
+    return index + 1 if index in _SEEDS else index - _CHECKS.start + 1 + len(_SEEDS)
 
 
 def spanish_company(index: int) -> dict[str, Any]:
@@ -50,8 +63,10 @@ class _OficrmContract(ConnectorContract):
     backend = "sqlite"
 
     @pytest.fixture(autouse=True)
-    def _tables(self, tmp_path: Path) -> Iterator[None]:
+    def _tables(self, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[None]:
         """The suffix of this test's tables; they are dropped afterwards."""
+        callspec = getattr(request.node, "callspec", None)
+        self.entity = callspec.params.get("entity") if callspec is not None else None
         if self.backend == "sqlite":
             self.url = f"sqlite:///{tmp_path}/oficrm.db"
         else:
@@ -69,7 +84,25 @@ class _OficrmContract(ConnectorContract):
         tables = {entity: f"{name}_{self.suffix}" for entity, name in TABLES.items()}
         settings = {"url": self.url, "tables": tables}
         create_database(records=0, **settings)
+        if self.entity == "sales_data":
+            self._customers(tables["company"])
         return settings
+
+    def _customers(self, table: str) -> None:
+        """The customers the sales data samples belong to (see :func:`customer_of`)."""
+        engine = sa.create_engine(self.url)
+        try:
+            clientes = sa.Table(table, sa.MetaData(), autoload_with=engine)
+            now = datetime(2026, 1, 1)
+            indexes = [*_SEEDS, *_CHECKS]
+            rows = [{"nombre": f"Cliente {i}", "fecha_modificacion": now} for i in indexes]
+            with engine.begin() as connection:
+                connection.execute(sa.insert(clientes), rows)
+                ids = connection.scalars(sa.select(clientes.c.id_cliente)).all()
+            # ids given by the database (a PostgreSQL sequence is not moved by explicit ones)
+            assert sorted(ids) == sorted(customer_of(i) for i in indexes)
+        finally:
+            engine.dispose()
 
     def bad_settings(self, settings: dict[str, Any]) -> dict[str, Any]:
         if self.backend == "sqlite":
@@ -77,8 +110,12 @@ class _OficrmContract(ConnectorContract):
         return {**settings, "url": self.url.replace("@127.0.0.1:", "@127.0.0.1:1")}
 
     def sample(self, entity: str, index: int) -> Mapping[str, Any]:
-        assert entity == "company", entity
-        return spanish_company(index)
+        if entity == "company":
+            return spanish_company(index)
+        sample = default_sample(entity, index)
+        if entity == "sales_data":
+            sample["company_id"] = str(customer_of(index))
+        return sample
 
 
 class TestOficrmContractSqlite(_OficrmContract):

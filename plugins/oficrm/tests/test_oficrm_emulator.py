@@ -11,8 +11,8 @@ from stdnum.es import nif
 
 import syncbridge_oficrm.connector
 from syncbridge.connection import Connection
+from syncbridge.models import PyramidClass, pyramid_class
 from syncbridge_oficrm.emulator import A_FROM, B_FROM, SECTORS, create_database, main
-from syncbridge_oficrm.extras import PyramidClass, pyramid_class
 
 
 def test_creates_the_preset_tables_with_keys_and_seeds_them(tmp_path: Path) -> None:
@@ -75,10 +75,3 @@ def test_the_command_prints_a_working_connection(
         assert crm.check().ok
         assert sum(len(page.records) for page in crm.fetch("company")) == 3
 
-
-def test_pyramid_thresholds() -> None:
-    classes = [pyramid_class(Decimal(v), Decimal(100), Decimal(10)) for v in ("100", "10", "9.99")]
-    assert classes == [PyramidClass.A, PyramidClass.B, PyramidClass.C]
-    assert pyramid_class(None, Decimal(100), Decimal(10)) is None
-    with pytest.raises(ValueError, match=r"A \(5\) must not be below B \(10\)"):
-        pyramid_class(Decimal(1), Decimal(5), Decimal(10))

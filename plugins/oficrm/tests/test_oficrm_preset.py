@@ -11,22 +11,35 @@ import syncbridge_oficrm.connector
 from syncbridge.connection import Connection
 from syncbridge.describe import Capability
 from syncbridge.errors import ConfigError
+from syncbridge.models import SalesData
 from syncbridge.plugins import load_connector
 from syncbridge.records import UpsertItem
-from syncbridge_oficrm.extras import SalesData
 from syncbridge_oficrm.settings import OficrmSettings
 
 if TYPE_CHECKING:
     from conftest import OfiDb
 
 
-def test_the_connector_is_found_and_declares_customers_only() -> None:
+def test_the_connector_is_found_and_declares_its_three_entities() -> None:
     assert load_connector("oficrm") is syncbridge_oficrm.connector
     info = Connection("crm", syncbridge_oficrm.connector, {"url": "sqlite://"}).info
     assert (info.name, info.uses_http, info.settings) == ("oficrm", False, OficrmSettings)
-    assert list(info.entities) == ["company"]
+    # canonical entities, so sync lines can name them and the engine schedules them
+    assert list(info.entities) == ["sector", "company", "sales_data"]
+    assert {name: entity.source for name, entity in info.entities.items()} == {
+        "sector": "sectores",
+        "company": "clientes",
+        "sales_data": "clientes_datos_ventas",
+    }
+    for entity in info.entities.values():
+        assert Capability.DELETE not in entity.capabilities
+        assert {Capability.IDEMPOTENT_CREATE, Capability.LOOKUP} <= entity.capabilities
+    assert info.entity("sector").fields == frozenset({"code", "name"})
+    assert info.entity("sales_data").fields == frozenset(SalesData.model_fields) - {
+        "id",
+        "updated_at",
+    }
     company = info.entity("company")
-    assert Capability.DELETE not in company.capabilities
     assert company.fields == frozenset(
         {
             "external_id",
@@ -41,6 +54,7 @@ def test_the_connector_is_found_and_declares_customers_only() -> None:
             "email",
             "website",
             "notes",
+            "sector_id",
         }
     )
     with pytest.raises(KeyError, match="oficrm does not support 'invoice'"):
@@ -69,7 +83,7 @@ def test_the_preset_is_the_default_and_given_names_win() -> None:
         ),
         (
             {"tables": {"invoice": "facturas"}},
-            "tables: unknown entity 'invoice'; entities are: company, sector, sales_data",
+            "tables: unknown entity 'invoice'; entities are: sector, company, sales_data",
         ),
         ({"preset": "ofigest"}, "unknown preset 'ofigest'; OfiCRM presets are: oficrm"),
         ({"default_country": "Spain"}, "'Spain' is not an ISO country code"),

@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 from stdnum.es import nif
 
 from syncbridge.connection import Connection
-from syncbridge.models import Company
+from syncbridge.models import Company, PyramidClass, SalesData, Sector
 from syncbridge.records import NativeRecord, UpsertItem
 from syncbridge_oficrm.emulator import SECTORS
-from syncbridge_oficrm.extras import PyramidClass, SalesData, Sector
 
 if TYPE_CHECKING:
     from conftest import OfiDb
@@ -37,6 +36,12 @@ def test_seeded_customers_read_as_canonical_companies(ofidb: OfiDb) -> None:
     assert sorted(int(c.id) for c in companies) == [  # OfiCRM's own ids, as text
         row[0] for row in ofidb.rows("SELECT id_cliente FROM clientes_{s} ORDER BY id_cliente")
     ]
+    # the customer's sector (clientes.id_sector), an id of sectores as text
+    assert [c.sector_id for c in companies] == [
+        str(row[0])
+        for row in ofidb.rows("SELECT id_sector FROM clientes_{s} ORDER BY id_cliente")
+    ]
+    assert {c.sector_id for c in companies} == {str(i) for i in range(1, len(SECTORS) + 1)}
 
 
 def test_customer_create_and_update_land_in_oficrm_columns(ofidb: OfiDb) -> None:
@@ -152,4 +157,4 @@ def test_a_bad_row_fails_alone(ofidb: OfiDb) -> None:
     assert [r.ok for r in results] == [ofidb.name == "sqlite", True, False]
     if ofidb.name != "sqlite":
         assert "foreign key" in (results[0].error or "").lower()
-    assert results[2].error == "cannot store sales_data: unknown sales_data field(s): ventas"
+    assert results[2].error == "unknown sales_data field(s): ventas"

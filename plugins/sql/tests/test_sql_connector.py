@@ -7,9 +7,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
+import sqlalchemy as sa
 
 from syncbridge.connection import Connection
-from syncbridge.models import Company, DocumentLine, Invoice, Product
+from syncbridge.models import (
+    Company,
+    DocumentLine,
+    Invoice,
+    Product,
+    PyramidClass,
+    SalesData,
+    Sector,
+)
 from syncbridge.records import Page, UpsertItem, UpsertResult
 
 if TYPE_CHECKING:
@@ -275,3 +284,110 @@ def test_check_reaches_the_database(backend: Backend) -> None:
     result = connection.check()
     assert result.ok, result.reason
     assert result.details["dialect"] in {"sqlite", "postgresql", "mysql"}
+
+
+def test_sectors_and_sales_data_have_tables_of_their_own(backend: Backend) -> None:
+    """The default layout of seed 003's entities: created, written and read back exactly."""
+    connection = backend.connect()
+    sectors = [Sector(code="HOS", name="Hostelería"), Sector(name="Sin código")]
+    made = connection.upsert(
+        "sector",
+        [
+            UpsertItem(key=f"s{i}", record=connection.map_out("sector", s))
+            for i, s in enumerate(sectors)
+        ],
+    )
+    assert all(r.ok for r in made), [r.error for r in made]
+    [company] = connection.upsert(
+        "company",
+        [
+            UpsertItem(
+                key="c",
+                record=connection.map_out(
+                    "company", Company(name="Hostal El Rincón", sector_id=made[0].id)
+                ),
+            )
+        ],
+    )
+    statistics = SalesData(
+        company_id=str(company.id),
+        year=2026,
+        sales_current=Decimal("61234.50"),
+        sales_previous=Decimal("123456789012.123456"),
+        pyramid_current=PyramidClass.A,
+        pyramid_previous=None,
+        statistics_date=date(2026, 12, 1),
+    )
+    [stats] = connection.upsert(
+        "sales_data", [UpsertItem(key="d", record=connection.map_out("sales_data", statistics))]
+    )
+    assert stats.ok, stats.error
+
+    read = {
+        entity: [connection.map_in(entity, r) for r in _records(list(connection.fetch(entity)))]
+        for entity in ("sector", "company", "sales_data")
+    }
+    assert [s.model_copy(update={"id": None, "updated_at": None}) for s in read["sector"]] == (
+        sectors
+    )
+    assert [c.sector_id for c in read["company"]] == [made[0].id]
+    [back] = read["sales_data"]
+    assert back.model_copy(update={"id": None, "updated_at": None}) == statistics
+    assert back.pyramid_current is PyramidClass.A
+
+    inspector = sa.inspect(backend.engine)
+    columns = {
+        entity: {c["name"]: c for c in inspector.get_columns(backend.table(entity))}
+        for entity in ("sector", "sales_data")
+    }
+    assert set(columns["sector"]) == {"id", "code", "name", "updated_at", "sync_key"}
+    assert not columns["sector"]["name"]["nullable"] and columns["sector"]["code"]["nullable"]
+    assert {"company_id", "year", "sales_current", "pyramid_current", "statistics_date"} <= set(
+        columns["sales_data"]
+    )
+    assert not columns["sales_data"]["company_id"]["nullable"]
+    assert isinstance(columns["sales_data"]["year"]["type"], sa.Integer)
+    assert isinstance(columns["sales_data"]["statistics_date"]["type"], sa.Date)
+
+
+def test_a_reference_in_an_integer_column_is_text_in_canonical_form(backend: Backend) -> None:
+    """A management application's sales table keys its customer by an integer column."""
+    table = backend.table("ventas")
+    metadata = sa.MetaData()
+    sa.Table(
+        table,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("cliente", sa.Integer, nullable=False),
+        sa.Column("anio", sa.Integer, nullable=False),
+        sa.Column("modificado", sa.DateTime, nullable=False),
+    )
+    metadata.create_all(backend.engine)
+    connection = backend.connect(
+        key_column="",
+        tables={"sales_data": table},
+        columns={
+            "sales_data": {
+                "company_id": "cliente",
+                "year": "anio",
+                "updated_at": "modificado",
+            }
+        },
+    )
+    good = SalesData(company_id="42", year=2026)
+    results = connection.upsert(
+        "sales_data",
+        [
+            UpsertItem(key="good", record=connection.map_out("sales_data", good)),
+            UpsertItem(key="bad", record={"company_id": "C-42", "year": 2026}),
+        ],
+    )
+    assert results[0].ok, results[0].error
+    assert results[1].error == (
+        "cannot store sales_data: field 'company_id': 'C-42' is not a whole number "
+        "(the column is an integer)"
+    )
+    with backend.engine.connect() as conn:
+        assert conn.execute(sa.text(f"SELECT cliente, anio FROM {table}")).all() == [(42, 2026)]
+    [back] = _records(list(connection.fetch("sales_data")))
+    assert connection.map_in("sales_data", back).company_id == "42"

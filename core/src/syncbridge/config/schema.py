@@ -38,6 +38,9 @@ DEFAULT_MATCH: dict[str, list[list[str]]] = {
     "currency": [["code"]],
     "payment_method": [["name"]],
     "unit": [["name"]],
+    "sector": [["code"], ["name"]],
+    # one row per customer and year: its customer is a reference, so nothing to match on
+    "sales_data": [],
     "quote": [["number", "date"]],
     "order": [["number", "date"]],
     "invoice": [["number", "date"]],

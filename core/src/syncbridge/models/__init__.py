@@ -11,9 +11,10 @@ from graphlib import TopologicalSorter
 from syncbridge.models.base import META_FIELDS, CanonicalRecord
 from syncbridge.models.catalog import Product
 from syncbridge.models.documents import DocumentLine, DocumentStatus, Invoice, Order, Quote
-from syncbridge.models.parties import Company, Contact
+from syncbridge.models.parties import Company, Contact, Sector
 from syncbridge.models.payments import Payment
 from syncbridge.models.reference import Currency, PaymentMethod, Unit, VatRate
+from syncbridge.models.statistics import PyramidClass, SalesData, pyramid_class
 
 MODELS: dict[str, type[CanonicalRecord]] = {
     model.entity: model
@@ -22,9 +23,11 @@ MODELS: dict[str, type[CanonicalRecord]] = {
         Currency,
         PaymentMethod,
         Unit,
-        Product,
+        Sector,
         Company,
+        Product,
         Contact,
+        SalesData,
         Quote,
         Order,
         Invoice,
@@ -32,7 +35,9 @@ MODELS: dict[str, type[CanonicalRecord]] = {
     )
 }
 
-#: entities with no references of their own, linked by value across systems
+#: entities with no references of their own, linked by value across systems (``sector`` has
+#: no references either, but is not among them: a sync line creates the sectors missing on
+#: the other side, as seed 003 does from the management application to OfiCRM)
 REFERENCE_DATA = frozenset({"vat_rate", "currency", "payment_method", "unit"})
 
 
@@ -77,8 +82,12 @@ __all__ = [
     "Payment",
     "PaymentMethod",
     "Product",
+    "PyramidClass",
     "Quote",
+    "SalesData",
+    "Sector",
     "Unit",
     "VatRate",
     "model_for",
+    "pyramid_class",
 ]

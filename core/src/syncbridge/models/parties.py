@@ -1,4 +1,4 @@
-"""Companies (organisations, clients) and contacts (people)."""
+"""Companies (organisations, clients), the sectors they belong to, and contacts (people)."""
 
 from __future__ import annotations
 
@@ -41,15 +41,39 @@ class _Party(CanonicalRecord):
         return None if value is None else normalize_tax_code(value, info.data.get("country"))
 
 
+class Sector(CanonicalRecord):
+    """A business sector companies belong to ("Hostelería"), synced as records of its own:
+    CRMs keep sectors as a list that a company points at (``sector_id``), so a sync creates
+    the sectors missing on the other side and translates each company's sector through their
+    links.
+
+    Not reference data for that reason: a sync line creates sectors (seed 003: the management
+    application's, in OfiCRM) instead of only linking them. ``code`` is what two systems
+    sharing the list agree on; match on it (``match = [["code"], ["name"]]``).
+    """
+
+    entity: ClassVar[str] = "sector"
+
+    code: Text = Field(
+        default=None, description="the sector's short code, the same in the systems sharing it"
+    )
+    name: str
+
+
 class Company(_Party):
     """An organisation: a client, a customer company, a supplier."""
 
     entity: ClassVar[str] = "company"
+    references: ClassVar[dict[str, str]] = {"sector_id": "sector"}
 
     name: str
     status: Text = None
     currency: CurrencyCode | None = None
     website: Text = None
+    sector_id: str | None = Field(
+        default=None,
+        description="the company's sector; a sync that does not sync sectors leaves it alone",
+    )
 
 
 class Contact(_Party):

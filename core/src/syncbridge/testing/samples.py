@@ -10,7 +10,8 @@ defaults are what it gets otherwise. They are chosen to survive any reasonable s
   visible whichever field a connector maps;
 - reference fields (``company_id``, ``invoice_id``) hold ``"1"``: right for a database without
   foreign keys; a connector whose system checks references overrides ``sample`` for those
-  entities and points them at records it knows exist.
+  entities and points them at records it knows exist. Optional references (a company's
+  ``sector_id``) are left out, so every connector mapping the entity can store the sample.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ def _unit(index: int) -> dict[str, Any]:
     return {"name": f"unit-{index}", "description": f"Contract unit {index}"}
 
 
+def _sector(index: int) -> dict[str, Any]:
+    return {"code": f"S{index:06d}", "name": f"Contract sector {index}"}
+
+
 def _product(index: int) -> dict[str, Any]:
     return {
         "name": f"Contract product {index}",
@@ -109,6 +114,20 @@ def _contact(index: int) -> dict[str, Any]:
     }
 
 
+def _sales_data(index: int) -> dict[str, Any]:
+    current = _money(index, "1500.00")
+    return {
+        "company_id": "1",
+        "year": 2000 + index % 100,
+        "sales_current": current,
+        "sales_previous": _money(index, "900.25"),
+        # whatever the integration's thresholds, these are values a system must keep
+        "pyramid_current": ("A", "B", "C")[index % 3],
+        "pyramid_previous": ("C", "A", "B")[index % 3],
+        "statistics_date": _day(index),
+    }
+
+
 def _document(index: int) -> dict[str, Any]:
     return {
         "number": f"CT-{index:06d}",
@@ -141,9 +160,11 @@ _SAMPLES: dict[str, Callable[[int], dict[str, Any]]] = {
     "currency": _currency,
     "payment_method": _payment_method,
     "unit": _unit,
+    "sector": _sector,
     "product": _product,
     "company": _company,
     "contact": _contact,
+    "sales_data": _sales_data,
     "quote": _document,
     "order": _document,
     "invoice": _document,

@@ -29,7 +29,7 @@ from stdnum.es import cif as es_cif
 from stdnum.es import dni as es_dni
 from stdnum.es import nif as es_nif
 
-from syncbridge_oficrm.extras import PyramidClass, pyramid_class
+from syncbridge.models import PyramidClass, pyramid_class
 from syncbridge_oficrm.preset import create
 from syncbridge_oficrm.settings import OficrmSettings
 from syncbridge_sql.database import create_engine
@@ -178,7 +178,7 @@ def create_database(url: str, records: int = 25, seed: int = 3, **settings: Any)
             customers = _customers(rng, records, sector_ids)
             for customer in customers:
                 values = {cols["company"][f]: v for f, v in customer.items() if f != "sector"}
-                values["id_sector"] = customer["sector"]
+                values[cols["company"]["sector_id"]] = customer["sector"]
                 values[cols["company"]["updated_at"]] = now
                 result = connection.execute(sa.insert(tables["company"]).values(values))
                 sales = _sales(rng, _new_id(result), now.date())

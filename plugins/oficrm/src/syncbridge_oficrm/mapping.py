@@ -1,21 +1,18 @@
-"""Native <-> canonical for OfiCRM's customers and the plugin's own entities.
+"""Native <-> canonical for OfiCRM's customers, sectors and sales data.
 
-Customers map as the sql connector maps any table (its native records are already keyed by
-canonical field names), plus OfiCRM's one rule of its own: a Spanish customer's tax id is a
-NIF/NIE or CIF, checked with python-stdnum in both directions. A bad one fails that record
-only, with a message naming the canonical field, the OfiCRM column and the fix.
+Every entity maps as the sql connector maps any table (its native records are already keyed
+by canonical field names); customers add OfiCRM's one rule of its own: a Spanish customer's
+tax id is a NIF/NIE or CIF, checked with python-stdnum in both directions. A bad one fails
+that record only, with a message naming the canonical field, the OfiCRM column and the fix.
 
 ``map`` may run in a forked process: everything here depends on its arguments only.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from syncbridge.errors import RecordError
-from syncbridge.models import META_FIELDS, CanonicalRecord
+from syncbridge.models import CanonicalRecord
 from syncbridge.records import NativeRecord
-from syncbridge_oficrm.extras import EXTRA_MODELS
 from syncbridge_oficrm.settings import OficrmSettings
 from syncbridge_oficrm.taxid import spanish_tax_id
 from syncbridge_sql import mapping as sql_mapping
@@ -45,13 +42,10 @@ def check_tax_id(record: NativeRecord, settings: OficrmSettings) -> NativeRecord
 def map_in(entity: str, record: NativeRecord, settings: OficrmSettings) -> CanonicalRecord:
     """Native dict -> canonical model; a bad tax id or value fails this record only."""
     if entity == "company":
-        return sql_mapping.map_in(entity, check_tax_id(record, settings))
-    return EXTRA_MODELS[entity].model_validate(record)
+        record = check_tax_id(record, settings)
+    return sql_mapping.map_in(entity, record)
 
 
 def map_out(entity: str, record: CanonicalRecord) -> NativeRecord:
     """Canonical model -> native dict, in the Python values the sql layer converts per column."""
-    if entity == "company":
-        return sql_mapping.map_out(entity, record)
-    native: dict[str, Any] = record.model_dump(mode="python", exclude=set(META_FIELDS))
-    return native
+    return sql_mapping.map_out(entity, record)

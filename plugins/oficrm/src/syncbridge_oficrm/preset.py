@@ -24,7 +24,6 @@ __all__ = [
     "KEY_COLUMN",
     "OFICRM",
     "PRESETS",
-    "SECTOR_COLUMN",
     "TABLES",
     "create",
     "metadata",
@@ -54,6 +53,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "email": "email",
         "website": "web",
         "notes": "observaciones",
+        "sector_id": "id_sector",
         "updated_at": "fecha_modificacion",
     },
     "sector": {
@@ -75,8 +75,6 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 
-#: the customer's sector: a foreign key the canonical company has no field for (yet)
-SECTOR_COLUMN = "id_sector"
 #: where OfiCRM leaves room for the engine's idempotency keys (assumption 7)
 KEY_COLUMN = "sync_key"
 
@@ -130,6 +128,10 @@ _TYPES: dict[str, dict[str, sa.types.TypeEngine[Any]]] = {
 }
 
 
+#: references, created as foreign keys (integer columns) rather than from _TYPES
+_FOREIGN_KEYS = frozenset({("company", "sector_id"), ("sales_data", "company_id")})
+
+
 def _stamp(name: str) -> sa.Column[Any]:
     # DATETIME(6) on MariaDB: whole seconds would make every read re-read the last second
     kind = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -153,7 +155,7 @@ def metadata(
         mapping = names[entity]
         cols: list[Any] = [sa.Column(mapping["id"], sa.Integer, primary_key=True)]
         for field, column in mapping.items():
-            if field in ("id", "updated_at") or (entity, field) == ("sales_data", "company_id"):
+            if field in ("id", "updated_at") or (entity, field) in _FOREIGN_KEYS:
                 continue
             required = (entity, field) in {("company", "name"), ("sector", "name")}
             cols.append(sa.Column(column, _TYPES[entity][field], nullable=not required))
@@ -166,7 +168,11 @@ def metadata(
     sector_id = names["sector"]["id"]
     table(
         "company",
-        sa.Column(SECTOR_COLUMN, sa.Integer, sa.ForeignKey(f"{sectors.name}.{sector_id}")),
+        sa.Column(
+            names["company"]["sector_id"],
+            sa.Integer,
+            sa.ForeignKey(f"{sectors.name}.{sector_id}"),
+        ),
     )
     customer_id = f"{tables['company']}.{names['company']['id']}"
     table(

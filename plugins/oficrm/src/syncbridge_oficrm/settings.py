@@ -5,8 +5,8 @@ secret, ``tables``/``columns`` override the preset field by field, ``timezone``,
 ``lookback_seconds``, sizes). What changes:
 
 - ``preset`` defaults to ``"oficrm"``;
-- ``tables`` and ``columns`` also name the plugin's own entities, ``sector`` and
-  ``sales_data`` (see :mod:`syncbridge_oficrm.extras`), with their fields checked;
+- ``tables`` and ``columns`` name OfiCRM's three entities only (``company``, ``sector`` and
+  ``sales_data``), with their fields checked;
 - ``create_tables`` defaults to False: OfiCRM owns its database;
 - ``default_country``: the country of customers whose country column is empty, for the
   tax-id check.
@@ -20,13 +20,12 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field, field_validator
 
 from syncbridge.models import MODELS
-from syncbridge_oficrm.extras import EXTRA_MODELS
 from syncbridge_oficrm.preset import preset_for
 from syncbridge_sql.presets import Preset
 from syncbridge_sql.settings import SqlSettings
 
-#: the entities an oficrm connection maps: OfiCRM's customers and the plugin's own
-ENTITIES: dict[str, Any] = {"company": MODELS["company"], **EXTRA_MODELS}
+#: the entities an oficrm connection maps: OfiCRM's customers, sectors and sales data
+ENTITIES: dict[str, Any] = {name: MODELS[name] for name in ("sector", "company", "sales_data")}
 
 
 class OficrmSettings(SqlSettings):

@@ -220,6 +220,16 @@ def _stringify(value: Any) -> str:
     return str(value)
 
 
+def _text_to_int(value: Any) -> int:
+    """A text field stored in an integer column: a reference (``sales_data.company_id`` in
+    OfiCRM's ``id_cliente``), text in canonical form. Not a number: ValueError, so that the
+    record fails alone with the field named, before the database sees it."""
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a whole number (the column is an integer)") from None
+
+
 def converters(
     kind: Kind, column_type: sa.types.TypeEngine[Any], zone: tzinfo = UTC
 ) -> tuple[Converter | None, Converter | None]:
@@ -261,6 +271,8 @@ def converters(
     if kind is Kind.INT:
         return (_stringify, int) if text else (None, None)
     # TEXT
+    if isinstance(column_type, sa.Integer):
+        return _text_to_int, _stringify
     return (None, None) if text else (None, _stringify)
 
 
