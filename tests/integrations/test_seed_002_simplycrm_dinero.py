@@ -577,8 +577,8 @@ def test_auto_syncs_every_three_hours_under_the_daemon(
     integration: Integration, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # a fast clock for the daemon's scheduler: its hours last a second each
-    def fast(seconds: float, timezone: Any) -> IntervalTrigger:
-        return IntervalTrigger(seconds=seconds / 3600, timezone=timezone)
+    def fast(seconds: float, **options: Any) -> IntervalTrigger:
+        return IntervalTrigger(seconds=seconds / 3600, **options)
 
     monkeypatch.setattr(syncbridge.engine.schedule, "IntervalTrigger", fast)
     integration.configure(SYNC)  # every = "3h" on every module

@@ -21,6 +21,7 @@ COMMANDS = {
     "emulate": "syncbridge.cli.emulate:emulate",
     "held": "syncbridge.cli.held:held",
     "lines": "syncbridge.cli.lines:lines",
+    "pick": "syncbridge.cli.pick:pick",
     "plan": "syncbridge.cli.sync:plan",
     "push": "syncbridge.cli.push:push",
     "run": "syncbridge.cli.sync:run",
