@@ -65,7 +65,7 @@ def test_a_minimal_config_parses_with_the_documented_defaults() -> None:
 
 RULE_KEYS = (
     "after, create, deletes, derive, direction, every, exclude, fields, filter, line, links, "
-    "match, priority, update"
+    "match, priority, pyramid, update"
 )
 
 

@@ -173,6 +173,11 @@ def _check_fields(config: Config) -> list[str]:
             for name in rule.filter:
                 if unknown(name):
                     problems.append(f"{where}.filter.{name}: unknown field; {allowed}")
+            if rule.pyramid is not None and entity != "sales_data":
+                problems.append(
+                    f"{where}.pyramid: only a sales_data rule has pyramid thresholds; move it "
+                    "to [syncs.<sync>.entities.sales_data]"
+                )
             for index, derive in enumerate(rule.derive):
                 problems.extend(_check_derive(f"{where}.derive[{index}]", entity, rule, derive))
     return problems

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import (
@@ -120,6 +121,22 @@ class DeriveRule(_Strict):
     )
 
 
+class Pyramid(_Strict):
+    """The thresholds of the sales pyramid: class A from ``a_from`` up, B from ``b_from``, C
+    below (seed 003: the customer's pyramid class for this year and the last)."""
+
+    a_from: Decimal = Field(description="sales from which a customer is class A")
+    b_from: Decimal = Field(description="sales from which a customer is class B (C below)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Pyramid:
+        if self.a_from < self.b_from:
+            raise ValueError(
+                f"a_from ({self.a_from}) is below b_from ({self.b_from}); class A starts higher"
+            )
+        return self
+
+
 class EntityRule(_Strict):
     """How one entity of a sync flows: direction, conflicts, schedule, matching, fields."""
 
@@ -179,6 +196,12 @@ class EntityRule(_Strict):
     derive: list[DeriveRule] = Field(
         default_factory=list,
         description="records of other entities this entity's changes of state create",
+    )
+    pyramid: Pyramid | None = Field(
+        default=None,
+        description='sales_data only: the ABC thresholds, e.g. { a_from = "100000", b_from = '
+        '"20000" }; the classes the other side receives (pyramid_current, pyramid_previous) '
+        "are computed from the sales sent, so the source needs only the figures",
     )
 
     @field_validator("links")

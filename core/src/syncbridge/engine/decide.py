@@ -274,7 +274,8 @@ class Decider:
         """Merge a pair (linked, or just matched when ``how`` says on what) per field."""
         ctx = self.ctx
         target = other(side)
-        contents = _pair(side, mine[1], theirs[1])
+        classified = self.translator.classified
+        contents = _pair(side, classified(mine[1]), classified(theirs[1]))
         ids = _pair(side, rid, their_id)
         left, right = contents
         left_as_right, missing_left = self.translator.project("left", left)

@@ -8,12 +8,14 @@ replaced by the linked id there; an id with no link yet means the record must wa
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
 
 from syncbridge.engine.context import EntityContext, Side, other
 from syncbridge.engine.db import LinkStore
+from syncbridge.models.statistics import pyramid_class
 
 #: the id a dry run gives a reference to a record it plans to create or link
 PLANNED = "(planned)"
@@ -71,7 +73,33 @@ class Translator:
             else:
                 projected[source_field] = content.get(target_field)
         self._narrow(projected)
+        self._classify(projected)
         return projected, self.translate(source, projected)
+
+    def classified(self, content: dict[str, Any]) -> dict[str, Any]:
+        """``content`` with its sales pyramid's classes computed from its sales, when the
+        rule says how (``pyramid``): what each side is compared as, so that new figures are
+        a change of their classes too."""
+        if self.ctx.rule.pyramid is None:
+            return content
+        content = dict(content)
+        self._classify(content)
+        return content
+
+    def _classify(self, projected: dict[str, Any]) -> None:
+        """The sales pyramid's classes of what is sent, from its sales (``pyramid``)."""
+        pyramid = self.ctx.rule.pyramid
+        if pyramid is None:
+            return
+        for sales, klass in (
+            ("sales_current", "pyramid_current"),
+            ("sales_previous", "pyramid_previous"),
+        ):
+            if sales in projected and klass in self.ctx.synced_fields:
+                value = projected[sales]
+                amount = None if value in (None, "") else Decimal(str(value))
+                found = pyramid_class(amount, pyramid.a_from, pyramid.b_from)
+                projected[klass] = None if found is None else str(found)
 
     def translate(self, source: Side, projected: dict[str, Any]) -> list[str]:
         """Replace ``source`` ids in ``projected`` by linked ids; returns the unlinked ones."""
