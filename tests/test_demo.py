@@ -65,3 +65,8 @@ def test_a_seed_and_the_sql_demo_are_two_demos() -> None:
     )
     assert result.returncode == 2
     assert "--seed and --sql are two different demos: choose one" in result.stderr
+
+
+def test_the_seed_003_demo_is_chosen_with_its_seed() -> None:
+    out = demo("--seed", "003")
+    assert "OfiCRM" in out and "syncbridge lines" in out

@@ -17,6 +17,7 @@ SEEDS = {
     "000": "crm_fic",
     "001": "minicrm_szamlazz",
     "002": "simplycrm_dinero",
+    "003": "ofiviaje_oficrm",
 }
 
 
@@ -25,7 +26,8 @@ SEEDS = {
               help="Records per entity in each system.")
 @click.option("--seed", type=click.Choice(sorted(SEEDS)), default=None,
               help="The integration to show: 000 CRM in Cloud <-> Fatture in Cloud (the "
-              "default), 001 Számlázz.könnyen <-> MiniCRM, 002 Simply CRM <-> Dinero.")
+              "default), 001 Számlázz.könnyen <-> MiniCRM, 002 Simply CRM <-> Dinero, 003 a "
+              "management application <-> OfiCRM (sync lines, review, statistics).")
 @click.option("--sql", "use_sql", is_flag=True,
               help="The SQLite-only demo (also the fallback without the HTTP plugins).")
 @click.option("--keep", is_flag=True, help="Keep the demo folder (its path is printed).")
@@ -34,7 +36,7 @@ def demo(ctx: click.Context, records: int, seed: str | None, use_sql: bool, keep
     """Run a real sync and show every step: plan, run, edits, run again, report.
 
     By default between the CRM in Cloud and Fatture in Cloud emulators over HTTP (seed 000);
-    --seed 001 or 002 shows another seed integration between its emulators; with --sql, or
+    --seed 001, 002 or 003 shows another seed integration between its emulators; with --sql, or
     without the plugins a seed needs, between two generated SQLite databases.
     """
     from syncbridge.cli import main
