@@ -366,6 +366,9 @@ class Reference:
                 side: Side = "left" if changed["left"] else "right"
                 if self.source(side):
                     self._put_value(ids, other(side), name, now[side], writes)
+                elif full:
+                    # merge.md, --full: a target's own change is put back by the source
+                    union_conflict |= self._union_field(ids, name, writes)
                 # else: "skipped — changed on the <side> only", and part of the base from now
             elif full and now["left"] != now["right"]:
                 union_conflict |= self._union_field(ids, name, writes)

@@ -60,7 +60,8 @@ def merge_fields(
     after the pair's last sync, or None at match time (and for a link with no base): then
     the pair is filled as a union. ``sources`` are the sides whose changes may flow,
     ``winner`` the side that wins a disagreement. With ``full``, a field that changed on
-    neither side but differs is put in step as at match time.
+    neither side but differs is put in step as at match time, and so is one changed only on
+    a side whose changes do not flow (Sync all: the source puts back what its target changed).
     """
     result = FieldMerge()
     two_way = len(sources) == 2
@@ -79,11 +80,15 @@ def merge_fields(
                 flow, conflict = _other(winner), True
             elif changed_left:
                 flow = "right" if "left" in sources else None
-                if flow is None:
+                if flow is None and full:
+                    union = True  # Sync all: the source puts back what its target changed
+                elif flow is None:
                     result.held.append(("left", left_name))
             elif changed_right:
                 flow = "left" if "right" in sources else None
-                if flow is None:
+                if flow is None and full:
+                    union = True
+                elif flow is None:
                     result.held.append(("right", right_name))
             else:
                 union = full
