@@ -109,6 +109,7 @@ def test_the_report_of_a_line_shows_its_rows_alone_with_the_legend(tmp_path: Pat
     bed.put("left", "company", [{"name": "ACME", "city": "Milano"}])
     bed.put("left", "product", [{"name": "Widget", "code": "W-1", "price": "9.90"}])
     assert bed.cli("run", "-q").exit_code == 0
+    assert bed.cli("run", "--line", "catalog", "-q").exit_code == 0  # a later run, not ours
 
     rows = json.loads(bed.cli("report", "--line", "customers", "--json").stdout)
     shown = bed.cli("report", "--line", "customers")

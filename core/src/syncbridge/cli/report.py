@@ -14,7 +14,14 @@ from sqlalchemy import select
 from syncbridge.cli.common import console, json_output, open_workspace
 from syncbridge.cli.render import new_table
 from syncbridge.config.loader import unknown_line
-from syncbridge.engine.report import KILLED, KILLED_MESSAGE, RUN, RUN_ITEM, settle_runs
+from syncbridge.engine.report import (
+    ENTITY_RUN,
+    KILLED,
+    KILLED_MESSAGE,
+    RUN,
+    RUN_ITEM,
+    settle_runs,
+)
 from syncbridge.errors import ConfigError
 from syncbridge.outcomes import Outcome
 
@@ -69,8 +76,13 @@ def report(
     with workspace.store.engine.connect() as db:
         if run_id is None:
             latest = select(RUN.c.id).order_by(RUN.c.id.desc()).limit(1)
-            if sync_of_line is not None:
-                latest = latest.where(RUN.c.sync == sync_of_line)
+            if sync_of_line is not None:  # the latest run of that line's entity
+                latest = (
+                    select(ENTITY_RUN.c.run_id)
+                    .where(ENTITY_RUN.c.sync == sync_of_line, ENTITY_RUN.c.entity == entity)
+                    .order_by(ENTITY_RUN.c.run_id.desc())
+                    .limit(1)
+                )
             run_id = db.execute(latest).scalar()
             if run_id is None:
                 raise ConfigError("no run yet: `syncbridge run` first")
