@@ -34,8 +34,11 @@ def test_the_classes_are_computed_from_the_sales_sent(tmp_path: Path) -> None:
         ],
     )
 
-    bed.sync()
+    first = bed.sync()
 
+    # the line says which day's statistics it sent
+    [sales] = [result for result in first.entities if result.entity == "sales_data"]
+    assert (sales.result, sales.message) == ("ok", "as of 2026-12-01")
     names = {row["id"]: row["name"] for row in bed.rows("right", "company")}
     right = {
         names[row["company_id"]]: (

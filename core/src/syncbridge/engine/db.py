@@ -356,6 +356,15 @@ class SideStore:
             ).scalars().all()
         )
 
+    def seen_snapshots(self, db: Connection, run_id: int) -> Iterator[SnapshotRow]:
+        """The snapshots of this side that ``run_id`` read."""
+        rows = db.execute(
+            select(SNAPSHOT.c.record_id, SNAPSHOT.c.hash, SNAPSHOT.c.data).where(
+                self._where(SNAPSHOT), SNAPSHOT.c.seen_run == run_id
+            )
+        )
+        yield from ((rid, digest, data) for rid, digest, data in rows)
+
     def unseen_ids(self, db: Connection, run_id: int) -> list[str]:
         """Ids with a snapshot that a complete read in ``run_id`` did not return."""
         return list(

@@ -291,6 +291,24 @@ def _decide_and_apply(ctx: EntityContext, side: Side, claimed: set[tuple[Side, s
             after = ids[-1]
 
 
+def _as_of(ctx: EntityContext, reads: dict[Side, ReadResult]) -> str | None:
+    """The latest date of the records a source side read in this run, for an entity whose
+    content is dated (``CanonicalRecord.as_of``: the statistics' day), else None."""
+    name = ctx.model.as_of
+    if name is None:
+        return None
+    latest: str | None = None
+    with ctx.engine.connect() as db:
+        for side in reads:
+            if not ctx.rule.allows(side):
+                continue
+            for _rid, _digest, data in ctx.stores[side].seen_snapshots(db, ctx.recorder.run_id):
+                value = json.loads(data).get(name)
+                if isinstance(value, str) and (latest is None or value > latest):
+                    latest = value
+    return latest
+
+
 def sync_entity(
     ctx: EntityContext,
     record: tuple[Side, str] | None = None,
@@ -345,6 +363,9 @@ def sync_entity(
             if side in reads:
                 _decide_and_apply(ctx, side, claimed)
         derive_all(ctx)
+        dated = _as_of(ctx, reads)
+        if dated is not None:
+            result.message = f"as of {dated}"
         if not ctx.dry_run and picked is None:
             with ctx.engine.begin() as db:
                 for side, read in reads.items():

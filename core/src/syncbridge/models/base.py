@@ -28,6 +28,9 @@ class CanonicalRecord(BaseModel):
 
     entity: ClassVar[str] = ""
     references: ClassVar[dict[str, str]] = {}
+    #: the field that dates a record's content (the day statistics were computed), if any:
+    #: a run reports the latest it read, so a person sees how fresh what was sent is
+    as_of: ClassVar[str | None] = None
 
     id: str | None = None
     updated_at: AwareDatetime | None = None

@@ -44,6 +44,8 @@ class SalesData(CanonicalRecord):
 
     entity: ClassVar[str] = "sales_data"
     references: ClassVar[dict[str, str]] = {"company_id": "company"}
+    #: seed 003: the statistics line says which day's statistics it sent
+    as_of: ClassVar[str | None] = "statistics_date"
 
     company_id: str
     year: int = Field(
