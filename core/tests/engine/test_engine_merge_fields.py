@@ -88,13 +88,17 @@ def test_a_field_changed_on_one_source_side_flows_and_the_other_side_keeps_its_o
             assert name not in merged.to_left and name not in merged.to_right
             continue
         if changed_left and not changed_right:
-            assert name not in merged.to_left  # nothing the left changed is overwritten
-            assert (name in merged.to_right) == ("left" in sources)
             if "left" in sources:
+                assert name not in merged.to_left  # nothing the left changed is overwritten
                 assert merged.to_right[name] == left[name]
+            elif not full:  # a target's own change stays (Sync all puts it back: below)
+                assert name not in merged.to_left and name not in merged.to_right
         elif changed_right and not changed_left:
-            assert name not in merged.to_right
-            assert (name in merged.to_left) == ("right" in sources)
+            if "right" in sources:
+                assert name not in merged.to_right
+                assert name in merged.to_left
+            elif not full:
+                assert name not in merged.to_left and name not in merged.to_right
         elif changed_left and changed_right:
             assert name in merged.conflicts
             loser_gets = merged.to_right if winner == "left" else merged.to_left
@@ -137,3 +141,23 @@ def test_a_change_on_a_one_way_target_is_held_not_written_back() -> None:
     right = {**base, "phone": "2"}
     merged = _merge(base, right, (base, base), frozenset({"left"}), "left", full=False)
     assert (merged.to_left, merged.to_right, merged.held) == ({}, {}, [("right", "phone")])
+
+
+@given(RECORD, RECORD, RECORD, st.sampled_from(SIDES))
+def test_sync_all_puts_back_what_a_one_way_target_changed_and_never_blanks(
+    base: dict[str, Any], left: dict[str, Any], right: dict[str, Any], source: Side
+) -> None:
+    """``--full`` on a one-way sync: the source's value goes to the target for every field
+    that differs, whichever side changed it; the source clearing a field is a change that
+    flows, but a value only the target has, that the source never had, stays."""
+    merged = _merge(left, right, (base, base), frozenset({source}), source, True)
+    mine, theirs = (left, right) if source == "left" else (right, left)
+    to_source = merged.to_left if source == "left" else merged.to_right
+    to_target = merged.to_right if source == "left" else merged.to_left
+    assert to_source == {}
+    for name in FIELDS:
+        cleared = is_empty(mine[name]) and not same(mine[name], base[name])
+        if same(mine[name], theirs[name]) or (is_empty(mine[name]) and not cleared):
+            assert name not in to_target, name
+        else:
+            assert same(to_target[name], mine[name]), name
