@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +133,16 @@ class TestOficrmContractPostgres(_OficrmContract):
 class TestOficrmContractMariadb(_OficrmContract):
     __test__ = True
     backend = "mariadb"
+
+
+class TestOficrmContractWithLookback(_OficrmContract):
+    """As the README advises for OfiCRM's whole-second stamps: the connection reads back two
+    seconds before its cursor, and the kit allows those records to come back."""
+
+    __test__ = True
+    backend = "sqlite"
+    entities = ["company"]
+    lookback = timedelta(seconds=2)
+
+    def settings(self, tmp_path: Path) -> dict[str, Any]:
+        return {**super().settings(tmp_path), "lookback_seconds": 2}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import pytest
@@ -35,11 +36,16 @@ def _shown(values: Iterable[object]) -> str:
     return ", ".join(items[:SHOWN]) + more
 
 
-def boundary_ids(harness: Harness, fetched: Fetched) -> set[str]:
-    """Ids of the records sharing the newest ``updated_at`` of a read (its cursor's instant).
+def boundary_ids(
+    harness: Harness, fetched: Fetched, lookback: timedelta = timedelta(0)
+) -> set[str]:
+    """Ids of the records sharing the newest ``updated_at`` of a read (its cursor's instant),
+    or stamped within ``lookback`` before it.
 
     A connector whose system filters "changed at or after" (inclusive) returns these again
-    on the next incremental read; the contract allows that, and nothing else unchanged.
+    on the next incremental read, and one reading back a window before its cursor (for
+    programs stamping whole seconds) those of the window; the contract allows that, and
+    nothing else unchanged.
     """
     stamps = {}
     for native in fetched.records:
@@ -52,8 +58,8 @@ def boundary_ids(harness: Harness, fetched: Fetched) -> set[str]:
     known = [stamp for stamp in stamps.values() if stamp is not None]
     if not known:
         return set()
-    newest = max(known)
-    return {native_id for native_id, stamp in stamps.items() if stamp == newest}
+    oldest = max(known) - lookback
+    return {rid for rid, stamp in stamps.items() if stamp is not None and stamp >= oldest}
 
 
 class ReadChecks(ContractHooks):
@@ -181,7 +187,7 @@ class ReadChecks(ContractHooks):
         assert not missing, (
             f"fetch(since={cursor!r}) missed records changed after it: {_shown(missing)}"
         )
-        extra = got - set(targets) - boundary_ids(harness, full)
+        extra = got - set(targets) - boundary_ids(harness, full, self.lookback)
         assert not extra, (
             f"fetch(since={cursor!r}) returned {len(extra)} unchanged record(s): "
             f"{_shown(extra)}; only records changed after the cursor (and those stamped with "
@@ -195,7 +201,7 @@ class ReadChecks(ContractHooks):
 
         assert changed.cursor is not None, "an incremental read set no Page.cursor"
         again = harness.fetch(entity, since=changed.cursor)
-        stale = set(again.ids) - boundary_ids(harness, changed)
+        stale = set(again.ids) - boundary_ids(harness, changed, self.lookback)
         assert not stale, (
             f"nothing changed, yet fetch(since={changed.cursor!r}) returned {_shown(stale)}"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import types
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Union, get_args, get_origin
 
@@ -81,6 +82,9 @@ class ContractHooks:
     #: with a success status and an error body (vtiger's 200 envelope, Számlázz.hu's error
     #: code in its XML): the wrong-credentials check then asks only for the AuthError
     refused_status: ClassVar[int | None] = 401
+    #: how far before its cursor the connection under test reads back on purpose (the sql
+    #: connector's ``lookback_seconds``): records stamped in that window may come back
+    lookback: ClassVar[timedelta] = timedelta(0)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
