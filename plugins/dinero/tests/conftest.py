@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from syncbridge.emulator import EmulatorOptions, running
+from syncbridge.testing.exchanges import fail_off_spec
 from syncbridge_dinero.emulator import DineroEmulator
 
 # the helpers test modules import, under names no other plugin's tests use
@@ -68,17 +69,14 @@ def serve(maybe_spec: SpecValidator | None) -> Iterator[Serve]:
         return served
 
     yield start
-    violations: list[str] = []
     for served, context in started:
         for connection in served.connections:
             connection.close()
         context.__exit__(None, None, None)
-        if maybe_spec is not None:
-            for exchange in served.recorder.exchanges:
-                violations.extend(maybe_spec.violations(exchange))
-    if violations:
-        shown = "\n".join(violations[:20])
-        pytest.fail(f"{len(violations)} exchange(s) violate the OpenAPI spec:\n{shown}")
+    fail_off_spec(
+        (exchange for served, _ in started for exchange in served.recorder.exchanges),
+        maybe_spec.violations if maybe_spec is not None else None,
+    )
 
 
 @pytest.fixture
@@ -86,11 +84,9 @@ def on_the_spec(maybe_spec: SpecValidator | None) -> Iterator[None]:
     """Validates what emulators from :func:`recorded` answered during the test."""
     RECORDED.clear()
     yield
-    found = [v for e in RECORDED for v in (maybe_spec.violations(e) if maybe_spec else [])]
+    recorded = list(RECORDED)
     RECORDED.clear()
-    if found:
-        shown = "\n".join(found[:20])
-        pytest.fail(f"{len(found)} exchange(s) violate the OpenAPI spec:\n{shown}")
+    fail_off_spec(recorded, maybe_spec.violations if maybe_spec is not None else None)
 
 
 @pytest.fixture

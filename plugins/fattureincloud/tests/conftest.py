@@ -38,7 +38,7 @@ from syncbridge.credentials import MemoryCredentials
 from syncbridge.emulator import DropConnection, EmulatorOptions, running
 from syncbridge.http import LoggedRequest
 from syncbridge.oauth import OAuthApp
-from syncbridge.testing.exchanges import Exchange, Recorder
+from syncbridge.testing.exchanges import Exchange, Recorder, fail_off_spec
 from syncbridge.testing.oauth import consent
 from syncbridge_fattureincloud.emulator import FicEmulator
 
@@ -293,17 +293,14 @@ def serve(maybe_spec: SpecValidator | None) -> Iterator[Serve]:
         return served
 
     yield start
-    violations: list[str] = []
     for served, context in started:
         for connection in served.connections:
             connection.close()
         context.__exit__(None, None, None)
-        if maybe_spec is not None:
-            for exchange in served.recorder.exchanges:
-                violations.extend(maybe_spec.violations(exchange))
-    if violations:
-        shown = "\n".join(violations[:20])
-        pytest.fail(f"{len(violations)} exchange(s) violate the OpenAPI spec:\n{shown}")
+    fail_off_spec(
+        (exchange for served, _ in started for exchange in served.recorder.exchanges),
+        maybe_spec.violations if maybe_spec is not None else None,
+    )
 
 
 @pytest.fixture
