@@ -620,7 +620,7 @@ class Decider:
                 side, rid, (digest, content), their_id, self._candidates[their_id], None,
                 how=match[2],
             )
-        projected, missing = self.translator.project(side, content)
+        projected, missing = self.translator.project(side, self.translator.classified(content))
         if missing:
             reason = _waiting(missing, side)
             return Decision(side, rid, Outcome.WAITING, reason, pending=(Outcome.WAITING, reason))

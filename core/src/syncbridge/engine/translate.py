@@ -73,7 +73,6 @@ class Translator:
             else:
                 projected[source_field] = content.get(target_field)
         self._narrow(projected)
-        self._classify(projected)
         return projected, self.translate(source, projected)
 
     def classified(self, content: dict[str, Any]) -> dict[str, Any]:
@@ -86,8 +85,8 @@ class Translator:
         self._classify(content)
         return content
 
-    def _classify(self, projected: dict[str, Any]) -> None:
-        """The sales pyramid's classes of what is sent, from its sales (``pyramid``)."""
+    def _classify(self, content: dict[str, Any]) -> None:
+        """Set the sales pyramid's classes of ``content`` from its sales (``pyramid``)."""
         pyramid = self.ctx.rule.pyramid
         if pyramid is None:
             return
@@ -95,11 +94,11 @@ class Translator:
             ("sales_current", "pyramid_current"),
             ("sales_previous", "pyramid_previous"),
         ):
-            if sales in projected and klass in self.ctx.synced_fields:
-                value = projected[sales]
+            if sales in content and klass in self.ctx.synced_fields:
+                value = content[sales]
                 amount = None if value in (None, "") else Decimal(str(value))
                 found = pyramid_class(amount, pyramid.a_from, pyramid.b_from)
-                projected[klass] = None if found is None else str(found)
+                content[klass] = None if found is None else str(found)
 
     def translate(self, source: Side, projected: dict[str, Any]) -> list[str]:
         """Replace ``source`` ids in ``projected`` by linked ids; returns the unlinked ones."""

@@ -25,7 +25,7 @@ def _why(error: stdnum_errors.ValidationError) -> str:
 
 
 def adoszam(raw: str, field: str = "VatNumber") -> str:
-    """The adószám in its written form ``XXXXXXXX-Y-ZZ`` (or the 8-digit core alone, as given).
+    """The adószám as written, 8-1-2 digits (``12345676-2-41``), or its 8-digit core alone.
 
     Raises RecordError naming ``field`` and the fix.
     """
