@@ -41,7 +41,7 @@ from syncbridge.demo.ofiviaje_oficrm import (
 from syncbridge.models import SalesData
 from syncbridge.plugins import load_connector
 from syncbridge.records import UpsertItem
-from syncbridge.testing.servers import MARIADB, POSTGRES, require
+from syncbridge.testing.servers import DATABASES, database_url, drop_tables_ending
 from syncbridge_oficrm.emulator import SECTORS as OFICRM_SECTORS
 from syncbridge_oficrm.emulator import create_database
 from syncbridge_oficrm.preset import TABLES as OFICRM_TABLES
@@ -80,19 +80,9 @@ class Integration:
         return Connection("ofiviaje-test", load_connector("sql"), self.gestion)
 
 
-def _url(backend: str, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp_path}/databases.db"
-    return require(POSTGRES if backend == "postgresql" else MARIADB)
-
-
-@pytest.fixture(params=[
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    pytest.param("mariadb", id="mariadb", marks=pytest.mark.mariadb),
-])
+@pytest.fixture(params=DATABASES)
 def integration(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Integration]:
-    url = _url(request.param, tmp_path)
+    url = database_url(request.param, tmp_path)
     suffix = uuid.uuid4().hex[:8]
     engine = sa.create_engine(url)
     gestion = {"url": url, "tables": {e: f"ofiviaje_{e}_{suffix}" for e in ERP_ENTITIES}}
@@ -106,11 +96,7 @@ def integration(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Inte
         config.write_text(config_text(gestion, crm), encoding="utf-8")
         yield Integration(tmp_path, config, suffix, engine, gestion, crm)
     finally:
-        mine = [n for n in sa.inspect(engine).get_table_names() if n.endswith(suffix)]
-        if mine:
-            metadata = sa.MetaData()
-            metadata.reflect(engine, only=mine)
-            metadata.drop_all(engine)
+        drop_tables_ending(engine, suffix)
         engine.dispose()
 
 

@@ -19,7 +19,11 @@ import sqlalchemy as sa
 
 import syncbridge_oficrm.connector
 from syncbridge.connection import Connection
-from syncbridge.testing.servers import MARIADB, POSTGRES, require
+from syncbridge.testing.servers import (
+    DATABASES,
+    database_url,
+    drop_tables_ending,
+)
 from syncbridge_oficrm.emulator import create_database
 from syncbridge_oficrm.preset import TABLES
 
@@ -58,31 +62,13 @@ class OfiDb:
     def cleanup(self) -> None:
         for connection in self.connections:
             connection.close()
-        mine = [n for n in sa.inspect(self.engine).get_table_names() if n.endswith(self.suffix)]
-        if mine:
-            metadata = sa.MetaData()
-            metadata.reflect(self.engine, only=mine)
-            metadata.drop_all(self.engine)
+        drop_tables_ending(self.engine, self.suffix)
         self.engine.dispose()
 
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    pytest.param("mariadb", id="mariadb", marks=pytest.mark.mariadb),
-]
-
-
-def backend_url(name: str, tmp_path: Path) -> str:
-    """The URL of a backend; servers skip (fail under CI) naming themselves when away."""
-    if name == "sqlite":
-        return f"sqlite:///{tmp_path}/oficrm.db"
-    return require(POSTGRES if name == "postgresql" else MARIADB)
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=DATABASES)
 def ofidb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OfiDb]:
-    url = backend_url(request.param, tmp_path)
+    url = database_url(request.param, tmp_path)
     db = OfiDb(request.param, url, uuid.uuid4().hex[:8], sa.create_engine(url))
     try:
         yield db
@@ -92,7 +78,7 @@ def ofidb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OfiDb]:
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[OfiDb]:
-    url = backend_url("sqlite", tmp_path)
+    url = database_url("sqlite", tmp_path)
     db = OfiDb("sqlite", url, uuid.uuid4().hex[:8], sa.create_engine(url))
     try:
         yield db

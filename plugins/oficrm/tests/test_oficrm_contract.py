@@ -23,7 +23,7 @@ from stdnum.es import nif
 
 from syncbridge.testing import ConnectorContract
 from syncbridge.testing.samples import default_sample
-from syncbridge.testing.servers import MARIADB, POSTGRES, require
+from syncbridge.testing.servers import MARIADB, POSTGRES, drop_tables_ending, require
 from syncbridge_oficrm.emulator import create_database, spanish_cif
 from syncbridge_oficrm.preset import TABLES
 
@@ -74,10 +74,7 @@ class _OficrmContract(ConnectorContract):
         self.suffix = uuid.uuid4().hex[:8]
         yield
         engine = sa.create_engine(self.url)
-        mine = [n for n in sa.inspect(engine).get_table_names() if n.endswith(self.suffix)]
-        metadata = sa.MetaData()
-        metadata.reflect(engine, only=mine)
-        metadata.drop_all(engine)
+        drop_tables_ending(engine, self.suffix)
         engine.dispose()
 
     def settings(self, tmp_path: Path) -> dict[str, Any]:

@@ -21,7 +21,11 @@ import sqlalchemy as sa
 import syncbridge_sql.connector
 from syncbridge.connection import Connection
 from syncbridge.models import MODELS
-from syncbridge.testing.servers import MARIADB, POSTGRES, require
+from syncbridge.testing.servers import (
+    DATABASES,
+    database_url,
+    drop_tables_ending,
+)
 
 
 @dataclass
@@ -59,32 +63,14 @@ class Backend:
     def cleanup(self) -> None:
         for connection in self.connections:
             connection.close()
-        inspector = sa.inspect(self.engine)
-        mine = [name for name in inspector.get_table_names() if name.endswith(self.suffix)]
-        if mine:
-            metadata = sa.MetaData()
-            metadata.reflect(self.engine, only=mine)
-            metadata.drop_all(self.engine)
+        drop_tables_ending(self.engine, self.suffix)
         self.engine.dispose()
 
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    pytest.param("mariadb", id="mariadb", marks=pytest.mark.mariadb),
-]
-
-
-def _url(name: str, tmp_path: Path) -> str:
-    if name == "sqlite":
-        return f"sqlite:///{tmp_path}/a.db"
-    return require(POSTGRES if name == "postgresql" else MARIADB)
-
-
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=DATABASES)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """Each test once per database; the server ones skip (fail under CI) when unreachable."""
-    url = _url(request.param, tmp_path)
+    url = database_url(request.param, tmp_path)
     engine = sa.create_engine(url)
     db = Backend(request.param, url, uuid.uuid4().hex[:10], engine)
     try:
@@ -96,7 +82,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 @pytest.fixture
 def sqlite(tmp_path: Path) -> Iterator[Backend]:
     """SQLite only, for behaviour that does not depend on the database."""
-    url = _url("sqlite", tmp_path)
+    url = database_url("sqlite", tmp_path)
     db = Backend("sqlite", url, uuid.uuid4().hex[:10], sa.create_engine(url))
     try:
         yield db

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -47,3 +48,31 @@ def require(server: Server) -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI=true: tests that need it must run)")
     pytest.skip(message)
+
+
+#: the databases a SQL-backed connector's tests run on, each test once per database
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    pytest.param("mariadb", id="mariadb", marks=pytest.mark.mariadb),
+]
+
+
+def database_url(name: str, folder: str | os.PathLike[str]) -> str:
+    """The URL of the database ``name`` (of :data:`DATABASES`): a SQLite file in ``folder``,
+    or the local server's test database (skipped, or failed under ``CI=true``, when away)."""
+    if name == "sqlite":
+        return f"sqlite:///{os.fspath(folder)}/test.db"
+    return require(POSTGRES if name == "postgresql" else MARIADB)
+
+
+def drop_tables_ending(engine: Any, suffix: str) -> None:
+    """Drop the tables whose names end with ``suffix``: what one test made on a shared
+    server, where every test names its tables with a suffix of its own."""
+    import sqlalchemy as sa
+
+    mine = [name for name in sa.inspect(engine).get_table_names() if name.endswith(suffix)]
+    if mine:
+        metadata = sa.MetaData()
+        metadata.reflect(engine, only=mine)
+        metadata.drop_all(engine)
