@@ -33,6 +33,7 @@ from syncbridge.records import (
 )
 from syncbridge.resources import HookClient, ResourceHolder
 from syncbridge.settings import ConnectorSettings
+from syncbridge.webhooks import Notice, WebhookRequest
 
 
 def validate_settings(info: ConnectorInfo, raw: Mapping[str, Any], where: str) -> ConnectorSettings:
@@ -185,6 +186,20 @@ class Connection:
         if results is None:
             raise ConnectorError(f"{self.info.name}: delete() is not implemented for {entity!r}")
         return list(results)
+
+    def webhook(self, request: WebhookRequest) -> Notice | None:
+        """The connector's reading of a notification the system sent (None: it takes none);
+        raises :class:`~syncbridge.webhooks.WebhookRefused` for one it does not trust."""
+        notice = self.pm.hook.webhook(settings=self.settings, request=request)
+        if notice is not None and not isinstance(notice, Notice):
+            raise ConnectorError(f"{self.info.name}: webhook() returned no Notice")
+        return notice
+
+    def subscribe(self, url: str, entities: list[str]) -> list[str] | None:
+        """Subscribe ``url`` to the system's notifications of ``entities`` (None: the system
+        has no subscription API)."""
+        found = self.pm.hook.subscribe(client=self.client, url=url, entities=entities)
+        return None if found is None else [str(item) for item in found]
 
     def map_in(
         self, entity: str, record: NativeRecord, context: Context | None = None

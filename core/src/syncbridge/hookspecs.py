@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
     from syncbridge.resources import HookClient
     from syncbridge.settings import ConnectorSettings
+    from syncbridge.webhooks import Notice, WebhookRequest
 
 PROJECT = "syncbridge"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -259,9 +260,50 @@ def map(
     """
 
 
+@hookspec(firstresult=True)
+def webhook(settings: ConnectorSettings, request: WebhookRequest) -> Notice | None:
+    """Verify a change notification the system sent, and say what changed.
+
+    :param settings: the connection's settings (the verifier token, the application token,
+        the company the notifications must be about).
+    :param request: the request as ``syncbridge webhooks`` received it: method, full URL,
+        lower-case headers, query and the raw body (what a signature is computed over).
+
+    Verify it the system's way first: raise :class:`syncbridge.webhooks.WebhookRefused`
+    with the reason (never the expected secret) for a signature that does not match, a
+    token that is not this connection's, or a notification about another account. Then
+    return a :class:`~syncbridge.webhooks.Notice`: the system's id of the notification (the
+    receiver ignores an id it has seen: retries, duplicates, replays), when it was sent if
+    the system says, the records it names as canonical entity and native id, and the body to
+    answer with where the system expects one (a subscription's verification challenge).
+    Name only entities the connector declares; the receiver starts a run of each one a sync
+    of the tenant has, which reads the changes as any run does: the notification is a nudge,
+    never the data. Return None when the connector receives no notifications.
+
+    It runs in the receiver's request handler, for every notification: make no requests
+    and keep no state; everything it needs is in ``settings`` and ``request``.
+    """
+
+
+@hookspec(firstresult=True)
+def subscribe(client: HookClient, url: str, entities: list[str]) -> list[str] | None:
+    """Ask the system to notify ``url`` of changes to ``entities``; return the subscription
+    ids.
+
+    :param client: the connection's client.
+    :param url: where ``syncbridge webhooks`` receives this connection's notifications.
+    :param entities: canonical entity names; subscribe to those the system can notify,
+        skip the rest (polling covers them).
+
+    Make it idempotent: a subscription already there for ``url`` is kept, not doubled.
+    Return None when the system has no subscription API (QuickBooks: webhooks are set in
+    Intuit's developer dashboard; say so in the connector's docs).
+    """
+
+
 def hook_names() -> Iterable[str]:
     """The names of all hooks, in contract order (used by docs and the meta-tests)."""
     return (
         "describe", "configure", "auth", "oauth", "check", "fetch", "upsert", "lookup",
-        "delete", "map",
+        "delete", "map", "webhook", "subscribe",
     )

@@ -59,8 +59,9 @@ and then served by ``syncbridge emulate acme --records 500``, or in a test by::
 Modules, one job each: ``options`` (how it starts), ``store`` and ``clock`` (the data),
 ``fake`` and ``pools`` (seeded realistic data), ``auth``, ``params``, ``pagination``,
 ``responses`` (request/response helpers), ``faults``, ``ratelimit``, ``counter`` (middleware),
-``base`` (the :class:`Emulator`), ``server`` (uvicorn on 127.0.0.1), ``loading`` (factories by
-name), ``config`` (the TOML block of a connection).
+``webhooks`` (notifications sent to subscribers), ``base`` (the :class:`Emulator`),
+``server`` (uvicorn on 127.0.0.1), ``loading`` (factories by name), ``config`` (the TOML
+block of a connection).
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ from syncbridge.emulator.ratelimit import RateLimiter
 from syncbridge.emulator.responses import JSONResponse, json_response
 from syncbridge.emulator.server import running
 from syncbridge.emulator.store import Record, Store, Table, Tombstone
+from syncbridge.emulator.webhooks import Delivery, WebhookSender
 
 __all__ = [
     "Address",
@@ -98,6 +100,7 @@ __all__ = [
     "Company",
     "CredentialAuth",
     "CursorSlice",
+    "Delivery",
     "DropConnection",
     "Emulator",
     "EmulatorFactory",
@@ -117,6 +120,7 @@ __all__ = [
     "Store",
     "Table",
     "Tombstone",
+    "WebhookSender",
     "json_response",
     "paginate_cursor",
     "paginate_offset",

@@ -27,6 +27,8 @@ from typing import Any
 from syncbridge.emulator.clock import Clock
 
 Record = Mapping[str, Any]
+#: called after every write with (table name, "create" | "update" | "delete", the record)
+Listener = Callable[[str, str, Record], None]
 
 CREATED = "created_at"
 UPDATED = "updated_at"
@@ -52,8 +54,11 @@ class Table:
         lock: threading.RLock,
         start: int = 1,
         id_field: str = "id",
+        listeners: builtins.list[Listener] | None = None,
     ) -> None:
         self.name = name
+        #: the store's listeners (shared list): told of every write, e.g. to send webhooks
+        self._listeners = [] if listeners is None else listeners
         self.id_field = id_field
         self._clock = clock
         self._lock = lock
@@ -80,6 +85,7 @@ class Table:
             row.update({self.id_field: id, CREATED: now, UPDATED: now})
             self._rows[id] = row
             self.revision += 1
+            self._tell("create", row)
             return row
 
     def get(self, id: int) -> Record | None:
@@ -110,6 +116,7 @@ class Table:
             if row is not None:
                 self._tombstones.append(Tombstone(id, self._clock.now(), row))
                 self.revision += 1
+                self._tell("delete", row)
             return row
 
     def list(self, where: Callable[[Record], bool] | None = None) -> list[Record]:
@@ -154,7 +161,12 @@ class Table:
         row.update({self.id_field: id, CREATED: current[CREATED], UPDATED: self._clock.now()})
         self._rows[id] = row
         self.revision += 1
+        self._tell("update", row)
         return row
+
+    def _tell(self, operation: str, row: Record) -> None:
+        for listener in self._listeners:
+            listener(self.name, operation, row)
 
 
 class Store:
@@ -167,6 +179,13 @@ class Store:
         self.clock = Clock(resolution)
         self._lock = threading.RLock()
         self._tables: dict[str, Table] = {}
+        self._listeners: list[Listener] = []
+
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener(table, operation, record)`` after every write to any table, under
+        the store's lock (keep it quick: queue the work, as a webhook sender does)."""
+        with self._lock:
+            self._listeners.append(listener)
 
     def table(self, name: str, *, start: int = 1, id_field: str = "id") -> Table:
         """The table ``name``, created on first use (``start`` and ``id_field`` apply then)."""
@@ -174,7 +193,12 @@ class Store:
             table = self._tables.get(name)
             if table is None:
                 table = Table(
-                    name, clock=self.clock, lock=self._lock, start=start, id_field=id_field
+                    name,
+                    clock=self.clock,
+                    lock=self._lock,
+                    start=start,
+                    id_field=id_field,
+                    listeners=self._listeners,
                 )
                 self._tables[name] = table
             return table
