@@ -19,8 +19,12 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from syncbridge.errors import SyncbridgeError
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 __all__ = [
     "Change",
@@ -28,6 +32,7 @@ __all__ = [
     "WebhookRefused",
     "WebhookRequest",
     "body_digest",
+    "from_starlette",
     "hmac_sha256_base64",
     "same_secret",
 ]
@@ -46,6 +51,17 @@ class WebhookRequest:
     headers: Mapping[str, str]
     query: Mapping[str, str]
     body: bytes
+
+
+async def from_starlette(request: Request) -> WebhookRequest:
+    """A Starlette request (the receiver's, a test's) as the ``webhook`` hook receives it."""
+    return WebhookRequest(
+        method=request.method,
+        url=str(request.url),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        query=dict(request.query_params),
+        body=await request.body(),
+    )
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,8 @@ def test_every_hook_name_is_a_firstresult_hookspec() -> None:
         "lookup",
         "delete",
         "map",
+        "webhook",
+        "subscribe",
     ]
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)

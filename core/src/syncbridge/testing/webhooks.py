@@ -27,20 +27,9 @@ from starlette.routing import Route
 
 from syncbridge.connection import Connection
 from syncbridge.emulator.server import running
-from syncbridge.webhooks import Notice, WebhookRefused, WebhookRequest
+from syncbridge.webhooks import Notice, WebhookRefused, WebhookRequest, from_starlette
 
-__all__ = ["Catcher", "webhook_request"]
-
-
-async def webhook_request(request: Request) -> WebhookRequest:
-    """A Starlette request as the ``webhook`` hook receives it."""
-    return WebhookRequest(
-        method=request.method,
-        url=str(request.url),
-        headers={name.lower(): value for name, value in request.headers.items()},
-        query=dict(request.query_params),
-        body=await request.body(),
-    )
+__all__ = ["Catcher"]
 
 
 class Catcher:
@@ -63,7 +52,7 @@ class Catcher:
         self.url = ""
 
     async def _receive(self, request: Request) -> Response:
-        received = await webhook_request(request)
+        received = await from_starlette(request)
         with self._arrived:
             self.requests.append(received)
         try:
