@@ -5,7 +5,8 @@ change data capture), :mod:`.writes` (SyncTokens, sparse updates, batches, ``req
 :mod:`.mapping` (native <-> canonical) and :mod:`.api` (the wire). Authorisation is Intuit's
 OAuth2 authorization-code flow, run by ``syncbridge auth <conn>`` from the app described by
 :func:`oauth`; :func:`auth` signs requests with the stored tokens and rotates the refresh
-token on every refresh.
+token on every refresh. Intuit's webhook notifications are verified and read by
+:mod:`.webhooks`; they are configured in Intuit's developer dashboard, not through the API.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from syncbridge.models import CanonicalRecord
 from syncbridge.oauth import OAuth2Auth, OAuthApp
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.settings import ConnectorSettings
-from syncbridge_quickbooks import mapping, reads, writes
+from syncbridge.webhooks import Notice, WebhookRequest
+from syncbridge_quickbooks import mapping, reads, webhooks, writes
 from syncbridge_quickbooks.api import api
 from syncbridge_quickbooks.entities import ENTITIES
 from syncbridge_quickbooks.settings import MAX_PAGE, SCOPE, QuickBooksSettings
@@ -209,3 +211,17 @@ def map(
         lambda entity, native: mapping.map_in(entity, native, context),
         lambda entity, canonical: mapping.map_out(entity, canonical, context),
     )
+
+
+@hookimpl
+def webhook(settings: ConnectorSettings, request: WebhookRequest) -> Notice:
+    return webhooks.read_notification(_settings(settings), request)
+
+
+@hookimpl
+def subscribe(client: Client, url: str, entities: list[str]) -> None:
+    """None: Intuit has no subscription API. An app's webhook endpoint and the entities it is
+    notified of are set in Intuit's developer dashboard (Webhooks), which also shows the
+    Verifier Token for ``webhook_verifier_token``; they apply to every company connected to
+    the app."""
+    return None

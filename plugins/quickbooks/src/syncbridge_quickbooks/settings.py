@@ -99,6 +99,11 @@ class QuickBooksSettings(HttpSettings):
     item_type: Literal["Service", "NonInventory"] = Field(
         default="Service", description="Type of created items"
     )
+    webhook_verifier_token: SecretStr | None = Field(
+        default=None,
+        description="the Verifier Token of your app's webhooks in Intuit's developer "
+        "dashboard (it signs every notification): use ${ENV_VAR}; needs realm_id",
+    )
 
     @model_validator(mode="after")
     def _realm_with_token(self) -> QuickBooksSettings:
@@ -106,6 +111,12 @@ class QuickBooksSettings(HttpSettings):
             raise ValueError("refresh_token needs realm_id: the company the token is for")
         if self.access_token is not None and self.refresh_token is None:
             raise ValueError("access_token needs refresh_token: it expires within the hour")
+        if self.webhook_verifier_token is not None and not self.realm_id:
+            # one app's webhooks carry every company connected to it, all signed alike
+            raise ValueError(
+                "webhook_verifier_token needs realm_id: Intuit notifies an app of every "
+                "company connected to it, and realm_id says which one is this connection's"
+            )
         return self
 
     def oauth_endpoints(self) -> tuple[str, str, str]:

@@ -6,7 +6,8 @@ company (:data:`REALM`) and Intuit's OAuth2 service (``emulator.settings_for(bas
 CDC, batch), ``books`` (the company's objects, reads and writes), ``rules`` (QuickBooks' own
 rules and totals), ``query`` (the query language), ``schema`` (the properties each object
 has), ``values`` (ids, money, timestamps), ``faults`` (``Fault`` bodies with Intuit's codes),
-``seed`` (the data).
+``seed`` (the data), ``webhooks`` (Intuit's signed change notifications, once
+``emulator.webhooks(url, verifier_token)`` says where to send them).
 """
 
 from syncbridge_quickbooks.emulator.app import (

@@ -24,6 +24,11 @@ In tests::
 authorised connection without a browser; ``settings_for()`` carries tokens of its own,
 so ``syncbridge emulate quickbooks --print-settings`` gives a config that works as printed.
 
+Intuit's webhooks: Intuit has no subscription API (an app's endpoint and Verifier Token are set
+in its developer dashboard), so the emulator is told them: ``emulator.webhooks(url,
+verifier_token)`` makes every later change of a notified object reach ``url`` as Intuit posts
+it (see :mod:`.webhooks`).
+
 Test-only knobs beside the core faults: ``force_stale`` (the next N updates fail with 5010),
 ``cdc_max_objects`` (a smaller CDC answer cap), ``rate_limit=`` at construction (a lower
 per-realm limit), and ``bodies`` (the last write bodies received, to check sparse updates).
@@ -36,7 +41,7 @@ import secrets
 import threading
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -49,11 +54,13 @@ from syncbridge.describe import RateLimit
 from syncbridge.emulator import BearerAuth, Emulator, EmulatorOptions, OAuthProvider, RateLimiter
 from syncbridge.emulator.oauth import Grant
 from syncbridge.emulator.responses import json_response
+from syncbridge.emulator.webhooks import WebhookSender
 from syncbridge_quickbooks.emulator import faults
 from syncbridge_quickbooks.emulator.books import ENTITIES, Books
 from syncbridge_quickbooks.emulator.faults import Fault
 from syncbridge_quickbooks.emulator.seed import COMPANY_INFO, Seeder, seed_reference
 from syncbridge_quickbooks.emulator.values import TZ, stamp
+from syncbridge_quickbooks.emulator.webhooks import IntuitWebhooks, marked
 from syncbridge_quickbooks.settings import (
     AUTHORIZE_PATH,
     CDC_MAX_DAYS,
@@ -151,10 +158,51 @@ class QuickBooksEmulator(Emulator):
         self._replies: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
         self._in_flight = 0
         self._flight_lock = threading.Lock()
+        #: the app's webhook configuration (:meth:`webhooks`); None: nothing is notified
+        self.notifier: IntuitWebhooks | None = None
         super().__init__(options)
         if rate_limit is not None:
             self.limiter.limits = (rate_limit,)
         self.batch_limiter = RateLimiter((BATCHES_PER_MINUTE,), enabled=self.options.rate_limits)
+        # after seeding: the seed is the company as it was before any app was listening
+        self.store.listen(self._changed)
+
+    # -- webhooks --------------------------------------------------------------------------
+
+    def webhooks(
+        self,
+        url: str,
+        verifier_token: str,
+        entities: Iterable[str] | None = None,
+        *,
+        window: float = 0.2,
+        retries: int = 3,
+    ) -> IntuitWebhooks:
+        """Notify ``url`` of this company's changes, signed with ``verifier_token``.
+
+        What an app's webhook settings in Intuit's dashboard say (there is no API for them):
+        the endpoint, the entity names to notify (all by default) and the Verifier Token.
+        Changes within ``window`` seconds go out as one notification; a delivery that is not
+        answered 2xx is tried ``retries`` more times. Replaces an earlier configuration.
+        """
+        notifier = IntuitWebhooks(  # first: a configuration it refuses changes nothing
+            self.store,
+            self.realm,
+            url,
+            verifier_token,
+            entities=entities,
+            window=window,
+            sender=WebhookSender(retries=retries),
+        )
+        previous, self.notifier = self.notifier, notifier
+        if previous is not None:
+            previous.close()
+        return notifier
+
+    def _changed(self, table: str, operation: str, row: Mapping[str, Any]) -> None:
+        notifier = self.notifier
+        if notifier is not None:
+            notifier.changed(table, operation, row)
 
     # -- base hooks ------------------------------------------------------------------------
 
@@ -433,7 +481,8 @@ class QuickBooksEmulator(Emulator):
         if operation == "delete":
             return self.books.delete(entity, body)
         if operation == "void":
-            return self.books.void(entity, body)
+            with marked("Void"):  # Intuit notifies a void as such, not as an update
+                return self.books.void(entity, body)
         raise faults.invalid_value("operation", f"Unsupported operation {operation!r}")
 
     def _update(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
