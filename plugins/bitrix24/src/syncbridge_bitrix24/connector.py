@@ -3,7 +3,8 @@
 Each hook is a thin shell over a module with one job: :mod:`~syncbridge_bitrix24.reads`
 (list methods, cursors, lookups), :mod:`~syncbridge_bitrix24.writes` (``batch`` writes),
 :mod:`~syncbridge_bitrix24.mapping` (native <-> canonical), :mod:`~syncbridge_bitrix24.auth`
-(OAuth) and :mod:`~syncbridge_bitrix24.entities` (which methods serve which entity).
+(OAuth), :mod:`~syncbridge_bitrix24.entities` (which methods serve which entity) and
+:mod:`~syncbridge_bitrix24.webhooks` (events: reading notifications, ``event.bind``).
 
 Rate limit: the portal's leaky bucket holds 50 requests and drains 2 per second. The connector
 declares 2 requests per second and leaves the burst alone: the bucket is shared by every app
@@ -30,7 +31,8 @@ from syncbridge.mapping import dispatch
 from syncbridge.models import CanonicalRecord
 from syncbridge.records import CheckResult, NativeRecord, Page, UpsertItem, UpsertResult
 from syncbridge.settings import ConnectorSettings
-from syncbridge_bitrix24 import api, mapping, reads, writes
+from syncbridge.webhooks import Notice, WebhookRequest
+from syncbridge_bitrix24 import api, mapping, reads, webhooks, writes
 from syncbridge_bitrix24.api import PAGE_SIZE
 from syncbridge_bitrix24.auth import BitrixOAuth
 from syncbridge_bitrix24.entities import SPECS, UNSUPPORTED, spec_for
@@ -155,3 +157,13 @@ def map(
         lambda entity, native: mapping.map_in(entity, native, settings, context),
         lambda entity, canonical: mapping.map_out(entity, canonical, settings),
     )
+
+
+@hookimpl
+def webhook(settings: ConnectorSettings, request: WebhookRequest) -> Notice | None:
+    return webhooks.read_event(settings, request)
+
+
+@hookimpl
+def subscribe(client: Client, url: str, entities: list[str]) -> list[str] | None:
+    return webhooks.subscribe_events(client, url, entities)

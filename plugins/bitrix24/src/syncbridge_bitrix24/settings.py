@@ -113,6 +113,12 @@ class Bitrix24Settings(HttpSettings):
         '"DT31_1:P"}; merged over the defaults (draft N, open statuses S, paid P, cancelled D '
         "of category 1)",
     )
+    application_token: SecretStr | None = Field(
+        default=None,
+        description="the application token Bitrix24 gives your app (on installation) or "
+        "outgoing webhook (its Application token field); every event must carry it in "
+        "auth[application_token]; a secret: use ${BITRIX24_APPLICATION_TOKEN}",
+    )
     originator_id: str = Field(
         default="syncbridge",
         min_length=1,
@@ -204,6 +210,12 @@ class Bitrix24Settings(HttpSettings):
         if self.webhook_url is not None:
             return self.webhook_url.get_secret_value()
         return f"{self.base_url}/rest/"
+
+    @property
+    def domain(self) -> str:
+        """The portal as events name it in ``auth[domain]``: host, and port when not the
+        default (``example.bitrix24.de``; the emulator's ``127.0.0.1:8123``)."""
+        return httpx.URL(self.base_url).netloc.decode("ascii").lower()
 
     @property
     def portal(self) -> str:

@@ -13,7 +13,10 @@ Served as the real portal serves it (``shared/apis/bitrix24/README.md``):
   ``Retry-After``) and the per-method operating budget (429 ``OPERATION_TIME_LIMIT``), both off
   with ``EmulatorOptions(rate_limits=False)``;
 - ``/oauth/token/`` refreshing app tokens (``grant_type=refresh_token``, rotating the refresh
-  token) as ``oauth.bitrix.info`` does.
+  token) as ``oauth.bitrix.info`` does;
+- ``event.*`` for the app only (an inbound webhook gets ``WRONG_AUTH_TYPE``), and the
+  notifications of :mod:`~syncbridge_bitrix24.emulator.events`, which name the portal by the
+  address it was last reached at.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from syncbridge.emulator import Emulator, EmulatorOptions, json_response
 from syncbridge_bitrix24 import phpquery
 from syncbridge_bitrix24.emulator import seed
 from syncbridge_bitrix24.emulator.calls import MethodError, Reply
+from syncbridge_bitrix24.emulator.events import APP_ONLY, WRONG_AUTH_TYPE, Events
 from syncbridge_bitrix24.emulator.limits import LeakyBucket, OperatingBudget
 from syncbridge_bitrix24.emulator.portal import Portal
 
@@ -52,6 +56,8 @@ ERROR_CODES = {
 }
 _REFERENCE = re.compile(r"\$result\[([^\]]+)\]((?:\[[^\]]*\])*)")
 _ALPHABET = string.ascii_lowercase + string.digits
+#: the portal's id (``member_id`` of token answers and events)
+MEMBER_ID = "a223c6b3710f85df22e9377d6c4f7553"
 
 
 class Bitrix24Emulator(Emulator):
@@ -83,6 +89,18 @@ class Bitrix24Emulator(Emulator):
         self.oauth_clients[f"local.{self.rng.getrandbits(48):012x}.syncbridge"] = "".join(
             self.rng.choice(_ALPHABET + string.ascii_uppercase) for _ in range(40)
         )
+        #: where the portal was last reached (events name it as their portal)
+        self.origin = f"https://{self.portal_host}"
+        #: the app's events (``event.bind``...) and its token, ``auth[application_token]``
+        self.events = Events(
+            self.store,
+            application_token=f"{self.rng.getrandbits(128):032x}",
+            member_id=MEMBER_ID,
+            origin=lambda: self.origin,
+            tokens=self.issue_tokens,
+            scopes=lambda: self.portal.scopes,
+        )
+        self.portal.attach_events(self.events)
 
     # -- the base's hooks -----------------------------------------------------------------
     def populate(self) -> None:
@@ -97,9 +115,21 @@ class Bitrix24Emulator(Emulator):
             Route("/oauth/token/", self.token, methods=["GET", "POST"]),
         ]
 
+    @property
+    def application_token(self) -> str:
+        """The token every event carries (the app's; also the connection's to check)."""
+        return self.events.application_token
+
     def settings_for(self, base_url: str) -> dict[str, Any]:
-        """A webhook connection; :meth:`oauth_settings_for` gives an app connection."""
-        return {"webhook_url": f"{base_url}/rest/{self.user_id}/{self.webhook_code}/"}
+        """A webhook connection; :meth:`oauth_settings_for` gives an app connection.
+
+        Both carry the application token, so that either reads the portal's events (with an
+        inbound webhook they come from an outgoing webhook, set up in the portal's UI).
+        """
+        return {
+            "webhook_url": f"{base_url}/rest/{self.user_id}/{self.webhook_code}/",
+            "application_token": self.application_token,
+        }
 
     def error(self, status: int, message: str, **details: Any) -> Response:
         # CRM validation errors have an empty code: only a missing one falls back by status
@@ -134,6 +164,7 @@ class Bitrix24Emulator(Emulator):
             "client_id": self.client_id,
             "client_secret": self.oauth_clients[self.client_id],
             "refresh_token": tokens["refresh_token"],
+            "application_token": self.application_token,
         }
         if with_access_token:
             settings["access_token"] = tokens["access_token"]
@@ -173,7 +204,7 @@ class Bitrix24Emulator(Emulator):
                 "domain": self.portal_host,
                 "server_endpoint": f"{base}/rest/",
                 "client_endpoint": f"{base}/rest/",
-                "member_id": "a223c6b3710f85df22e9377d6c4f7553",
+                "member_id": MEMBER_ID,
                 "user_id": int(self.user_id),
                 "status": "L",
             }
@@ -181,6 +212,7 @@ class Bitrix24Emulator(Emulator):
 
     # -- calls ----------------------------------------------------------------------------
     async def webhook_call(self, request: Request) -> Response:
+        self._reached(request)
         user, code = request.path_params["user"], request.path_params["code"]
         credential = f"webhook:{user}"
         if not self.bucket.admit(self._bucket_key(request)):
@@ -195,6 +227,7 @@ class Bitrix24Emulator(Emulator):
         return self._answer(credential, request.path_params["method"], params)
 
     async def app_call(self, request: Request) -> Response:
+        self._reached(request)
         if not self.bucket.admit(self._bucket_key(request)):
             return self._limited()
         try:
@@ -208,6 +241,10 @@ class Bitrix24Emulator(Emulator):
         if expires <= time.time():
             return self.error(401, "The access token provided has expired.", code="expired_token")
         return self._answer("app", request.path_params["method"], params)
+
+    def _reached(self, request: Request) -> None:
+        """Remember the address callers use: the portal's own name in what it sends."""
+        self.origin = f"{request.url.scheme}://{request.url.netloc}"
 
     def _bucket_key(self, request: Request) -> str:
         """The bucket is the portal's, per caller address."""
@@ -257,6 +294,8 @@ class Bitrix24Emulator(Emulator):
 
     def _run(self, credential: str, method: str, params: dict[str, Any]) -> Reply:
         """One method call, counted against its operating budget."""
+        if method in APP_ONLY and credential != "app":
+            raise WRONG_AUTH_TYPE
         key = f"{credential}:{method}"
         if self.operating.exhausted(key):
             raise MethodError(

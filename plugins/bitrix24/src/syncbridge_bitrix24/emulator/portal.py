@@ -11,6 +11,7 @@ from typing import Any
 
 from syncbridge.emulator import Record, Store
 from syncbridge_bitrix24.emulator.calls import Handler, MethodError, Reply
+from syncbridge_bitrix24.emulator.events import Events
 from syncbridge_bitrix24.emulator.invoices import SmartInvoices
 from syncbridge_bitrix24.emulator.oldstyle import CURRENCY, PRODUCT, OldStyle
 
@@ -43,6 +44,13 @@ class Portal:
             **self.invoices.methods(),
             "scope": lambda _params: Reply(list(self.scopes)),
         }
+        #: the app's event handlers and notifications (:meth:`attach_events`)
+        self.events: Events | None = None
+
+    def attach_events(self, events: Events) -> None:
+        """Serve ``event.*`` and notify of the changes every later call makes."""
+        self.events = events
+        self.handlers.update(events.methods())
 
     def when(self, instant: datetime) -> str:
         """An instant as the portal writes it: ISO 8601, its own offset, whole seconds."""
@@ -60,7 +68,10 @@ class Portal:
             raise MethodError(
                 "insufficient_scope", "The request requires higher privileges than provided.", 403
             )
-        return handler(params)
+        if self.events is None:
+            return handler(params)
+        with self.events.collecting():  # one event per record the call changed, after it
+            return handler(params)
 
     # -- cross-entity look-ups ------------------------------------------------------------
     def _product(self, product_id: int) -> Record | None:
