@@ -13,7 +13,11 @@ jsonschema (Draft 2020-12, the dialect of OpenAPI 3.1) validates, per exchange:
   dropped: README "More facts"), against the request schema, ``required`` included;
 * error answers (the spec documents none) against the body the README documents:
   ``{code, message, languageSpecificMessages, validationErrors}``, a 429's text
-  ``API calls quota exceeded!``.
+  ``API calls quota exceeded!``;
+* the two webhook listings, whose "200 OK" the spec documents without a body (yet a list of
+  events to subscribe to has one), against the shapes the plugin assumes for them
+  (:data:`ASSUMED_BODIES`, README "Assumptions" 17-18): any other undocumented body is
+  still a violation.
 
 The token endpoint lives at ``authz.dinero.dk``, outside the spec: its exchanges are checked
 by the auth tests.
@@ -51,6 +55,24 @@ ERROR_SCHEMA = {
 }
 
 
+_WEBHOOK_ROW = {"type": "object", "additionalProperties": False}
+#: bodies the spec leaves undocumented, as the plugin assumes them: (method, path template)
+ASSUMED_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", "/v1/{organizationId}/webhooks/events"): {
+        "type": "array",
+        "items": {**_WEBHOOK_ROW, "required": ["EventId"],
+                  "properties": {"EventId": {"type": "string", "pattern": r"^[a-z]+\.[a-z]+$"},
+                                 "Description": {"type": ["string", "null"]}}},
+    },
+    ("get", "/v1/{organizationId}/webhooks/subscriptions"): {
+        "type": "array",
+        "items": {**_WEBHOOK_ROW, "required": ["EventId", "Uri"],
+                  "properties": {"EventId": {"type": "string", "minLength": 1},
+                                 "Uri": {"type": "string", "pattern": "^https?://"}}},
+    },
+}
+
+
 def _template(path: str) -> re.Pattern[str]:
     pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
     return re.compile(pattern + "$")
@@ -76,6 +98,10 @@ class SpecValidator:
             for method, operation in item.items()
             if method in ("get", "post", "put", "delete")
         ]
+        self.assumed = {
+            id(spec["paths"][template][method]): schema
+            for (method, template), schema in ASSUMED_BODIES.items()
+        }
 
     # -- helpers ------------------------------------------------------------------------
     def operation(self, method: str, path: str) -> dict[str, Any] | None:
@@ -164,6 +190,8 @@ class SpecValidator:
         if documented is None:
             return [f"status {exchange.status} is not documented"]
         content = (documented.get("content") or {}).get("application/json")
+        if content is None and id(operation) in self.assumed:
+            return self.errors(body, self.assumed[id(operation)])
         if content is None:
             return [] if body is None else ["a body where the spec documents none"]
         schema = content["schema"]

@@ -5,7 +5,8 @@ and error map; :mod:`syncbridge_dinero.reads` adds what invoices and payments ne
 are one request per create (:mod:`syncbridge_dinero.writes`; Dinero has no batch endpoint),
 with the engine's key in ``ExternalReference`` for :func:`lookup`. Requests are signed with a
 token from the OAuth2 password grant (:mod:`syncbridge.oauth.password`), and paced to
-the organisation's 100 requests a minute.
+the organisation's 100 requests a minute. Dinero's webhook subscriptions and the
+notifications they bring are :mod:`syncbridge_dinero.webhooks`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from syncbridge import (
     hookimpl,
 )
 from syncbridge.oauth import PasswordGrant, PasswordGrantAuth
-from syncbridge_dinero import api, mapping, reads, writes
+from syncbridge.webhooks import Notice, WebhookRequest
+from syncbridge_dinero import api, mapping, reads, webhooks, writes
 from syncbridge_dinero.settings import (
     MAX_PAGE_SIZE,
     REQUESTS_PER_MINUTE,
@@ -204,3 +206,17 @@ def map(
         lambda entity, native: mapping.map_in(entity, native, context),
         lambda entity, canonical: mapping.map_out(entity, canonical, chosen, context),
     )
+
+
+@hookimpl
+def webhook(settings: ConnectorSettings, request: WebhookRequest) -> Notice | None:
+    """A notification is told genuine by the token of the subscribed URL (Dinero signs
+    none), and names a contact, product or invoice by its guid: the records' native ids."""
+    return webhooks.read(settings_of(settings), request)
+
+
+@hookimpl
+def subscribe(client: Client, url: str, entities: list[str]) -> list[str] | None:
+    """Dinero's subscriptions are per event (``GET /webhooks/events``): ``url`` is subscribed
+    to each event of the entities asked for, once."""
+    return webhooks.subscribe(client, url, entities)

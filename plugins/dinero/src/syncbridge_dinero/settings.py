@@ -1,10 +1,11 @@
 """The settings of a Dinero connection: the organisation, the API key and the integration's
-OAuth client, where the API and its token endpoint live, and the bookkeeping choices the
-connector cannot guess (which sales account a line goes to)."""
+OAuth client, where the API and its token endpoint live, the bookkeeping choices the
+connector cannot guess (which sales account a line goes to), and the token its webhook
+notifications must carry."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from syncbridge import ConnectorError, HttpSettings
 
@@ -12,10 +13,15 @@ from syncbridge import ConnectorError, HttpSettings
 MAX_PAGE_SIZE = 1000
 #: requests a minute per organisation (developer.dinero.dk, best practices)
 REQUESTS_PER_MINUTE = 100
+#: the shortest ``webhook_token``: it is the only thing that tells a notification genuine
+WEBHOOK_TOKEN_MIN = 16
 
 
 class DineroSettings(HttpSettings):
     """``[connections.<name>.settings]`` of a ``dinero`` connection."""
+
+    # a too-short webhook_token must not be echoed back by a validation error
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     base_url: str = Field(
         default="https://api.dinero.dk", description="the Dinero API (paths add /v1/<org>/...)"
@@ -58,6 +64,13 @@ class DineroSettings(HttpSettings):
     )
     deposit_account: int = Field(
         default=55000, description="the bank account payments are deposited to"
+    )
+    webhook_token: SecretStr | None = Field(
+        default=None,
+        min_length=WEBHOOK_TOKEN_MIN,
+        description="the secret `syncbridge webhooks` subscribes with (put in the subscribed "
+        "URL's query as ?token=...) and requires of every notification: Dinero signs none "
+        "(reference it as ${DINERO_WEBHOOK_TOKEN}; at least 16 characters)",
     )
 
     @field_validator("base_url", "token_url")

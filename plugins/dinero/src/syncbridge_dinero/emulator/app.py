@@ -13,13 +13,20 @@ Paths, auth, envelopes, error bodies and limits follow ``shared/apis/dinero`` (R
   ``Timestamp`` is outdated).
 * Every mutable record keeps a rowversion ``TimeStamp`` (16 hex digits); an invoice update,
   booking, deletion or payment naming an older one is refused with code 58.
+* Webhooks (``/v1/{organizationId}/webhooks/...``): the events, the subscriptions, subscribe
+  and unsubscribe; every create, update and delete of a contact, product or invoice (and the
+  booking of an invoice) is posted to the Uri subscribed to its event by a
+  :class:`~syncbridge.emulator.WebhookSender`, out of band, as a real system notifies. The spec
+  documents none of the bodies: what is assumed is in :mod:`syncbridge_dinero.webhooks`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -33,10 +40,12 @@ from starlette.routing import BaseRoute, Route
 from syncbridge.describe import RateLimit
 from syncbridge.emulator import (
     BadRequest,
+    Delivery,
     Emulator,
     EmulatorOptions,
     Record,
     Table,
+    WebhookSender,
     json_response,
     read_json,
 )
@@ -58,6 +67,18 @@ PRODUCT_FILTERS = ("Name", "ProductNumber", "ExternalReference")
 INVOICE_FILTERS = ("ExternalReference", "ContactGuid", "Description")
 
 _CODES = {400: 42, 401: 41, 403: 41, 404: 40, 429: 43}
+
+#: the emulated tables whose writes are notified: Dinero's entity in an event id, the guid
+TABLE_EVENTS = {"contacts": ("contact", "ContactGuid"), "products": ("product", "ProductGuid"),
+                "invoices": ("invoice", "Guid")}
+#: ``GET /webhooks/events``: what a subscription can name (assumed, README A17)
+WEBHOOK_EVENTS = {
+    f"{entity}.{action}": f"{what} {done}"
+    for entity, what in (("contact", "A contact was"), ("product", "A product was"),
+                         ("invoice", "An invoice was"))
+    for action, done in (("created", "created"), ("updated", "updated"),
+                         ("deleted", "deleted"))
+} | {"invoice.booked": "An invoice was booked"}
 Handler = Callable[[Request], Any]
 
 
@@ -74,6 +95,8 @@ class DineroEmulator(Emulator):
     :param booked_every: every n-th seeded invoice is booked (and every second booked one
         paid in part); 0 seeds drafts only.
     :param limit: the organisation's rate limit, when a test wants a shorter window.
+    :param webhooks: what posts the notifications (a test's, with fewer retries); by default
+        a :class:`WebhookSender` of the emulator's own.
     """
 
     system = "dinero"
@@ -88,12 +111,20 @@ class DineroEmulator(Emulator):
         *,
         booked_every: int = 3,
         limit: RateLimit | None = None,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.booked_every = booked_every
         self.tokens: dict[str, float] = {}
         self.grants = 0
         self._rowversion = 0x20A5E00
+        self.webhooks = WebhookSender() if webhooks is None else webhooks
+        #: ``EventId -> Uri``: one subscription per event (unsubscribing names the event alone)
+        self.subscriptions: dict[str, str] = {}
+        self._subscription_lock = threading.Lock()
         super().__init__(options, rate_limits=None if limit is None else (limit,))
+        # seeded after the seed, so a booking is told from another update by the status before
+        self._invoice_status = {row["Guid"]: row["Status"] for row in self.invoices.list()}
+        self.store.listen(self._notify)
 
     # -- tables and ids -------------------------------------------------------------------
     @property
@@ -297,6 +328,11 @@ class DineroEmulator(Emulator):
             Route(f"{org}/invoices/{{guid}}/book", g(self.book_invoice), methods=["POST"]),
             Route(f"{org}/invoices/{{guid}}/payments", g(self.add_payment), methods=["POST"]),
             Route("/v2/{org}/invoices/{guid}/payments", g(self.payments), methods=["GET"]),
+            Route(f"{org}/webhooks/events", g(self.webhook_events), methods=["GET"]),
+            Route(f"{org}/webhooks/subscriptions", g(self.webhook_subscriptions),
+                  methods=["GET"]),
+            Route(f"{org}/webhooks/subscribe", g(self.subscribe), methods=["POST"]),
+            Route(f"{org}/webhooks/unsubscribe", g(self.unsubscribe), methods=["DELETE"]),
         ]
 
     # -- reference --------------------------------------------------------------------------
@@ -694,6 +730,81 @@ class DineroEmulator(Emulator):
                 "InvoiceTotalIncludingReminderExpenses": total,
                 "RemainderAsFeeAvailable": False,
             }
+        )
+
+    # -- webhooks ---------------------------------------------------------------------------
+    async def webhook_events(self, request: Request) -> Response:
+        """What a subscription can name: a client picks its events from here, never from a
+        list of its own (the real list is not published)."""
+        return json_response(
+            [{"EventId": event, "Description": text} for event, text in WEBHOOK_EVENTS.items()]
+        )
+
+    async def webhook_subscriptions(self, request: Request) -> Response:
+        """The organisation's subscriptions, which a client reads to subscribe only once."""
+        with self._subscription_lock:
+            rows = [{"EventId": event, "Uri": uri} for event, uri in self.subscriptions.items()]
+        return json_response(rows)
+
+    @staticmethod
+    def _event(body: dict[str, Any]) -> str:
+        """The bound body's ``EventId``, refused like any validation error when Dinero has
+        no such event (a typo must not subscribe to nothing silently)."""
+        event = str(body["EventId"])
+        if event not in WEBHOOK_EVENTS:
+            raise BadRequest(
+                "Validation Error", 400, code=42,
+                validationErrors={"EventId": f"Unknown event {event!r}; GET "
+                                  f"/v1/{ORGANIZATION_ID}/webhooks/events lists them"},
+            )
+        return event
+
+    async def subscribe(self, request: Request) -> Response:
+        """Subscribe a Uri to an event; the event's earlier Uri, if any, is replaced."""
+        body = models.bind(models.SUBSCRIBE, await read_json(request))
+        event = self._event(body)
+        with self._subscription_lock:
+            self.subscriptions[event] = str(body["Uri"])
+        return Response(status_code=200)
+
+    async def unsubscribe(self, request: Request) -> Response:
+        """End the event's subscription; an event not subscribed is already so (200)."""
+        body = models.bind(models.UNSUBSCRIBE, await read_json(request))
+        event = self._event(body)
+        with self._subscription_lock:
+            self.subscriptions.pop(event, None)
+        return Response(status_code=200)
+
+    def _notify(self, table: str, operation: str, row: Record) -> None:
+        """The store's listener: queue a notification to the Uri subscribed to the write's
+        event. Runs under the store's lock, so it only queues; the sender posts."""
+        known = TABLE_EVENTS.get(table)
+        if known is None:
+            return
+        entity, key = known
+        guid = str(row[key])
+        action = {"create": "created", "update": "updated", "delete": "deleted"}[operation]
+        if table == "invoices":
+            before = self._invoice_status.get(guid)
+            if operation == "delete":
+                self._invoice_status.pop(guid, None)
+            else:
+                self._invoice_status[guid] = row["Status"]
+                if before == "Draft" and row["Status"] == "Booked":
+                    action = "booked"
+        event = f"{entity}.{action}"
+        with self._subscription_lock:
+            uri = self.subscriptions.get(event)
+        if uri is None:
+            return
+        moment = row["updated_at"] if operation != "delete" else self.store.clock.last
+        body = {
+            "OrganizationId": ORGANIZATION_ID, "EventId": event, "EntityGuid": guid,
+            "OccurredAt": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else None,
+        }
+        self.webhooks.send(
+            Delivery(url=uri, body=json.dumps(body).encode(),
+                     headers={"Content-Type": "application/json"})
         )
 
 

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from syncbridge.emulator import BadRequest
 
@@ -39,7 +40,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 @dataclass(frozen=True)
 class Prop:
     """One property: its JSON type (``string``, ``integer``, ``number``, ``boolean``,
-    ``uuid``, ``date``, ``lines``), nullability, lengths and allowed values."""
+    ``uuid``, ``date``, ``uri``, ``lines``), nullability, lengths and allowed values."""
 
     type: str
     nullable: bool = True
@@ -136,13 +137,40 @@ PAYMENT = Model(
     frozenset({"Amount", "DepositAccountNumber", "Description", "RemainderIsFee", "Timestamp"}),
 )
 
+#: ``SubscribeToWebhookModel``: both properties are nullable in the spec, but a subscription
+#: without either means nothing, so the emulator requires them (assumption: README A18)
+SUBSCRIBE = Model(
+    "SubscribeToWebhookModel",
+    {"Uri": Prop("uri", nullable=False), "EventId": Prop("string", nullable=False, min_length=1)},
+    frozenset({"Uri", "EventId"}),
+)
+UNSUBSCRIBE = Model(
+    "UnsubscribeFromWebhookModel",
+    {"EventId": Prop("string", nullable=False, min_length=1)},
+    frozenset({"EventId"}),
+)
+
+
+def _uri_error(value: str) -> str | None:
+    """Why ``value`` is no absolute http(s) URI (``format: uri``), never quoting it: a
+    subscriber's Uri may carry its secret token."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "must be an absolute http or https URI"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an absolute http or https URI"
+    return None
+
 
 def _type_error(prop: Prop, value: Any) -> str | None:
     """Why ``value`` is not of ``prop``'s type, or None."""
     kind = prop.type
-    if kind in ("string", "uuid", "date"):
+    if kind in ("string", "uuid", "date", "uri"):
         if not isinstance(value, str):
             return "must be a string"
+        if kind == "uri":
+            return _uri_error(value)
         if kind == "uuid":
             try:
                 uuid.UUID(value)
