@@ -3,7 +3,9 @@
 Each hook is a thin shell over :mod:`~syncbridge_fattureincloud.api` (the API as the
 connector toolkit sees it: resources, error map, reading), :mod:`~syncbridge_fattureincloud.writes`
 (writing, with :mod:`~syncbridge_fattureincloud.lookups`) and the mappings
-(:mod:`~syncbridge_fattureincloud.mapping`, :mod:`~syncbridge_fattureincloud.documents`).
+(:mod:`~syncbridge_fattureincloud.mapping`, :mod:`~syncbridge_fattureincloud.documents`);
+``webhook`` and ``subscribe`` over :mod:`~syncbridge_fattureincloud.webhooks` (CloudEvents
+notifications, checked with the ES256 token of :mod:`~syncbridge_fattureincloud.signing`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from syncbridge import (
 )
 from syncbridge.oauth import OAuth2Auth, OAuthApp
 from syncbridge.rest import select
-from syncbridge_fattureincloud import api, documents, mapping, writes
+from syncbridge.webhooks import Notice, WebhookRequest
+from syncbridge_fattureincloud import api, documents, mapping, webhooks, writes
 from syncbridge_fattureincloud.settings import FicSettings
 
 #: the published limits: 300 requests per 5 minutes per company, 1,000 per hour per
@@ -291,3 +294,15 @@ def _map_out(entity: str, record: CanonicalRecord) -> NativeRecord:
     if entity in documents.FIELDS:
         return documents.document_out(entity, record)
     raise ConnectorError(f"fattureincloud has no entity {entity!r}")
+
+
+@hookimpl
+def webhook(settings: ConnectorSettings, request: WebhookRequest) -> Notice | None:
+    if not isinstance(settings, FicSettings):
+        return None
+    return webhooks.read(settings, request)
+
+
+@hookimpl
+def subscribe(client: Client, url: str, entities: list[str]) -> list[str] | None:
+    return webhooks.subscribe(client, url, entities)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from syncbridge.settings import HttpSettings
+from syncbridge_fattureincloud.signing import FIC_WEBHOOK_PUBLIC_KEY, load_public_key
 
 PRODUCTION_URL = "https://api-v2.fattureincloud.it"
 
@@ -52,6 +53,24 @@ class FicSettings(HttpSettings):
     page_size: int = Field(
         default=100, ge=1, le=100, description="records per page when reading (API max 100)"
     )
+
+    webhook_public_key: str = Field(
+        default=FIC_WEBHOOK_PUBLIC_KEY,
+        description="the public key Fatture in Cloud's webhook tokens (ES256 JWTs) are checked "
+        "with, base64 of a PEM as the docs publish it (default: the published key)",
+    )
+    webhook_app_id: int | None = Field(
+        default=None,
+        description="the Fatture in Cloud application id of this connection's subscriptions: "
+        "when set, webhook requests signed for another app (the token's aid) are refused",
+    )
+
+    @field_validator("webhook_public_key")
+    @classmethod
+    def _a_p256_key(cls, value: str) -> str:
+        """A key that cannot be read would refuse every notification: fail at config time."""
+        load_public_key(value)
+        return value
 
     @field_validator("base_url", "oauth_base_url")
     @classmethod

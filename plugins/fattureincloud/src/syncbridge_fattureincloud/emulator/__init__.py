@@ -6,7 +6,7 @@ app reaching both (``emulator.oauth_settings_for(base_url)``). Modules: ``app`` 
 quotas, error bodies), ``endpoints`` (clients, products, issued documents), ``documents``
 (totals, numbering, payments, locking), ``query`` (``q``, ``sort``, pagination), ``schema``
 (request validation from the spec), ``access`` (tokens, companies, scopes, quotas), ``seed``
-(the Italian data).
+(the Italian data), ``webhooks`` (subscriptions, their verification, signed notifications).
 """
 
 from syncbridge_fattureincloud.emulator.access import (

@@ -21,6 +21,9 @@ OTHER_COMPANY = 2087
 MANUAL_TOKEN = "a/emulator-manual-token-0f1c2d3e4f"
 OAUTH_CLIENT_ID = "fic-emulator-app"
 OAUTH_CLIENT_SECRET = "fic-emulator-app-secret"
+#: the Fatture in Cloud application id of the manual token's app and of the OAuth apps (the
+#: ``aid`` of webhook tokens)
+APP_IDS = {"manual": 28_409, "oauth": 31_557}
 SHORT_TERM = RateLimit(requests=300, seconds=300)
 USER = {
     "id": 70231,

@@ -9,7 +9,8 @@ query parameters, 422 validation errors (``{"error": {"message", "validation_res
 both rate limits: 300 requests per 5 minutes per company (sliding, ``429``) and 1,000 per hour
 per company-app pair (fixed window, ``403``), both with ``Retry-After``, plus the
 ``RateLimit-*`` headers on every answer. ``EmulatorOptions(rate_limits=False)`` stops the
-enforcement (the headers stay).
+enforcement (the headers stay). Webhook subscriptions (``/c/{company_id}/subscriptions``) and
+the notifications of every write are :mod:`.webhooks`'.
 
 Writes are stamped by the wall clock and shown to the second without a zone (Italian time),
 as the API shows them: records written within one second share their ``updated_at``, and a
@@ -41,6 +42,7 @@ from syncbridge.emulator import (
 from syncbridge_fattureincloud.documents import E_INVOICE_SENT
 from syncbridge_fattureincloud.emulator import seed
 from syncbridge_fattureincloud.emulator.access import (
+    APP_IDS,
     COMPANIES,
     MAIN_COMPANY,
     MANUAL_TOKEN,
@@ -60,6 +62,7 @@ from syncbridge_fattureincloud.emulator.endpoints import (
 )
 from syncbridge_fattureincloud.emulator.query import ListingCache
 from syncbridge_fattureincloud.emulator.schema import Invalid
+from syncbridge_fattureincloud.emulator.webhooks import Webhooks
 
 __all__ = ["FicEmulator", "create_app"]
 
@@ -78,6 +81,8 @@ class FicEmulator(Emulator):
     :param documents: quotes, orders and invoices seeded (each); by default as many
         as ``options.records``, at most :data:`MAX_SEEDED_DOCUMENTS` (seeding a document costs
         about ten times a client, and benchmarks seed tens of thousands of clients).
+    :param verify_interval: seconds between two ``/verify`` requests of a subscription (10
+        minutes, as documented; a test retrying at once sets 0).
     """
 
     system = "fattureincloud"
@@ -96,6 +101,7 @@ class FicEmulator(Emulator):
         monthly_limit: int = 40_000,
         short_term: RateLimit = SHORT_TERM,
         documents: int | None = None,
+        verify_interval: float = 600.0,
     ) -> None:
         self.manual_tokens = {manual_token: frozenset({MAIN_COMPANY})}
         self.provider = OAuthProvider(
@@ -108,7 +114,14 @@ class FicEmulator(Emulator):
         self._listings = ListingCache()
         records = (options or EmulatorOptions()).records
         self.documents = min(records, MAX_SEEDED_DOCUMENTS) if documents is None else documents
+        #: subscriptions and notifications (:mod:`.webhooks`); the tokens' ``aid`` of each app
+        self.webhooks = Webhooks(
+            {"manual": APP_IDS["manual"], **{c: APP_IDS["oauth"] for c in self.provider.clients}},
+            verify_interval=verify_interval,
+        )
         super().__init__(options)
+        # after the seed: only writes made while the emulator serves are notified
+        self.store.listen(self.webhooks.listen)
         self.limiter.limits = (short_term,)
         self.bearer = BearerAuth(
             self._token_ok,
@@ -162,7 +175,12 @@ class FicEmulator(Emulator):
         )
 
     def settings_for(self, base_url: str) -> dict[str, Any]:
-        return {"base_url": base_url, "company_id": MAIN_COMPANY, "access_token": MANUAL_TOKEN}
+        return {
+            "base_url": base_url,
+            "company_id": MAIN_COMPANY,
+            "access_token": MANUAL_TOKEN,
+            "webhook_public_key": self.webhooks.public_key,
+        }
 
     def oauth_settings_for(self, base_url: str) -> dict[str, Any]:
         """Settings of an OAuth connection to this emulator (run the flow to get tokens)."""
@@ -172,6 +190,7 @@ class FicEmulator(Emulator):
             "company_id": MAIN_COMPANY,
             "client_id": OAUTH_CLIENT_ID,
             "client_secret": OAUTH_CLIENT_SECRET,
+            "webhook_public_key": self.webhooks.public_key,
         }
 
     # -- the system's answers ------------------------------------------------------------------
@@ -274,6 +293,17 @@ class FicEmulator(Emulator):
             base = f"/c/{{company_id:int}}/{registry.path}"
             routes += self._crud(base, RegistryEndpoints(self, registry))
         routes += self._crud("/c/{company_id:int}/issued_documents", DocumentEndpoints(self))
+        hooks = self.webhooks
+        subscriptions = "/c/{company_id:int}/subscriptions"
+        subscription = subscriptions + "/{subscription_id}"
+        routes += [
+            Route(subscriptions, self.api(hooks.list), methods=["GET"]),
+            Route(subscriptions, self.api(hooks.create), methods=["POST"]),
+            Route(subscription, self.api(hooks.get), methods=["GET"]),
+            Route(subscription, self.api(hooks.modify), methods=["PUT"]),
+            Route(subscription, self.api(hooks.delete), methods=["DELETE"]),
+            Route(subscription + "/verify", self.api(hooks.verify_again), methods=["POST"]),
+        ]
         return routes
 
     def _crud(self, base: str, endpoints: RegistryEndpoints | DocumentEndpoints) -> list[Route]:
