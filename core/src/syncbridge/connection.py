@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -21,6 +20,7 @@ from syncbridge.credentials import Credentials, MemoryCredentials
 from syncbridge.describe import Capability, ConnectorInfo
 from syncbridge.errors import ConfigError, ConnectorError
 from syncbridge.http import RequestLogSink, build_client
+from syncbridge.http.ratelimit import Budget, Priority
 from syncbridge.models import CanonicalRecord
 from syncbridge.plugins import connection_manager
 from syncbridge.records import (
@@ -58,7 +58,7 @@ class Connection:
         extensions: list[Any] = [],  # noqa: B006
         credentials: Credentials | None = None,
         request_log: RequestLogSink | None = None,
-        rate_budget: Path | None = None,
+        rate_budget: Budget = None,
     ) -> None:
         self.name = name
         self.pm: pluggy.PluginManager = connection_manager(connector, extensions)
@@ -77,6 +77,9 @@ class Connection:
         self._request_log = request_log
         #: where the rate limiter counts requests with other processes (None: this one alone)
         self.rate_budget = rate_budget
+        #: the kind of run this connection serves now: a fleet worker marks a first sync
+        #: ``bulk``, so that it spends only its share of a shared budget
+        self.priority: Priority = "poll"
         self._client: HookClient | None = None
         self._client_lock = threading.Lock()
         self._map = self._map_caller()
@@ -129,6 +132,7 @@ class Connection:
             auth=auth,
             request_log=self._request_log,
             rate_budget=self.rate_budget,
+            priority=lambda: self.priority,
         )
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from syncbridge import config as config_module
@@ -10,17 +11,33 @@ from syncbridge.config import Config, Side
 from syncbridge.connection import Connection
 from syncbridge.describe import Capability
 from syncbridge.errors import ConfigError
+from syncbridge.http.ratelimit import Budget
 from syncbridge.plugins import load_connector, load_extensions
 from syncbridge.state import StateStore
 
 
 class Workspace:
-    """A loaded config with its state store; connections are opened on demand and cached."""
+    """A loaded config with its state store; connections are opened on demand and cached.
 
-    def __init__(self, config: Config, path: Path | None = None) -> None:
+    A fleet's worker (:mod:`syncbridge.fleet`) opens a tenant's workspace with the tenant's
+    ``store`` (its schema of the shared PostgreSQL store) and ``budgets``, where each
+    connection's requests are counted with the other workers'.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        path: Path | None = None,
+        *,
+        store: StateStore | None = None,
+        budgets: Callable[[str], Budget] | None = None,
+    ) -> None:
         self.config = config
         self.path = path
-        self.store = StateStore(config.state.url, credentials=config.state.credentials)
+        self.store = store or StateStore(
+            config.state.url, credentials=config.state.credentials
+        )
+        self._budgets = budgets
         self._connections: dict[str, Connection] = {}
         # one connection per name, also for callers in several threads
         self._lock = threading.Lock()
@@ -49,7 +66,7 @@ class Workspace:
             extensions=load_extensions(spec.extensions),
             credentials=self.store.credentials(name),
             request_log=self.store.request_log(name),
-            rate_budget=self.store.rate_budget,
+            rate_budget=self.store.rate_budget if self._budgets is None else self._budgets(name),
         )
 
     def sync_connections(self, sync_name: str) -> dict[Side, Connection]:

@@ -30,6 +30,10 @@ COMMANDS = {
     "daemon": "syncbridge.cli.daemon:daemon",
     "demo": "syncbridge.cli.demo:demo",
     "documents": "syncbridge.cli.documents:documents",
+    "worker": "syncbridge.cli.worker:worker",
+    "scheduler": "syncbridge.cli.scheduler:scheduler",
+    "webhooks": "syncbridge.cli.webhooks:webhooks",
+    "tenants": "syncbridge.cli.tenants:tenants",
 }
 
 

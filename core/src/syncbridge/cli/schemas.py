@@ -153,28 +153,77 @@ ERROR = _document(
     ),
 )
 
-#: ``syncbridge status --json``
+_STATUS_ROW: Schema = {
+    "type": "object",
+    "properties": {
+        "sync": {"type": "string"},
+        "entity": {"type": "string"},
+        "last_run": {"type": ["integer", "null"]},
+        "finished": {**_TEXT_OR_NULL, "description": "ISO 8601, UTC"},
+        "result": {"type": "string", "description": "as in run, or \"never run\""},
+        "counts": _COUNTS,
+        "next_due": {
+            "type": "string",
+            "description": 'ISO 8601 time, "now" or "manual"',
+        },
+        "message": _TEXT_OR_NULL,
+    },
+    "required": ["sync", "entity", "last_run", "finished", "result", "counts",
+                 "next_due", "message"],
+    "additionalProperties": False,
+}
+
+#: a row of ``syncbridge status --tenant T --json``: the fleet schedule's view of one entity
+_TENANT_STATUS_ROW: Schema = {
+    "type": "object",
+    "properties": {
+        "sync": {"type": "string"},
+        "entity": {"type": "string"},
+        "every_seconds": {"type": ["number", "null"], "description": "null: manual"},
+        "state": {"enum": ["idle", "queued", "running"]},
+        "last_result": {
+            **_TEXT_OR_NULL,
+            "description": "ok, failed, error, busy; null before the first run",
+        },
+        "last_run": {"type": ["integer", "null"], "description": "the run id in the "
+                     "tenant's store"},
+        "last_finished": {**_TEXT_OR_NULL, "description": "ISO 8601, UTC"},
+        "lag_seconds": {
+            "type": ["number", "null"],
+            "description": "seconds since the start of the last run that went well",
+        },
+        "failures": {"type": "integer", "minimum": 0, "description": "in a row"},
+        "error": _TEXT_OR_NULL,
+        "next_due": {**_TEXT_OR_NULL, "description": "ISO 8601; null: manual"},
+        "counts": _COUNTS,
+    },
+    "required": ["sync", "entity", "every_seconds", "state", "last_result", "last_run",
+                 "last_finished", "lag_seconds", "failures", "error", "next_due", "counts"],
+    "additionalProperties": False,
+}
+
+#: ``syncbridge status --json``: a row per sync/entity; with ``--tenant``, the fleet's rows
 STATUS = _document(
     "status",
     "syncbridge status --json",
+    _rows({"oneOf": [_STATUS_ROW, _TENANT_STATUS_ROW]}),
+)
+
+#: ``syncbridge tenants --json``
+TENANTS = _document(
+    "tenants",
+    "syncbridge tenants --json",
     _rows(
         {
             "type": "object",
             "properties": {
-                "sync": {"type": "string"},
-                "entity": {"type": "string"},
-                "last_run": {"type": ["integer", "null"]},
-                "finished": {**_TEXT_OR_NULL, "description": "ISO 8601, UTC"},
-                "result": {"type": "string", "description": "as in run, or \"never run\""},
-                "counts": _COUNTS,
-                "next_due": {
-                    "type": "string",
-                    "description": 'ISO 8601 time, "now" or "manual"',
-                },
-                "message": _TEXT_OR_NULL,
+                "tenant": {"type": "string"},
+                "config": {"type": "string", "description": '"ok", or why it does not read'},
+                "entities": {"type": "integer", "minimum": 0},
+                "failing": {"type": "integer", "minimum": 0},
+                "worst_lag_seconds": {"type": ["number", "null"]},
             },
-            "required": ["sync", "entity", "last_run", "finished", "result", "counts",
-                         "next_due", "message"],
+            "required": ["tenant", "config"],
         }
     ),
 )
@@ -335,4 +384,5 @@ SCHEMAS: dict[str, Schema] = {
     "held": HELD,
     "documents": DOCUMENTS,
     "lines list": LINES,
+    "tenants": TENANTS,
 }

@@ -9,17 +9,29 @@ import click
 from rich.markup import escape
 from sqlalchemy import select
 
-from syncbridge.cli.common import console, json_output, open_workspace
+from syncbridge.cli.common import console, emit_json, json_output, open_workspace
+from syncbridge.cli.fleet import fleet_option
 from syncbridge.cli.render import new_table, when
 from syncbridge.engine.report import ENTITY_RUN, KILLED, KILLED_MESSAGE, RUN, settle_runs
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--tenant",
+    default=None,
+    help="A fleet's tenant: its entities' last runs, lag and failures (with --fleet).",
+)
+@fleet_option
 @click.pass_context
-def status(ctx: click.Context, as_json: bool) -> None:
+def status(
+    ctx: click.Context, as_json: bool, tenant: str | None, fleet_path: str | None
+) -> None:
     """Last run, result, counts and next due time of every sync/entity."""
     json_output(ctx, as_json)
+    if tenant is not None:
+        tenant_status(tenant, fleet_path, as_json)
+        return
     workspace = open_workspace(ctx)
     dead = settle_runs(workspace.store.engine)  # a run whose process died says so
     rows = []
@@ -91,3 +103,44 @@ def status(ctx: click.Context, as_json: bool) -> None:
             console.print(
                 f"{row['sync']} {row['entity']}: run #{row['last_run']} {row['message']}"
             )
+
+
+def tenant_status(tenant: str, fleet_path: str | None, as_json: bool) -> None:
+    """``status --tenant``: the fleet schedule's view of one tenant."""
+    from syncbridge.fleet import runtime as fleet_runtime
+    from syncbridge.fleet import status as fleet_status
+    from syncbridge.fleet.config import load_fleet
+
+    fleet = load_fleet(fleet_path)
+    fleet_runtime.configure(fleet)
+    runtime = fleet_runtime.runtime()
+    try:
+        runtime.tenants.file(tenant)  # an unknown tenant is an error, not an empty table
+        rows = fleet_status.tenant_status(runtime.engine, runtime.tenants, tenant)
+    finally:
+        runtime.close()
+    if as_json:
+        emit_json(fleet_status.as_dicts(rows))
+        return
+    table = new_table(
+        f"Tenant {tenant}", "sync", "entity", "every", "state", "last run", "result",
+        "finished (UTC)", "lag (s)", "failures", "next due (UTC)",
+        right=("lag (s)", "failures"),
+    )
+    for row in rows:
+        table.add_row(
+            escape(row.sync),
+            escape(row.entity),
+            "manual" if row.every_seconds is None else f"{row.every_seconds:g} s",
+            row.state,
+            str(row.last_run or "-"),
+            escape(row.last_result or "never run"),
+            when(row.last_finished),
+            "-" if row.lag_seconds is None else f"{row.lag_seconds:g}",
+            str(row.failures),
+            when(row.next_due) if row.next_due else "-",
+        )
+    console.print(table)
+    for row in rows:
+        if row.error:
+            console.print(f"{escape(row.sync)} {escape(row.entity)}: {escape(row.error)}")

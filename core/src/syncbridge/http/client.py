@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -29,6 +29,7 @@ import orjson
 from httpx_retries import Retry
 
 from syncbridge.describe import ConnectorInfo
+from syncbridge.http.ratelimit import Budget, Priority
 from syncbridge.http.requestlog import RequestLogSink
 from syncbridge.http.retry import RetryPolicy
 from syncbridge.http.transports import build_transport
@@ -247,15 +248,17 @@ def build_client(
     info: ConnectorInfo,
     auth: httpx.Auth | None = None,
     request_log: RequestLogSink | None = None,
-    rate_budget: Path | None = None,
+    rate_budget: Budget = None,
+    priority: Callable[[], Priority] = lambda: "poll",
 ) -> Client:
     """Assemble the client of connection ``name``.
 
     Base URL and timeout come from the settings when it has them (``HttpSettings``); the
     transport stack (retries, rate limiter, request log, connection pool sized to
     ``info.max_concurrency``) is :func:`syncbridge.http.transports.build_transport`'s.
-    ``request_log`` receives every attempt, secrets redacted; ``rate_budget`` is the file
-    where the rate limiter counts requests with other processes (None: in this one alone).
+    ``request_log`` receives every attempt, secrets redacted; ``rate_budget`` is where
+    the rate limiter counts requests with other processes (None: in this one alone) and
+    ``priority`` the kind of run the connection serves (see :mod:`syncbridge.http.ratelimit`).
 
     An ``auth`` that makes requests of its own (an OAuth token refresh) and offers
     ``bind_transport`` gets a stack of its own: the same retries and request log, without
@@ -274,7 +277,7 @@ def build_client(
         transport=ConnectGuard(
             build_transport(
                 name=name, settings=settings, info=info, request_log=request_log,
-                rate_budget=rate_budget,
+                rate_budget=rate_budget, priority=priority,
             ),
             name,
         ),

@@ -10,22 +10,90 @@ A system counts requests per account, not per process: the daemon and a ``syncbr
 or ``push`` started by hand spend one budget. So where the state store is a SQLite file, the
 log of each connection's requests lives beside it (``<state file>.rates``, pyrate-limiter's
 ``SQLiteBucket`` under a file lock), and every process opening that state store waits for
-the same slots. Elsewhere (an in-memory or a server state store) each process keeps its own.
+the same slots. Elsewhere (an in-memory or a server state store) each process keeps its own,
+unless it is given a :class:`RedisBudget`: workers of a fleet (:mod:`syncbridge.fleet`), on
+any number of machines, count one account's requests in one Redis sorted set
+(pyrate-limiter's ``RedisBucket``).
+
+A shared budget has priorities. A first sync of a big account may read for an hour; the
+poll of that account's other entity, due every minute, must not wait behind it. So a run
+marked ``bulk`` counts against a ceiling of ``bulk_share`` of each limit, in the same set
+where ``poll`` runs count against the whole limit: however busy the bulk work is, the rest
+of every window stays free for polls, and when no poll needs it the bulk work loses only
+that share.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import httpx
-from pyrate_limiter import AbstractBucket, InMemoryBucket, Limiter, Rate, SQLiteBucket
+from pyrate_limiter import (
+    AbstractBucket,
+    InMemoryBucket,
+    Limiter,
+    Rate,
+    RedisBucket,
+    SQLiteBucket,
+)
 
 from syncbridge.describe import RateLimit
 
-__all__ = ["RateLimitTransport", "build_limiter", "limiter_rates"]
+__all__ = [
+    "Budget",
+    "Priority",
+    "RateLimitTransport",
+    "RedisBudget",
+    "build_limiter",
+    "limiter_rates",
+]
+
+Priority = Literal["poll", "bulk"]
+
+
+@dataclass(frozen=True)
+class RedisBudget:
+    """An account's requests counted in Redis, shared by every process given the same
+    ``url`` and ``key``.
+
+    :param url: the Redis server (``redis://127.0.0.1:6379/0``).
+    :param key: the account: the fleet uses ``<tenant>:<connection>``.
+    :param bulk_share: the share of each limit that ``bulk`` runs may use (see above).
+    """
+
+    url: str
+    key: str
+    bulk_share: float = 0.75
+
+
+#: where a connection counts its requests with other processes: a file beside a SQLite
+#: state store, a Redis budget, or None (this process alone)
+Budget = Path | RedisBudget | None
+
+_redis_clients: dict[str, Any] = {}
+_redis_lock = threading.Lock()
+
+
+def redis_client(url: str) -> Any:
+    """One Redis client per server and process: its pool serves every budget there."""
+    with _redis_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            import redis
+
+            client = _redis_clients[url] = redis.Redis.from_url(url)
+        return client
+
+
+def bulk_rates(rates: list[Rate], share: float) -> list[Rate]:
+    """``rates`` cut to ``share`` of each limit, never below one request a window."""
+    return [Rate(max(1, int(rate.limit * share)), rate.interval) for rate in rates]
 
 #: extra wait (ms) pyrate-limiter adds to each computed delay: it covers the moment between
 #: being admitted and the request reaching the server, so server-side arrivals keep the limit
@@ -76,18 +144,29 @@ def budget_table(key: str) -> str:
 
 
 def build_limiter(
-    limits: Iterable[RateLimit], *, budget: Path | None = None, key: str = ""
+    limits: Iterable[RateLimit],
+    *,
+    budget: Budget = None,
+    key: str = "",
+    priority: Priority = "poll",
 ) -> Limiter | None:
     """A limiter for ``limits``, or None when there is nothing to limit.
 
     With ``budget`` (a file), the requests are counted there under ``key`` and shared with
-    every process that builds its limiter on the same file and key; without, in memory.
+    every process that builds its limiter on the same file and key; with a
+    :class:`RedisBudget`, in Redis under the budget's key, at ``priority``; without, in memory.
     """
     rates = limiter_rates(limits)
     if not rates:
         return None
     bucket: AbstractBucket
-    if budget is None:
+    if isinstance(budget, RedisBudget):
+        if priority == "bulk":
+            rates = bulk_rates(rates, budget.bulk_share)
+        bucket = RedisBucket.init(
+            rates, redis_client(budget.url), f"syncbridge:rate:{budget.key}"
+        )
+    elif budget is None:
         bucket = InMemoryBucket(rates)
     else:
         # private like the state file beside it (SQLite gives its WAL the same mode)
@@ -111,9 +190,16 @@ class RateLimitTransport(httpx.BaseTransport):
         limiter: Limiter,
         key: str,
         paths: tuple[str, ...] = (),
+        *,
+        bulk: Limiter | None = None,
+        priority: Callable[[], Priority] = lambda: "poll",
     ) -> None:
         self.inner = transport
         self.limiter = limiter
+        #: the limiter of ``bulk`` runs (a smaller share of the same budget), if any
+        self.bulk = bulk
+        #: the priority of the run the connection serves now, asked at every request
+        self.priority = priority
         #: the budget's name in the limiter (the connection's name)
         self.key = key
         #: the URL paths the limits count (empty: every request; see RateLimit.paths)
@@ -122,7 +208,10 @@ class RateLimitTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if self.paths and not request.url.path.startswith(self.paths):
             return self.inner.handle_request(request)  # outside the published limits
-        admitted = self.limiter.try_acquire(self.key, blocking=True)
+        limiter = self.limiter
+        if self.bulk is not None and self.priority() == "bulk":
+            limiter = self.bulk
+        admitted = limiter.try_acquire(self.key, blocking=True)
         if admitted is not True:
             # only possible with a weight above a limit or an async bucket: neither is built here
             raise RuntimeError(f"the rate limiter refused a request: {admitted!r}")
@@ -133,3 +222,5 @@ class RateLimitTransport(httpx.BaseTransport):
             self.inner.close()
         finally:
             self.limiter.close()
+            if self.bulk is not None:
+                self.bulk.close()

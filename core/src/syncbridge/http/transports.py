@@ -15,14 +15,20 @@ do (no retries, no limits, no sink) is left out rather than passed through.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
-from pathlib import Path
 
 import httpx
 
 from syncbridge.describe import ConnectorInfo
-from syncbridge.http.ratelimit import RateLimitTransport, build_limiter, limited_paths
+from syncbridge.http.ratelimit import (
+    Budget,
+    Priority,
+    RateLimitTransport,
+    RedisBudget,
+    build_limiter,
+    limited_paths,
+)
 from syncbridge.http.requestlog import RequestLogSink, RequestLogTransport, secrets_of
 from syncbridge.http.retry import MethodRetryTransport, RetryPolicy, backoff_from_env
 from syncbridge.settings import ConnectorSettings
@@ -46,7 +52,8 @@ def build_transport(
     settings: ConnectorSettings,
     info: ConnectorInfo,
     request_log: RequestLogSink | None,
-    rate_budget: Path | None = None,
+    rate_budget: Budget = None,
+    priority: Callable[[], Priority] = lambda: "poll",
 ) -> httpx.BaseTransport:
     """The transport stack of connection ``name`` (see the module docstring).
 
@@ -54,7 +61,9 @@ def build_transport(
     connectors have, get none) with the backoff factor of ``$SYNCBRIDGE_RETRY_BACKOFF``
     (default 0.5 s); the limiter from ``info.rate_limits`` unless ``settings.rate_limit`` is
     False, counting in ``rate_budget`` when given (shared with other processes, see
-    :mod:`syncbridge.http.ratelimit`); secrets to redact from every secret field of
+    :mod:`syncbridge.http.ratelimit`), with a ceiling for ``bulk`` runs where the budget
+    is shared through Redis (``priority`` says, at each request, which kind of run is being
+    served); secrets to redact from every secret field of
     ``settings``.
     """
     concurrency = info.max_concurrency
@@ -70,8 +79,18 @@ def build_transport(
         else None
     )
     if limiter is not None:
+        bulk = (
+            build_limiter(info.rate_limits, budget=rate_budget, key=name, priority="bulk")
+            if isinstance(rate_budget, RedisBudget)
+            else None
+        )
         transport = RateLimitTransport(
-            transport, limiter, key=name, paths=limited_paths(info.rate_limits)
+            transport,
+            limiter,
+            key=name,
+            paths=limited_paths(info.rate_limits),
+            bulk=bulk,
+            priority=priority,
         )
     retries = int(getattr(settings, "max_retries", 0))
     if retries > 0:

@@ -75,16 +75,27 @@ class StoredCredentials:
 class StateStore:
     """One state database, migrated to the current schema when opened.
 
+    ``schema`` names a tenant's schema in a PostgreSQL store shared by many tenants
+    (:mod:`syncbridge.fleet`): the same tables, in a schema of its own.
+
     ``credentials`` says how connections' credentials are kept: ``"encrypted"`` (the
     default) under the key in ``$SYNCBRIDGE_CREDENTIALS_KEY``, or ``"plain"``. Opening an
     encrypted store with the key set encrypts the rows a plain one left behind, and
     re-encrypts every row under the first key when several are given.
     """
 
-    def __init__(self, url: str, *, credentials: CredentialStorage = "encrypted") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        credentials: CredentialStorage = "encrypted",
+        schema: str | None = None,
+    ) -> None:
         self.url = url
+        #: the tenant's schema in a PostgreSQL store holding many (None: the default one)
+        self.schema = schema
         self.storage: CredentialStorage = credentials
-        self.engine = open_engine(url)
+        self.engine = open_engine(url, schema)
         self._log_writers: list[RequestLogWriter] = []
         #: the key(s) of $SYNCBRIDGE_CREDENTIALS_KEY (also read by a plain store, for
         #: rows encrypted before it was switched to plain)

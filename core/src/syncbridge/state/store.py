@@ -7,6 +7,7 @@ refuses one written by a newer syncbridge, so a state file is never misread.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from syncbridge.errors import ConfigError, SyncbridgeError
 
@@ -97,7 +99,17 @@ def sqlite_file(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
-def create_state_engine(url: str) -> Engine:
+#: a tenant's schema name: lower-case letters, digits and underscores (quoted nowhere)
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def create_state_engine(url: str, schema: str | None = None) -> Engine:
+    """The engine of the store at ``url``; with ``schema`` (PostgreSQL only), one whose every
+    connection starts with that schema alone on its search path, set by the server when the
+    connection opens: no statement, not even a hand-written one, can reach another tenant's
+    tables, and no pooled connection can carry one tenant's path into another's work."""
+    if schema is not None:
+        return _schema_engine(url, schema)
     if make_url(url).get_backend_name() == "sqlite":
         database = sqlite_file(url)
         if database is not None:
@@ -118,20 +130,53 @@ def create_state_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
+def _schema_engine(url: str, schema: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ConfigError(
+            f"state.url: tenants need a PostgreSQL state store (a schema per tenant); "
+            f"{safe_url(url)} is {parsed.get_backend_name()}"
+        )
+    if not SCHEMA_NAME.match(schema):
+        raise ConfigError(
+            f"tenant schema {schema!r}: use lower-case letters, digits and underscores"
+        )
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT
+    setup = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+    try:
+        with setup.begin() as db:
+            # two workers opening a new tenant at once: IF NOT EXISTS alone still races
+            db.exec_driver_sql(f"SELECT pg_advisory_xact_lock(hashtext('syncbridge:{schema}'))")
+            db.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    finally:
+        setup.dispose()
+    connect_args["options"] = f"-c search_path={schema}"
+    # a worker holds the stores of the tenants it ran lately: a small pool each, so that
+    # many tenants' stores do not add up to more connections than the server allows. No
+    # ping before each use (a run checks out a connection some twenty times): a connection
+    # the server dropped fails its run, which is retried at the next turn, and is replaced
+    return create_engine(
+        url, pool_size=1, max_overflow=4, pool_recycle=600, connect_args=connect_args
+    )
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def open_engine(url: str) -> Engine:
-    """The engine of the state store at ``url``, its schema brought to the current revision.
+def open_engine(url: str, schema: str | None = None) -> Engine:
+    """The engine of the state store at ``url`` (in its ``schema``: a tenant's), its tables
+    brought to the current revision.
 
     A store that cannot be reached, or a file that cannot be created, is a
     :class:`StateStoreError` naming the store, never a driver traceback.
     """
     engine: Engine | None = None
     try:
-        engine = create_state_engine(url)
+        engine = create_state_engine(url, schema)
         migrate(engine)
     except (SQLAlchemyError, OSError) as error:
         if engine is not None:
@@ -153,5 +198,11 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         return
     config = _alembic_config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # processes opening one store at once upgrade it in turn: alembic reads the
+            # revision again after the lock, and finds nothing left to do
+            connection.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtext('syncbridge-migrate:' || current_schema()))"
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
