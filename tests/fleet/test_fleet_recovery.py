@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import jsonschema
 import pytest
 import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
 
 from syncbridge.cli.schemas import SCHEMAS
+from syncbridge.emulator.server import free_port
 from syncbridge_crmincloud.emulator import create_app as crm_app
 from syncbridge_fattureincloud.emulator import create_app as fic_app
 from tests.fleet.farm import POSTGRES, Fleet, farm_server, options
@@ -61,12 +64,14 @@ def test_a_killed_workers_turn_is_taken_over_with_nothing_duplicated_or_lost(
         sent_before = fic.requests.count("POST")
         assert schedule_row(fleet, tenant).finished_at is None  # killed mid-run
         fic.faults.latency_ms = 0
-        fleet.worker("w2")
+        metrics_port = free_port()
+        fleet.worker("w2", "--metrics-port", str(metrics_port))
 
         def finished() -> bool:
             return any(t.result == "ok" for t in turns(fleet))
 
         wait_for(finished, 90, "the turn taken over and finished", fleet)
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         left = companies(crm_farm.emulator(tenant).settings_for(f"{crm_url}/{tenant}"),
                          "crmincloud")
         right = companies(fic.settings_for(f"{fic_url}/{tenant}"), "fattureincloud")
@@ -89,7 +94,17 @@ def test_a_killed_workers_turn_is_taken_over_with_nothing_duplicated_or_lost(
     # the tenant's store: the killed run, marked so, and the one that finished the work
     assert [run.status for run in tenant_runs(fleet.tenants[0])] == ["killed", "ok"]
     assert sent_before >= 8
-    # what an operator sees of it
+    # what an operator sees of it: the worker's metrics (its pool's run counted, the
+    # schedule's gauges) and the tenant's status
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+    }
+    key = (("entity", "company"), ("sync", "main"), ("tenant", tenant))
+    assert samples[("syncbridge_runs_total", (*key[:1], ("result", "ok"), *key[1:]))] == 1
+    assert samples[("syncbridge_consecutive_failures", key)] == 0
+    assert samples[("syncbridge_lag_seconds", key)] >= 0
     status = json.loads(fleet.run_cli("status", "--tenant", fleet.tenants[0], "--json",
                                       command=1))
     jsonschema.Draft202012Validator(SCHEMAS["status"]).validate(status)
