@@ -6,6 +6,7 @@ cases measured in the same run, against the targets of the engine issue.
 
     python bench/run.py [--quick] [--only NAME ...] [--output PATH]
     python bench/run.py --requests-only   # requests per record alone (a minute)
+    python bench/run.py --fleet-only      # the fleet's scaling alone (PostgreSQL, Redis)
 """
 
 from __future__ import annotations
@@ -193,6 +194,33 @@ def run_requests() -> str:
     return str(section(rows, commit(), f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"))
 
 
+FLEET_HEADING = "## Fleet"
+FLEET_WORKERS = 2
+
+
+def run_fleet() -> str:
+    """The fleet section (bench/fleet.py, in a fresh process): empty without PostgreSQL and
+    Redis on this machine."""
+    import socket
+
+    for port in (5432, 6379):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            print(f"fleet: nothing listens on 127.0.0.1:{port}; skipped", file=sys.stderr)
+            return ""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "fleet.py"), "--workers", str(FLEET_WORKERS)],
+        stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit("the fleet benchmark failed")
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    from fleet import section  # type: ignore[import-not-found]
+
+    return str(section(rows, commit(), f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+                       FLEET_WORKERS))
+
+
 def with_section(text: str, heading: str, body: str) -> str:
     """``text`` with the section under ``heading`` replaced by ``body`` (or added at the end)."""
     start = text.find(heading)
@@ -213,6 +241,8 @@ def main() -> None:
                         help="only the HTTP connector cases (printed, RESULTS.md untouched)")
     parser.add_argument("--requests-only", action="store_true",
                         help="only the requests per record: its section of RESULTS.md rewritten")
+    parser.add_argument("--fleet-only", action="store_true",
+                        help="only the fleet's scaling: its section of RESULTS.md rewritten")
     args = parser.parse_args()
     # the scenarios store OAuth tokens (QuickBooks) in throwaway state stores: encrypted, as
     # a deployment's are, with a key made for this run unless one is set
@@ -222,6 +252,12 @@ def main() -> None:
         os.environ["SYNCBRIDGE_CREDENTIALS_KEY"] = Fernet.generate_key().decode("ascii")
     if args.http_only:
         print(run_http(args.quick))
+        return
+    if args.fleet_only:
+        fleet = run_fleet()
+        old = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        args.output.write_text(with_section(old, FLEET_HEADING, fleet), encoding="utf-8")
+        print(fleet)
         return
     if args.requests_only:
         requests = run_requests()
@@ -272,8 +308,9 @@ def main() -> None:
                  "Ratios of throughput measured in the same run (targets from the connector "
                  "issues).\n\n" + http)
     requests = "" if args.only else "\n" + run_requests()
-    args.output.write_text(header + text + "\n" + (f"\n{extra}\n" if extra else "") + requests,
-                           encoding="utf-8")
+    fleet = "" if args.only else run_fleet()
+    args.output.write_text(header + text + "\n" + (f"\n{extra}\n" if extra else "") + requests
+                           + (f"\n{fleet}" if fleet else ""), encoding="utf-8")
     print(text + (f"\n\n{extra}" if extra else ""))
 
 

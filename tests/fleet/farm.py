@@ -1,10 +1,6 @@
-"""A fleet on one machine for tests: many tenants' emulators behind one port, their configs
-and secrets, ``fleet.toml``, and the fleet's processes.
-
-Each tenant has accounts of its own on both systems: the farm serves
-``http://127.0.0.1:PORT/<tenant>/...`` from that tenant's emulator instance, made on first
-use, so two hundred tenants cost two servers rather than four hundred.
-"""
+"""A fleet on one machine for tests: many tenants' emulators behind one port (a
+:class:`~syncbridge.emulator.farm.Farm` per system), their configs and secrets,
+``fleet.toml``, and the fleet's processes."""
 
 from __future__ import annotations
 
@@ -24,40 +20,11 @@ import sqlalchemy as sa
 
 from syncbridge.emulator import Emulator, EmulatorOptions
 from syncbridge.emulator.config import toml_value
+from syncbridge.emulator.farm import Farm
 from syncbridge.emulator.server import running
-from syncbridge.fleet.tenants import schema_of
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
-
-
-class Farm:
-    """One ASGI app serving many emulators, one per tenant, by the path's first segment."""
-
-    def __init__(self, make: Callable[[str], Emulator]) -> None:
-        self.make = make
-        self.emulators: dict[str, Emulator] = {}
-
-    def emulator(self, tenant: str) -> Emulator:
-        if tenant not in self.emulators:
-            self.emulators[tenant] = self.make(tenant)
-        return self.emulators[tenant]
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        _, tenant, *rest = scope["path"].split("/", 2)
-        inner = dict(scope)
-        inner["path"] = "/" + (rest[0] if rest else "")
-        inner["raw_path"] = inner["path"].encode()
-        inner["root_path"] = scope.get("root_path", "") + "/" + tenant
-        await self.emulator(tenant).app(inner, receive, send)
 
 
 @dataclass
@@ -78,8 +45,9 @@ class Fleet:
         (self.folder / "tenants").mkdir(exist_ok=True)
         (self.folder / "secrets").mkdir(exist_ok=True)
         self.config.write_text(
+            f'name = "{self.prefix}"\n\n'
             f'[state]\nurl = "{POSTGRES}"\ncredentials = "plain"\n\n'
-            f'[broker]\nurl = "{REDIS}"\nqueue_prefix = "{self.prefix}"\n\n'
+            f'[broker]\nurl = "{REDIS}"\n\n'
             '[tenants]\ndir = "tenants"\nsecrets_dir = "secrets"\n\n'
             f"[scheduler]\ntick_seconds = {tick}\nreload_seconds = 2\n"
             f"requeue_after_seconds = {requeue_after}\n" + extra,
@@ -87,7 +55,15 @@ class Fleet:
         )
 
     def tenant_id(self, index: int) -> str:
-        return f"{self.prefix}_{index}"
+        return f"t{index}"
+
+    def schema(self, tenant: str) -> str:
+        """``tenant``'s schema (the fleet is named after its prefix)."""
+        return f"{self.prefix}_tenant_{tenant}"
+
+    def table(self, name: str) -> str:
+        """The schedule's table ``name``, schema-qualified."""
+        return f"{self.prefix}_fleet.{name}"
 
     def add_tenant(self, tenant: str, config: str, secrets: dict[str, str]) -> None:
         (self.folder / "tenants" / f"{tenant}.toml").write_text(config, encoding="utf-8")
@@ -159,22 +135,14 @@ class Fleet:
 def drop_fleet(prefix: str, tenants: list[str]) -> None:
     """Remove what a test's fleet left in PostgreSQL and Redis."""
     engine = sa.create_engine(POSTGRES)
-    for tenant in tenants:  # one at a time: a schema's locks are many
-        with engine.begin() as db:
-            db.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema_of(tenant)} CASCADE")
-    with engine.begin() as db:
-        exists = db.exec_driver_sql("SELECT to_regclass('syncbridge_fleet.schedule')").scalar()
-        if exists:
-            for table in ("schedule", "turn"):
-                db.exec_driver_sql(
-                    f"DELETE FROM syncbridge_fleet.{table} WHERE tenant LIKE %(p)s",
-                    {"p": f"{prefix}\\_%"},
-                )
+    for schema in [f"{prefix}_tenant_{tenant}" for tenant in tenants] + [f"{prefix}_fleet"]:
+        with engine.begin() as db:  # one at a time: a schema's locks are many
+            db.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     engine.dispose()
     import redis
 
     client = redis.Redis.from_url(REDIS)
-    for pattern in (f"syncbridge:*{prefix}_*", f"{prefix}-*"):
+    for pattern in (f"syncbridge:*:{prefix}:*", f"{prefix}-*", f"_kombu.binding.{prefix}-*"):
         for key in client.scan_iter(pattern):
             client.delete(key)
 

@@ -39,10 +39,11 @@ every = "10m"
 """
 
 
-def fleet_files(tmp_path: Path, state: str = POSTGRES.url) -> Path:
+def fleet_files(tmp_path: Path, state: str = POSTGRES.url, name: str = "syncbridge") -> Path:
     (tmp_path / "tenants").mkdir()
     (tmp_path / "fleet.toml").write_text(
-        f'[state]\nurl = "{state}"\n\n[tenants]\ndir = "tenants"\nsecrets_dir = "secrets"\n',
+        f'name = "{name}"\n[state]\nurl = "{state}"\n\n'
+        '[tenants]\ndir = "tenants"\nsecrets_dir = "secrets"\n',
         encoding="utf-8",
     )
     return tmp_path / "fleet.toml"
@@ -109,15 +110,15 @@ def test_a_tenant_file_is_refused_with_a_state_section_and_unknown_ids_are_unkno
         tenants.config("nobody")
     with pytest.raises(ConfigError) as bad:
         tenants.config("../etc")
-    assert "a tenant id is 1 to 47 lower-case letters" in str(bad.value)
+    assert "a tenant id is 1 to 40 lower-case letters" in str(bad.value)
 
 
 @pytest.mark.postgres
 def test_each_tenant_sees_only_its_own_schema(tmp_path: Path) -> None:
     require(POSTGRES)
-    tenants = Tenants(load_fleet(fleet_files(tmp_path)))
     prefix = "p" + uuid.uuid4().hex[:8]
-    one, two = f"{prefix}_one", f"{prefix}_two"
+    tenants = Tenants(load_fleet(fleet_files(tmp_path, name=prefix)))
+    one, two = "one", "two"
     runs = table(Run)
     try:
         first, second = tenants.store(one), tenants.store(two)
@@ -130,7 +131,7 @@ def test_each_tenant_sees_only_its_own_schema(tmp_path: Path) -> None:
             with second.engine.connect() as db:
                 assert db.exec_driver_sql("SELECT count(*) FROM run").scalar() == 0
                 assert db.exec_driver_sql("SELECT current_schema()").scalar() == (
-                    f"tenant_{two}"
+                    f"{prefix}_tenant_two"
                 )
         finally:
             first.close()

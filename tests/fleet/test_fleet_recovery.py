@@ -35,7 +35,7 @@ def schedule_row(fleet: Fleet, tenant: str) -> Any:
     try:
         with engine.connect() as db:
             return db.exec_driver_sql(
-                "SELECT * FROM syncbridge_fleet.schedule WHERE tenant = %(t)s", {"t": tenant}
+                f"SELECT * FROM {fleet.table('schedule')} WHERE tenant = %(t)s", {"t": tenant}
             ).first()
     finally:
         engine.dispose()
@@ -92,7 +92,7 @@ def test_a_killed_workers_turn_is_taken_over_with_nothing_duplicated_or_lost(
         len(history) - 1
     )
     # the tenant's store: the killed run, marked so, and the one that finished the work
-    assert [run.status for run in tenant_runs(fleet.tenants[0])] == ["killed", "ok"]
+    assert [run.status for run in tenant_runs(fleet, fleet.tenants[0])] == ["killed", "ok"]
     assert sent_before >= 8
     # what an operator sees of it: the worker's metrics (its pool's run counted, the
     # schedule's gauges) and the tenant's status

@@ -17,7 +17,6 @@ import pytest
 import sqlalchemy as sa
 
 from syncbridge.connection import Connection
-from syncbridge.fleet.tenants import schema_of
 from syncbridge.plugins import load_connector
 from syncbridge_crmincloud.emulator import create_app as crm_app
 from syncbridge_fattureincloud.emulator import create_app as fic_app
@@ -56,20 +55,21 @@ def turns(fleet: Fleet) -> list[Any]:
     engine = sa.create_engine(POSTGRES)
     try:
         with engine.connect() as db:
-            return list(db.exec_driver_sql(
-                "SELECT * FROM syncbridge_fleet.turn WHERE tenant LIKE %(p)s ORDER BY queued_at",
-                {"p": f"{fleet.prefix}\\_%"},
-            ))
+            if db.exec_driver_sql(f"SELECT to_regclass('{fleet.table('turn')}')").scalar():
+                return list(db.exec_driver_sql(
+                    f"SELECT * FROM {fleet.table('turn')} ORDER BY queued_at"
+                ))
+            return []
     finally:
         engine.dispose()
 
 
-def tenant_runs(tenant: str) -> list[Any]:
+def tenant_runs(fleet: Fleet, tenant: str) -> list[Any]:
     engine = sa.create_engine(POSTGRES)
     try:
         with engine.connect() as db:
             return list(db.exec_driver_sql(
-                f"SELECT id, status, started_at, finished_at FROM {schema_of(tenant)}.run "
+                f"SELECT id, status, started_at, finished_at FROM {fleet.schema(tenant)}.run "
                 "ORDER BY id"
             ))
     finally:
@@ -107,8 +107,7 @@ def next_due(fleet: Fleet) -> dict[str, Any]:
     try:
         with engine.connect() as db:
             return dict(db.exec_driver_sql(
-                "SELECT tenant, due_at FROM syncbridge_fleet.schedule WHERE tenant LIKE %(p)s",
-                {"p": f"{fleet.prefix}\\_%"},
+                f"SELECT tenant, due_at FROM {fleet.table('schedule')}"
             ).all())
     finally:
         engine.dispose()
@@ -158,7 +157,7 @@ def test_three_workers_run_every_due_turn_once_within_its_schedule(fleet: Fleet)
     for tenant, mine in by_tenant.items():
         finished = [t for t in mine if t.finished_at is not None]
         # each turn ran once: one run in the tenant's own store per finished turn, all ok
-        assert len(tenant_runs(tenant)) == len(finished), tenant
+        assert len(tenant_runs(fleet, tenant)) == len(finished), tenant
         assert [t.result for t in finished] == ["ok"] * len(finished), (tenant, mine)
         assert all(t.reason == "due" for t in mine)
         # never two at once

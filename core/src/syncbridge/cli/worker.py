@@ -74,7 +74,7 @@ def worker(
         "worker",
         f"--loglevel={loglevel}",
         "-Q",
-        ",".join(fleet.broker.queue(name) for name in names),
+        ",".join(fleet.queue(name) for name in names),
         "-n",
         f"syncbridge-{os.getpid()}@{socket.gethostname()}",
         "--without-mingle",

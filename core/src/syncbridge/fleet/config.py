@@ -65,16 +65,6 @@ class FleetBroker(_Strict):
         default="redis://127.0.0.1:6379/0",
         description="broker URL: redis://host:6379/0 (or amqp:// for RabbitMQ)",
     )
-    queue_prefix: str = Field(
-        default="syncbridge",
-        pattern=r"^[A-Za-z0-9_.-]+$",
-        description="the queues are <prefix>-poll and <prefix>-bulk: two fleets on one "
-        "broker use two prefixes",
-    )
-
-    def queue(self, priority: str) -> str:
-        """The queue of runs of ``priority`` (``poll`` or ``bulk``)."""
-        return f"{self.queue_prefix}-{'bulk' if priority == 'bulk' else 'poll'}"
 
 
 class FleetBudgets(_Strict):
@@ -119,11 +109,28 @@ class FleetScheduler(_Strict):
     reload_seconds: float = Field(
         default=30.0, gt=0, description="how often the tenants' directory is read again"
     )
+    keep_turns_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="how long the record of each dispatched turn is kept (<name>_fleet.turn)",
+    )
     requeue_after_seconds: float = Field(
         default=300.0,
         gt=0,
         description="a run queued this long ago and not running (its lease free) is queued "
         "again: its worker died, or the message was lost",
+    )
+
+
+class FleetWorker(_Strict):
+    """What each worker process keeps."""
+
+    open_tenants: int = Field(
+        default=16,
+        ge=1,
+        description="tenants' workspaces a worker process keeps open between runs (their "
+        "HTTP clients, tokens and a state-store connection each); a run of another tenant "
+        "opens its workspace anew",
     )
 
 
@@ -144,14 +151,36 @@ class FleetWebhooks(_Strict):
 
 
 class FleetConfig(_Strict):
-    """The fleet: state store, broker, budgets, tenants, scheduler and webhooks."""
+    """The fleet: state store, broker, budgets, tenants, scheduler, workers and webhooks."""
 
+    name: str = Field(
+        default="syncbridge",
+        pattern=r"^[a-z][a-z0-9_]{0,14}$",
+        description="the fleet's name: its schedule is the schema <name>_fleet, its "
+        "tenants' the schemas <name>_tenant_<id>, its queues <name>-poll and <name>-bulk, "
+        "its keys in Redis under <name>; fleets with different names share a database and "
+        "a broker without meeting",
+    )
     state: FleetState
     broker: FleetBroker = FleetBroker()
     budgets: FleetBudgets = FleetBudgets()
     tenants: FleetTenants = FleetTenants()
     scheduler: FleetScheduler = FleetScheduler()
+    worker: FleetWorker = FleetWorker()
     webhooks: FleetWebhooks = FleetWebhooks()
+
+    @property
+    def schedule_schema(self) -> str:
+        """The schema of the fleet's schedule."""
+        return f"{self.name}_fleet"
+
+    def tenant_schema(self, tenant: str) -> str:
+        """The schema of ``tenant``'s state."""
+        return f"{self.name}_tenant_{tenant}"
+
+    def queue(self, priority: str) -> str:
+        """The queue of runs of ``priority`` (``poll`` or ``bulk``)."""
+        return f"{self.name}-{'bulk' if priority == 'bulk' else 'poll'}"
 
     @property
     def budget_url(self) -> str | None:

@@ -119,7 +119,7 @@ class Receiver:
                 }
         if not notice.changes:
             return 200, notice.reply if notice.reply is not None else {"status": "ok"}
-        seen_key = f"{tenant}:{name}:{notice.event_id}"
+        seen_key = f"{self.tenants.fleet.name}:{tenant}:{name}:{notice.event_id}"
         if not self.seen.first_time(seen_key):
             return 200, {"status": "duplicate"}
         keys = self._keys(tenant, config, name, notice)
@@ -129,6 +129,7 @@ class Receiver:
                 self.engine,
                 self.send,
                 requeue_after=self.tenants.fleet.scheduler.requeue_after_seconds,
+                schema_of=self.tenants.schema,
                 only=nudged,
             )
         except Exception:

@@ -12,8 +12,6 @@ import socket
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, create_engine
-
 from syncbridge.engine.runner import run_sync
 from syncbridge.errors import LeaseBusy, SyncbridgeError
 from syncbridge.fleet import schedule
@@ -43,16 +41,17 @@ class Runtime:
         self.fleet = fleet
         self.pid = os.getpid()
         self.worker = f"{socket.gethostname()}:{self.pid}"
-        self.engine: Engine = create_engine(
+        self._base, self.engine = schedule.fleet_engine(
             fleet.state.url,
+            fleet.schedule_schema,
             pool_pre_ping=True,
             pool_size=2,
             max_overflow=4,
             connect_args={"connect_timeout": CONNECT_TIMEOUT},
         )
-        schedule.ensure_tables(self.engine)
+        schedule.ensure_tables(self.engine, fleet.schedule_schema)
         self.tenants = Tenants(fleet)
-        self.workspaces = WorkspaceCache(self.tenants)
+        self.workspaces = WorkspaceCache(self.tenants, fleet.worker.open_tenants)
 
     def run_due(
         self, tenant: str, sync: str, items: list[tuple[str, str]], priority: str
@@ -105,7 +104,7 @@ class Runtime:
 
     def close(self) -> None:
         self.workspaces.close()
-        self.engine.dispose()
+        self._base.dispose()
 
 
 _runtime: Runtime | None = None

@@ -42,6 +42,8 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
+    create_engine,
     delete,
     func,
     insert,
@@ -54,8 +56,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection as Db
 
 from syncbridge.engine.lease import pid_alive
-from syncbridge.fleet.tenants import schema_of
 
+#: the schema the tables below are declared in; each fleet's engine puts its own there
+#: (:func:`fleet_engine`: ``<name>_fleet``)
 SCHEMA = "syncbridge_fleet"
 METADATA = MetaData(schema=SCHEMA)
 
@@ -96,7 +99,7 @@ TURN = Table(
     Column("sync", String(100), nullable=False),
     Column("entity", String(40), nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=True),
-    Column("queued_at", DateTime(timezone=True), nullable=False),
+    Column("queued_at", DateTime(timezone=True), nullable=False, index=True),
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("result", String(20), nullable=True),
@@ -109,11 +112,19 @@ TURN = Table(
 Key = tuple[str, str, str]
 
 
-def ensure_tables(engine: Engine) -> None:
+def fleet_engine(url: str, schema: str, **options: Any) -> tuple[Engine, Engine]:
+    """(the engine to dispose, the engine to use): the second puts the schedule's tables in
+    ``schema`` (SQLAlchemy's schema translation: every statement here is built from the
+    tables above)."""
+    base = create_engine(url, **options)
+    return base, base.execution_options(schema_translate_map={SCHEMA: schema})
+
+
+def ensure_tables(engine: Engine, schema: str) -> None:
     """Create the fleet's schema and tables if missing (every fleet process calls it)."""
     with engine.begin() as db:
-        db.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('syncbridge:fleet'))")
-        db.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+        db.exec_driver_sql(f"SELECT pg_advisory_xact_lock(hashtext('syncbridge:{schema}'))")
+        db.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         METADATA.create_all(db)
 
 
@@ -203,11 +214,11 @@ class Dispatch:
     items: list[tuple[str, str]] = field(default_factory=list)
 
 
-def lease_alive(db: Db, tenant: str, sync: str, entity: str, now: datetime) -> bool:
-    """Whether someone holds the lease of (tenant, sync, entity) now: it has not expired,
-    and, when its holder ran on this host, that process is still alive (as the lease itself
-    judges: a killed worker's turn is taken over at once, not a lease's lifetime later)."""
-    schema = schema_of(tenant)
+def lease_alive(db: Db, schema: str, sync: str, entity: str, now: datetime) -> bool:
+    """Whether someone holds the lease of (sync, entity) in the tenant's ``schema`` now: it
+    has not expired, and, when its holder ran on this host, that process is still alive (as
+    the lease itself judges: a killed worker's turn is taken over at once, not a lease's
+    lifetime later)."""
     exists = db.execute(select(func.to_regclass(f"{schema}.lease"))).scalar()
     if exists is None:
         return False
@@ -233,12 +244,14 @@ def dispatch(
     send: Callable[[Dispatch], None],
     *,
     requeue_after: float,
+    schema_of: Callable[[str], str],
     only: Iterable[Key] | None = None,
     limit: int = 2000,
 ) -> list[Dispatch]:
     """Queue the due rows (of ``only``, if given): tokens and next due times committed,
     then each task handed to ``send``. A crash between the two leaves rows queued without a
-    message: ``requeue_after`` later they are dispatched again."""
+    message: ``requeue_after`` later they are dispatched again. ``schema_of`` names a
+    tenant's schema (where a lost turn's lease is looked at)."""
     groups: dict[tuple[str, str, str], Dispatch] = {}
     with engine.begin() as db:
         now = db_now(db)
@@ -269,7 +282,7 @@ def dispatch(
         for row in rows:
             key = (row.tenant, row.sync, row.entity)
             requeue = row.queued_at is not None
-            if requeue and lease_alive(db, *key, now):
+            if requeue and lease_alive(db, schema_of(row.tenant), row.sync, row.entity, now):
                 continue  # still running: a long run, not a lost one
             token = uuid.uuid4().hex
             priority = "poll" if row.ok_started_at is not None else "bulk"
@@ -313,21 +326,29 @@ def dispatch(
     return list(groups.values())
 
 
+def _bookkeeping(db: Db) -> None:
+    """A claim or a finish need not wait for the disk: lost in a crash of the database, a
+    finish makes the turn look lost (it is run again, safely, after ``requeue_after``) and a
+    claim lets a duplicate message start a run the entity's lease still keeps single."""
+    db.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+
 def claim(engine: Engine, key: Key, token: str, worker: str) -> bool:
     """Mark ``key``'s turn ``token`` started by ``worker``; False when it is not the row's
     turn any more (a duplicate message, or a requeued turn)."""
     with engine.begin() as db:
-        now = db_now(db)
-        claimed = db.execute(
+        _bookkeeping(db)
+        started = db.execute(
             update(SCHEDULE)
             .where(*_key(key), SCHEDULE.c.token == token, SCHEDULE.c.started_at.is_(None))
-            .values(started_at=now, worker=worker)
-        ).rowcount
-        if claimed:
+            .values(started_at=func.now(), worker=worker)
+            .returning(SCHEDULE.c.started_at)
+        ).scalar()
+        if started is not None:
             db.execute(
-                update(TURN).where(TURN.c.token == token).values(started_at=now, worker=worker)
+                update(TURN).where(TURN.c.token == token).values(started_at=started, worker=worker)
             )
-        return bool(claimed)
+        return started is not None
 
 
 def finish(
@@ -343,29 +364,29 @@ def finish(
     when a nudge came during the run)."""
     ok = result == "ok"
     with engine.begin() as db:
-        now = db_now(db)
-        row = db.execute(
-            select(SCHEDULE.c.again, SCHEDULE.c.started_at, SCHEDULE.c.due_at)
-            .where(*_key(key), SCHEDULE.c.token == token)
-            .with_for_update()
-        ).first()
+        _bookkeeping(db)
         db.execute(
             update(TURN)
             .where(TURN.c.token == token)
-            .values(finished_at=now, result=result, run_id=run_id)
+            .values(finished_at=func.now(), result=result, run_id=run_id)
         )
-        if row is None:
-            return  # requeued meanwhile: the row is the new turn's
-        values: dict[str, Any] = {
-            "queued_at": None, "finished_at": now, "result": result, "run_id": run_id,
-            "error": error, "runs": SCHEDULE.c.runs + 1, "again": False,
-            "failures": 0 if ok or result == "busy" else SCHEDULE.c.failures + 1,
-        }
-        if ok:
-            values["ok_started_at"] = row.started_at
-        if row.again:
-            values["due_at"] = now
-        db.execute(update(SCHEDULE).where(*_key(key), SCHEDULE.c.token == token).values(values))
+        db.execute(
+            update(SCHEDULE)
+            .where(*_key(key), SCHEDULE.c.token == token)
+            .values(
+                queued_at=None,
+                finished_at=func.now(),
+                result=result,
+                run_id=run_id,
+                error=error,
+                runs=SCHEDULE.c.runs + 1,
+                failures=0 if ok or result == "busy" else SCHEDULE.c.failures + 1,
+                ok_started_at=SCHEDULE.c.started_at if ok else SCHEDULE.c.ok_started_at,
+                # a nudge came during the run: due again at once
+                due_at=case((SCHEDULE.c.again, func.now()), else_=SCHEDULE.c.due_at),
+                again=False,
+            )
+        )  # no row: requeued meanwhile, the row is the new turn's
 
 
 def nudge(engine: Engine, keys: Iterable[Key]) -> list[Key]:
@@ -388,6 +409,14 @@ def nudge(engine: Engine, keys: Iterable[Key]) -> list[Key]:
             elif row.started_at is not None:
                 db.execute(update(SCHEDULE).where(*_key(key)).values(again=True))
     return found
+
+
+def forget_turns(engine: Engine, days: float) -> int:
+    """Delete the turns queued more than ``days`` ago (the schedule keeps each entity's
+    last outcome; the tenant's store keeps its runs); returns how many."""
+    with engine.begin() as db:
+        before = db_now(db) - timedelta(days=days)
+        return int(db.execute(delete(TURN).where(TURN.c.queued_at < before)).rowcount)
 
 
 def _key(key: Key) -> tuple[Any, ...]:

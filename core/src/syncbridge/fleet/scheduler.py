@@ -71,6 +71,7 @@ class Scheduler:
         known = set(self.tenants.files())
         # rows of tenants whose file is gone are removed too
         gone = self._scheduled_tenants() - known
+        schedule.forget_turns(self.engine, self.settings.keep_turns_days)
         return schedule.reconcile(self.engine, wanted, [*readable, *gone])
 
     def _scheduled_tenants(self) -> set[str]:
@@ -82,7 +83,10 @@ class Scheduler:
     def tick(self) -> list[Dispatch]:
         """Queue what is due now."""
         sent = schedule.dispatch(
-            self.engine, self.send, requeue_after=self.settings.requeue_after_seconds
+            self.engine,
+            self.send,
+            requeue_after=self.settings.requeue_after_seconds,
+            schema_of=self.tenants.schema,
         )
         self.sent += len(sent)
         return sent

@@ -2,8 +2,8 @@
 
 A task names a tenant, a sync, the entities due (each with its schedule token) and a
 priority; never a credential, a setting or a record: the worker reads those from the
-tenant's config and secrets. Two queues: ``<prefix>-poll`` for the runs of synced
-entities, ``<prefix>-bulk`` for first syncs, so that workers serving only the poll queue
+tenant's config and secrets. Two queues: ``<name>-poll`` for the runs of synced
+entities, ``<name>-bulk`` for first syncs, so that workers serving only the poll queue
 keep the regular runs on time however many tenants are being onboarded.
 
 Tasks are acknowledged when a worker takes them and ignore results: what a run did is in the
@@ -43,7 +43,7 @@ def celery_app(fleet: FleetConfig) -> Celery:
         task_ignore_result=True,
         task_acks_late=False,
         worker_prefetch_multiplier=1,
-        task_default_queue=fleet.broker.queue("poll"),
+        task_default_queue=fleet.queue("poll"),
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
@@ -59,7 +59,7 @@ def sender(app: Celery, fleet: FleetConfig) -> Callable[[Dispatch], None]:
         app.send_task(
             TASK,
             args=[group.tenant, group.sync, [list(item) for item in group.items], group.priority],
-            queue=fleet.broker.queue(group.priority),
+            queue=fleet.queue(group.priority),
         )
 
     return send

@@ -2,7 +2,7 @@
 
 A tenant is a file ``<tenants dir>/<id>.toml``, an ordinary ``syncbridge.toml`` less its
 ``[state]`` (the fleet's store holds every tenant). Its state lives in the PostgreSQL
-schema ``tenant_<id>``: the same tables a single-machine store has, so the engine runs
+schema ``<fleet name>_tenant_<id>``: the same tables a single-machine store has, so the engine runs
 unchanged, and no statement of one tenant's run can touch another's rows. A schema per
 tenant rather than a tenant column on every row, because
 
@@ -38,19 +38,15 @@ from syncbridge.http.ratelimit import RedisBudget
 from syncbridge.state import StateStore
 from syncbridge.workspace import Workspace
 
-#: a tenant id: it names a file and a schema, so lower-case letters, digits and underscores
-TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,46}$")
-
-
-def schema_of(tenant: str) -> str:
-    """The PostgreSQL schema of ``tenant``'s state."""
-    return f"tenant_{tenant}"
+#: a tenant id: it names a file and a schema (at most 63 characters with the fleet's name),
+#: so 1 to 40 lower-case letters, digits and underscores
+TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
 
 
 def check_tenant_id(tenant: str) -> str:
     if not TENANT_ID.match(tenant):
         raise ConfigError(
-            f"tenant {tenant!r}: a tenant id is 1 to 47 lower-case letters, digits and "
+            f"tenant {tenant!r}: a tenant id is 1 to 40 lower-case letters, digits and "
             "underscores, starting with a letter or digit (it names a file and a schema)"
         )
     return tenant
@@ -117,22 +113,28 @@ class Tenants:
             )
         return config
 
+    def schema(self, tenant: str) -> str:
+        """The PostgreSQL schema of ``tenant``'s state."""
+        return self.fleet.tenant_schema(check_tenant_id(tenant))
+
     def store(self, tenant: str) -> StateStore:
         return StateStore(
-            self.fleet.state.url,
-            credentials=self.fleet.state.credentials,
-            schema=schema_of(check_tenant_id(tenant)),
+            self.fleet.state.url, credentials=self.fleet.state.credentials,
+            schema=self.schema(tenant),
         )
 
     def workspace(self, tenant: str) -> Workspace:
         """``tenant``'s workspace: its config, its schema of the store, and budgets shared
-        with every worker (``<tenant>:<connection>`` in Redis)."""
+        with every worker (``<fleet>:<tenant>:<connection>`` in Redis)."""
         config = self.config(tenant)
         url = self.fleet.budget_url
         share = self.fleet.budgets.bulk_share
+        name = self.fleet.name
 
         def budget(connection: str) -> RedisBudget | None:
-            return None if url is None else RedisBudget(url, f"{tenant}:{connection}", share)
+            if url is None:
+                return None
+            return RedisBudget(url, f"{name}:{tenant}:{connection}", share)
 
         return Workspace(config, store=self.store(tenant), budgets=budget)
 
@@ -153,7 +155,7 @@ class WorkspaceCache:
     a thousand tenants do not hold a thousand database connections.
     """
 
-    def __init__(self, tenants: Tenants, size: int = 8) -> None:
+    def __init__(self, tenants: Tenants, size: int = 16) -> None:
         self.tenants, self.size = tenants, size
         self._open: OrderedDict[str, tuple[int, Workspace]] = OrderedDict()
         self._lock = threading.Lock()
