@@ -565,7 +565,18 @@ class Decider:
             if ctx.dry_run:
                 candidates = ctx.overlay.matches(target, level, wanted, candidates)
                 peers = ctx.overlay.matches(side, level, wanted, peers)
-            local = Counter(value for value in values.values() if value is not None)
+            # competitors of this chunk for a key: every record sharing it, those matched on
+            # a stronger key earlier in the cascade included (a keyed side finds them among
+            # its peers; an unkeyed one has only this chunk): a record found by VAT number
+            # keeps its twin from another found by name and city only
+            local = Counter(
+                value
+                for value in (
+                    values.get(rid) if rid in values else match_value(content, fields)
+                    for rid, content in contents.items()
+                )
+                if value is not None
+            )
             for rid, value in values.items():
                 # linked by matching earlier in this run: as good as linked (a plan does
                 # not store its links, and a run's last chunk may not be committed yet)
