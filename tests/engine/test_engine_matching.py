@@ -236,28 +236,34 @@ def test_a_twin_kept_after_a_deletion_is_found_again_by_its_keys(tmp_path: Path)
         "Company 0003", "Company 0009"]
 
 
-def test_a_record_matched_on_a_stronger_key_keeps_its_twin_from_a_weaker_match(
+def test_a_twin_found_on_a_stricter_key_is_no_candidate_on_a_looser_one(
     tmp_path: Path,
 ) -> None:
-    """Two source records of one chunk share a weaker key (name + city); the target's one
-    record is the first's twin by VAT number. Counter-example found by a fleet test (three
-    syncs writing one account at once): the second was linked to that same record on name +
-    city, and the run ended on the link's unique constraint. The second competes for the
-    twin at the weaker key with a record of its own side: ambiguous, as in a two-way sync."""
-    for direction in ("left-to-right", "both"):
-        (tmp_path / direction).mkdir()
-        bed = Bed(tmp_path / direction, {"company": {"direction": direction}})
-        bed.put("right", "company", [company(1, vat_number="IT00743110157", name="Rossi")])
-        bed.put("left", "company", [
-            company(1, vat_number="IT00743110157", name="Rossi"),
-            company(2, vat_number="IT01114601006", name="Rossi"),
-        ])
-        run = bed.sync()
-        items = {item.record_id: item for item in bed.items(run.run_id)}
-        left = {row["vat_number"]: row["id"] for row in bed.rows("left", "company")}
-        twin = items[str(left["IT00743110157"])]
-        assert (twin.action, twin.reason.split(";")[0]) == ("linked", "matched right 1 on vat_number")
-        rival = items[str(left["IT01114601006"])]
-        assert rival.action == "ambiguous", (direction, rival.action, rival.reason)
-        assert rival.reason.startswith("1 right record matches on name+city"), rival.reason
-        assert len(bed.rows("right", "company")) == 1
+    """The target's "Rossi" (VAT V1) is the twin of the source's Rossi with V1, found on the
+    VAT number; the source's other Rossi (V2, same name and city) matches it on name + city
+    only. Counter-example found by a fleet test (three syncs writing one account at once):
+    both were linked to that one record and the run ended on the link's unique constraint,
+    whether or not the two source records shared the looser key. A twin found on a stricter
+    key is nobody else's candidate, as a twin linked by an earlier run is not: the second
+    Rossi is new, and created."""
+    for case, first_name in (("same-name", "Rossi"), ("renamed", "Rossi SpA")):
+        for direction in ("left-to-right", "both"):
+            folder = tmp_path / case / direction
+            folder.mkdir(parents=True)
+            bed = Bed(folder, {"company": {"direction": direction}})
+            bed.put("right", "company", [company(1, vat_number="IT00743110157", name="Rossi")])
+            bed.put("left", "company", [
+                company(1, vat_number="IT00743110157", name=first_name),
+                company(2, vat_number="IT01114601006", name="Rossi"),
+            ])
+            run = bed.sync()
+            assert not run.failed, (case, direction)
+            items = {(item.side, item.record_id): item for item in bed.items(run.run_id)}
+            left = {row["vat_number"]: str(row["id"]) for row in bed.rows("left", "company")}
+            twin = items[("left", left["IT00743110157"])]
+            assert twin.action in ("linked", "updated", "conflict"), (case, direction)
+            assert "on vat_number" in twin.reason, twin.reason
+            rival = items[("left", left["IT01114601006"])]
+            assert rival.action == "created", (case, direction, rival.action, rival.reason)
+            right = {row["vat_number"]: row["name"] for row in bed.rows("right", "company")}
+            assert right == {"IT00743110157": first_name, "IT01114601006": "Rossi"}

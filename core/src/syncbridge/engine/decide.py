@@ -552,6 +552,8 @@ class Decider:
         target_store = ctx.stores[target]
         own_store = ctx.stores[side]
         found: dict[str, Any] = {}
+        given: set[str] = set()
+        contested: set[str] = set()
         remaining = dict(contents)
         for level, fields in enumerate(ctx.match_levels):
             values = {rid: match_value(content, fields) for rid, content in remaining.items()}
@@ -565,32 +567,35 @@ class Decider:
             if ctx.dry_run:
                 candidates = ctx.overlay.matches(target, level, wanted, candidates)
                 peers = ctx.overlay.matches(side, level, wanted, peers)
-            # competitors of this chunk for a key: every record sharing it, those matched on
-            # a stronger key earlier in the cascade included (a keyed side finds them among
-            # its peers; an unkeyed one has only this chunk): a record found by VAT number
-            # keeps its twin from another found by name and city only
-            local = Counter(
-                value
-                for value in (
-                    values.get(rid) if rid in values else match_value(content, fields)
-                    for rid, content in contents.items()
-                )
-                if value is not None
-            )
+            local = Counter(value for value in values.values() if value is not None)
+            stricter = set(found)  # the records a stricter key has decided
             for rid, value in values.items():
                 # linked by matching earlier in this run: as good as linked (a plan does
                 # not store its links, and a run's last chunk may not be committed yet)
                 every = candidates.get(value or "", [])
-                ids = [c for c in every if (target, c) not in self.claimed]
+                ids = [c for c in every if (target, c) not in self.claimed and c not in given]
                 if not ids:
                     continue
-                group = {p for p in peers.get(value or "", []) if (side, p) not in self.claimed}
+                # a record matched on a stricter key is out of the competition here
+                group = {
+                    p
+                    for p in peers.get(value or "", [])
+                    if (side, p) not in self.claimed and p not in stricter
+                }
                 group.add(rid)
                 crowded = len(group) > 1 or (side not in ctx.keyed and local[value or ""] > 1)
-                if len(ids) == 1 and not crowded:
+                if len(ids) == 1 and not crowded and ids[0] not in contested:
                     found[rid] = ("one", ids[0], fields)
                 else:  # several candidates, or competitors for the one there is
                     found[rid] = ("many", sorted(ids), fields, sorted(group))
+            # what this level decided binds the looser keys: a twin found here is nobody
+            # else's candidate (as a twin linked by an earlier chunk is not), and a candidate
+            # left ambiguous here makes whoever else finds it ambiguous too
+            for match in found.values():
+                if match[0] == "one":
+                    given.add(match[1])
+                else:
+                    contested.update(match[1])
             remaining = {rid: c for rid, c in remaining.items() if rid not in found}
             if not remaining:
                 break
