@@ -14,10 +14,13 @@ alone.
 
 from __future__ import annotations
 
+import signal
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import cache
+from types import FrameType
 from typing import Any
 
 import click
@@ -215,3 +218,27 @@ def emit_json(document: Any) -> None:
     import json
 
     click.echo(json.dumps(document, indent=2, default=str))
+
+
+def for_option(function: Any) -> Any:
+    """``--for SECONDS`` of a command that serves until stopped (daemon, scheduler)."""
+    return click.option(
+        "--for",
+        "seconds",
+        type=float,
+        default=None,
+        help="Stop after this many seconds (default: until stopped).",
+    )(function)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: a serving command stops at its next turn instead of
+    dying in the middle of one."""
+    stop = threading.Event()
+
+    def stop_now(_signal: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, stop_now)
+    signal.signal(signal.SIGINT, stop_now)
+    return stop

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from types import FrameType
-
 import click
 
-from syncbridge.cli.common import console, open_workspace
+from syncbridge.cli.common import console, for_option, open_workspace, stop_on_signals
 from syncbridge.engine.schedule import Schedule, Tick
 
 
 @click.command()
 @click.option("--sync", "sync", help="Only this sync (default: all).")
-@click.option(
-    "--for",
-    "seconds",
-    type=float,
-    default=None,
-    help="Stop after this many seconds (default: until stopped).",
-)
+@for_option
 @click.pass_context
 def daemon(ctx: click.Context, sync: str | None, seconds: float | None) -> None:
     """Run each sync/entity on its schedule until stopped (SIGINT/SIGTERM).
@@ -45,13 +35,7 @@ def daemon(ctx: click.Context, sync: str | None, seconds: float | None) -> None:
         )
 
     schedule = Schedule(workspace, only_sync=sync, on_tick=report)
-    stop = threading.Event()
-
-    def stop_now(_signal: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, stop_now)
-    signal.signal(signal.SIGINT, stop_now)
+    stop = stop_on_signals()
     jobs = schedule.jobs()
     for sync_name, entity, interval in jobs:
         console.print(f"scheduled {sync_name}/{entity} every {interval:g} s")

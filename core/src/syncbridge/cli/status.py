@@ -10,7 +10,7 @@ from rich.markup import escape
 from sqlalchemy import select
 
 from syncbridge.cli.common import console, emit_json, json_output, open_workspace
-from syncbridge.cli.fleet import fleet_option
+from syncbridge.cli.fleet import fleet_option, open_fleet
 from syncbridge.cli.render import new_table, when
 from syncbridge.engine.report import ENTITY_RUN, KILLED, KILLED_MESSAGE, RUN, settle_runs
 
@@ -107,18 +107,11 @@ def status(
 
 def tenant_status(tenant: str, fleet_path: str | None, as_json: bool) -> None:
     """``status --tenant``: the fleet schedule's view of one tenant."""
-    from syncbridge.fleet import runtime as fleet_runtime
     from syncbridge.fleet import status as fleet_status
-    from syncbridge.fleet.config import load_fleet
 
-    fleet = load_fleet(fleet_path)
-    fleet_runtime.configure(fleet)
-    runtime = fleet_runtime.runtime()
-    try:
-        runtime.tenants.file(tenant)  # an unknown tenant is an error, not an empty table
-        rows = fleet_status.tenant_status(runtime.engine, runtime.tenants, tenant)
-    finally:
-        runtime.close()
+    runtime = open_fleet(fleet_path)
+    runtime.tenants.file(tenant)  # an unknown tenant is an error, not an empty table
+    rows = fleet_status.tenant_status(runtime.engine, runtime.tenants, tenant)
     if as_json:
         emit_json(fleet_status.as_dicts(rows))
         return

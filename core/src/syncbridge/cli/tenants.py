@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 
 from syncbridge.cli.common import console, emit_json, json_output
-from syncbridge.cli.fleet import fleet_option
+from syncbridge.cli.fleet import fleet_option, open_fleet
 from syncbridge.cli.render import new_table
 from syncbridge.errors import ConfigError
 
@@ -17,27 +17,19 @@ from syncbridge.errors import ConfigError
 @click.pass_context
 def tenants(ctx: click.Context, fleet_path: str | None, as_json: bool) -> None:
     """Every tenant of the fleet: config readable, entities scheduled, failing, worst lag."""
-    from syncbridge.fleet import runtime as fleet_runtime
-    from syncbridge.fleet.config import load_fleet
     from syncbridge.fleet.status import fleet_summary
 
     json_output(ctx, as_json)
-    fleet = load_fleet(fleet_path)
-    fleet_runtime.configure(fleet)
-    runtime = fleet_runtime.runtime()
-    try:
-        summary = fleet_summary(runtime.engine)
-        rows = []
-        for tenant in runtime.tenants.files():
-            problem = None
-            try:
-                runtime.tenants.config(tenant)
-            except ConfigError as error:
-                problem = str(error)
-            figures = summary.get(tenant, {})
-            rows.append({"tenant": tenant, "config": problem or "ok", **figures})
-    finally:
-        runtime.close()
+    runtime = open_fleet(fleet_path)
+    summary = fleet_summary(runtime.engine)
+    rows = []
+    for tenant in runtime.tenants.files():
+        problem = None
+        try:
+            runtime.tenants.config(tenant)
+        except ConfigError as error:
+            problem = str(error)
+        rows.append({"tenant": tenant, "config": problem or "ok", **summary.get(tenant, {})})
     if as_json:
         emit_json(rows)
         return

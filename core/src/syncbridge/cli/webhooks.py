@@ -6,7 +6,7 @@ import click
 from rich.markup import escape
 
 from syncbridge.cli.common import console
-from syncbridge.cli.fleet import fleet_option
+from syncbridge.cli.fleet import fleet_option, open_fleet
 from syncbridge.config import Side
 from syncbridge.errors import ConfigError
 
@@ -24,20 +24,17 @@ def serve(fleet_path: str | None, host: str, port: int) -> None:
     """Serve the receiver: POST /hooks/<tenant>/<connection> (behind your TLS proxy)."""
     import uvicorn
 
-    from syncbridge.fleet import runtime as fleet_runtime
-    from syncbridge.fleet.config import load_fleet
     from syncbridge.fleet.receiver import Receiver, redis_seen
     from syncbridge.fleet.tasks import celery_app, sender
 
-    fleet = load_fleet(fleet_path)
+    runtime = open_fleet(fleet_path)
+    fleet = runtime.fleet
     url = fleet.budget_url
     if url is None:
         raise ConfigError(
             "budgets.url: the receiver remembers the notifications it has seen in Redis; "
             "set [budgets] url (or use a Redis broker)"
         )
-    fleet_runtime.configure(fleet)
-    runtime = fleet_runtime.runtime()
     receiver = Receiver(
         runtime.tenants,
         runtime.engine,
@@ -45,10 +42,7 @@ def serve(fleet_path: str | None, host: str, port: int) -> None:
         redis_seen(url, fleet.webhooks.replay_window_seconds),
     )
     console.print(f"receiving webhooks on http://{host}:{port}/hooks/<tenant>/<connection>")
-    try:
-        uvicorn.run(receiver.app, host=host, port=port, log_level="info")
-    finally:
-        runtime.close()
+    uvicorn.run(receiver.app, host=host, port=port, log_level="info")
 
 
 @webhooks.command()

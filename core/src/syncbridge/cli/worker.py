@@ -9,7 +9,7 @@ import tempfile
 import click
 
 from syncbridge.cli.common import console
-from syncbridge.cli.fleet import fleet_option
+from syncbridge.cli.fleet import fleet_option, metrics_port_option
 
 
 @click.command()
@@ -26,12 +26,7 @@ from syncbridge.cli.fleet import fleet_option
     show_default=True,
     help="Which runs to take: poll (entities already synced), bulk (first syncs).",
 )
-@click.option(
-    "--metrics-port",
-    type=click.IntRange(min=1, max=65535),
-    default=None,
-    help="Serve Prometheus metrics on this port (/metrics).",
-)
+@metrics_port_option("Prometheus metrics")
 @click.option(
     "--loglevel", default="INFO", show_default=True, help="Celery's log level."
 )

@@ -83,6 +83,16 @@ class WebhookSender:
                 finally:
                     self._queue.task_done()
 
+    def settled(self, status: int | None) -> bool:
+        """Whether an attempt answered ``status`` (None: no answer) ends the delivery; by
+        default a 2xx does, anything else is tried again. A system with its own rules (which
+        statuses count as delivered, which are final) overrides this."""
+        return status is not None and 200 <= status < 300
+
+    def delivered(self, delivery: Delivery) -> None:
+        """Called once a delivery's attempts are over (a system that drops a subscription on
+        some answer does it here)."""
+
     def _deliver(self, client: httpx.Client, delivery: Delivery) -> None:
         wait = self.backoff
         for attempt in range(1 + self.retries):
@@ -92,10 +102,11 @@ class WebhookSender:
                     delivery.method, delivery.url, content=delivery.body, headers=delivery.headers
                 )
                 delivery.status = response.status_code
-                if response.is_success:
-                    break
             except httpx.HTTPError:
                 delivery.status = None
+            if self.settled(delivery.status):
+                break
             time.sleep(wait)
             wait *= 2
+        self.delivered(delivery)
         self.deliveries.append(delivery)

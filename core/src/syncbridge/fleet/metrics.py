@@ -61,7 +61,7 @@ class ScheduleCollector:
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily
 
-        from syncbridge.fleet.schedule import SCHEDULE
+        from syncbridge.fleet.schedule import SCHEDULE, row_state
 
         labels = ["tenant", "sync", "entity"]
         lag = GaugeMetricFamily(
@@ -78,7 +78,7 @@ class ScheduleCollector:
             "When the last run finished (Unix time)",
             labels=labels,
         )
-        state = GaugeMetricFamily(
+        by_state = GaugeMetricFamily(
             "syncbridge_schedule_rows", "Schedule rows by state", labels=["state"]
         )
         counts = {"due": 0, "queued": 0, "running": 0}
@@ -98,16 +98,14 @@ class ScheduleCollector:
             failures.add_metric(key, row.failures)
             if row.finished_at is not None:
                 last.add_metric(key, row.finished_at.timestamp())
-            if row.queued_at is None:
-                if row.due_at is not None and row.due_at <= now:
-                    counts["due"] += 1
-            elif row.started_at is None:
-                counts["queued"] += 1
-            else:
-                counts["running"] += 1
+            state = row_state(row)
+            if state != "idle":
+                counts[state] += 1
+            elif row.due_at is not None and row.due_at <= now:
+                counts["due"] += 1
         for name, value in counts.items():
-            state.add_metric([name], value)
-        yield from (lag, failures, last, state)
+            by_state.add_metric([name], value)
+        yield from (lag, failures, last, by_state)
 
 
 def serve_metrics(port: int, engine: Engine, host: str = "0.0.0.0") -> None:

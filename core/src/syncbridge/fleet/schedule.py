@@ -419,6 +419,13 @@ def forget_turns(engine: Engine, days: float) -> int:
         return int(db.execute(delete(TURN).where(TURN.c.queued_at < before)).rowcount)
 
 
+def row_state(row: Any) -> str:
+    """``idle``, ``queued`` (waiting for a worker) or ``running``: a schedule row's state."""
+    if row.queued_at is None:
+        return "idle"
+    return "queued" if row.started_at is None else "running"
+
+
 def _key(key: Key) -> tuple[Any, ...]:
     return (
         SCHEDULE.c.tenant == key[0],

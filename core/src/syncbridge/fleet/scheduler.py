@@ -53,7 +53,8 @@ class Scheduler:
         wanted: dict[Key, Wanted] = {}
         readable = []
         broken = {}
-        for tenant in self.tenants.files():
+        known = set(self.tenants.files())
+        for tenant in sorted(known):
             try:
                 config = self.tenants.config(tenant)
             except ConfigError as error:
@@ -68,7 +69,6 @@ class Scheduler:
             if self.broken.get(tenant) != reason:
                 log.error("%s", reason)
         self.broken = broken
-        known = set(self.tenants.files())
         # rows of tenants whose file is gone are removed too
         gone = self._scheduled_tenants() - known
         schedule.forget_turns(self.engine, self.settings.keep_turns_days)

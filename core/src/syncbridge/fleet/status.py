@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from syncbridge.engine.report import ENTITY_RUN
-from syncbridge.fleet.schedule import SCHEDULE, db_now
+from syncbridge.fleet.schedule import SCHEDULE, db_now, row_state
 from syncbridge.fleet.tenants import Tenants
 
 
@@ -63,16 +63,13 @@ def tenant_status(engine: Engine, tenants: Tenants, tenant: str) -> list[EntityS
             store.close()
     found_rows = []
     for row in rows:
-        state = "idle" if row.queued_at is None else (
-            "queued" if row.started_at is None else "running"
-        )
         lag = None if row.ok_started_at is None else (now - row.ok_started_at).total_seconds()
         found_rows.append(
             EntityStatus(
                 sync=row.sync,
                 entity=row.entity,
                 every_seconds=row.every_seconds,
-                state=state,
+                state=row_state(row),
                 last_result=row.result,
                 last_run=row.run_id,
                 last_finished=_iso(row.finished_at),

@@ -194,30 +194,16 @@ class FicWebhookSender(WebhookSender):
     with a growing interval; any other status is final; ``410 Gone`` deletes the
     subscription."""
 
-    SUCCESS = frozenset({200, 201, 202, 204, 102})
-
     def __init__(self, webhooks: Webhooks, *, backoff: float = 0.2) -> None:
         super().__init__(retries=3, backoff=backoff)
         self.webhooks = webhooks
 
-    def _deliver(self, client: httpx.Client, delivery: Delivery) -> None:
-        wait = self.backoff
-        for attempt in range(1 + self.retries):
-            delivery.attempts = attempt + 1
-            try:
-                response = client.request(
-                    delivery.method, delivery.url, content=delivery.body, headers=delivery.headers
-                )
-                delivery.status = response.status_code
-            except httpx.HTTPError:
-                delivery.status = None
-            if delivery.status is not None and delivery.status < 500:
-                break
-            time.sleep(wait)
-            wait *= 2
+    def settled(self, status: int | None) -> bool:
+        return status is not None and status < 500
+
+    def delivered(self, delivery: Delivery) -> None:
         if delivery.status == 410 and isinstance(delivery, Notification):
             self.webhooks.gone(delivery.subscription_id)
-        self.deliveries.append(delivery)
 
 
 def _loopback(host: str | None) -> bool:
